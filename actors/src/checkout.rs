@@ -1,0 +1,148 @@
+//! Checkout with wallet payment, the protocol of DESIGN.md: the user's actor snapshots the
+//! cart, reserves each product in id order, prices the order with the one pricing function,
+//! checks the balance, and sends one write (order, lines, stock, codes, debit, idempotency
+//! record, audit) to the group commit. Only after COMMIT are reservations committed and the
+//! answer sent; on any failure every reservation is released and nothing has changed.
+
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{ProductId, ReservationId};
+use crate::model::Order;
+use crate::persistence::persist;
+use crate::pricing::{price, PricedLine};
+use crate::product::{Commit, Release, Reserve, Reserved, WriteMeta};
+use crate::quantity::Quantity;
+use crate::registry::Registry;
+use crate::user::UserActor;
+use crate::writes::{AuditEntry, CheckoutLine, CheckoutWrite, Outcome, WriteOp};
+use actix::prelude::*;
+use std::sync::Arc;
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Order>")]
+pub struct Checkout {
+    pub meta: WriteMeta,
+    /// Who asked, for the status history and the audit log (e.g. "user:7").
+    pub actor: String,
+}
+
+struct Held {
+    product: ProductId,
+    quantity: Quantity,
+    rid: ReservationId,
+    reserved: Reserved,
+}
+
+impl Handler<Checkout> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<Order>>;
+
+    fn handle(&mut self, msg: Checkout, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let registry = self.registry.clone();
+        // Atomic: no other message of this user runs until this one ends, so the balance
+        // and cart read here stay true until the commit (they are this checkout's hold).
+        let snapshot = self.ready().map(|s| (s.balance, s.cart.iter().map(|(p, q)| (*p, *q)).collect::<Vec<_>>()));
+        let work = async move {
+            let (balance, cart) = snapshot?;
+            if cart.is_empty() {
+                return Err(DomainError::CartEmpty);
+            }
+            let held = reserve_all(&registry, &cart).await?;
+            let result = pay(&registry, user, balance, &held, msg).await;
+            match &result {
+                Ok(_) => settle(&registry, &held, |rid| Commit(rid)).await,
+                Err(_) => settle(&registry, &held, |rid| Release(rid)).await,
+            }
+            result
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, _| {
+            let order = result?;
+            let s = act.ready()?;
+            s.balance = s
+                .balance
+                .checked_sub(order.total_minor)
+                .filter(|b| !b.is_negative())
+                .ok_or_else(|| DomainError::Internal("committed debit exceeds the balance".into()))?;
+            for line in &order.lines {
+                s.cart.remove(&line.product_id);
+            }
+            Ok(order)
+        })))
+    }
+}
+
+/// Reserves every line in product-id order (the cart is a BTreeMap); on the first refusal
+/// releases what it took and returns the refusal.
+async fn reserve_all(registry: &Arc<Registry>, cart: &[(ProductId, Quantity)]) -> DomainResult<Vec<Held>> {
+    let mut held: Vec<Held> = Vec::with_capacity(cart.len());
+    for &(product, quantity) in cart {
+        let rid = ReservationId::next();
+        match registry.product(product, Reserve { rid, quantity }).await {
+            Ok(reserved) => held.push(Held { product, quantity, rid, reserved }),
+            Err(e) => {
+                settle(registry, &held, |rid| Release(rid)).await;
+                return Err(e);
+            }
+        }
+    }
+    Ok(held)
+}
+
+async fn pay(
+    registry: &Arc<Registry>,
+    user: crate::ids::UserId,
+    balance: crate::money::Money,
+    held: &[Held],
+    msg: Checkout,
+) -> DomainResult<Order> {
+    let priced: Vec<PricedLine> =
+        held.iter().map(|h| PricedLine { unit_price: h.reserved.unit_price, quantity: h.quantity.get() }).collect();
+    let totals = price(&priced)?;
+    if totals.total_minor > balance {
+        return Err(DomainError::InsufficientFunds { required: totals.total_minor, balance });
+    }
+    let lines = held
+        .iter()
+        .map(|h| CheckoutLine {
+            product: h.product,
+            name: h.reserved.name.clone(),
+            kind: h.reserved.kind,
+            quantity: h.quantity,
+            unit_price: h.reserved.unit_price,
+            items: h.reserved.items.clone(),
+        })
+        .collect();
+    let write = CheckoutWrite {
+        user,
+        currency: registry.deps.config.currency.clone(),
+        totals,
+        lines,
+        actor: msg.actor.clone(),
+    };
+    let mut meta = msg.meta;
+    meta.audit.get_or_insert_with(|| AuditEntry {
+        actor: msg.actor,
+        action: "order.checkout",
+        target: format!("user:{user}"),
+        before: None,
+        after: Some(serde_json::json!({ "total_minor": totals.total_minor })),
+        request_id: None,
+    });
+    match persist(&registry.deps.persistence, meta.write(WriteOp::Checkout(Box::new(write)))).await? {
+        Outcome::Order(order) => Ok(*order),
+        other => Err(DomainError::Internal(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// Commits or releases every reservation. Delivery is awaited so a reservation never
+/// outlives its checkout; an error here only means the owner restarted from committed state.
+async fn settle<M>(registry: &Arc<Registry>, held: &[Held], make: impl Fn(ReservationId) -> M)
+where
+    M: Message<Result = DomainResult<()>> + Clone + Send + 'static,
+    crate::product::ProductActor: Handler<M>,
+{
+    for h in held {
+        if let Err(e) = registry.product(h.product, make(h.rid)).await {
+            tracing::error!(product = %h.product, error = %e, "could not settle a reservation; it will expire");
+        }
+    }
+}

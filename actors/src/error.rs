@@ -1,0 +1,74 @@
+//! The one error type of the domain crate. The HTTP crate maps each variant to a status
+//! and a stable code in exactly one place; nothing here knows about HTTP.
+
+use crate::ids::{OrderId, ProductId, UserId};
+use crate::money::Money;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: i64 },
+    #[error("product {0} is not for sale")]
+    ProductInactive(ProductId),
+    #[error("only {available} left of '{name}'")]
+    OutOfStock { product_id: ProductId, name: String, requested: i64, available: i64 },
+    #[error("insufficient funds: {required} needed, {balance} available")]
+    InsufficientFunds { required: Money, balance: Money },
+    #[error("the cart is empty")]
+    CartEmpty,
+    #[error("a checkout for this cart is already running")]
+    CheckoutInProgress,
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("stock cannot go below zero: {available} on hand and free, change of {delta} asked")]
+    StockWouldGoNegative { available: i64, delta: i64 },
+    #[error("{kind} product stock is changed with {expected}")]
+    WrongStockKind { kind: &'static str, expected: &'static str },
+    #[error("the database refused the write ({constraint})")]
+    Rejected { constraint: String },
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("too many requests in flight; retry shortly")]
+    Overloaded,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    pub fn not_found_user(id: UserId) -> Self {
+        DomainError::NotFound { entity: "user", id: id.get() }
+    }
+    pub fn not_found_product(id: ProductId) -> Self {
+        DomainError::NotFound { entity: "product", id: id.get() }
+    }
+    pub fn not_found_order(id: OrderId) -> Self {
+        DomainError::NotFound { entity: "order", id: id.get() }
+    }
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        DomainError::Invalid { field, message: message.into() }
+    }
+}
+
+/// Errors from reads and loads: anything Postgres says that is not a row is "unavailable"
+/// from the caller's point of view (connection refused, pool timeout, server shutting down).
+impl From<tokio_postgres::Error> for DomainError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) if db.code().code().starts_with("23") => DomainError::Rejected {
+                constraint: db.constraint().unwrap_or("unknown").to_string(),
+            },
+            _ => DomainError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DomainError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(pg) => pg.into(),
+            other => DomainError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;

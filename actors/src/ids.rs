@@ -1,0 +1,74 @@
+//! Ids are positive 64-bit integers, one newtype per entity so a `ProductId` can never be
+//! passed where a `UserId` is expected. Parsing (from paths, tokens) happens once, at the edge.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! id_type {
+    ($name:ident) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// Ids are positive; anything else is rejected here rather than at the database.
+            pub fn new(raw: i64) -> Option<Self> {
+                (raw > 0).then_some(Self(raw))
+            }
+
+            pub fn get(self) -> i64 {
+                self.0
+            }
+
+            /// For values read back from our own database, where the column guarantees positivity.
+            pub(crate) fn from_db(raw: i64) -> Self {
+                debug_assert!(raw > 0, "database returned a non-positive id");
+                Self(raw)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                s.parse::<i64>().ok().and_then(Self::new).ok_or(())
+            }
+        }
+    };
+}
+
+id_type!(UserId);
+id_type!(ProductId);
+id_type!(CategoryId);
+id_type!(OrderId);
+
+/// Identifies one checkout's hold on a product's stock; unique within the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReservationId(pub u64);
+
+impl ReservationId {
+    pub fn next() -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        ReservationId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_positive() {
+        assert!(UserId::new(0).is_none());
+        assert!(UserId::new(-3).is_none());
+        assert_eq!("42".parse::<ProductId>().map(|p| p.get()), Ok(42));
+        assert!("abc".parse::<ProductId>().is_err());
+        assert!("99999999999999999999".parse::<ProductId>().is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! Souk's domain and its actors. Money, ids, statuses and pricing are plain types; the
+//! actors own stock (`ProductActor`), carts and wallets (`UserActor`) and durability
+//! (`PersistenceActor`). Nothing here knows about HTTP.
+
+pub mod checkout;
+pub mod error;
+pub mod ids;
+pub mod metrics;
+pub mod model;
+pub mod money;
+pub mod persistence;
+pub mod pricing;
+pub mod product;
+pub mod quantity;
+pub mod registry;
+pub mod status;
+pub mod user;
+pub mod writes;
+
+pub use error::{DomainError, DomainResult};

@@ -1,0 +1,135 @@
+//! The shapes Souk hands out: products, orders, wallet transactions. They serialize to the
+//! JSON of API.md, so a stored idempotent response and a fresh one are the same bytes.
+
+use crate::ids::{CategoryId, OrderId, ProductId, UserId};
+use crate::money::Money;
+use crate::status::OrderStatus;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub type Timestamp = DateTime<Utc>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductKind {
+    Digital,
+    Physical,
+}
+
+impl ProductKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductKind::Digital => "digital",
+            ProductKind::Physical => "physical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProductKind> {
+        match s {
+            "digital" => Some(ProductKind::Digital),
+            "physical" => Some(ProductKind::Physical),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub display_name: Option<String>,
+    pub telegram_id: Option<i64>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Category {
+    pub id: CategoryId,
+    pub name: String,
+    pub parent_id: Option<CategoryId>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Product {
+    pub id: ProductId,
+    pub category_id: CategoryId,
+    pub name: String,
+    pub description: String,
+    pub kind: ProductKind,
+    pub price_minor: Money,
+    pub currency: String,
+    pub stock_available: i64,
+    pub active: bool,
+    pub image_url: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price_minor: Money,
+    /// License keys, present for digital goods and shown only to the owner and admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_items: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub user_id: UserId,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub subtotal_minor: Money,
+    pub discount_minor: Money,
+    pub shipping_minor: Money,
+    pub tax_minor: Money,
+    pub total_minor: Money,
+    pub currency: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WalletTxKind {
+    Credit,
+    Debit,
+    Refund,
+}
+
+impl WalletTxKind {
+    pub fn parse(s: &str) -> Option<WalletTxKind> {
+        match s {
+            "credit" => Some(WalletTxKind::Credit),
+            "debit" => Some(WalletTxKind::Debit),
+            "refund" => Some(WalletTxKind::Refund),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WalletTransaction {
+    pub id: i64,
+    pub kind: WalletTxKind,
+    pub amount_minor: Money,
+    pub order_id: Option<OrderId>,
+    pub reason: String,
+    pub created_at: Timestamp,
+}
+
+/// Result of adding stock; also the body of `POST /v1/admin/products/{id}/stock`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StockReport {
+    pub accepted: i64,
+    pub rejected: Vec<RejectedCode>,
+    pub stock_available: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedCode {
+    pub code_index: usize,
+    pub reason: &'static str,
+}

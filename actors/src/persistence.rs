@@ -1,0 +1,160 @@
+//! The persistence actor: group commit. Writes queue while one transaction commits; when it
+//! finishes, everything queued (up to `batch_max`) goes into the next one. There is no
+//! sleep: alone, a write commits at once; under load, batches grow by themselves.
+//! A write that breaks a constraint is dropped and the rest of its batch retried without it,
+//! so one bad write never fails its neighbours. Callers are answered only after COMMIT.
+
+use crate::error::{DomainError, DomainResult};
+use crate::metrics::ActorMetrics;
+use crate::writes::{apply, ApplyError, Outcome, Write};
+use actix::prelude::*;
+use deadpool_postgres::{Object, Pool};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy)]
+pub struct PersistenceConfig {
+    pub batch_max: usize,
+    pub queue_max: usize,
+    /// Bound on one batch's statements; past it the batch fails as "unavailable".
+    pub write_timeout: Duration,
+}
+
+pub struct PersistenceActor {
+    pool: Pool,
+    config: PersistenceConfig,
+    metrics: ActorMetrics,
+    queue: VecDeque<Job>,
+    committing: bool,
+}
+
+struct Job {
+    write: Write,
+    reply: oneshot::Sender<DomainResult<Outcome>>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Submit(Job);
+
+impl PersistenceActor {
+    pub fn new(pool: Pool, config: PersistenceConfig, metrics: ActorMetrics) -> Self {
+        PersistenceActor { pool, config, metrics, queue: VecDeque::new(), committing: false }
+    }
+
+    fn start_batch(&mut self, ctx: &mut Context<Self>) {
+        if self.committing || self.queue.is_empty() {
+            return;
+        }
+        let take = self.queue.len().min(self.config.batch_max);
+        let jobs: Vec<Job> = self.queue.drain(..take).collect();
+        self.metrics.queue_depth.set(self.queue.len() as i64);
+        self.committing = true;
+        let batch = run_batch(self.pool.clone(), self.config.write_timeout, self.metrics.clone(), jobs);
+        ctx.spawn(batch.into_actor(self).map(|(), act, ctx| {
+            act.committing = false;
+            act.start_batch(ctx);
+        }));
+    }
+}
+
+impl Actor for PersistenceActor {
+    type Context = Context<Self>;
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        // Flush before stopping: acknowledged callers are waiting on these writes.
+        if self.committing || !self.queue.is_empty() {
+            return Running::Continue;
+        }
+        Running::Stop
+    }
+}
+
+impl Handler<Submit> for PersistenceActor {
+    type Result = ();
+
+    fn handle(&mut self, Submit(job): Submit, ctx: &mut Context<Self>) {
+        if self.queue.len() >= self.config.queue_max {
+            self.metrics.write_failures.with_label_values(&["overloaded"]).inc();
+            let _ = job.reply.send(Err(DomainError::Overloaded));
+            return;
+        }
+        self.queue.push_back(job);
+        self.metrics.queue_depth.set(self.queue.len() as i64);
+        self.start_batch(ctx);
+    }
+}
+
+/// Submits one write and waits for its batch to commit (or for the reason it did not).
+pub async fn persist(persistence: &Addr<PersistenceActor>, write: Write) -> DomainResult<Outcome> {
+    let (reply, rx) = oneshot::channel();
+    // `do_send` cannot block; the actor bounds its own queue and refuses with Overloaded.
+    persistence.do_send(Submit(Job { write, reply }));
+    rx.await.map_err(|_| DomainError::Unavailable("the persistence actor stopped".into()))?
+}
+
+async fn run_batch(pool: Pool, timeout: Duration, metrics: ActorMetrics, mut jobs: Vec<Job>) {
+    while !jobs.is_empty() {
+        let started = Instant::now();
+        let attempt = tokio::time::timeout(timeout, attempt_batch(&pool, &jobs)).await;
+        let result = match attempt {
+            Ok(result) => result,
+            Err(_) => BatchResult::Failed(DomainError::Unavailable("database write timed out".into())),
+        };
+        match result {
+            BatchResult::Committed(outcomes) => {
+                metrics.batch_size.observe(jobs.len() as f64);
+                metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+                for (job, outcome) in jobs.drain(..).zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            BatchResult::JobFailed(index, error) => {
+                // Only this write is at fault; the others go again without it.
+                metrics.write_failures.with_label_values(&["rejected"]).inc();
+                tracing::warn!(%error, "write rejected by the database; retrying its batch without it");
+                let job = jobs.remove(index);
+                let _ = job.reply.send(Err(error));
+            }
+            BatchResult::Failed(error) => {
+                metrics.write_failures.with_label_values(&["unavailable"]).inc_by(jobs.len() as u64);
+                tracing::error!(%error, batch = jobs.len(), "batch failed");
+                for job in jobs.drain(..) {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+enum BatchResult {
+    Committed(Vec<Outcome>),
+    JobFailed(usize, DomainError),
+    Failed(DomainError),
+}
+
+async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
+    let mut client: Object = match pool.get().await {
+        Ok(client) => client,
+        Err(e) => return BatchResult::Failed(DomainError::from(e)),
+    };
+    let tx = match client.transaction().await {
+        Ok(tx) => tx,
+        Err(e) => return BatchResult::Failed(DomainError::Unavailable(e.to_string())),
+    };
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for (index, job) in jobs.iter().enumerate() {
+        match apply(&tx, &job.write).await {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(ApplyError::Job(error)) => return BatchResult::JobFailed(index, error),
+            Err(ApplyError::Batch(e)) => return BatchResult::Failed(DomainError::Unavailable(e.to_string())),
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => BatchResult::Committed(outcomes),
+        // A failed COMMIT may or may not have reached the disk; callers see "unavailable"
+        // and their idempotent retry finds the truth in the database.
+        Err(e) => BatchResult::Failed(DomainError::Unavailable(format!("commit failed: {e}"))),
+    }
+}

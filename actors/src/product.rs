@@ -1,0 +1,403 @@
+//! `ProductActor`: the one owner of a product's stock. Reserve, Commit and Release are
+//! in-memory steps of microseconds; nothing in them awaits the database, so a hot product
+//! serves its buyers one after another without locks. Stock only grows after its write
+//! committed; a decrease is held back from buyers while its write is in flight.
+
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{ProductId, ReservationId};
+use crate::model::{ProductKind, RejectedCode, StockReport};
+use crate::money::Money;
+use crate::persistence::persist;
+use crate::quantity::Quantity;
+use crate::registry::Registry;
+use crate::writes::{AuditEntry, IdempotencyDraft, Outcome, ProductPatch, Write, WriteOp};
+use actix::prelude::*;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const KIND: &str = "product";
+const TICK: Duration = Duration::from_secs(1);
+
+pub struct ProductActor {
+    id: ProductId,
+    registry: Arc<Registry>,
+    state: Load<ProductState>,
+    last_active: Instant,
+}
+
+/// An actor's state is loaded from Postgres when it starts.
+pub(crate) enum Load<S> {
+    Loading,
+    Ready(S),
+    Gone(DomainError),
+}
+
+struct ProductState {
+    kind: ProductKind,
+    name: String,
+    price: Money,
+    active: bool,
+    /// Physical goods: units on hand as committed in Postgres.
+    on_hand: i64,
+    /// Digital goods: undelivered, unreserved item ids, oldest first.
+    items: VecDeque<i64>,
+    reservations: HashMap<ReservationId, Reservation>,
+    reserved_units: i64,
+    /// Units of a stock decrease whose write has not committed yet.
+    pending_decrease: i64,
+}
+
+struct Reservation {
+    quantity: i64,
+    items: Vec<i64>,
+    expires: Instant,
+}
+
+impl ProductState {
+    fn available(&self) -> i64 {
+        match self.kind {
+            ProductKind::Physical => self.on_hand - self.reserved_units - self.pending_decrease,
+            ProductKind::Digital => self.items.len() as i64,
+        }
+    }
+
+    fn release(&mut self, rid: ReservationId) {
+        if let Some(r) = self.reservations.remove(&rid) {
+            self.reserved_units -= r.quantity;
+            for item in r.items.into_iter().rev() {
+                self.items.push_front(item);
+            }
+        }
+    }
+}
+
+/// Written alongside a change: the caller's idempotency record and the audit row.
+#[derive(Debug, Clone, Default)]
+pub struct WriteMeta {
+    pub idempotency: Option<IdempotencyDraft>,
+    pub audit: Option<AuditEntry>,
+}
+
+impl WriteMeta {
+    pub fn write(self, op: WriteOp) -> Write {
+        Write { op, idempotency: self.idempotency, audit: self.audit }
+    }
+}
+
+/// What a coordinator learns from a successful reservation.
+#[derive(Debug, Clone)]
+pub struct Reserved {
+    pub name: String,
+    pub kind: ProductKind,
+    pub unit_price: Money,
+    pub items: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Snapshot {
+    pub kind: ProductKind,
+    pub price: Money,
+    pub active: bool,
+    pub available: i64,
+}
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Reserved>")]
+pub struct Reserve {
+    pub rid: ReservationId,
+    pub quantity: Quantity,
+}
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<()>")]
+pub struct Commit(pub ReservationId);
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<()>")]
+pub struct Release(pub ReservationId);
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<(String, Snapshot)>")]
+pub struct GetSnapshot;
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<StockReport>")]
+pub struct AdjustStock {
+    pub delta: i64,
+    pub meta: WriteMeta,
+}
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<StockReport>")]
+pub struct AddCodes {
+    /// Codes that passed validation, with their index in the request.
+    pub codes: Vec<(usize, String)>,
+    pub rejected: Vec<RejectedCode>,
+    pub meta: WriteMeta,
+}
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<()>")]
+pub struct UpdateProduct {
+    pub patch: ProductPatch,
+    pub meta: WriteMeta,
+}
+
+impl ProductActor {
+    pub(crate) fn new(id: ProductId, registry: Arc<Registry>) -> Self {
+        ProductActor { id, registry, state: Load::Loading, last_active: Instant::now() }
+    }
+
+    fn ready(&mut self) -> DomainResult<&mut ProductState> {
+        self.last_active = Instant::now();
+        match &mut self.state {
+            Load::Ready(s) => Ok(s),
+            Load::Gone(e) => Err(e.clone()),
+            Load::Loading => Err(DomainError::Internal("product actor used before loading".into())),
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let idle = now.duration_since(self.last_active) >= self.registry.deps.config.idle_timeout;
+        let busy = match &mut self.state {
+            Load::Ready(s) => {
+                let expired: Vec<ReservationId> =
+                    s.reservations.iter().filter(|(_, r)| r.expires <= now).map(|(id, _)| *id).collect();
+                for rid in expired {
+                    tracing::warn!(product = %self.id, "reservation expired without commit; stock released");
+                    s.release(rid);
+                }
+                !s.reservations.is_empty() || s.pending_decrease > 0
+            }
+            Load::Gone(_) => false,
+            Load::Loading => true,
+        };
+        if (idle || matches!(self.state, Load::Gone(_))) && !busy {
+            self.registry.forget_product(self.id, &ctx.address());
+            if matches!(self.state, Load::Ready(_)) {
+                self.registry.deps.metrics.actors_passivated.with_label_values(&[KIND]).inc();
+            }
+            ctx.stop();
+        }
+    }
+}
+
+impl Actor for ProductActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(self.registry.deps.config.mailbox_max);
+        let metrics = &self.registry.deps.metrics;
+        metrics.actors_live.with_label_values(&[KIND]).inc();
+        metrics.actors_started.with_label_values(&[KIND]).inc();
+        let pool = self.registry.deps.pool.clone();
+        let id = self.id;
+        // `wait` holds the mailbox until the state is loaded, so no message sees a half state.
+        ctx.wait(
+            async move { load(&pool, id).await }.into_actor(self).map(|loaded, act, ctx| {
+                act.state = match loaded {
+                    Ok(state) => Load::Ready(state),
+                    Err(e) => {
+                        // Leave the map now so the next request tries afresh.
+                        act.registry.forget_product(act.id, &ctx.address());
+                        Load::Gone(e)
+                    }
+                };
+            }),
+        );
+        ctx.run_interval(TICK, Self::tick);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.registry.deps.metrics.actors_live.with_label_values(&[KIND]).dec();
+    }
+}
+
+async fn load(pool: &deadpool_postgres::Pool, id: ProductId) -> DomainResult<ProductState> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt("SELECT kind, name, price_minor, active, stock_on_hand FROM products WHERE id = $1", &[&id.get()])
+        .await?
+        .ok_or_else(|| DomainError::not_found_product(id))?;
+    let kind_text: String = row.try_get(0)?;
+    let kind = ProductKind::parse(&kind_text).ok_or_else(|| DomainError::Internal(format!("bad kind {kind_text}")))?;
+    let items = match kind {
+        ProductKind::Digital => client
+            .query("SELECT id FROM digital_items WHERE product_id = $1 AND order_id IS NULL ORDER BY id", &[&id.get()])
+            .await?
+            .iter()
+            .map(|r| r.try_get::<_, i64>(0))
+            .collect::<Result<VecDeque<_>, _>>()?,
+        ProductKind::Physical => VecDeque::new(),
+    };
+    Ok(ProductState {
+        kind,
+        name: row.try_get(1)?,
+        price: Money::from_minor(row.try_get(2)?),
+        active: row.try_get(3)?,
+        on_hand: row.try_get(4)?,
+        items,
+        reservations: HashMap::new(),
+        reserved_units: 0,
+        pending_decrease: 0,
+    })
+}
+
+impl Handler<Reserve> for ProductActor {
+    type Result = DomainResult<Reserved>;
+
+    fn handle(&mut self, msg: Reserve, _: &mut Context<Self>) -> Self::Result {
+        let ttl = self.registry.deps.config.reservation_ttl;
+        let id = self.id;
+        let s = self.ready()?;
+        if !s.active {
+            return Err(DomainError::ProductInactive(id));
+        }
+        let quantity = msg.quantity.get();
+        let available = s.available();
+        if available < quantity {
+            return Err(DomainError::OutOfStock { product_id: id, name: s.name.clone(), requested: quantity, available });
+        }
+        let items: Vec<i64> = match s.kind {
+            ProductKind::Digital => s.items.drain(..quantity as usize).collect(),
+            ProductKind::Physical => Vec::new(),
+        };
+        s.reserved_units += quantity;
+        s.reservations.insert(msg.rid, Reservation { quantity, items: items.clone(), expires: Instant::now() + ttl });
+        debug_assert!(s.available() >= 0, "a reservation made stock negative");
+        Ok(Reserved { name: s.name.clone(), kind: s.kind, unit_price: s.price, items })
+    }
+}
+
+impl Handler<Commit> for ProductActor {
+    type Result = DomainResult<()>;
+
+    fn handle(&mut self, Commit(rid): Commit, _: &mut Context<Self>) -> Self::Result {
+        let id = self.id;
+        let s = self.ready()?;
+        match s.reservations.remove(&rid) {
+            Some(r) => {
+                s.reserved_units -= r.quantity;
+                if s.kind == ProductKind::Physical {
+                    s.on_hand -= r.quantity;
+                }
+                assert!(s.on_hand >= 0, "product {id}: committed stock went negative");
+            }
+            None => tracing::error!(product = %id, "commit of an unknown reservation (expired before commit?)"),
+        }
+        Ok(())
+    }
+}
+
+impl Handler<Release> for ProductActor {
+    type Result = DomainResult<()>;
+
+    fn handle(&mut self, Release(rid): Release, _: &mut Context<Self>) -> Self::Result {
+        self.ready()?.release(rid);
+        Ok(())
+    }
+}
+
+impl Handler<GetSnapshot> for ProductActor {
+    type Result = DomainResult<(String, Snapshot)>;
+
+    fn handle(&mut self, _: GetSnapshot, _: &mut Context<Self>) -> Self::Result {
+        let s = self.ready()?;
+        Ok((s.name.clone(), Snapshot { kind: s.kind, price: s.price, active: s.active, available: s.available() }))
+    }
+}
+
+impl Handler<AdjustStock> for ProductActor {
+    type Result = ResponseActFuture<Self, DomainResult<StockReport>>;
+
+    fn handle(&mut self, msg: AdjustStock, _: &mut Context<Self>) -> Self::Result {
+        let persistence = self.registry.deps.persistence.clone();
+        let id = self.id;
+        let prepared = self.ready().and_then(|s| {
+            if s.kind != ProductKind::Physical {
+                return Err(DomainError::WrongStockKind { kind: "digital", expected: "codes" });
+            }
+            let available = s.available();
+            if available + msg.delta < 0 {
+                return Err(DomainError::StockWouldGoNegative { available, delta: msg.delta });
+            }
+            // Hold a decrease back from buyers now; an increase counts only once committed.
+            s.pending_decrease += (-msg.delta).max(0);
+            Ok(available + msg.delta)
+        });
+        let available_after = match prepared {
+            Ok(a) => a,
+            Err(e) => return Box::pin(fut::ready(Err(e))),
+        };
+        let write = msg.meta.write(WriteOp::StockDelta { product: id, delta: msg.delta, available_after });
+        Box::pin(async move { persist(&persistence, write).await }.into_actor(self).map(move |result, act, _| {
+            let s = act.ready()?;
+            s.pending_decrease -= (-msg.delta).max(0);
+            match result? {
+                Outcome::Stock { report, .. } => {
+                    s.on_hand += msg.delta;
+                    Ok(report)
+                }
+                other => Err(DomainError::Internal(format!("unexpected outcome {other:?}"))),
+            }
+        }))
+    }
+}
+
+impl Handler<AddCodes> for ProductActor {
+    type Result = ResponseActFuture<Self, DomainResult<StockReport>>;
+
+    fn handle(&mut self, msg: AddCodes, _: &mut Context<Self>) -> Self::Result {
+        let persistence = self.registry.deps.persistence.clone();
+        let id = self.id;
+        let available_before = match self.ready().and_then(|s| match s.kind {
+            ProductKind::Digital => Ok(s.available()),
+            ProductKind::Physical => Err(DomainError::WrongStockKind { kind: "physical", expected: "quantity_delta" }),
+        }) {
+            Ok(a) => a,
+            Err(e) => return Box::pin(fut::ready(Err(e))),
+        };
+        let write =
+            msg.meta.write(WriteOp::AddCodes { product: id, codes: msg.codes, rejected: msg.rejected, available_before });
+        Box::pin(async move { persist(&persistence, write).await }.into_actor(self).map(|result, act, _| {
+            let s = act.ready()?;
+            match result? {
+                // The report is the one stored for idempotent replays, so it is returned as is.
+                Outcome::Stock { report, new_items } => {
+                    s.items.extend(new_items);
+                    Ok(report)
+                }
+                other => Err(DomainError::Internal(format!("unexpected outcome {other:?}"))),
+            }
+        }))
+    }
+}
+
+impl Handler<UpdateProduct> for ProductActor {
+    type Result = ResponseActFuture<Self, DomainResult<()>>;
+
+    fn handle(&mut self, msg: UpdateProduct, _: &mut Context<Self>) -> Self::Result {
+        let persistence = self.registry.deps.persistence.clone();
+        if let Err(e) = self.ready() {
+            return Box::pin(fut::ready(Err(e)));
+        }
+        let patch = msg.patch.clone();
+        let write = msg.meta.write(WriteOp::ProductUpdate { product: self.id, patch: msg.patch });
+        Box::pin(async move { persist(&persistence, write).await }.into_actor(self).map(move |result, act, _| {
+            result?;
+            let s = act.ready()?;
+            if let Some(name) = patch.name {
+                s.name = name;
+            }
+            if let Some(price) = patch.price {
+                s.price = price;
+            }
+            if let Some(active) = patch.active {
+                s.active = active;
+            }
+            Ok(())
+        }))
+    }
+}

@@ -1,0 +1,32 @@
+//! A line quantity: 1..=100 units. Parsed once at the edge; zero and absurd values cannot exist.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Quantity(u8);
+
+impl Quantity {
+    pub const MAX: i64 = 100;
+
+    pub fn new(raw: i64) -> Option<Quantity> {
+        (1..=Self::MAX).contains(&raw).then(|| Quantity(raw as u8))
+    }
+
+    pub fn get(self) -> i64 {
+        i64::from(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds() {
+        assert!(Quantity::new(0).is_none());
+        assert!(Quantity::new(-1).is_none());
+        assert!(Quantity::new(101).is_none());
+        assert_eq!(Quantity::new(100).map(Quantity::get), Some(100));
+    }
+}

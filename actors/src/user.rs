@@ -1,0 +1,339 @@
+//! `UserActor`: the one owner of a user's cart and wallet. Its writes are atomic responses:
+//! a message that changes the cart or the balance finishes (committed) before the next
+//! message of that user is looked at, so one user's checkouts, credits and cart edits are
+//! serialized without a lock. It also gates Idempotency-Keys: a second request with a key
+//! that is still running waits for the first one's answer.
+
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{ProductId, UserId};
+use crate::model::WalletTransaction;
+use crate::money::Money;
+use crate::persistence::persist;
+use crate::product::{GetSnapshot, Load, Snapshot, WriteMeta};
+use crate::quantity::Quantity;
+use crate::registry::Registry;
+use crate::writes::{Outcome, WriteOp};
+use actix::prelude::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+const KIND: &str = "user";
+const TICK: Duration = Duration::from_secs(1);
+
+pub struct UserActor {
+    pub(crate) id: UserId,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) state: Load<UserState>,
+    last_active: Instant,
+    gate: HashMap<String, InFlight>,
+}
+
+pub(crate) struct UserState {
+    pub(crate) balance: Money,
+    /// Ordered by product id: checkout reserves in this order, so two checkouts can never
+    /// wait on each other's products in opposite orders.
+    pub(crate) cart: BTreeMap<ProductId, Quantity>,
+}
+
+struct InFlight {
+    request_hash: Vec<u8>,
+    waiters: Vec<oneshot::Sender<Option<StoredAnswer>>>,
+}
+
+/// A response as first sent: replayed byte for byte to a repeated request.
+#[derive(Debug, Clone)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl UserActor {
+    pub(crate) fn new(id: UserId, registry: Arc<Registry>) -> Self {
+        UserActor { id, registry, state: Load::Loading, last_active: Instant::now(), gate: HashMap::new() }
+    }
+
+    pub(crate) fn ready(&mut self) -> DomainResult<&mut UserState> {
+        self.last_active = Instant::now();
+        match &mut self.state {
+            Load::Ready(s) => Ok(s),
+            Load::Gone(e) => Err(e.clone()),
+            Load::Loading => Err(DomainError::Internal("user actor used before loading".into())),
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let idle = self.last_active.elapsed() >= self.registry.deps.config.idle_timeout;
+        let gone = matches!(self.state, Load::Gone(_));
+        if (idle || gone) && self.gate.is_empty() && !matches!(self.state, Load::Loading) {
+            self.registry.forget_user(self.id, &ctx.address());
+            if !gone {
+                self.registry.deps.metrics.actors_passivated.with_label_values(&[KIND]).inc();
+            }
+            ctx.stop();
+        }
+    }
+}
+
+impl Actor for UserActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(self.registry.deps.config.mailbox_max);
+        let metrics = &self.registry.deps.metrics;
+        metrics.actors_live.with_label_values(&[KIND]).inc();
+        metrics.actors_started.with_label_values(&[KIND]).inc();
+        let pool = self.registry.deps.pool.clone();
+        let id = self.id;
+        ctx.wait(async move { load(&pool, id).await }.into_actor(self).map(|loaded, act, ctx| {
+            act.state = match loaded {
+                Ok(state) => Load::Ready(state),
+                Err(e) => {
+                    act.registry.forget_user(act.id, &ctx.address());
+                    Load::Gone(e)
+                }
+            };
+        }));
+        ctx.run_interval(TICK, Self::tick);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.registry.deps.metrics.actors_live.with_label_values(&[KIND]).dec();
+    }
+}
+
+async fn load(pool: &deadpool_postgres::Pool, id: UserId) -> DomainResult<UserState> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt("SELECT balance_minor FROM users WHERE id = $1", &[&id.get()])
+        .await?
+        .ok_or_else(|| DomainError::not_found_user(id))?;
+    let mut cart = BTreeMap::new();
+    for line in client.query("SELECT product_id, quantity FROM cart_items WHERE user_id = $1", &[&id.get()]).await? {
+        let product = ProductId::from_db(line.try_get(0)?);
+        let quantity: i32 = line.try_get(1)?;
+        let quantity = Quantity::new(i64::from(quantity))
+            .ok_or_else(|| DomainError::Internal(format!("cart quantity {quantity} out of range")))?;
+        cart.insert(product, quantity);
+    }
+    Ok(UserState { balance: Money::from_minor(row.try_get(0)?), cart })
+}
+
+// ---- cart -------------------------------------------------------------------------------
+
+pub type CartLines = Vec<(ProductId, Quantity)>;
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<CartLines>")]
+pub struct GetCart;
+
+/// Sets one line; `None` removes it.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<CartLines>")]
+pub struct SetCartLine {
+    pub product: ProductId,
+    pub quantity: Option<Quantity>,
+}
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<CartLines>")]
+pub struct ClearCart;
+
+fn lines(cart: &BTreeMap<ProductId, Quantity>) -> CartLines {
+    cart.iter().map(|(p, q)| (*p, *q)).collect()
+}
+
+impl Handler<GetCart> for UserActor {
+    type Result = DomainResult<CartLines>;
+
+    fn handle(&mut self, _: GetCart, _: &mut Context<Self>) -> Self::Result {
+        Ok(lines(&self.ready()?.cart))
+    }
+}
+
+impl Handler<SetCartLine> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<CartLines>>;
+
+    fn handle(&mut self, msg: SetCartLine, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let registry = self.registry.clone();
+        let checked = self.ready().map(|_| ());
+        let work = async move {
+            checked?;
+            if msg.quantity.is_some() {
+                // Only products that exist and are for sale go into a cart.
+                let (_, snapshot) = registry.product(msg.product, GetSnapshot).await?;
+                if !snapshot.active {
+                    return Err(DomainError::ProductInactive(msg.product));
+                }
+            }
+            let op = WriteOp::CartSet { user, product: msg.product, quantity: msg.quantity };
+            persist(&registry.deps.persistence, WriteMeta::default().write(op)).await?;
+            Ok(())
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, _| {
+            result?;
+            let s = act.ready()?;
+            match msg.quantity {
+                Some(q) => s.cart.insert(msg.product, q),
+                None => s.cart.remove(&msg.product),
+            };
+            Ok(lines(&s.cart))
+        })))
+    }
+}
+
+impl Handler<ClearCart> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<CartLines>>;
+
+    fn handle(&mut self, _: ClearCart, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let persistence = self.registry.deps.persistence.clone();
+        let checked = self.ready().map(|_| ());
+        let work = async move {
+            checked?;
+            persist(&persistence, WriteMeta::default().write(WriteOp::CartClear { user })).await
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, _| {
+            result?;
+            let s = act.ready()?;
+            s.cart.clear();
+            Ok(Vec::new())
+        })))
+    }
+}
+
+/// A cart line as the preview shows it, priced from the product's owner.
+#[derive(Debug, Clone)]
+pub struct CartLineView {
+    pub product: ProductId,
+    pub name: String,
+    pub quantity: Quantity,
+    pub snapshot: Snapshot,
+}
+
+/// The caller's cart with each product's current name, price and availability.
+pub async fn cart_view(registry: &Arc<Registry>, user: UserId) -> DomainResult<Vec<CartLineView>> {
+    let cart = registry.user(user, GetCart).await?;
+    let snapshots =
+        futures_util::future::join_all(cart.iter().map(|(product, _)| registry.product(*product, GetSnapshot))).await;
+    cart.into_iter()
+        .zip(snapshots)
+        .map(|((product, quantity), snapshot)| {
+            let (name, snapshot) = snapshot?;
+            Ok(CartLineView { product, name, quantity, snapshot })
+        })
+        .collect()
+}
+
+// ---- wallet -----------------------------------------------------------------------------
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Money>")]
+pub struct GetBalance;
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<WalletTransaction>")]
+pub struct Credit {
+    pub amount: Money,
+    pub reason: String,
+    pub meta: WriteMeta,
+}
+
+impl Handler<GetBalance> for UserActor {
+    type Result = DomainResult<Money>;
+
+    fn handle(&mut self, _: GetBalance, _: &mut Context<Self>) -> Self::Result {
+        Ok(self.ready()?.balance)
+    }
+}
+
+impl Handler<Credit> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<WalletTransaction>>;
+
+    fn handle(&mut self, msg: Credit, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let persistence = self.registry.deps.persistence.clone();
+        let amount = msg.amount;
+        let checked = self.ready().and_then(|s| {
+            s.balance.checked_add(amount).ok_or_else(|| DomainError::invalid("amount_minor", "balance would overflow"))
+        });
+        let work = async move {
+            checked?;
+            let op = WriteOp::WalletCredit { user, amount, reason: msg.reason };
+            persist(&persistence, msg.meta.write(op)).await
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, _| {
+            let s = act.ready()?;
+            match result? {
+                Outcome::Credit(tx) => {
+                    s.balance = s.balance.checked_add(amount).ok_or_else(|| DomainError::Internal("overflow".into()))?;
+                    Ok(tx)
+                }
+                other => Err(DomainError::Internal(format!("unexpected outcome {other:?}"))),
+            }
+        })))
+    }
+}
+
+// ---- idempotency gate ---------------------------------------------------------------------
+
+pub enum GateEntry {
+    /// The caller owns the key until it sends `FinishKey`.
+    Proceed,
+    /// The same request is running; this resolves to its answer (None if it failed).
+    Wait(oneshot::Receiver<Option<StoredAnswer>>),
+    /// The key is running with a different request body.
+    Mismatch,
+}
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<GateEntry>")]
+pub struct BeginKey {
+    pub key: String,
+    pub request_hash: Vec<u8>,
+}
+
+/// Releases a key and hands its answer to every request that waited on it.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<()>")]
+pub struct FinishKey {
+    pub key: String,
+    pub answer: Option<StoredAnswer>,
+}
+
+impl Handler<BeginKey> for UserActor {
+    type Result = DomainResult<GateEntry>;
+
+    fn handle(&mut self, msg: BeginKey, _: &mut Context<Self>) -> Self::Result {
+        self.ready()?;
+        match self.gate.get_mut(&msg.key) {
+            Some(running) if running.request_hash != msg.request_hash => Ok(GateEntry::Mismatch),
+            Some(running) => {
+                let (tx, rx) = oneshot::channel();
+                running.waiters.push(tx);
+                Ok(GateEntry::Wait(rx))
+            }
+            None => {
+                self.gate.insert(msg.key, InFlight { request_hash: msg.request_hash, waiters: Vec::new() });
+                Ok(GateEntry::Proceed)
+            }
+        }
+    }
+}
+
+impl Handler<FinishKey> for UserActor {
+    type Result = DomainResult<()>;
+
+    fn handle(&mut self, msg: FinishKey, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = Instant::now();
+        if let Some(running) = self.gate.remove(&msg.key) {
+            for waiter in running.waiters {
+                let _ = waiter.send(msg.answer.clone());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,1 +1,10 @@
+//! The `souk` binary's library half: configuration, start-up, the private Postgres cluster,
+//! migrations and the operator commands. Integration tests build the application from here.
 
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod pgcluster;
+pub mod seed;
+pub mod startup;

@@ -1,1 +1,84 @@
-fn main() {}
+//! The `souk` binary: parse the command line, load settings, run the command.
+
+use clap::Parser;
+use secrecy::ExposeSecret;
+use souk::cli::{Cli, Command};
+use souk::config::Settings;
+use souk::startup::{state_dir, Application};
+use souk_actors::ids::UserId;
+use souk_http::auth::{JwtKeys, Role};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,souk=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli.command.unwrap_or(Command::Serve)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, String> {
+    let settings = Settings::load().map_err(|e| e.to_string())?;
+    let dir = state_dir();
+    match command {
+        Command::Serve => actix_web::rt::System::new().block_on(serve(settings, dir)),
+        Command::Migrate => actix_web::rt::System::new().block_on(async move {
+            let target = souk::db::locate(&settings, &dir).await.map_err(|e| e.to_string())?;
+            let applied = souk::db::migrate(&target.url).await.map_err(|e| e.to_string())?;
+            println!("{} migration(s) applied: {applied:?}", applied.len());
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Token { user, role, ttl } => {
+            let user = UserId::new(user).ok_or("--user must be a positive id")?;
+            let role = Role::parse(&role).ok_or("--role must be customer, staff or admin")?;
+            let secret = settings.jwt_secret(&dir).map_err(|e| e.to_string())?;
+            let ttl = i64::try_from(ttl.as_secs()).map_err(|_| "--ttl is too long")?;
+            let token = JwtKeys::new(&secret).mint(user, role, ttl).map_err(|e| e.to_string())?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => actix_web::rt::System::new().block_on(async move {
+            let target = souk::db::locate(&settings, &dir).await.map_err(|e| e.to_string())?;
+            let client = souk::db::connect_one(target.url.expose_secret()).await.map_err(|e| e.to_string())?;
+            let found = souk::check::violations(&client).await.map_err(|e| e.to_string())?;
+            if found.is_empty() {
+                println!("ok: I1, I2, I5 and I6 hold");
+                return Ok(ExitCode::SUCCESS);
+            }
+            for violation in &found {
+                println!("{violation}");
+            }
+            println!("{} violation(s)", found.len());
+            Ok(ExitCode::from(2))
+        }),
+    }
+}
+
+async fn serve(settings: Settings, dir: std::path::PathBuf) -> Result<ExitCode, String> {
+    let host = settings.http.addr.clone();
+    let app = Application::build(settings, dir).await.map_err(|e| e.to_string())?;
+    let base = format!("http://{}", host.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1"));
+    println!("Souk is listening on {base}:{}", app.port());
+    if app.private_database {
+        println!("Database: the private PostgreSQL cluster under ./.souk/");
+    }
+    if let Some(seeded) = &app.seeded {
+        println!(
+            "Demo catalog seeded: admin is user {}, customer is user {} (wallet 100.00).",
+            seeded.admin, seeded.customer
+        );
+    }
+    println!("Get a token: cargo run --release -- token --user ID --role admin|staff|customer");
+    app.run_until_stopped().await.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -14,6 +14,7 @@ pub mod product;
 pub mod quantity;
 pub mod registry;
 pub mod status;
+pub mod store;
 pub mod user;
 pub mod writes;
 

@@ -1,1 +1,19 @@
+//! Souk's HTTP boundary: requests become typed commands and actor messages; every failure
+//! leaves through the one error envelope of `error.rs`.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod metrics;
+pub mod routes;
+pub mod state;
+
+use actix_web::web;
+
+pub use state::AppState;
+
+/// Mounts every route, the JSON/query error handlers and the 404 fallback.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(routes::configure).default_service(web::to(routes::not_found));
+}

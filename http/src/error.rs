@@ -1,0 +1,146 @@
+//! The one error envelope and the one place where a failure becomes an HTTP status:
+//! `{"error": {"code", "message", "details", "request_id"}}`. Codes are stable snake_case
+//! identifiers clients can switch on; messages are for people; nothing leaks internals.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{json, Value};
+use souk_actors::DomainError;
+use std::fmt;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+    /// Seconds a client should wait before retrying (503, 429).
+    pub retry_after: Option<u32>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), details: json!({}), retry_after: None }
+    }
+
+    pub fn with_details(mut self, details: Value) -> ApiError {
+        self.details = details;
+        self
+    }
+
+    /// 422: a value that parsed but is not allowed; `field` names it.
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message).with_details(json!({ "field": field }))
+    }
+
+    pub fn malformed_json(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", message)
+    }
+
+    pub fn invalid_id(field: &str) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", format!("{field} must be a positive 64-bit integer"))
+            .with_details(json!({ "field": field }))
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(needed: &str) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("this needs the {needed} role"))
+            .with_details(json!({ "required_role": needed }))
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+        e.retry_after = Some(1);
+        e
+    }
+
+    pub fn is_server_error(&self) -> bool {
+        self.status.is_server_error()
+    }
+
+    /// The JSON body, with the request id it was first answered under.
+    pub fn body(&self, request_id: &str) -> Value {
+        json!({ "error": {
+            "code": self.code,
+            "message": self.message,
+            "details": self.details,
+            "request_id": request_id,
+        }})
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The request id is filled in by the request-id middleware, which sees every response;
+    /// here the envelope carries a placeholder it replaces.
+    fn error_response(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after {
+            builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        builder.extensions_mut().insert(self.clone());
+        builder.json(self.body(""))
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> ApiError {
+        use DomainError as D;
+        let message = e.to_string();
+        match e {
+            D::NotFound { entity, id } => ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+                .with_details(json!({ "entity": entity, "id": id })),
+            D::ProductInactive(id) => ApiError::new(StatusCode::CONFLICT, "product_inactive", message)
+                .with_details(json!({ "product_id": id })),
+            D::OutOfStock { product_id, requested, available, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "out_of_stock", message)
+                    .with_details(json!({ "product_id": product_id, "requested": requested, "available": available }))
+            }
+            D::InsufficientFunds { required, balance } => {
+                ApiError::new(StatusCode::PAYMENT_REQUIRED, "insufficient_funds", message)
+                    .with_details(json!({ "required_minor": required, "balance_minor": balance }))
+            }
+            D::CartEmpty => ApiError::new(StatusCode::CONFLICT, "cart_empty", message),
+            D::CheckoutInProgress => ApiError::new(StatusCode::CONFLICT, "checkout_in_progress", message),
+            D::Invalid { field, .. } => ApiError::invalid(field, message),
+            D::StockWouldGoNegative { available, delta } => {
+                ApiError::new(StatusCode::CONFLICT, "stock_would_go_negative", message)
+                    .with_details(json!({ "available": available, "quantity_delta": delta }))
+            }
+            D::WrongStockKind { expected, .. } => ApiError::invalid(expected, message),
+            D::Rejected { constraint } => ApiError::new(StatusCode::CONFLICT, "conflict", message)
+                .with_details(json!({ "constraint": constraint })),
+            D::Unavailable(_) => {
+                tracing::warn!(error = %message, "answering 503 unavailable");
+                ApiError::unavailable("the database is unavailable; nothing was changed, retry shortly")
+            }
+            D::Overloaded => {
+                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message);
+                e.retry_after = Some(1);
+                e
+            }
+            D::Internal(_) => {
+                tracing::error!(error = %message, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,162 @@
+//! Extractors: everything a handler receives is already parsed and checked. A bad body is
+//! 400 (not JSON) or 422 (wrong field, `details.field` names it); a bad token is 401; a bad
+//! id in the path is 400; a bad Idempotency-Key is 400.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use souk_actors::store::{self, PageRequest};
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::from(souk_actors::DomainError::Internal("application state missing".into())))
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Caller, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_string);
+        let state = state(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
+            let caller = state.keys.verify(token.trim())?;
+            if !state.known_users.contains(&caller.user) {
+                store::ensure_user(&state.pool, caller.user).await?;
+                state.known_users.insert(caller.user);
+            }
+            Ok(caller)
+        })
+    }
+}
+
+/// A JSON body that keeps its hash, so an Idempotency-Key can tell "same request" from
+/// "different request with the same key".
+pub struct Json<T> {
+    pub value: T,
+    pub hash: Vec<u8>,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Json<T>, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        let route = format!("{} {}", req.method(), req.path());
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|e| {
+                ApiError::new(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", e.to_string())
+            })?;
+            let value = parse_json(&bytes)?;
+            let mut hasher = Sha256::new();
+            hasher.update(route.as_bytes());
+            hasher.update([0]);
+            hasher.update(&bytes);
+            Ok(Json { value, hash: hasher.finalize().to_vec() })
+        })
+    }
+}
+
+/// Syntax errors are 400; a well-formed body with a wrong, missing or unknown field is 422.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = inner.to_string();
+                let field = unknown_field(&message).unwrap_or(path);
+                let field = if field == "." { "body".to_string() } else { field };
+                ApiError::invalid(&field, message)
+            }
+            _ => ApiError::malformed_json(format!("the body is not valid JSON: {inner}")),
+        }
+    })
+}
+
+/// serde names an unknown field only in its message: "unknown field `x`, expected ...".
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next().map(str::to_string)
+}
+
+/// The `Idempotency-Key` header: 1..=255 printable ASCII characters.
+pub struct IdempotencyKey(pub String);
+
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<IdempotencyKey, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let bad = |m: &str| {
+            ApiError::new(actix_web::http::StatusCode::BAD_REQUEST, "invalid_idempotency_key", m)
+                .with_details(serde_json::json!({ "field": "Idempotency-Key" }))
+        };
+        let result = match req.headers().get("idempotency-key") {
+            None => Err(ApiError::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "idempotency_key_required",
+                "this request moves money or stock: send an Idempotency-Key header (1..255 printable ASCII)",
+            )),
+            Some(v) => match v.to_str() {
+                Ok(s) if !s.is_empty() && s.len() <= IDEMPOTENCY_KEY_MAX && s.bytes().all(|b| (0x20..0x7f).contains(&b)) => {
+                    Ok(IdempotencyKey(s.to_string()))
+                }
+                _ => Err(bad("Idempotency-Key must be 1..255 printable ASCII characters")),
+            },
+        };
+        std::future::ready(result)
+    }
+}
+
+/// Parses a path segment as a positive id.
+pub fn path_id<T: std::str::FromStr>(req: &HttpRequest, name: &str) -> Result<T, ApiError> {
+    req.match_info().get(name).and_then(|raw| raw.parse::<T>().ok()).ok_or_else(|| ApiError::invalid_id(name))
+}
+
+/// `?limit=&cursor=`: limit 1..=100 (default 20); the cursor is opaque to clients.
+pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    let limit = match limit {
+        None => 20,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| ApiError::invalid("limit", "limit must be an integer in 1..=100"))?,
+    };
+    let after = match cursor {
+        None | Some("") => None,
+        Some(raw) => Some(
+            raw.parse::<i64>()
+                .ok()
+                .filter(|c| *c > 0)
+                .ok_or_else(|| ApiError::invalid("cursor", "cursor is not one this server handed out"))?,
+        ),
+    };
+    Ok(PageRequest { limit, after })
+}
+
+/// Query strings are parsed into a flat map first so every parameter error names its field.
+pub fn query_map(req: &HttpRequest) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::new(actix_web::http::StatusCode::BAD_REQUEST, "invalid_query", e.to_string()))
+}

@@ -1,0 +1,101 @@
+//! HTTP metrics and the middleware that every request passes: it assigns the request id
+//! (or keeps a sane one the client sent), fills it into error envelopes, and counts the
+//! request by route template (never the raw path, so label sets stay bounded).
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use std::time::Instant;
+
+#[derive(Clone)]
+pub struct HttpMetrics {
+    pub requests: IntCounterVec,
+    pub duration: HistogramVec,
+    pub checkouts: IntCounterVec,
+}
+
+impl HttpMetrics {
+    pub fn new(registry: &Registry) -> prometheus::Result<HttpMetrics> {
+        let m = HttpMetrics {
+            requests: IntCounterVec::new(
+                Opts::new("souk_http_requests_total", "HTTP requests by route template, method and status"),
+                &["route", "method", "status"],
+            )?,
+            duration: HistogramVec::new(
+                HistogramOpts::new("souk_http_request_duration_seconds", "HTTP request latency by route template")
+                    .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+                &["route", "method"],
+            )?,
+            checkouts: IntCounterVec::new(
+                Opts::new("souk_checkouts_total", "Checkouts by outcome"),
+                &["outcome"],
+            )?,
+        };
+        registry.register(Box::new(m.requests.clone()))?;
+        registry.register(Box::new(m.duration.clone()))?;
+        registry.register(Box::new(m.checkouts.clone()))?;
+        Ok(m)
+    }
+}
+
+/// The request's id, available to handlers through request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn incoming_id(req: &ServiceRequest) -> Option<String> {
+    let v = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
+    let sane = !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic());
+    sane.then(|| v.to_string())
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let method = req.method().to_string();
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(e) => return Err(e),
+    };
+    let error = res.response().extensions().get::<ApiError>().cloned();
+    let mut res = match error {
+        // Errors are rendered without the request; the envelope gets its id here.
+        Some(error) => res.map_body(|_, _| BoxBody::new(error.body(&id).to_string())),
+        None => res,
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    if let Some(metrics) = metrics {
+        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
+        let status = res.status().as_u16().to_string();
+        metrics.requests.with_label_values(&[&route, &method, &status]).inc();
+        metrics.duration.with_label_values(&[&route, &method]).observe(started.elapsed().as_secs_f64());
+    }
+    Ok(res)
+}
+
+pub async fn render(state: web::Data<AppState>) -> HttpResponse {
+    let families = state.prometheus.gather();
+    match TextEncoder::new().encode_to_string(&families) {
+        Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text),
+        Err(e) => ApiError::from(souk_actors::DomainError::Internal(e.to_string())).error_response_owned(),
+    }
+}
+
+impl ApiError {
+    fn error_response_owned(&self) -> HttpResponse {
+        actix_web::ResponseError::error_response(self)
+    }
+}

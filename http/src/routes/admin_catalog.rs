@@ -1,0 +1,242 @@
+//! Admin catalog: categories, products and stock. Staff and admins may change the catalog;
+//! every change is audited in the transaction that makes it.
+
+use super::{request_id, text};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{path_id, IdempotencyKey, Json};
+use crate::idempotency::{once, Answer};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use souk_actors::ids::{CategoryId, ProductId};
+use souk_actors::model::{ProductKind, RejectedCode};
+use souk_actors::money::Money;
+use souk_actors::product::{AddCodes, AdjustStock, UpdateProduct, WriteMeta};
+use souk_actors::store::{self, NewProduct};
+use souk_actors::writes::{AuditEntry, ProductPatch};
+
+pub const PRICE_MAX_MINOR: i64 = 100_000_000;
+/// One stock change moves at most this many units; larger jumps are almost always typos.
+pub const STOCK_DELTA_MAX: i64 = 1_000_000;
+pub const CODES_PER_REQUEST_MAX: usize = 1_000;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/categories", web::post().to(create_category))
+        .route("/admin/products", web::post().to(create_product))
+        .route("/admin/products/{product_id}", web::patch().to(update_product))
+        .route("/admin/products/{product_id}/stock", web::post().to(add_stock));
+}
+
+fn audit(caller: &Caller, action: &'static str, target: String, req: &HttpRequest) -> AuditEntry {
+    AuditEntry {
+        actor: caller.audit_name(),
+        action,
+        target,
+        before: None,
+        after: None,
+        request_id: Some(request_id(req)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCategoryBody {
+    name: String,
+    parent_id: Option<i64>,
+}
+
+async fn create_category(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: Json<NewCategoryBody>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Staff)?;
+    let name = text("name", &body.value.name, 1, 200)?;
+    let parent = body
+        .value
+        .parent_id
+        .map(|p| CategoryId::new(p).ok_or_else(|| ApiError::invalid("parent_id", "parent_id must be a positive id")))
+        .transpose()?;
+    let entry = audit(&caller, "category.create", "category:new".into(), &req);
+    let category = store::create_category(&state.pool, &name, parent, entry).await?;
+    Ok(HttpResponse::Created().json(category))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewProductBody {
+    category_id: i64,
+    name: String,
+    description: Option<String>,
+    kind: String,
+    price_minor: i64,
+    image_url: Option<String>,
+}
+
+fn price(raw: i64) -> Result<Money, ApiError> {
+    if (1..=PRICE_MAX_MINOR).contains(&raw) {
+        Ok(Money::from_minor(raw))
+    } else {
+        Err(ApiError::invalid("price_minor", format!("price_minor must be 1..={PRICE_MAX_MINOR}")))
+    }
+}
+
+fn image_url(raw: &str) -> Result<String, ApiError> {
+    let url = text("image_url", raw, 1, 2000)?;
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
+        return Err(ApiError::invalid("image_url", "image_url must be an http(s) URL"));
+    }
+    Ok(url)
+}
+
+async fn create_product(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: Json<NewProductBody>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Staff)?;
+    let b = body.value;
+    let new = NewProduct {
+        category: CategoryId::new(b.category_id)
+            .ok_or_else(|| ApiError::invalid("category_id", "category_id must be a positive id"))?,
+        name: text("name", &b.name, 1, 200)?,
+        description: match &b.description {
+            Some(d) => text("description", d, 0, 5000)?,
+            None => String::new(),
+        },
+        kind: ProductKind::parse(&b.kind)
+            .ok_or_else(|| ApiError::invalid("kind", "kind must be \"digital\" or \"physical\""))?,
+        price: price(b.price_minor)?,
+        image_url: b.image_url.as_deref().map(image_url).transpose()?,
+    };
+    let entry = audit(&caller, "product.create", "product:new".into(), &req);
+    let product = store::create_product(&state.pool, &new, &state.currency, entry).await?;
+    Ok(HttpResponse::Created().json(product))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchProductBody {
+    name: Option<String>,
+    description: Option<String>,
+    price_minor: Option<i64>,
+    active: Option<bool>,
+    /// `null` clears the image; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    image_url: Option<Option<String>>,
+}
+
+/// Tells "field absent" (None) from "field null" (Some(None)).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+async fn update_product(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: Json<PatchProductBody>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Staff)?;
+    let id: ProductId = path_id(&req, "product_id")?;
+    let b = body.value;
+    let patch = ProductPatch {
+        name: b.name.as_deref().map(|n| text("name", n, 1, 200)).transpose()?,
+        description: b.description.as_deref().map(|d| text("description", d, 0, 5000)).transpose()?,
+        price: b.price_minor.map(price).transpose()?,
+        active: b.active,
+        image_url: match b.image_url {
+            Some(Some(url)) => Some(Some(image_url(&url)?)),
+            other => other,
+        },
+    };
+    let before = store::get_product(&state.pool, id, &state.currency).await?;
+    let mut entry = audit(&caller, "product.update", format!("product:{id}"), &req);
+    entry.before = serde_json::to_value(&before).ok();
+    entry.after = serde_json::to_value(serde_json::json!({
+        "name": patch.name, "description": patch.description, "price_minor": patch.price,
+        "active": patch.active, "image_url": patch.image_url,
+    }))
+    .ok();
+    let meta = WriteMeta { idempotency: None, audit: Some(entry) };
+    state.registry.product(id, UpdateProduct { patch, meta }).await?;
+    let product = store::get_product(&state.pool, id, &state.currency).await?;
+    Ok(HttpResponse::Ok().json(product))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StockBody {
+    quantity_delta: Option<i64>,
+    codes: Option<Vec<String>>,
+}
+
+/// Splits codes into the ones to insert (with their request index) and the ones refused.
+fn sort_codes(codes: Vec<String>) -> Result<(Vec<(usize, String)>, Vec<RejectedCode>), ApiError> {
+    if codes.is_empty() || codes.len() > CODES_PER_REQUEST_MAX {
+        return Err(ApiError::invalid("codes", format!("codes must hold 1..={CODES_PER_REQUEST_MAX} codes")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut valid = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, code) in codes.into_iter().enumerate() {
+        let len = code.chars().count();
+        let printable = code.chars().all(|c| !c.is_control() && !c.is_whitespace());
+        if !(3..=500).contains(&len) || !printable {
+            rejected.push(RejectedCode { code_index: i, reason: "invalid" });
+        } else if !seen.insert(code.clone()) {
+            rejected.push(RejectedCode { code_index: i, reason: "duplicate" });
+        } else {
+            valid.push((i, code));
+        }
+    }
+    Ok((valid, rejected))
+}
+
+async fn add_stock(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    key: IdempotencyKey,
+    body: Json<StockBody>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Staff)?;
+    let id: ProductId = path_id(&req, "product_id")?;
+    enum Change {
+        Delta(i64),
+        Codes(Vec<(usize, String)>, Vec<RejectedCode>),
+    }
+    let change = match (body.value.quantity_delta, body.value.codes) {
+        (Some(delta), None) => {
+            if delta == 0 || delta.abs() > STOCK_DELTA_MAX {
+                return Err(ApiError::invalid(
+                    "quantity_delta",
+                    format!("quantity_delta must be non-zero and within ±{STOCK_DELTA_MAX}"),
+                ));
+            }
+            Change::Delta(delta)
+        }
+        (None, Some(codes)) => {
+            let (valid, rejected) = sort_codes(codes)?;
+            Change::Codes(valid, rejected)
+        }
+        _ => return Err(ApiError::invalid("body", "send exactly one of quantity_delta (physical) or codes (digital)")),
+    };
+    let rid = request_id(&req);
+    let entry = audit(&caller, "stock.change", format!("product:{id}"), &req);
+    let registry = state.registry.clone();
+    let (response, _) = once(&state, caller, key, body.hash, &rid, |draft| async move {
+        let meta = WriteMeta { idempotency: Some(draft), audit: Some(entry) };
+        let report = match change {
+            Change::Delta(delta) => registry.product(id, AdjustStock { delta, meta }).await?,
+            Change::Codes(codes, rejected) => registry.product(id, AddCodes { codes, rejected, meta }).await?,
+        };
+        Answer::new(StatusCode::OK, report)
+    })
+    .await?;
+    Ok(response)
+}

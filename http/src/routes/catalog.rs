@@ -1,0 +1,45 @@
+//! The public catalog: categories and products, read from committed state.
+
+use super::ListBody;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{page, path_id, query_map};
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use souk_actors::ids::{CategoryId, ProductId};
+use souk_actors::store::{self, ProductFilter};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/categories", web::get().to(categories))
+        .route("/products", web::get().to(products))
+        .route("/products/{product_id}", web::get().to(product));
+}
+
+async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let q = query_map(&req)?;
+    let page = page(q.get("limit").map(String::as_str), q.get("cursor").map(String::as_str))?;
+    let list = store::list_categories(&state.pool, page).await?;
+    Ok(HttpResponse::Ok().json(ListBody::from(list)))
+}
+
+async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let q = query_map(&req)?;
+    let page = page(q.get("limit").map(String::as_str), q.get("cursor").map(String::as_str))?;
+    let category = match q.get("category_id").map(String::as_str) {
+        None | Some("") => None,
+        Some(raw) => Some(raw.parse::<CategoryId>().map_err(|()| ApiError::invalid_id("category_id"))?),
+    };
+    let query = match q.get("q") {
+        Some(text) if text.chars().count() > 200 => return Err(ApiError::invalid("q", "q is at most 200 characters")),
+        Some(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
+        _ => None,
+    };
+    let filter = ProductFilter { category, query, include_inactive: false };
+    let list = store::list_products(&state.pool, &filter, page, &state.currency).await?;
+    Ok(HttpResponse::Ok().json(ListBody::from(list)))
+}
+
+async fn product(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let id: ProductId = path_id(&req, "product_id")?;
+    let product = store::get_product(&state.pool, id, &state.currency).await?;
+    Ok(HttpResponse::Ok().json(product))
+}

@@ -1,0 +1,82 @@
+//! `POST /v1/me/checkout` ⚑: wallet payment through the user's actor (DESIGN.md's protocol).
+
+use super::request_id;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{IdempotencyKey, Json};
+use crate::idempotency::{once, Answer, Served};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use souk_actors::checkout::Checkout;
+use souk_actors::product::WriteMeta;
+use souk_actors::writes::AuditEntry;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me/checkout", web::post().to(checkout));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckoutBody {
+    promo_code: Option<String>,
+    payment: String,
+}
+
+async fn checkout(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    key: IdempotencyKey,
+    body: Json<CheckoutBody>,
+) -> ApiResult<HttpResponse> {
+    let result = run(&req, caller, &state, key, body).await;
+    let outcome = match &result {
+        Ok((_, Served::Fresh)) => "ok",
+        Ok((_, Served::Replayed)) => "idempotent_replay",
+        Err(e) => match e.code {
+            "out_of_stock" | "insufficient_funds" | "cart_empty" | "promo_invalid" | "unavailable" | "overloaded"
+            | "idempotency_key_reused" => e.code,
+            _ if e.status.is_client_error() => "invalid",
+            _ => "error",
+        },
+    };
+    state.metrics.checkouts.with_label_values(&[outcome]).inc();
+    result.map(|(response, _)| response)
+}
+
+async fn run(
+    req: &HttpRequest,
+    caller: Caller,
+    state: &AppState,
+    key: IdempotencyKey,
+    body: Json<CheckoutBody>,
+) -> ApiResult<(HttpResponse, Served)> {
+    if body.value.payment != "wallet" {
+        return Err(ApiError::invalid("payment", "payment must be \"wallet\" (external payments are not offered yet)"));
+    }
+    if let Some(code) = &body.value.promo_code {
+        // No promotion exists until promo codes are built; say so instead of ignoring it.
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "promo_invalid", format!("unknown promo code '{code}'"))
+            .with_details(json!({ "field": "promo_code", "reason": "unknown" })));
+    }
+    let rid = request_id(req);
+    let actor = caller.audit_name();
+    let audit = AuditEntry {
+        actor: actor.clone(),
+        action: "order.checkout",
+        target: format!("user:{}", caller.user),
+        before: None,
+        after: None,
+        request_id: Some(rid.clone()),
+    };
+    let registry = state.registry.clone();
+    once(state, caller, key, body.hash, &rid, |draft| async move {
+        let meta = WriteMeta { idempotency: Some(draft), audit: Some(audit) };
+        let order = registry.user(caller.user, Checkout { meta, actor }).await?;
+        Answer::new(StatusCode::CREATED, order)
+    })
+    .await
+}

@@ -1,0 +1,23 @@
+//! Liveness and readiness.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+use std::time::Duration;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health)).route("/ready", web::get().to(ready));
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Ready when Postgres answers within a second (migrations ran before the server started).
+async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    match tokio::time::timeout(Duration::from_secs(1), souk_actors::store::ping(&state.pool)).await {
+        Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),
+        _ => Err(ApiError::unavailable("the database does not answer")),
+    }
+}

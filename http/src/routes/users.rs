@@ -1,0 +1,33 @@
+//! Admin user creation. Users named by a token are also created on their first request.
+
+use super::text;
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use souk_actors::store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/users", web::post().to(create_user));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUserBody {
+    display_name: Option<String>,
+    telegram_id: Option<i64>,
+}
+
+async fn create_user(caller: Caller, state: web::Data<AppState>, body: Json<NewUserBody>) -> ApiResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let name = body.value.display_name.as_deref().map(|n| text("display_name", n, 1, 200)).transpose()?;
+    if let Some(id) = body.value.telegram_id {
+        if id <= 0 {
+            return Err(ApiError::invalid("telegram_id", "telegram_id must be a positive integer"));
+        }
+    }
+    let user = store::create_user(&state.pool, name.as_deref(), body.value.telegram_id).await?;
+    Ok(HttpResponse::Created().json(user))
+}

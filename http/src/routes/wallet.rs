@@ -1,0 +1,79 @@
+//! Wallets: the caller's balance and ledger, and admin credits (⚑, audited).
+
+use super::{request_id, text, ListBody};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{page, path_id, query_map, IdempotencyKey, Json};
+use crate::idempotency::{once, Answer};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use souk_actors::ids::UserId;
+use souk_actors::money::Money;
+use souk_actors::product::WriteMeta;
+use souk_actors::store;
+use souk_actors::user::{Credit, GetBalance};
+use souk_actors::writes::AuditEntry;
+
+/// One credit is at most this much; larger amounts are split on purpose, not by a typo.
+pub const CREDIT_MAX_MINOR: i64 = 1_000_000_000;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me/wallet", web::get().to(balance))
+        .route("/me/wallet/transactions", web::get().to(transactions))
+        .route("/admin/users/{user_id}/wallet/credits", web::post().to(credit));
+}
+
+async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let balance = state.registry.user(caller.user, GetBalance).await?;
+    Ok(HttpResponse::Ok().json(json!({ "balance_minor": balance, "currency": state.currency })))
+}
+
+async fn transactions(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let q = query_map(&req)?;
+    let page = page(q.get("limit").map(String::as_str), q.get("cursor").map(String::as_str))?;
+    let list = store::list_wallet_transactions(&state.pool, caller.user, page).await?;
+    Ok(HttpResponse::Ok().json(ListBody::from(list)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreditBody {
+    amount_minor: i64,
+    reason: String,
+}
+
+async fn credit(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    key: IdempotencyKey,
+    body: Json<CreditBody>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let user: UserId = path_id(&req, "user_id")?;
+    let amount = body.value.amount_minor;
+    if !(1..=CREDIT_MAX_MINOR).contains(&amount) {
+        return Err(ApiError::invalid("amount_minor", format!("amount_minor must be 1..={CREDIT_MAX_MINOR}")));
+    }
+    let reason = text("reason", &body.value.reason, 1, 500)?;
+    let rid = request_id(&req);
+    let audit = AuditEntry {
+        actor: caller.audit_name(),
+        action: "wallet.credit",
+        target: format!("user:{user}"),
+        before: None,
+        after: Some(json!({ "amount_minor": amount, "reason": reason })),
+        request_id: Some(rid.clone()),
+    };
+    let registry = state.registry.clone();
+    let (response, _) = once(&state, caller, key, body.hash, &rid, |draft| async move {
+        let meta = WriteMeta { idempotency: Some(draft), audit: Some(audit) };
+        let tx = registry.user(user, Credit { amount: Money::from_minor(amount), reason, meta }).await?;
+        Answer::new(StatusCode::CREATED, tx)
+    })
+    .await?;
+    Ok(response)
+}

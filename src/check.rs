@@ -1,0 +1,116 @@
+//! `souk check`: verifies DESIGN.md's invariants on a live database (read-only) and names
+//! every violation. I1 stock, I2 money, I5 delivered codes, I6 status histories.
+
+use souk_actors::status::OrderStatus;
+use tokio_postgres::Client;
+
+/// Every violation found, as a sentence an operator can act on; empty means all hold.
+pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::Error> {
+    let mut found = Vec::new();
+    // I1: on-hand stock is the sum of its movements and never negative.
+    for row in client
+        .query(
+            "SELECT p.id, p.stock_on_hand, coalesce(sum(m.delta), 0)::bigint FROM products p
+             LEFT JOIN stock_movements m ON m.product_id = p.id
+             WHERE p.kind = 'physical' GROUP BY p.id
+             HAVING p.stock_on_hand <> coalesce(sum(m.delta), 0) OR p.stock_on_hand < 0",
+            &[],
+        )
+        .await?
+    {
+        let (id, on_hand, moved): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        found.push(format!("I1: product {id} has {on_hand} on hand but its movements sum to {moved}"));
+    }
+    // I1/I5: a digital line delivered exactly its quantity of codes, each to one order.
+    for row in client
+        .query(
+            "SELECT l.order_id, l.product_id, l.quantity,
+                    (SELECT count(*) FROM digital_items d WHERE d.order_id = l.order_id AND d.product_id = l.product_id)
+             FROM order_lines l JOIN products p ON p.id = l.product_id JOIN orders o ON o.id = l.order_id
+             WHERE p.kind = 'digital' AND o.status <> 'pending_payment' AND o.status <> 'cancelled'
+               AND l.quantity <> (SELECT count(*) FROM digital_items d
+                                  WHERE d.order_id = l.order_id AND d.product_id = l.product_id)",
+            &[],
+        )
+        .await?
+    {
+        let (order, product, qty, delivered): (i64, i64, i32, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+        found.push(format!("I5: order {order} bought {qty} of product {product} but holds {delivered} codes"));
+    }
+    // I2: every balance equals its ledger, and none is negative.
+    for row in client
+        .query(
+            "SELECT u.id, u.balance_minor,
+                    coalesce(sum(CASE WHEN w.kind = 'debit' THEN -w.amount_minor ELSE w.amount_minor END), 0)::bigint
+             FROM users u LEFT JOIN wallet_transactions w ON w.user_id = u.id GROUP BY u.id
+             HAVING u.balance_minor <> coalesce(sum(CASE WHEN w.kind = 'debit' THEN -w.amount_minor ELSE w.amount_minor END), 0)
+                 OR u.balance_minor < 0",
+            &[],
+        )
+        .await?
+    {
+        let (id, balance, ledger): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        found.push(format!("I2: user {id} has balance {balance} but the ledger says {ledger}"));
+    }
+    // I2: every wallet-paid order has exactly one debit of its total.
+    for row in client
+        .query(
+            "SELECT o.id, o.total_minor, coalesce(sum(w.amount_minor), 0)::bigint FROM orders o
+             LEFT JOIN wallet_transactions w ON w.order_id = o.id AND w.kind = 'debit'
+             WHERE o.payment = 'wallet' AND o.total_minor > 0 GROUP BY o.id
+             HAVING coalesce(sum(w.amount_minor), 0) <> o.total_minor",
+            &[],
+        )
+        .await?
+    {
+        let (id, total, debited): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        found.push(format!("I2: order {id} totals {total} but {debited} was debited for it"));
+    }
+    // I6: each history starts from nothing, follows the transition table and ends at the status.
+    let rows = client
+        .query(
+            "SELECT o.id, o.status, array_agg(h.from_status ORDER BY h.id), array_agg(h.to_status ORDER BY h.id)
+             FROM orders o LEFT JOIN order_status_history h ON h.order_id = o.id GROUP BY o.id",
+            &[],
+        )
+        .await?;
+    for row in rows {
+        let id: i64 = row.get(0);
+        let status: String = row.get(1);
+        let from: Vec<Option<String>> = row.get(2);
+        let to: Vec<Option<String>> = row.get(3);
+        if let Some(problem) = history_problem(&status, &from, &to) {
+            found.push(format!("I6: order {id}: {problem}"));
+        }
+    }
+    Ok(found)
+}
+
+fn history_problem(status: &str, from: &[Option<String>], to: &[Option<String>]) -> Option<String> {
+    let parse = |s: &str| OrderStatus::parse(s).ok_or_else(|| format!("unknown status {s}"));
+    let mut current: Option<OrderStatus> = None;
+    for (f, t) in from.iter().zip(to) {
+        let Some(t) = t.as_deref() else { return Some("has no status history".into()) };
+        let next = match parse(t) {
+            Ok(next) => next,
+            Err(problem) => return Some(problem),
+        };
+        let stated_from = match f.as_deref().map(parse).transpose() {
+            Ok(stated) => stated,
+            Err(problem) => return Some(problem),
+        };
+        if stated_from != current {
+            return Some(format!("history says it left {stated_from:?} but it was {current:?}"));
+        }
+        if let Some(c) = current {
+            if !c.can_move_to(next) {
+                return Some(format!("moved {} -> {}, which the transition table forbids", c.as_str(), next.as_str()));
+            }
+        }
+        current = Some(next);
+    }
+    match current {
+        Some(last) if last.as_str() == status => None,
+        _ => Some(format!("status is {status} but its history ends at {current:?}")),
+    }
+}

@@ -1,0 +1,31 @@
+//! The command line of API.md's "Running" section: `souk [serve]`, `souk migrate`,
+//! `souk token --user ID --role ROLE [--ttl 1h]`, `souk check`.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "souk", version, about = "Actor-based commerce runtime")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print a signed access token for a user.
+    Token {
+        #[arg(long)]
+        user: i64,
+        #[arg(long, value_parser = ["customer", "staff", "admin"])]
+        role: String,
+        /// Lifetime, e.g. 30m, 1h, 7d.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: std::time::Duration,
+    },
+    /// Verify the invariants I1, I2, I5, I6 on the database; non-zero exit on a violation.
+    Check,
+}

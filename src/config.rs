@@ -1,0 +1,245 @@
+//! Settings: built-in defaults, then an optional `souk.toml`, then `SOUK__SECTION__KEY`
+//! environment variables on top. Secrets are `SecretString`, so `Debug` and logs never show
+//! them. The `production` profile refuses to start on dev conveniences (generated secret,
+//! private cluster).
+
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::path::Path;
+use std::time::Duration;
+
+/// The shortest JWT secret production accepts: HS256 wants at least the hash's 32 bytes.
+pub const JWT_SECRET_MIN_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Dev,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub profile: Profile,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub shop: ShopSettings,
+    pub persistence: PersistenceSettings,
+    pub actors: ActorSettings,
+    pub telegram: TelegramSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub addr: String,
+    /// Worker threads for HTTP; 0 means one per core.
+    pub workers: usize,
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Unset in dev: Souk runs its private cluster under `./.souk/`.
+    pub url: Option<SecretString>,
+    pub pool_size: usize,
+    /// How long a request waits for a connection or a statement before answering 503.
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub jwt_secret: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopSettings {
+    pub currency: String,
+    /// Seed a demo catalog when the database is empty and the private cluster is in use.
+    pub demo_seed: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersistenceSettings {
+    pub batch_max: usize,
+    pub queue_max: usize,
+    pub write_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorSettings {
+    pub idle_timeout_secs: u64,
+    pub mailbox_max: usize,
+    pub call_timeout_ms: u64,
+    pub reservation_ttl_secs: u64,
+    /// Threads that run product and user actors; 0 means one per core.
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSettings {
+    pub bot_token: Option<SecretString>,
+    pub webhook_secret: Option<SecretString>,
+    pub api_base: String,
+}
+
+const DEFAULTS: &str = r#"
+profile = "dev"
+
+[http]
+addr = "127.0.0.1:8080"
+workers = 0
+body_limit_bytes = 262144
+
+[database]
+pool_size = 16
+timeout_ms = 5000
+
+[auth]
+
+[shop]
+currency = "USD"
+demo_seed = true
+
+[persistence]
+batch_max = 256
+queue_max = 10000
+write_timeout_ms = 5000
+
+[actors]
+idle_timeout_secs = 300
+mailbox_max = 1024
+call_timeout_ms = 10000
+reservation_ttl_secs = 60
+threads = 0
+
+[telegram]
+api_base = "https://api.telegram.org"
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+impl Settings {
+    /// Defaults, then `souk.toml` in the working directory if present, then the environment.
+    pub fn load() -> Result<Settings, ConfigError> {
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::with_name("souk").format(config::FileFormat::Toml).required(false))
+            .add_source(config::Environment::with_prefix("SOUK").prefix_separator("__").separator("__"))
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The built-in defaults alone: what tests start from before pointing at their database.
+    pub fn defaults() -> Result<Settings, ConfigError> {
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if souk_actors::money::Currency::parse(&self.shop.currency).is_none() {
+            return invalid("shop.currency must be a three-letter ISO 4217 code such as USD");
+        }
+        if self.database.pool_size == 0 || self.persistence.batch_max == 0 || self.persistence.queue_max == 0 {
+            return invalid("database.pool_size, persistence.batch_max and persistence.queue_max must be positive");
+        }
+        if self.actors.mailbox_max == 0 || self.actors.idle_timeout_secs == 0 {
+            return invalid("actors.mailbox_max and actors.idle_timeout_secs must be positive");
+        }
+        if self.profile == Profile::Production {
+            match &self.auth.jwt_secret {
+                Some(s) if s.expose_secret().len() >= JWT_SECRET_MIN_BYTES => {}
+                _ => {
+                    return invalid(
+                        "the production profile needs SOUK__AUTH__JWT_SECRET of at least 32 bytes (e.g. `openssl rand -hex 32`)",
+                    )
+                }
+            }
+            if self.database.url.is_none() {
+                return invalid("the production profile needs SOUK__DATABASE__URL; the private cluster is for dev only");
+            }
+        }
+        Ok(())
+    }
+
+    /// The JWT secret: configured, or in dev one generated once and kept in `state_dir`.
+    pub fn jwt_secret(&self, state_dir: &Path) -> Result<SecretString, ConfigError> {
+        if let Some(secret) = &self.auth.jwt_secret {
+            return Ok(secret.clone());
+        }
+        let path = state_dir.join("jwt_secret");
+        let io = |source| ConfigError::Io { path: path.display().to_string(), source };
+        match std::fs::read_to_string(&path) {
+            Ok(s) if s.trim().len() >= JWT_SECRET_MIN_BYTES => return Ok(SecretString::from(s.trim().to_string())),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+        std::fs::create_dir_all(state_dir).map_err(io)?;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let secret = hex::encode(bytes);
+        write_private(&path, &secret).map_err(io)?;
+        Ok(SecretString::from(secret))
+    }
+
+    pub fn database_timeout(&self) -> Duration {
+        Duration::from_millis(self.database.timeout_ms)
+    }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_debug_hides_secrets() {
+        let mut s = Settings::defaults().unwrap();
+        s.validate().unwrap();
+        s.auth.jwt_secret = Some(SecretString::from("super-secret-value-that-must-not-leak".to_string()));
+        assert!(!format!("{s:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn production_refuses_a_short_or_missing_secret() {
+        let mut s = Settings::defaults().unwrap();
+        s.profile = Profile::Production;
+        s.database.url = Some(SecretString::from("postgres://x@localhost/db".to_string()));
+        assert!(s.validate().is_err());
+        s.auth.jwt_secret = Some(SecretString::from("short".to_string()));
+        assert!(s.validate().is_err());
+        s.auth.jwt_secret = Some(SecretString::from("x".repeat(32)));
+        s.validate().unwrap();
+    }
+}

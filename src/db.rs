@@ -1,0 +1,114 @@
+//! Postgres: where the database is, the pool, and the migrations of `sql/`, each applied
+//! once (recorded in `schema_migrations`, under an advisory lock so two starting processes
+//! never race).
+
+use crate::config::Settings;
+use crate::pgcluster::{ClusterError, PrivateCluster};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use secrecy::{ExposeSecret, SecretString};
+use std::path::Path;
+use std::str::FromStr;
+use tokio_postgres::NoTls;
+
+/// Every migration, in order. Names are recorded; a migration never changes once shipped.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../sql/0001_init.sql"))];
+
+const PRIVATE_DATABASE: &str = "souk";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("database URL is not valid: {0}")]
+    Url(String),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("connection pool: {0}")]
+    Pool(String),
+}
+
+/// Where Souk's database is and whether it is the private dev cluster.
+pub struct Target {
+    pub url: SecretString,
+    pub private: bool,
+}
+
+/// The configured URL, or in dev the private cluster under `state_dir` (started if needed).
+pub async fn locate(settings: &Settings, state_dir: &Path) -> Result<Target, DbError> {
+    if let Some(url) = &settings.database.url {
+        return Ok(Target { url: url.clone(), private: false });
+    }
+    let root = state_dir.to_path_buf();
+    let cluster = tokio::task::spawn_blocking(move || PrivateCluster::ensure_running(&root))
+        .await
+        .map_err(|e| ClusterError::Task(e.to_string()))??;
+    create_database_if_missing(&cluster.url("postgres"), PRIVATE_DATABASE).await?;
+    Ok(Target { url: SecretString::from(cluster.url(PRIVATE_DATABASE)), private: true })
+}
+
+pub async fn connect_one(url: &str) -> Result<tokio_postgres::Client, DbError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "maintenance connection closed");
+        }
+    });
+    Ok(client)
+}
+
+pub async fn create_database_if_missing(server_url: &str, name: &str) -> Result<(), DbError> {
+    let client = connect_one(server_url).await?;
+    let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
+    if !exists {
+        // CREATE DATABASE takes no parameters; `name` is one of our constants or a test's
+        // generated identifier, quoted as an identifier.
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        match client.batch_execute(&format!("CREATE DATABASE {quoted}")).await {
+            Ok(()) => {}
+            // Another process created it meanwhile.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+pub fn pool(url: &SecretString, settings: &Settings) -> Result<Pool, DbError> {
+    let timeout = settings.database_timeout();
+    let mut config = tokio_postgres::Config::from_str(url.expose_secret()).map_err(|e| DbError::Url(e.to_string()))?;
+    config.connect_timeout(timeout).application_name("souk").keepalives(true);
+    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Pool::builder(manager)
+        .max_size(settings.database.pool_size)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| DbError::Pool(e.to_string()))
+}
+
+/// Applies every migration not yet recorded; returns the names applied now.
+pub async fn migrate(url: &SecretString) -> Result<Vec<&'static str>, DbError> {
+    let mut client = connect_one(url.expose_secret()).await?;
+    let tx = client.transaction().await?;
+    tx.batch_execute(
+        "SELECT pg_advisory_xact_lock(hashtext('souk.migrations'));
+         CREATE TABLE IF NOT EXISTS schema_migrations (
+             name text PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         );",
+    )
+    .await?;
+    let mut applied = Vec::new();
+    for (name, sql) in MIGRATIONS {
+        if tx.query_opt("SELECT 1 FROM schema_migrations WHERE name = $1", &[name]).await?.is_some() {
+            continue;
+        }
+        tx.batch_execute(sql).await?;
+        tx.execute("INSERT INTO schema_migrations (name) VALUES ($1)", &[name]).await?;
+        applied.push(*name);
+    }
+    tx.commit().await?;
+    Ok(applied)
+}

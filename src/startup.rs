@@ -1,0 +1,140 @@
+//! Wiring: database, migrations, actors, HTTP. `Application::build` binds first (port 0
+//! in tests) so callers know the address before serving; `run_until_stopped` serves until
+//! SIGTERM/SIGINT (or the actix system stops), lets in-flight requests finish — they hold
+//! their persistence replies, so every acknowledged write has committed — and returns.
+
+use crate::config::Settings;
+use crate::db::{self, DbError};
+use crate::seed;
+use actix::prelude::*;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use secrecy::ExposeSecret;
+use souk_actors::metrics::ActorMetrics;
+use souk_actors::persistence::{PersistenceActor, PersistenceConfig};
+use souk_actors::registry::{ActorConfig, Deps, Registry};
+use souk_http::auth::JwtKeys;
+use souk_http::metrics::HttpMetrics;
+use souk_http::AppState;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    /// Ids the demo seed created, when it ran.
+    pub seeded: Option<seed::Seeded>,
+    pub private_database: bool,
+}
+
+/// Where the process keeps its dev state (private cluster, generated secret).
+pub fn state_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")).join(".souk")
+}
+
+impl Application {
+    pub async fn build(settings: Settings, state_dir: PathBuf) -> Result<Application, StartError> {
+        let secret = settings.jwt_secret(&state_dir)?;
+        let target = db::locate(&settings, &state_dir).await?;
+        let applied = db::migrate(&target.url).await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+        let seeded = if target.private && settings.shop.demo_seed {
+            let mut client = db::connect_one(target.url.expose_secret()).await?;
+            seed::demo(&mut client).await?
+        } else {
+            None
+        };
+        let pool = db::pool(&target.url, &settings)?;
+
+        let prometheus = prometheus::Registry::new();
+        let actor_metrics = ActorMetrics::new(&prometheus)?;
+        let http_metrics = HttpMetrics::new(&prometheus)?;
+
+        let threads = if settings.actors.threads == 0 { num_cpus() } else { settings.actors.threads };
+        let arbiters: Vec<ArbiterHandle> = (0..threads).map(|_| Arbiter::new().handle()).collect();
+        let persistence_config = PersistenceConfig {
+            batch_max: settings.persistence.batch_max,
+            queue_max: settings.persistence.queue_max,
+            write_timeout: Duration::from_millis(settings.persistence.write_timeout_ms),
+        };
+        // Group commit gets its own thread so a busy HTTP or actor thread never delays a COMMIT.
+        let persistence = {
+            let (pool, metrics) = (pool.clone(), actor_metrics.clone());
+            PersistenceActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+                PersistenceActor::new(pool, persistence_config, metrics)
+            })
+        };
+        let registry = Registry::new(Deps {
+            pool: pool.clone(),
+            persistence,
+            config: ActorConfig {
+                idle_timeout: Duration::from_secs(settings.actors.idle_timeout_secs),
+                mailbox_max: settings.actors.mailbox_max,
+                call_timeout: Duration::from_millis(settings.actors.call_timeout_ms),
+                reservation_ttl: Duration::from_secs(settings.actors.reservation_ttl_secs),
+                currency: settings.shop.currency.clone(),
+            },
+            metrics: actor_metrics,
+            arbiters,
+        });
+        let state = web::Data::new(AppState {
+            registry,
+            pool,
+            keys: JwtKeys::new(&secret),
+            metrics: http_metrics,
+            prometheus,
+            currency: settings.shop.currency.clone(),
+            known_users: Default::default(),
+        });
+
+        let addr = settings.http.addr.clone();
+        let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?.port();
+        let body_limit = settings.http.body_limit_bytes;
+        let workers = if settings.http.workers == 0 { num_cpus() } else { settings.http.workers };
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(body_limit))
+                .wrap(from_fn(souk_http::metrics::observe))
+                .configure(souk_http::configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(|source| StartError::Bind { addr: settings.http.addr.clone(), source })?
+        .run();
+        Ok(Application { port, server, seeded, private_database: target.private })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map(usize::from).unwrap_or(2)
+}

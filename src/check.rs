@@ -19,7 +19,9 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
         .await?
     {
         let (id, on_hand, moved): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-        found.push(format!("I1: product {id} has {on_hand} on hand but its movements sum to {moved}"));
+        found.push(format!(
+            "I1: product {id} has {on_hand} on hand but its movements sum to {moved}"
+        ));
     }
     // I1/I5: a digital line delivered exactly its quantity of codes, each to one order.
     for row in client
@@ -64,7 +66,9 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
         .await?
     {
         let (id, total, debited): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-        found.push(format!("I2: order {id} totals {total} but {debited} was debited for it"));
+        found.push(format!(
+            "I2: order {id} totals {total} but {debited} was debited for it"
+        ));
     }
     // I6: each history starts from nothing, follows the transition table and ends at the status.
     let rows = client
@@ -90,7 +94,9 @@ fn history_problem(status: &str, from: &[Option<String>], to: &[Option<String>])
     let parse = |s: &str| OrderStatus::parse(s).ok_or_else(|| format!("unknown status {s}"));
     let mut current: Option<OrderStatus> = None;
     for (f, t) in from.iter().zip(to) {
-        let Some(t) = t.as_deref() else { return Some("has no status history".into()) };
+        let Some(t) = t.as_deref() else {
+            return Some("has no status history".into());
+        };
         let next = match parse(t) {
             Ok(next) => next,
             Err(problem) => return Some(problem),
@@ -100,17 +106,25 @@ fn history_problem(status: &str, from: &[Option<String>], to: &[Option<String>])
             Err(problem) => return Some(problem),
         };
         if stated_from != current {
-            return Some(format!("history says it left {stated_from:?} but it was {current:?}"));
+            return Some(format!(
+                "history says it left {stated_from:?} but it was {current:?}"
+            ));
         }
         if let Some(c) = current {
             if !c.can_move_to(next) {
-                return Some(format!("moved {} -> {}, which the transition table forbids", c.as_str(), next.as_str()));
+                return Some(format!(
+                    "moved {} -> {}, which the transition table forbids",
+                    c.as_str(),
+                    next.as_str()
+                ));
             }
         }
         current = Some(next);
     }
     match current {
         Some(last) if last.as_str() == status => None,
-        _ => Some(format!("status is {status} but its history ends at {current:?}")),
+        _ => Some(format!(
+            "status is {status} but its history ends at {current:?}"
+        )),
     }
 }

@@ -133,7 +133,10 @@ pub enum ConfigError {
     #[error("configuration: {0}")]
     Invalid(String),
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl Settings {
@@ -141,8 +144,16 @@ impl Settings {
     pub fn load() -> Result<Settings, ConfigError> {
         let settings: Settings = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
-            .add_source(config::File::with_name("souk").format(config::FileFormat::Toml).required(false))
-            .add_source(config::Environment::with_prefix("SOUK").prefix_separator("__").separator("__"))
+            .add_source(
+                config::File::with_name("souk")
+                    .format(config::FileFormat::Toml)
+                    .required(false),
+            )
+            .add_source(
+                config::Environment::with_prefix("SOUK")
+                    .prefix_separator("__")
+                    .separator("__"),
+            )
             .build()?
             .try_deserialize()?;
         settings.validate()?;
@@ -163,7 +174,10 @@ impl Settings {
         if souk_actors::money::Currency::parse(&self.shop.currency).is_none() {
             return invalid("shop.currency must be a three-letter ISO 4217 code such as USD");
         }
-        if self.database.pool_size == 0 || self.persistence.batch_max == 0 || self.persistence.queue_max == 0 {
+        if self.database.pool_size == 0
+            || self.persistence.batch_max == 0
+            || self.persistence.queue_max == 0
+        {
             return invalid("database.pool_size, persistence.batch_max and persistence.queue_max must be positive");
         }
         if self.actors.mailbox_max == 0 || self.actors.idle_timeout_secs == 0 {
@@ -191,9 +205,14 @@ impl Settings {
             return Ok(secret.clone());
         }
         let path = state_dir.join("jwt_secret");
-        let io = |source| ConfigError::Io { path: path.display().to_string(), source };
+        let io = |source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(&path) {
-            Ok(s) if s.trim().len() >= JWT_SECRET_MIN_BYTES => return Ok(SecretString::from(s.trim().to_string())),
+            Ok(s) if s.trim().len() >= JWT_SECRET_MIN_BYTES => {
+                return Ok(SecretString::from(s.trim().to_string()))
+            }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(e)),
@@ -215,7 +234,12 @@ impl Settings {
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(contents.as_bytes())
 }
 
@@ -227,7 +251,9 @@ mod tests {
     fn defaults_are_valid_and_debug_hides_secrets() {
         let mut s = Settings::defaults().unwrap();
         s.validate().unwrap();
-        s.auth.jwt_secret = Some(SecretString::from("super-secret-value-that-must-not-leak".to_string()));
+        s.auth.jwt_secret = Some(SecretString::from(
+            "super-secret-value-that-must-not-leak".to_string(),
+        ));
         assert!(!format!("{s:?}").contains("super-secret"));
     }
 

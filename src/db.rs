@@ -36,14 +36,20 @@ pub struct Target {
 /// The configured URL, or in dev the private cluster under `state_dir` (started if needed).
 pub async fn locate(settings: &Settings, state_dir: &Path) -> Result<Target, DbError> {
     if let Some(url) = &settings.database.url {
-        return Ok(Target { url: url.clone(), private: false });
+        return Ok(Target {
+            url: url.clone(),
+            private: false,
+        });
     }
     let root = state_dir.to_path_buf();
     let cluster = tokio::task::spawn_blocking(move || PrivateCluster::ensure_running(&root))
         .await
         .map_err(|e| ClusterError::Task(e.to_string()))??;
     create_database_if_missing(&cluster.url("postgres"), PRIVATE_DATABASE).await?;
-    Ok(Target { url: SecretString::from(cluster.url(PRIVATE_DATABASE)), private: true })
+    Ok(Target {
+        url: SecretString::from(cluster.url(PRIVATE_DATABASE)),
+        private: true,
+    })
 }
 
 pub async fn connect_one(url: &str) -> Result<tokio_postgres::Client, DbError> {
@@ -58,12 +64,18 @@ pub async fn connect_one(url: &str) -> Result<tokio_postgres::Client, DbError> {
 
 pub async fn create_database_if_missing(server_url: &str, name: &str) -> Result<(), DbError> {
     let client = connect_one(server_url).await?;
-    let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await?
+        .is_some();
     if !exists {
         // CREATE DATABASE takes no parameters; `name` is one of our constants or a test's
         // generated identifier, quoted as an identifier.
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        match client.batch_execute(&format!("CREATE DATABASE {quoted}")).await {
+        match client
+            .batch_execute(&format!("CREATE DATABASE {quoted}"))
+            .await
+        {
             Ok(()) => {}
             // Another process created it meanwhile.
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
@@ -75,9 +87,19 @@ pub async fn create_database_if_missing(server_url: &str, name: &str) -> Result<
 
 pub fn pool(url: &SecretString, settings: &Settings) -> Result<Pool, DbError> {
     let timeout = settings.database_timeout();
-    let mut config = tokio_postgres::Config::from_str(url.expose_secret()).map_err(|e| DbError::Url(e.to_string()))?;
-    config.connect_timeout(timeout).application_name("souk").keepalives(true);
-    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let mut config = tokio_postgres::Config::from_str(url.expose_secret())
+        .map_err(|e| DbError::Url(e.to_string()))?;
+    config
+        .connect_timeout(timeout)
+        .application_name("souk")
+        .keepalives(true);
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
     Pool::builder(manager)
         .max_size(settings.database.pool_size)
         .wait_timeout(Some(timeout))
@@ -102,11 +124,16 @@ pub async fn migrate(url: &SecretString) -> Result<Vec<&'static str>, DbError> {
     .await?;
     let mut applied = Vec::new();
     for (name, sql) in MIGRATIONS {
-        if tx.query_opt("SELECT 1 FROM schema_migrations WHERE name = $1", &[name]).await?.is_some() {
+        if tx
+            .query_opt("SELECT 1 FROM schema_migrations WHERE name = $1", &[name])
+            .await?
+            .is_some()
+        {
             continue;
         }
         tx.batch_execute(sql).await?;
-        tx.execute("INSERT INTO schema_migrations (name) VALUES ($1)", &[name]).await?;
+        tx.execute("INSERT INTO schema_migrations (name) VALUES ($1)", &[name])
+            .await?;
         applied.push(*name);
     }
     tx.commit().await?;

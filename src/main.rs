@@ -12,7 +12,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,souk=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,souk=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -32,8 +33,12 @@ fn run(command: Command) -> Result<ExitCode, String> {
     match command {
         Command::Serve => actix_web::rt::System::new().block_on(serve(settings, dir)),
         Command::Migrate => actix_web::rt::System::new().block_on(async move {
-            let target = souk::db::locate(&settings, &dir).await.map_err(|e| e.to_string())?;
-            let applied = souk::db::migrate(&target.url).await.map_err(|e| e.to_string())?;
+            let target = souk::db::locate(&settings, &dir)
+                .await
+                .map_err(|e| e.to_string())?;
+            let applied = souk::db::migrate(&target.url)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{} migration(s) applied: {applied:?}", applied.len());
             Ok(ExitCode::SUCCESS)
         }),
@@ -42,14 +47,22 @@ fn run(command: Command) -> Result<ExitCode, String> {
             let role = Role::parse(&role).ok_or("--role must be customer, staff or admin")?;
             let secret = settings.jwt_secret(&dir).map_err(|e| e.to_string())?;
             let ttl = i64::try_from(ttl.as_secs()).map_err(|_| "--ttl is too long")?;
-            let token = JwtKeys::new(&secret).mint(user, role, ttl).map_err(|e| e.to_string())?;
+            let token = JwtKeys::new(&secret)
+                .mint(user, role, ttl)
+                .map_err(|e| e.to_string())?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => actix_web::rt::System::new().block_on(async move {
-            let target = souk::db::locate(&settings, &dir).await.map_err(|e| e.to_string())?;
-            let client = souk::db::connect_one(target.url.expose_secret()).await.map_err(|e| e.to_string())?;
-            let found = souk::check::violations(&client).await.map_err(|e| e.to_string())?;
+            let target = souk::db::locate(&settings, &dir)
+                .await
+                .map_err(|e| e.to_string())?;
+            let client = souk::db::connect_one(target.url.expose_secret())
+                .await
+                .map_err(|e| e.to_string())?;
+            let found = souk::check::violations(&client)
+                .await
+                .map_err(|e| e.to_string())?;
             if found.is_empty() {
                 println!("ok: I1, I2, I5 and I6 hold");
                 return Ok(ExitCode::SUCCESS);
@@ -65,8 +78,13 @@ fn run(command: Command) -> Result<ExitCode, String> {
 
 async fn serve(settings: Settings, dir: std::path::PathBuf) -> Result<ExitCode, String> {
     let host = settings.http.addr.clone();
-    let app = Application::build(settings, dir).await.map_err(|e| e.to_string())?;
-    let base = format!("http://{}", host.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1"));
+    let app = Application::build(settings, dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = format!(
+        "http://{}",
+        host.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1")
+    );
     println!("Souk is listening on {base}:{}", app.port());
     if app.private_database {
         println!("Database: the private PostgreSQL cluster under ./.souk/");

@@ -14,18 +14,43 @@ pub struct Seeded {
 /// Seeds only a database with no products; returns who was created.
 pub async fn demo(client: &mut Client) -> Result<Option<Seeded>, DbError> {
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock(hashtext('souk.seed'))", &[]).await?;
-    let products: i64 = tx.query_one("SELECT count(*) FROM products", &[]).await?.try_get(0)?;
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext('souk.seed'))", &[])
+        .await?;
+    let products: i64 = tx
+        .query_one("SELECT count(*) FROM products", &[])
+        .await?
+        .try_get(0)?;
     if products > 0 {
         return Ok(None);
     }
     let id = |row: tokio_postgres::Row| row.try_get::<_, i64>(0);
-    let keys = id(tx.query_one("INSERT INTO categories (name) VALUES ('Game keys') RETURNING id", &[]).await?)?;
-    let apparel = id(tx.query_one("INSERT INTO categories (name) VALUES ('Apparel') RETURNING id", &[]).await?)?;
-    let insert = "INSERT INTO products (category_id, name, description, kind, price_minor, stock_on_hand)
+    let keys = id(tx
+        .query_one(
+            "INSERT INTO categories (name) VALUES ('Game keys') RETURNING id",
+            &[],
+        )
+        .await?)?;
+    let apparel = id(tx
+        .query_one(
+            "INSERT INTO categories (name) VALUES ('Apparel') RETURNING id",
+            &[],
+        )
+        .await?)?;
+    let insert =
+        "INSERT INTO products (category_id, name, description, kind, price_minor, stock_on_hand)
                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
     let game = id(tx
-        .query_one(insert, &[&keys, &"Starfall Deluxe (Steam key)", &"Instant delivery in your order.", &"digital", &1999_i64, &0_i64])
+        .query_one(
+            insert,
+            &[
+                &keys,
+                &"Starfall Deluxe (Steam key)",
+                &"Instant delivery in your order.",
+                &"digital",
+                &1999_i64,
+                &0_i64,
+            ],
+        )
         .await?)?;
     tx.execute(
         "INSERT INTO digital_items (product_id, code)
@@ -33,10 +58,30 @@ pub async fn demo(client: &mut Client) -> Result<Option<Seeded>, DbError> {
         &[&game],
     )
     .await?;
-    tx.query_one(insert, &[&apparel, &"Souk T-shirt (M, black)", &"Organic cotton.", &"physical", &2500_i64, &50_i64])
-        .await?;
-    tx.query_one(insert, &[&apparel, &"Canvas tote bag", &"Carries a week of groceries.", &"physical", &1200_i64, &30_i64])
-        .await?;
+    tx.query_one(
+        insert,
+        &[
+            &apparel,
+            &"Souk T-shirt (M, black)",
+            &"Organic cotton.",
+            &"physical",
+            &2500_i64,
+            &50_i64,
+        ],
+    )
+    .await?;
+    tx.query_one(
+        insert,
+        &[
+            &apparel,
+            &"Canvas tote bag",
+            &"Carries a week of groceries.",
+            &"physical",
+            &1200_i64,
+            &30_i64,
+        ],
+    )
+    .await?;
     // Stock on hand always equals the sum of its movements (`souk check` verifies it).
     tx.execute(
         "INSERT INTO stock_movements (product_id, delta, reason)
@@ -44,7 +89,12 @@ pub async fn demo(client: &mut Client) -> Result<Option<Seeded>, DbError> {
         &[],
     )
     .await?;
-    let admin = id(tx.query_one("INSERT INTO users (display_name) VALUES ('Demo admin') RETURNING id", &[]).await?)?;
+    let admin = id(tx
+        .query_one(
+            "INSERT INTO users (display_name) VALUES ('Demo admin') RETURNING id",
+            &[],
+        )
+        .await?)?;
     let customer = id(tx
         .query_one("INSERT INTO users (display_name, balance_minor) VALUES ('Demo customer', 10000) RETURNING id", &[])
         .await?)?;

@@ -27,7 +27,10 @@ pub enum StartError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
 }
@@ -42,7 +45,9 @@ pub struct Application {
 
 /// Where the process keeps its dev state (private cluster, generated secret).
 pub fn state_dir() -> PathBuf {
-    std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")).join(".souk")
+    std::env::current_dir()
+        .unwrap_or_else(|_| PathBuf::from("."))
+        .join(".souk")
 }
 
 impl Application {
@@ -65,7 +70,11 @@ impl Application {
         let actor_metrics = ActorMetrics::new(&prometheus)?;
         let http_metrics = HttpMetrics::new(&prometheus)?;
 
-        let threads = if settings.actors.threads == 0 { num_cpus() } else { settings.actors.threads };
+        let threads = if settings.actors.threads == 0 {
+            num_cpus()
+        } else {
+            settings.actors.threads
+        };
         let arbiters: Vec<ArbiterHandle> = (0..threads).map(|_| Arbiter::new().handle()).collect();
         let persistence_config = PersistenceConfig {
             batch_max: settings.persistence.batch_max,
@@ -103,10 +112,20 @@ impl Application {
         });
 
         let addr = settings.http.addr.clone();
-        let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
-        let port = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?.port();
+        let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?
+            .port();
         let body_limit = settings.http.body_limit_bytes;
-        let workers = if settings.http.workers == 0 { num_cpus() } else { settings.http.workers };
+        let workers = if settings.http.workers == 0 {
+            num_cpus()
+        } else {
+            settings.http.workers
+        };
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -117,9 +136,17 @@ impl Application {
         .workers(workers)
         .shutdown_timeout(30)
         .listen(listener)
-        .map_err(|source| StartError::Bind { addr: settings.http.addr.clone(), source })?
+        .map_err(|source| StartError::Bind {
+            addr: settings.http.addr.clone(),
+            source,
+        })?
         .run();
-        Ok(Application { port, server, seeded, private_database: target.private })
+        Ok(Application {
+            port,
+            server,
+            seeded,
+            private_database: target.private,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -136,5 +163,7 @@ impl Application {
 }
 
 fn num_cpus() -> usize {
-    std::thread::available_parallelism().map(usize::from).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
 }

@@ -40,7 +40,12 @@ impl Handler<Checkout> for UserActor {
         let registry = self.registry.clone();
         // Atomic: no other message of this user runs until this one ends, so the balance
         // and cart read here stay true until the commit (they are this checkout's hold).
-        let snapshot = self.ready().map(|s| (s.balance, s.cart.iter().map(|(p, q)| (*p, *q)).collect::<Vec<_>>()));
+        let snapshot = self.ready().map(|s| {
+            (
+                s.balance,
+                s.cart.iter().map(|(p, q)| (*p, *q)).collect::<Vec<_>>(),
+            )
+        });
         let work = async move {
             let (balance, cart) = snapshot?;
             if cart.is_empty() {
@@ -61,7 +66,9 @@ impl Handler<Checkout> for UserActor {
                 .balance
                 .checked_sub(order.total_minor)
                 .filter(|b| !b.is_negative())
-                .ok_or_else(|| DomainError::Internal("committed debit exceeds the balance".into()))?;
+                .ok_or_else(|| {
+                    DomainError::Internal("committed debit exceeds the balance".into())
+                })?;
             for line in &order.lines {
                 s.cart.remove(&line.product_id);
             }
@@ -72,12 +79,20 @@ impl Handler<Checkout> for UserActor {
 
 /// Reserves every line in product-id order (the cart is a BTreeMap); on the first refusal
 /// releases what it took and returns the refusal.
-async fn reserve_all(registry: &Arc<Registry>, cart: &[(ProductId, Quantity)]) -> DomainResult<Vec<Held>> {
+async fn reserve_all(
+    registry: &Arc<Registry>,
+    cart: &[(ProductId, Quantity)],
+) -> DomainResult<Vec<Held>> {
     let mut held: Vec<Held> = Vec::with_capacity(cart.len());
     for &(product, quantity) in cart {
         let rid = ReservationId::next();
         match registry.product(product, Reserve { rid, quantity }).await {
-            Ok(reserved) => held.push(Held { product, quantity, rid, reserved }),
+            Ok(reserved) => held.push(Held {
+                product,
+                quantity,
+                rid,
+                reserved,
+            }),
             Err(e) => {
                 settle(registry, &held, |rid| Release(rid)).await;
                 return Err(e);
@@ -94,11 +109,19 @@ async fn pay(
     held: &[Held],
     msg: Checkout,
 ) -> DomainResult<Order> {
-    let priced: Vec<PricedLine> =
-        held.iter().map(|h| PricedLine { unit_price: h.reserved.unit_price, quantity: h.quantity.get() }).collect();
+    let priced: Vec<PricedLine> = held
+        .iter()
+        .map(|h| PricedLine {
+            unit_price: h.reserved.unit_price,
+            quantity: h.quantity.get(),
+        })
+        .collect();
     let totals = price(&priced)?;
     if totals.total_minor > balance {
-        return Err(DomainError::InsufficientFunds { required: totals.total_minor, balance });
+        return Err(DomainError::InsufficientFunds {
+            required: totals.total_minor,
+            balance,
+        });
     }
     let lines = held
         .iter()
@@ -127,9 +150,16 @@ async fn pay(
         after: Some(serde_json::json!({ "total_minor": totals.total_minor })),
         request_id: None,
     });
-    match persist(&registry.deps.persistence, meta.write(WriteOp::Checkout(Box::new(write)))).await? {
+    match persist(
+        &registry.deps.persistence,
+        meta.write(WriteOp::Checkout(Box::new(write))),
+    )
+    .await?
+    {
         Outcome::Order(order) => Ok(*order),
-        other => Err(DomainError::Internal(format!("unexpected outcome {other:?}"))),
+        other => Err(DomainError::Internal(format!(
+            "unexpected outcome {other:?}"
+        ))),
     }
 }
 

@@ -11,7 +11,12 @@ pub enum DomainError {
     #[error("product {0} is not for sale")]
     ProductInactive(ProductId),
     #[error("only {available} left of '{name}'")]
-    OutOfStock { product_id: ProductId, name: String, requested: i64, available: i64 },
+    OutOfStock {
+        product_id: ProductId,
+        name: String,
+        requested: i64,
+        available: i64,
+    },
     #[error("insufficient funds: {required} needed, {balance} available")]
     InsufficientFunds { required: Money, balance: Money },
     #[error("the cart is empty")]
@@ -19,11 +24,17 @@ pub enum DomainError {
     #[error("a checkout for this cart is already running")]
     CheckoutInProgress,
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("stock cannot go below zero: {available} on hand and free, change of {delta} asked")]
     StockWouldGoNegative { available: i64, delta: i64 },
     #[error("{kind} product stock is changed with {expected}")]
-    WrongStockKind { kind: &'static str, expected: &'static str },
+    WrongStockKind {
+        kind: &'static str,
+        expected: &'static str,
+    },
     #[error("the database refused the write ({constraint})")]
     Rejected { constraint: String },
     #[error("the database is unavailable: {0}")]
@@ -36,16 +47,28 @@ pub enum DomainError {
 
 impl DomainError {
     pub fn not_found_user(id: UserId) -> Self {
-        DomainError::NotFound { entity: "user", id: id.get() }
+        DomainError::NotFound {
+            entity: "user",
+            id: id.get(),
+        }
     }
     pub fn not_found_product(id: ProductId) -> Self {
-        DomainError::NotFound { entity: "product", id: id.get() }
+        DomainError::NotFound {
+            entity: "product",
+            id: id.get(),
+        }
     }
     pub fn not_found_order(id: OrderId) -> Self {
-        DomainError::NotFound { entity: "order", id: id.get() }
+        DomainError::NotFound {
+            entity: "order",
+            id: id.get(),
+        }
     }
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        DomainError::Invalid { field, message: message.into() }
+        DomainError::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 }
 

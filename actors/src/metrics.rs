@@ -18,26 +18,51 @@ impl ActorMetrics {
     pub fn new(registry: &Registry) -> prometheus::Result<ActorMetrics> {
         let kind = &["kind"];
         let m = ActorMetrics {
-            actors_live: IntGaugeVec::new(Opts::new("souk_actors_live", "Actors currently running, by kind"), kind)?,
+            actors_live: IntGaugeVec::new(
+                Opts::new("souk_actors_live", "Actors currently running, by kind"),
+                kind,
+            )?,
             actors_started: IntCounterVec::new(
-                Opts::new("souk_actors_started_total", "Actors started from Postgres state, by kind"),
+                Opts::new(
+                    "souk_actors_started_total",
+                    "Actors started from Postgres state, by kind",
+                ),
                 kind,
             )?,
             actors_passivated: IntCounterVec::new(
-                Opts::new("souk_actors_passivated_total", "Actors stopped after their idle timeout, by kind"),
+                Opts::new(
+                    "souk_actors_passivated_total",
+                    "Actors stopped after their idle timeout, by kind",
+                ),
                 kind,
             )?,
             batch_size: Histogram::with_opts(
-                HistogramOpts::new("souk_persistence_batch_size", "Writes committed together in one transaction")
-                    .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]),
+                HistogramOpts::new(
+                    "souk_persistence_batch_size",
+                    "Writes committed together in one transaction",
+                )
+                .buckets(vec![
+                    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0,
+                ]),
             )?,
             commit_seconds: Histogram::with_opts(
-                HistogramOpts::new("souk_persistence_commit_seconds", "Time from BEGIN to COMMIT of one batch")
-                    .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+                HistogramOpts::new(
+                    "souk_persistence_commit_seconds",
+                    "Time from BEGIN to COMMIT of one batch",
+                )
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ]),
             )?,
-            queue_depth: IntGauge::new("souk_persistence_queue_depth", "Writes waiting for the next batch")?,
+            queue_depth: IntGauge::new(
+                "souk_persistence_queue_depth",
+                "Writes waiting for the next batch",
+            )?,
             write_failures: IntCounterVec::new(
-                Opts::new("souk_persistence_failures_total", "Writes that did not commit, by reason"),
+                Opts::new(
+                    "souk_persistence_failures_total",
+                    "Writes that did not commit, by reason",
+                ),
                 &["reason"],
             )?,
         };

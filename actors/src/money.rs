@@ -6,7 +6,9 @@ use std::fmt;
 
 /// An amount in minor units. May be negative only as an intermediate (a delta);
 /// balances and prices are validated non-negative/positive where they are built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -82,14 +84,23 @@ mod tests {
 
     #[test]
     fn arithmetic_is_checked() {
-        assert_eq!(Money::from_minor(i64::MAX).checked_add(Money::from_minor(1)), None);
-        assert_eq!(Money::from_minor(5).checked_mul(3), Some(Money::from_minor(15)));
+        assert_eq!(
+            Money::from_minor(i64::MAX).checked_add(Money::from_minor(1)),
+            None
+        );
+        assert_eq!(
+            Money::from_minor(5).checked_mul(3),
+            Some(Money::from_minor(15))
+        );
         assert_eq!(Money::from_minor(i64::MAX).checked_mul(2), None);
     }
 
     #[test]
     fn currency_is_three_upper_letters() {
-        assert_eq!(Currency::parse("USD").map(|c| c.to_string()), Some("USD".into()));
+        assert_eq!(
+            Currency::parse("USD").map(|c| c.to_string()),
+            Some("USD".into())
+        );
         assert!(Currency::parse("usd").is_none());
         assert!(Currency::parse("US").is_none());
         assert!(Currency::parse("EURO").is_none());

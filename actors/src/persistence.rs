@@ -40,7 +40,13 @@ struct Submit(Job);
 
 impl PersistenceActor {
     pub fn new(pool: Pool, config: PersistenceConfig, metrics: ActorMetrics) -> Self {
-        PersistenceActor { pool, config, metrics, queue: VecDeque::new(), committing: false }
+        PersistenceActor {
+            pool,
+            config,
+            metrics,
+            queue: VecDeque::new(),
+            committing: false,
+        }
     }
 
     fn start_batch(&mut self, ctx: &mut Context<Self>) {
@@ -51,7 +57,12 @@ impl PersistenceActor {
         let jobs: Vec<Job> = self.queue.drain(..take).collect();
         self.metrics.queue_depth.set(self.queue.len() as i64);
         self.committing = true;
-        let batch = run_batch(self.pool.clone(), self.config.write_timeout, self.metrics.clone(), jobs);
+        let batch = run_batch(
+            self.pool.clone(),
+            self.config.write_timeout,
+            self.metrics.clone(),
+            jobs,
+        );
         ctx.spawn(batch.into_actor(self).map(|(), act, ctx| {
             act.committing = false;
             act.start_batch(ctx);
@@ -76,7 +87,10 @@ impl Handler<Submit> for PersistenceActor {
 
     fn handle(&mut self, Submit(job): Submit, ctx: &mut Context<Self>) {
         if self.queue.len() >= self.config.queue_max {
-            self.metrics.write_failures.with_label_values(&["overloaded"]).inc();
+            self.metrics
+                .write_failures
+                .with_label_values(&["overloaded"])
+                .inc();
             let _ = job.reply.send(Err(DomainError::Overloaded));
             return;
         }
@@ -91,7 +105,8 @@ pub async fn persist(persistence: &Addr<PersistenceActor>, write: Write) -> Doma
     let (reply, rx) = oneshot::channel();
     // `do_send` cannot block; the actor bounds its own queue and refuses with Overloaded.
     persistence.do_send(Submit(Job { write, reply }));
-    rx.await.map_err(|_| DomainError::Unavailable("the persistence actor stopped".into()))?
+    rx.await
+        .map_err(|_| DomainError::Unavailable("the persistence actor stopped".into()))?
 }
 
 async fn run_batch(pool: Pool, timeout: Duration, metrics: ActorMetrics, mut jobs: Vec<Job>) {
@@ -100,25 +115,35 @@ async fn run_batch(pool: Pool, timeout: Duration, metrics: ActorMetrics, mut job
         let attempt = tokio::time::timeout(timeout, attempt_batch(&pool, &jobs)).await;
         let result = match attempt {
             Ok(result) => result,
-            Err(_) => BatchResult::Failed(DomainError::Unavailable("database write timed out".into())),
+            Err(_) => {
+                BatchResult::Failed(DomainError::Unavailable("database write timed out".into()))
+            }
         };
         match result {
             BatchResult::Committed(outcomes) => {
                 metrics.batch_size.observe(jobs.len() as f64);
-                metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+                metrics
+                    .commit_seconds
+                    .observe(started.elapsed().as_secs_f64());
                 for (job, outcome) in jobs.drain(..).zip(outcomes) {
                     let _ = job.reply.send(Ok(outcome));
                 }
             }
             BatchResult::JobFailed(index, error) => {
                 // Only this write is at fault; the others go again without it.
-                metrics.write_failures.with_label_values(&["rejected"]).inc();
+                metrics
+                    .write_failures
+                    .with_label_values(&["rejected"])
+                    .inc();
                 tracing::warn!(%error, "write rejected by the database; retrying its batch without it");
                 let job = jobs.remove(index);
                 let _ = job.reply.send(Err(error));
             }
             BatchResult::Failed(error) => {
-                metrics.write_failures.with_label_values(&["unavailable"]).inc_by(jobs.len() as u64);
+                metrics
+                    .write_failures
+                    .with_label_values(&["unavailable"])
+                    .inc_by(jobs.len() as u64);
                 tracing::error!(%error, batch = jobs.len(), "batch failed");
                 for job in jobs.drain(..) {
                     let _ = job.reply.send(Err(error.clone()));
@@ -148,7 +173,9 @@ async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
         match apply(&tx, &job.write).await {
             Ok(outcome) => outcomes.push(outcome),
             Err(ApplyError::Job(error)) => return BatchResult::JobFailed(index, error),
-            Err(ApplyError::Batch(e)) => return BatchResult::Failed(DomainError::Unavailable(e.to_string())),
+            Err(ApplyError::Batch(e)) => {
+                return BatchResult::Failed(DomainError::Unavailable(e.to_string()))
+            }
         }
     }
     match tx.commit().await {

@@ -24,13 +24,17 @@ pub struct Totals {
 }
 
 pub fn line_total(line: PricedLine) -> DomainResult<Money> {
-    line.unit_price.checked_mul(line.quantity).ok_or_else(overflow)
+    line.unit_price
+        .checked_mul(line.quantity)
+        .ok_or_else(overflow)
 }
 
 pub fn price(lines: &[PricedLine]) -> DomainResult<Totals> {
     let mut subtotal = Money::ZERO;
     for line in lines {
-        subtotal = subtotal.checked_add(line_total(*line)?).ok_or_else(overflow)?;
+        subtotal = subtotal
+            .checked_add(line_total(*line)?)
+            .ok_or_else(overflow)?;
     }
     let totals = Totals {
         subtotal_minor: subtotal,
@@ -39,7 +43,10 @@ pub fn price(lines: &[PricedLine]) -> DomainResult<Totals> {
         tax_minor: Money::ZERO,
         total_minor: subtotal,
     };
-    debug_assert!(!totals.total_minor.is_negative(), "a total can never be negative");
+    debug_assert!(
+        !totals.total_minor.is_negative(),
+        "a total can never be negative"
+    );
     Ok(totals)
 }
 
@@ -54,8 +61,14 @@ mod tests {
     #[test]
     fn total_is_sum_of_lines() {
         let lines = [
-            PricedLine { unit_price: Money::from_minor(250), quantity: 2 },
-            PricedLine { unit_price: Money::from_minor(1), quantity: 100 },
+            PricedLine {
+                unit_price: Money::from_minor(250),
+                quantity: 2,
+            },
+            PricedLine {
+                unit_price: Money::from_minor(1),
+                quantity: 100,
+            },
         ];
         let t = price(&lines).unwrap();
         assert_eq!(t.subtotal_minor.minor(), 600);
@@ -64,7 +77,10 @@ mod tests {
 
     #[test]
     fn overflow_is_an_error() {
-        let lines = [PricedLine { unit_price: Money::from_minor(i64::MAX), quantity: 2 }];
+        let lines = [PricedLine {
+            unit_price: Money::from_minor(i64::MAX),
+            quantity: 2,
+        }];
         assert!(price(&lines).is_err());
     }
 }

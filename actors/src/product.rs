@@ -81,7 +81,11 @@ pub struct WriteMeta {
 
 impl WriteMeta {
     pub fn write(self, op: WriteOp) -> Write {
-        Write { op, idempotency: self.idempotency, audit: self.audit }
+        Write {
+            op,
+            idempotency: self.idempotency,
+            audit: self.audit,
+        }
     }
 }
 
@@ -146,7 +150,12 @@ pub struct UpdateProduct {
 
 impl ProductActor {
     pub(crate) fn new(id: ProductId, registry: Arc<Registry>) -> Self {
-        ProductActor { id, registry, state: Load::Loading, last_active: Instant::now() }
+        ProductActor {
+            id,
+            registry,
+            state: Load::Loading,
+            last_active: Instant::now(),
+        }
     }
 
     fn ready(&mut self) -> DomainResult<&mut ProductState> {
@@ -154,7 +163,9 @@ impl ProductActor {
         match &mut self.state {
             Load::Ready(s) => Ok(s),
             Load::Gone(e) => Err(e.clone()),
-            Load::Loading => Err(DomainError::Internal("product actor used before loading".into())),
+            Load::Loading => Err(DomainError::Internal(
+                "product actor used before loading".into(),
+            )),
         }
     }
 
@@ -163,8 +174,12 @@ impl ProductActor {
         let idle = now.duration_since(self.last_active) >= self.registry.deps.config.idle_timeout;
         let busy = match &mut self.state {
             Load::Ready(s) => {
-                let expired: Vec<ReservationId> =
-                    s.reservations.iter().filter(|(_, r)| r.expires <= now).map(|(id, _)| *id).collect();
+                let expired: Vec<ReservationId> = s
+                    .reservations
+                    .iter()
+                    .filter(|(_, r)| r.expires <= now)
+                    .map(|(id, _)| *id)
+                    .collect();
                 for rid in expired {
                     tracing::warn!(product = %self.id, "reservation expired without commit; stock released");
                     s.release(rid);
@@ -177,7 +192,12 @@ impl ProductActor {
         if (idle || matches!(self.state, Load::Gone(_))) && !busy {
             self.registry.forget_product(self.id, &ctx.address());
             if matches!(self.state, Load::Ready(_)) {
-                self.registry.deps.metrics.actors_passivated.with_label_values(&[KIND]).inc();
+                self.registry
+                    .deps
+                    .metrics
+                    .actors_passivated
+                    .with_label_values(&[KIND])
+                    .inc();
             }
             ctx.stop();
         }
@@ -196,33 +216,44 @@ impl Actor for ProductActor {
         let id = self.id;
         // `wait` holds the mailbox until the state is loaded, so no message sees a half state.
         ctx.wait(
-            async move { load(&pool, id).await }.into_actor(self).map(|loaded, act, ctx| {
-                act.state = match loaded {
-                    Ok(state) => Load::Ready(state),
-                    Err(e) => {
-                        // Leave the map now so the next request tries afresh.
-                        act.registry.forget_product(act.id, &ctx.address());
-                        Load::Gone(e)
-                    }
-                };
-            }),
+            async move { load(&pool, id).await }
+                .into_actor(self)
+                .map(|loaded, act, ctx| {
+                    act.state = match loaded {
+                        Ok(state) => Load::Ready(state),
+                        Err(e) => {
+                            // Leave the map now so the next request tries afresh.
+                            act.registry.forget_product(act.id, &ctx.address());
+                            Load::Gone(e)
+                        }
+                    };
+                }),
         );
         ctx.run_interval(TICK, Self::tick);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        self.registry.deps.metrics.actors_live.with_label_values(&[KIND]).dec();
+        self.registry
+            .deps
+            .metrics
+            .actors_live
+            .with_label_values(&[KIND])
+            .dec();
     }
 }
 
 async fn load(pool: &deadpool_postgres::Pool, id: ProductId) -> DomainResult<ProductState> {
     let client = pool.get().await?;
     let row = client
-        .query_opt("SELECT kind, name, price_minor, active, stock_on_hand FROM products WHERE id = $1", &[&id.get()])
+        .query_opt(
+            "SELECT kind, name, price_minor, active, stock_on_hand FROM products WHERE id = $1",
+            &[&id.get()],
+        )
         .await?
         .ok_or_else(|| DomainError::not_found_product(id))?;
     let kind_text: String = row.try_get(0)?;
-    let kind = ProductKind::parse(&kind_text).ok_or_else(|| DomainError::Internal(format!("bad kind {kind_text}")))?;
+    let kind = ProductKind::parse(&kind_text)
+        .ok_or_else(|| DomainError::Internal(format!("bad kind {kind_text}")))?;
     let items = match kind {
         ProductKind::Digital => client
             .query("SELECT id FROM digital_items WHERE product_id = $1 AND order_id IS NULL ORDER BY id", &[&id.get()])
@@ -258,16 +289,33 @@ impl Handler<Reserve> for ProductActor {
         let quantity = msg.quantity.get();
         let available = s.available();
         if available < quantity {
-            return Err(DomainError::OutOfStock { product_id: id, name: s.name.clone(), requested: quantity, available });
+            return Err(DomainError::OutOfStock {
+                product_id: id,
+                name: s.name.clone(),
+                requested: quantity,
+                available,
+            });
         }
         let items: Vec<i64> = match s.kind {
             ProductKind::Digital => s.items.drain(..quantity as usize).collect(),
             ProductKind::Physical => Vec::new(),
         };
         s.reserved_units += quantity;
-        s.reservations.insert(msg.rid, Reservation { quantity, items: items.clone(), expires: Instant::now() + ttl });
+        s.reservations.insert(
+            msg.rid,
+            Reservation {
+                quantity,
+                items: items.clone(),
+                expires: Instant::now() + ttl,
+            },
+        );
         debug_assert!(s.available() >= 0, "a reservation made stock negative");
-        Ok(Reserved { name: s.name.clone(), kind: s.kind, unit_price: s.price, items })
+        Ok(Reserved {
+            name: s.name.clone(),
+            kind: s.kind,
+            unit_price: s.price,
+            items,
+        })
     }
 }
 
@@ -283,9 +331,14 @@ impl Handler<Commit> for ProductActor {
                 if s.kind == ProductKind::Physical {
                     s.on_hand -= r.quantity;
                 }
-                assert!(s.on_hand >= 0, "product {id}: committed stock went negative");
+                assert!(
+                    s.on_hand >= 0,
+                    "product {id}: committed stock went negative"
+                );
             }
-            None => tracing::error!(product = %id, "commit of an unknown reservation (expired before commit?)"),
+            None => {
+                tracing::error!(product = %id, "commit of an unknown reservation (expired before commit?)")
+            }
         }
         Ok(())
     }
@@ -305,7 +358,15 @@ impl Handler<GetSnapshot> for ProductActor {
 
     fn handle(&mut self, _: GetSnapshot, _: &mut Context<Self>) -> Self::Result {
         let s = self.ready()?;
-        Ok((s.name.clone(), Snapshot { kind: s.kind, price: s.price, active: s.active, available: s.available() }))
+        Ok((
+            s.name.clone(),
+            Snapshot {
+                kind: s.kind,
+                price: s.price,
+                active: s.active,
+                available: s.available(),
+            },
+        ))
     }
 }
 
@@ -317,11 +378,17 @@ impl Handler<AdjustStock> for ProductActor {
         let id = self.id;
         let prepared = self.ready().and_then(|s| {
             if s.kind != ProductKind::Physical {
-                return Err(DomainError::WrongStockKind { kind: "digital", expected: "codes" });
+                return Err(DomainError::WrongStockKind {
+                    kind: "digital",
+                    expected: "codes",
+                });
             }
             let available = s.available();
             if available + msg.delta < 0 {
-                return Err(DomainError::StockWouldGoNegative { available, delta: msg.delta });
+                return Err(DomainError::StockWouldGoNegative {
+                    available,
+                    delta: msg.delta,
+                });
             }
             // Hold a decrease back from buyers now; an increase counts only once committed.
             s.pending_decrease += (-msg.delta).max(0);
@@ -331,18 +398,28 @@ impl Handler<AdjustStock> for ProductActor {
             Ok(a) => a,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
-        let write = msg.meta.write(WriteOp::StockDelta { product: id, delta: msg.delta, available_after });
-        Box::pin(async move { persist(&persistence, write).await }.into_actor(self).map(move |result, act, _| {
-            let s = act.ready()?;
-            s.pending_decrease -= (-msg.delta).max(0);
-            match result? {
-                Outcome::Stock { report, .. } => {
-                    s.on_hand += msg.delta;
-                    Ok(report)
-                }
-                other => Err(DomainError::Internal(format!("unexpected outcome {other:?}"))),
-            }
-        }))
+        let write = msg.meta.write(WriteOp::StockDelta {
+            product: id,
+            delta: msg.delta,
+            available_after,
+        });
+        Box::pin(
+            async move { persist(&persistence, write).await }
+                .into_actor(self)
+                .map(move |result, act, _| {
+                    let s = act.ready()?;
+                    s.pending_decrease -= (-msg.delta).max(0);
+                    match result? {
+                        Outcome::Stock { report, .. } => {
+                            s.on_hand += msg.delta;
+                            Ok(report)
+                        }
+                        other => Err(DomainError::Internal(format!(
+                            "unexpected outcome {other:?}"
+                        ))),
+                    }
+                }),
+        )
     }
 }
 
@@ -354,24 +431,37 @@ impl Handler<AddCodes> for ProductActor {
         let id = self.id;
         let available_before = match self.ready().and_then(|s| match s.kind {
             ProductKind::Digital => Ok(s.available()),
-            ProductKind::Physical => Err(DomainError::WrongStockKind { kind: "physical", expected: "quantity_delta" }),
+            ProductKind::Physical => Err(DomainError::WrongStockKind {
+                kind: "physical",
+                expected: "quantity_delta",
+            }),
         }) {
             Ok(a) => a,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
-        let write =
-            msg.meta.write(WriteOp::AddCodes { product: id, codes: msg.codes, rejected: msg.rejected, available_before });
-        Box::pin(async move { persist(&persistence, write).await }.into_actor(self).map(|result, act, _| {
-            let s = act.ready()?;
-            match result? {
-                // The report is the one stored for idempotent replays, so it is returned as is.
-                Outcome::Stock { report, new_items } => {
-                    s.items.extend(new_items);
-                    Ok(report)
-                }
-                other => Err(DomainError::Internal(format!("unexpected outcome {other:?}"))),
-            }
-        }))
+        let write = msg.meta.write(WriteOp::AddCodes {
+            product: id,
+            codes: msg.codes,
+            rejected: msg.rejected,
+            available_before,
+        });
+        Box::pin(
+            async move { persist(&persistence, write).await }
+                .into_actor(self)
+                .map(|result, act, _| {
+                    let s = act.ready()?;
+                    match result? {
+                        // The report is the one stored for idempotent replays, so it is returned as is.
+                        Outcome::Stock { report, new_items } => {
+                            s.items.extend(new_items);
+                            Ok(report)
+                        }
+                        other => Err(DomainError::Internal(format!(
+                            "unexpected outcome {other:?}"
+                        ))),
+                    }
+                }),
+        )
     }
 }
 
@@ -384,20 +474,27 @@ impl Handler<UpdateProduct> for ProductActor {
             return Box::pin(fut::ready(Err(e)));
         }
         let patch = msg.patch.clone();
-        let write = msg.meta.write(WriteOp::ProductUpdate { product: self.id, patch: msg.patch });
-        Box::pin(async move { persist(&persistence, write).await }.into_actor(self).map(move |result, act, _| {
-            result?;
-            let s = act.ready()?;
-            if let Some(name) = patch.name {
-                s.name = name;
-            }
-            if let Some(price) = patch.price {
-                s.price = price;
-            }
-            if let Some(active) = patch.active {
-                s.active = active;
-            }
-            Ok(())
-        }))
+        let write = msg.meta.write(WriteOp::ProductUpdate {
+            product: self.id,
+            patch: msg.patch,
+        });
+        Box::pin(
+            async move { persist(&persistence, write).await }
+                .into_actor(self)
+                .map(move |result, act, _| {
+                    result?;
+                    let s = act.ready()?;
+                    if let Some(name) = patch.name {
+                        s.name = name;
+                    }
+                    if let Some(price) = patch.price {
+                        s.price = price;
+                    }
+                    if let Some(active) = patch.active {
+                        s.active = active;
+                    }
+                    Ok(())
+                }),
+        )
     }
 }

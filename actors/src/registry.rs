@@ -48,7 +48,10 @@ pub struct Handle<A: Actor> {
 
 impl<A: Actor> Clone for Handle<A> {
     fn clone(&self) -> Self {
-        Handle { addr: self.addr.clone(), pending: self.pending.clone() }
+        Handle {
+            addr: self.addr.clone(),
+            pending: self.pending.clone(),
+        }
     }
 }
 
@@ -69,7 +72,11 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(deps: Deps) -> Arc<Registry> {
-        Arc::new(Registry { products: DashMap::new(), users: DashMap::new(), deps })
+        Arc::new(Registry {
+            products: DashMap::new(),
+            users: DashMap::new(),
+            deps,
+        })
     }
 
     pub async fn product<M, T>(self: &Arc<Self>, id: ProductId, msg: M) -> DomainResult<T>
@@ -138,9 +145,15 @@ where
             return h.clone();
         }
     }
-    let mut entry = map.entry(key).or_insert_with(|| Handle { addr: start(), pending: Arc::default() });
+    let mut entry = map.entry(key).or_insert_with(|| Handle {
+        addr: start(),
+        pending: Arc::default(),
+    });
     if !entry.addr.connected() {
-        *entry = Handle { addr: start(), pending: Arc::default() };
+        *entry = Handle {
+            addr: start(),
+            pending: Arc::default(),
+        };
     }
     entry.clone()
 }
@@ -173,9 +186,13 @@ where
                 map.remove_if(&key, |_, h| h.addr == handle.addr);
             }
             Ok(Err(MailboxError::Timeout)) | Err(_) => {
-                return Err(DomainError::Unavailable("an actor did not answer in time".into()));
+                return Err(DomainError::Unavailable(
+                    "an actor did not answer in time".into(),
+                ));
             }
         }
     }
-    Err(DomainError::Unavailable("the owning actor stopped twice in a row".into()))
+    Err(DomainError::Unavailable(
+        "the owning actor stopped twice in a row".into(),
+    ))
 }

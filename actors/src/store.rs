@@ -5,7 +5,9 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{CategoryId, OrderId, ProductId, UserId};
-use crate::model::{Category, Order, OrderLine, Product, ProductKind, User, WalletTransaction, WalletTxKind};
+use crate::model::{
+    Category, Order, OrderLine, Product, ProductKind, User, WalletTransaction, WalletTxKind,
+};
 use crate::money::Money;
 use crate::status::OrderStatus;
 use crate::writes::AuditEntry;
@@ -47,7 +49,11 @@ fn user_from(row: &Row) -> DomainResult<User> {
     })
 }
 
-pub async fn create_user(pool: &Pool, display_name: Option<&str>, telegram_id: Option<i64>) -> DomainResult<User> {
+pub async fn create_user(
+    pool: &Pool,
+    display_name: Option<&str>,
+    telegram_id: Option<i64>,
+) -> DomainResult<User> {
     let client = pool.get().await?;
     let row = client
         .query_one(
@@ -57,7 +63,9 @@ pub async fn create_user(pool: &Pool, display_name: Option<&str>, telegram_id: O
         )
         .await
         .map_err(|e| match DomainError::from(e) {
-            DomainError::Rejected { .. } => DomainError::invalid("telegram_id", "a user with this telegram_id exists"),
+            DomainError::Rejected { .. } => {
+                DomainError::invalid("telegram_id", "a user with this telegram_id exists")
+            }
             other => other,
         })?;
     user_from(&row)
@@ -67,12 +75,24 @@ pub async fn create_user(pool: &Pool, display_name: Option<&str>, telegram_id: O
 /// The id sequence is moved past it under a lock, so ids handed out later never collide.
 pub async fn ensure_user(pool: &Pool, id: UserId) -> DomainResult<()> {
     let mut client = pool.get().await?;
-    if client.query_opt("SELECT 1 FROM users WHERE id = $1", &[&id.get()]).await?.is_some() {
+    if client
+        .query_opt("SELECT 1 FROM users WHERE id = $1", &[&id.get()])
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock(hashtext('souk.users_id_seq'))", &[]).await?;
-    tx.execute("INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING", &[&id.get()]).await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('souk.users_id_seq'))",
+        &[],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+        &[&id.get()],
+    )
+    .await?;
     tx.execute(
         "SELECT setval('users_id_seq', greatest($1, (SELECT last_value FROM users_id_seq)))",
         &[&id.get()],
@@ -88,7 +108,9 @@ fn category_from(row: &Row) -> DomainResult<Category> {
     Ok(Category {
         id: CategoryId::from_db(row.try_get("id")?),
         name: row.try_get("name")?,
-        parent_id: row.try_get::<_, Option<i64>>("parent_id")?.map(CategoryId::from_db),
+        parent_id: row
+            .try_get::<_, Option<i64>>("parent_id")?
+            .map(CategoryId::from_db),
     })
 }
 
@@ -100,7 +122,10 @@ pub async fn list_categories(pool: &Pool, page: PageRequest) -> DomainResult<Pag
             &[&page.after.unwrap_or(0), &(page.limit + 1)],
         )
         .await?;
-    let items = rows.iter().map(category_from).collect::<DomainResult<Vec<_>>>()?;
+    let items = rows
+        .iter()
+        .map(category_from)
+        .collect::<DomainResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |c| c.id.get()))
 }
 
@@ -141,7 +166,8 @@ fn product_from(row: &Row, currency: &str) -> DomainResult<Product> {
         category_id: CategoryId::from_db(row.try_get("category_id")?),
         name: row.try_get("name")?,
         description: row.try_get("description")?,
-        kind: ProductKind::parse(&kind).ok_or_else(|| DomainError::Internal(format!("unknown kind {kind}")))?,
+        kind: ProductKind::parse(&kind)
+            .ok_or_else(|| DomainError::Internal(format!("unknown kind {kind}")))?,
         price_minor: Money::from_minor(row.try_get("price_minor")?),
         currency: currency.to_string(),
         stock_available: row.try_get("stock_available")?,
@@ -155,7 +181,10 @@ fn product_from(row: &Row, currency: &str) -> DomainResult<Product> {
 pub async fn get_product(pool: &Pool, id: ProductId, currency: &str) -> DomainResult<Product> {
     let client = pool.get().await?;
     let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = $1");
-    let row = client.query_opt(&sql, &[&id.get()]).await?.ok_or_else(|| DomainError::not_found_product(id))?;
+    let row = client
+        .query_opt(&sql, &[&id.get()])
+        .await?
+        .ok_or_else(|| DomainError::not_found_product(id))?;
     product_from(&row, currency)
 }
 
@@ -177,7 +206,10 @@ pub async fn list_products(
     let client = pool.get().await?;
     // The search text is a bound parameter; LIKE's wildcards in it are escaped to match literally.
     let pattern = filter.query.as_ref().map(|q| {
-        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         format!("%{escaped}%")
     });
     let sql = format!(
@@ -198,7 +230,10 @@ pub async fn list_products(
             ],
         )
         .await?;
-    let items = rows.iter().map(|r| product_from(r, currency)).collect::<DomainResult<Vec<_>>>()?;
+    let items = rows
+        .iter()
+        .map(|r| product_from(r, currency))
+        .collect::<DomainResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |p| p.id.get()))
 }
 
@@ -247,7 +282,11 @@ pub async fn create_product(
     Ok(product)
 }
 
-async fn insert_audit(client: &impl GenericClient, audit: &AuditEntry, after: Option<serde_json::Value>) -> DomainResult<()> {
+async fn insert_audit(
+    client: &impl GenericClient,
+    audit: &AuditEntry,
+    after: Option<serde_json::Value>,
+) -> DomainResult<()> {
     client
         .execute(
             "INSERT INTO audit_log (actor, action, target, before, after, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -305,7 +344,8 @@ fn order_from(row: &Row, show: ShowItems) -> DomainResult<Order> {
     Ok(Order {
         id: OrderId::from_db(row.try_get("id")?),
         user_id: UserId::from_db(row.try_get("user_id")?),
-        status: OrderStatus::parse(&status).ok_or_else(|| DomainError::Internal(format!("unknown status {status}")))?,
+        status: OrderStatus::parse(&status)
+            .ok_or_else(|| DomainError::Internal(format!("unknown status {status}")))?,
         lines,
         subtotal_minor: Money::from_minor(row.try_get("subtotal_minor")?),
         discount_minor: Money::from_minor(row.try_get("discount_minor")?),
@@ -319,9 +359,16 @@ fn order_from(row: &Row, show: ShowItems) -> DomainResult<Order> {
 }
 
 /// One order; `owner` restricts it to that user's orders (someone else's order is "not found").
-pub async fn get_order(pool: &Pool, id: OrderId, owner: Option<UserId>, show: ShowItems) -> DomainResult<Order> {
+pub async fn get_order(
+    pool: &Pool,
+    id: OrderId,
+    owner: Option<UserId>,
+    show: ShowItems,
+) -> DomainResult<Order> {
     let client = pool.get().await?;
-    let sql = format!("{ORDER_SELECT} WHERE o.id = $1 AND ($2::bigint IS NULL OR o.user_id = $2) GROUP BY o.id");
+    let sql = format!(
+        "{ORDER_SELECT} WHERE o.id = $1 AND ($2::bigint IS NULL OR o.user_id = $2) GROUP BY o.id"
+    );
     let row = client
         .query_opt(&sql, &[&id.get(), &owner.map(UserId::get)])
         .await?
@@ -353,19 +400,30 @@ pub async fn list_orders(
             ],
         )
         .await?;
-    let items = rows.iter().map(|r| order_from(r, show)).collect::<DomainResult<Vec<_>>>()?;
+    let items = rows
+        .iter()
+        .map(|r| order_from(r, show))
+        .collect::<DomainResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |o| o.id.get()))
 }
 
 // ---- wallet -----------------------------------------------------------------------------
 
-pub async fn list_wallet_transactions(pool: &Pool, user: UserId, page: PageRequest) -> DomainResult<Page<WalletTransaction>> {
+pub async fn list_wallet_transactions(
+    pool: &Pool,
+    user: UserId,
+    page: PageRequest,
+) -> DomainResult<Page<WalletTransaction>> {
     let client = pool.get().await?;
     let rows = client
         .query(
             "SELECT id, kind, amount_minor, order_id, reason, created_at FROM wallet_transactions
              WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-            &[&user.get(), &page.after.unwrap_or(i64::MAX), &(page.limit + 1)],
+            &[
+                &user.get(),
+                &page.after.unwrap_or(i64::MAX),
+                &(page.limit + 1),
+            ],
         )
         .await?;
     let items = rows
@@ -374,9 +432,12 @@ pub async fn list_wallet_transactions(pool: &Pool, user: UserId, page: PageReque
             let kind: String = row.try_get("kind")?;
             Ok(WalletTransaction {
                 id: row.try_get("id")?,
-                kind: WalletTxKind::parse(&kind).ok_or_else(|| DomainError::Internal(format!("unknown kind {kind}")))?,
+                kind: WalletTxKind::parse(&kind)
+                    .ok_or_else(|| DomainError::Internal(format!("unknown kind {kind}")))?,
                 amount_minor: Money::from_minor(row.try_get("amount_minor")?),
-                order_id: row.try_get::<_, Option<i64>>("order_id")?.map(OrderId::from_db),
+                order_id: row
+                    .try_get::<_, Option<i64>>("order_id")?
+                    .map(OrderId::from_db),
                 reason: row.try_get("reason")?,
                 created_at: row.try_get("created_at")?,
             })
@@ -395,7 +456,11 @@ pub struct StoredKey {
     pub body: serde_json::Value,
 }
 
-pub async fn find_idempotency_key(pool: &Pool, user: UserId, key: &str) -> DomainResult<Option<StoredKey>> {
+pub async fn find_idempotency_key(
+    pool: &Pool,
+    user: UserId,
+    key: &str,
+) -> DomainResult<Option<StoredKey>> {
     let client = pool.get().await?;
     let row = client
         .query_opt(
@@ -408,7 +473,9 @@ pub async fn find_idempotency_key(pool: &Pool, user: UserId, key: &str) -> Domai
         Ok(StoredKey {
             request_hash: r.try_get(0)?,
             status: r.try_get::<_, i16>(1)? as u16,
-            body: r.try_get::<_, Option<serde_json::Value>>(2)?.unwrap_or(serde_json::Value::Null),
+            body: r
+                .try_get::<_, Option<serde_json::Value>>(2)?
+                .unwrap_or(serde_json::Value::Null),
         })
     })
     .transpose()

@@ -52,7 +52,13 @@ pub struct StoredAnswer {
 
 impl UserActor {
     pub(crate) fn new(id: UserId, registry: Arc<Registry>) -> Self {
-        UserActor { id, registry, state: Load::Loading, last_active: Instant::now(), gate: HashMap::new() }
+        UserActor {
+            id,
+            registry,
+            state: Load::Loading,
+            last_active: Instant::now(),
+            gate: HashMap::new(),
+        }
     }
 
     pub(crate) fn ready(&mut self) -> DomainResult<&mut UserState> {
@@ -60,7 +66,9 @@ impl UserActor {
         match &mut self.state {
             Load::Ready(s) => Ok(s),
             Load::Gone(e) => Err(e.clone()),
-            Load::Loading => Err(DomainError::Internal("user actor used before loading".into())),
+            Load::Loading => Err(DomainError::Internal(
+                "user actor used before loading".into(),
+            )),
         }
     }
 
@@ -70,7 +78,12 @@ impl UserActor {
         if (idle || gone) && self.gate.is_empty() && !matches!(self.state, Load::Loading) {
             self.registry.forget_user(self.id, &ctx.address());
             if !gone {
-                self.registry.deps.metrics.actors_passivated.with_label_values(&[KIND]).inc();
+                self.registry
+                    .deps
+                    .metrics
+                    .actors_passivated
+                    .with_label_values(&[KIND])
+                    .inc();
             }
             ctx.stop();
         }
@@ -87,38 +100,60 @@ impl Actor for UserActor {
         metrics.actors_started.with_label_values(&[KIND]).inc();
         let pool = self.registry.deps.pool.clone();
         let id = self.id;
-        ctx.wait(async move { load(&pool, id).await }.into_actor(self).map(|loaded, act, ctx| {
-            act.state = match loaded {
-                Ok(state) => Load::Ready(state),
-                Err(e) => {
-                    act.registry.forget_user(act.id, &ctx.address());
-                    Load::Gone(e)
-                }
-            };
-        }));
+        ctx.wait(
+            async move { load(&pool, id).await }
+                .into_actor(self)
+                .map(|loaded, act, ctx| {
+                    act.state = match loaded {
+                        Ok(state) => Load::Ready(state),
+                        Err(e) => {
+                            act.registry.forget_user(act.id, &ctx.address());
+                            Load::Gone(e)
+                        }
+                    };
+                }),
+        );
         ctx.run_interval(TICK, Self::tick);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        self.registry.deps.metrics.actors_live.with_label_values(&[KIND]).dec();
+        self.registry
+            .deps
+            .metrics
+            .actors_live
+            .with_label_values(&[KIND])
+            .dec();
     }
 }
 
 async fn load(pool: &deadpool_postgres::Pool, id: UserId) -> DomainResult<UserState> {
     let client = pool.get().await?;
     let row = client
-        .query_opt("SELECT balance_minor FROM users WHERE id = $1", &[&id.get()])
+        .query_opt(
+            "SELECT balance_minor FROM users WHERE id = $1",
+            &[&id.get()],
+        )
         .await?
         .ok_or_else(|| DomainError::not_found_user(id))?;
     let mut cart = BTreeMap::new();
-    for line in client.query("SELECT product_id, quantity FROM cart_items WHERE user_id = $1", &[&id.get()]).await? {
+    for line in client
+        .query(
+            "SELECT product_id, quantity FROM cart_items WHERE user_id = $1",
+            &[&id.get()],
+        )
+        .await?
+    {
         let product = ProductId::from_db(line.try_get(0)?);
         let quantity: i32 = line.try_get(1)?;
-        let quantity = Quantity::new(i64::from(quantity))
-            .ok_or_else(|| DomainError::Internal(format!("cart quantity {quantity} out of range")))?;
+        let quantity = Quantity::new(i64::from(quantity)).ok_or_else(|| {
+            DomainError::Internal(format!("cart quantity {quantity} out of range"))
+        })?;
         cart.insert(product, quantity);
     }
-    Ok(UserState { balance: Money::from_minor(row.try_get(0)?), cart })
+    Ok(UserState {
+        balance: Money::from_minor(row.try_get(0)?),
+        cart,
+    })
 }
 
 // ---- cart -------------------------------------------------------------------------------
@@ -169,19 +204,25 @@ impl Handler<SetCartLine> for UserActor {
                     return Err(DomainError::ProductInactive(msg.product));
                 }
             }
-            let op = WriteOp::CartSet { user, product: msg.product, quantity: msg.quantity };
+            let op = WriteOp::CartSet {
+                user,
+                product: msg.product,
+                quantity: msg.quantity,
+            };
             persist(&registry.deps.persistence, WriteMeta::default().write(op)).await?;
             Ok(())
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, _| {
-            result?;
-            let s = act.ready()?;
-            match msg.quantity {
-                Some(q) => s.cart.insert(msg.product, q),
-                None => s.cart.remove(&msg.product),
-            };
-            Ok(lines(&s.cart))
-        })))
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(
+            move |result, act, _| {
+                result?;
+                let s = act.ready()?;
+                match msg.quantity {
+                    Some(q) => s.cart.insert(msg.product, q),
+                    None => s.cart.remove(&msg.product),
+                };
+                Ok(lines(&s.cart))
+            },
+        )))
     }
 }
 
@@ -194,7 +235,11 @@ impl Handler<ClearCart> for UserActor {
         let checked = self.ready().map(|_| ());
         let work = async move {
             checked?;
-            persist(&persistence, WriteMeta::default().write(WriteOp::CartClear { user })).await
+            persist(
+                &persistence,
+                WriteMeta::default().write(WriteOp::CartClear { user }),
+            )
+            .await
         };
         AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, _| {
             result?;
@@ -217,13 +262,21 @@ pub struct CartLineView {
 /// The caller's cart with each product's current name, price and availability.
 pub async fn cart_view(registry: &Arc<Registry>, user: UserId) -> DomainResult<Vec<CartLineView>> {
     let cart = registry.user(user, GetCart).await?;
-    let snapshots =
-        futures_util::future::join_all(cart.iter().map(|(product, _)| registry.product(*product, GetSnapshot))).await;
+    let snapshots = futures_util::future::join_all(
+        cart.iter()
+            .map(|(product, _)| registry.product(*product, GetSnapshot)),
+    )
+    .await;
     cart.into_iter()
         .zip(snapshots)
         .map(|((product, quantity), snapshot)| {
             let (name, snapshot) = snapshot?;
-            Ok(CartLineView { product, name, quantity, snapshot })
+            Ok(CartLineView {
+                product,
+                name,
+                quantity,
+                snapshot,
+            })
         })
         .collect()
 }
@@ -258,23 +311,36 @@ impl Handler<Credit> for UserActor {
         let persistence = self.registry.deps.persistence.clone();
         let amount = msg.amount;
         let checked = self.ready().and_then(|s| {
-            s.balance.checked_add(amount).ok_or_else(|| DomainError::invalid("amount_minor", "balance would overflow"))
+            s.balance
+                .checked_add(amount)
+                .ok_or_else(|| DomainError::invalid("amount_minor", "balance would overflow"))
         });
         let work = async move {
             checked?;
-            let op = WriteOp::WalletCredit { user, amount, reason: msg.reason };
+            let op = WriteOp::WalletCredit {
+                user,
+                amount,
+                reason: msg.reason,
+            };
             persist(&persistence, msg.meta.write(op)).await
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, _| {
-            let s = act.ready()?;
-            match result? {
-                Outcome::Credit(tx) => {
-                    s.balance = s.balance.checked_add(amount).ok_or_else(|| DomainError::Internal("overflow".into()))?;
-                    Ok(tx)
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(
+            move |result, act, _| {
+                let s = act.ready()?;
+                match result? {
+                    Outcome::Credit(tx) => {
+                        s.balance = s
+                            .balance
+                            .checked_add(amount)
+                            .ok_or_else(|| DomainError::Internal("overflow".into()))?;
+                        Ok(tx)
+                    }
+                    other => Err(DomainError::Internal(format!(
+                        "unexpected outcome {other:?}"
+                    ))),
                 }
-                other => Err(DomainError::Internal(format!("unexpected outcome {other:?}"))),
-            }
-        })))
+            },
+        )))
     }
 }
 
@@ -317,7 +383,13 @@ impl Handler<BeginKey> for UserActor {
                 Ok(GateEntry::Wait(rx))
             }
             None => {
-                self.gate.insert(msg.key, InFlight { request_hash: msg.request_hash, waiters: Vec::new() });
+                self.gate.insert(
+                    msg.key,
+                    InFlight {
+                        request_hash: msg.request_hash,
+                        waiters: Vec::new(),
+                    },
+                );
                 Ok(GateEntry::Proceed)
             }
         }

@@ -4,7 +4,9 @@
 
 use crate::error::DomainError;
 use crate::ids::{OrderId, ProductId, UserId};
-use crate::model::{Order, OrderLine, ProductKind, RejectedCode, StockReport, WalletTransaction, WalletTxKind};
+use crate::model::{
+    Order, OrderLine, ProductKind, RejectedCode, StockReport, WalletTransaction, WalletTxKind,
+};
 use crate::money::Money;
 use crate::pricing::Totals;
 use crate::quantity::Quantity;
@@ -23,7 +25,9 @@ impl From<tokio_postgres::Error> for ApplyError {
     fn from(e: tokio_postgres::Error) -> Self {
         // Class 22 (data exception), 23 (integrity) and P0 (raised by us) belong to one write.
         match e.code().map(|c| c.code()) {
-            Some(code) if code.starts_with("22") || code.starts_with("23") || code.starts_with("P0") => {
+            Some(code)
+                if code.starts_with("22") || code.starts_with("23") || code.starts_with("P0") =>
+            {
                 ApplyError::Job(DomainError::Rejected {
                     constraint: e
                         .as_db_error()
@@ -45,7 +49,11 @@ pub struct Write {
 
 impl Write {
     pub fn new(op: WriteOp) -> Write {
-        Write { op, idempotency: None, audit: None }
+        Write {
+            op,
+            idempotency: None,
+            audit: None,
+        }
     }
 }
 
@@ -98,23 +106,54 @@ pub struct ProductPatch {
 #[derive(Debug, Clone)]
 pub enum WriteOp {
     Checkout(Box<CheckoutWrite>),
-    StockDelta { product: ProductId, delta: i64, available_after: i64 },
-    AddCodes { product: ProductId, codes: Vec<(usize, String)>, rejected: Vec<RejectedCode>, available_before: i64 },
-    CartSet { user: UserId, product: ProductId, quantity: Option<Quantity> },
-    CartClear { user: UserId },
-    WalletCredit { user: UserId, amount: Money, reason: String },
-    ProductUpdate { product: ProductId, patch: ProductPatch },
+    StockDelta {
+        product: ProductId,
+        delta: i64,
+        available_after: i64,
+    },
+    AddCodes {
+        product: ProductId,
+        codes: Vec<(usize, String)>,
+        rejected: Vec<RejectedCode>,
+        available_before: i64,
+    },
+    CartSet {
+        user: UserId,
+        product: ProductId,
+        quantity: Option<Quantity>,
+    },
+    CartClear {
+        user: UserId,
+    },
+    WalletCredit {
+        user: UserId,
+        amount: Money,
+        reason: String,
+    },
+    ProductUpdate {
+        product: ProductId,
+        patch: ProductPatch,
+    },
     /// Only the idempotency record: the stored answer of a request that changed nothing.
-    StoredResponse { status: u16, body: Value },
+    StoredResponse {
+        status: u16,
+        body: Value,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Order(Box<Order>),
-    Stock { report: StockReport, new_items: Vec<i64> },
+    Stock {
+        report: StockReport,
+        new_items: Vec<i64>,
+    },
     Credit(WalletTransaction),
     Done,
-    Stored { status: u16, body: Value },
+    Stored {
+        status: u16,
+        body: Value,
+    },
 }
 
 impl Outcome {
@@ -134,19 +173,29 @@ impl Outcome {
 pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome, ApplyError> {
     let outcome = match &write.op {
         WriteOp::Checkout(c) => checkout(tx, c).await?,
-        WriteOp::StockDelta { product, delta, available_after } => {
-            stock_delta(tx, *product, *delta, *available_after).await?
-        }
-        WriteOp::AddCodes { product, codes, rejected, available_before } => {
-            add_codes(tx, *product, codes, rejected, *available_before).await?
-        }
-        WriteOp::CartSet { user, product, quantity } => {
+        WriteOp::StockDelta {
+            product,
+            delta,
+            available_after,
+        } => stock_delta(tx, *product, *delta, *available_after).await?,
+        WriteOp::AddCodes {
+            product,
+            codes,
+            rejected,
+            available_before,
+        } => add_codes(tx, *product, codes, rejected, *available_before).await?,
+        WriteOp::CartSet {
+            user,
+            product,
+            quantity,
+        } => {
             match quantity {
                 Some(q) => {
                     let sql = "INSERT INTO cart_items (user_id, product_id, quantity) VALUES ($1, $2, $3)
                                ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now()";
                     let stmt = tx.prepare_cached(sql).await?;
-                    tx.execute(&stmt, &[&user.get(), &product.get(), &(q.get() as i32)]).await?;
+                    tx.execute(&stmt, &[&user.get(), &product.get(), &(q.get() as i32)])
+                        .await?;
                 }
                 None => {
                     let sql = "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2";
@@ -157,27 +206,56 @@ pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome
             Outcome::Done
         }
         WriteOp::CartClear { user } => {
-            let stmt = tx.prepare_cached("DELETE FROM cart_items WHERE user_id = $1").await?;
+            let stmt = tx
+                .prepare_cached("DELETE FROM cart_items WHERE user_id = $1")
+                .await?;
             tx.execute(&stmt, &[&user.get()]).await?;
             Outcome::Done
         }
-        WriteOp::WalletCredit { user, amount, reason } => credit(tx, *user, *amount, reason).await?,
+        WriteOp::WalletCredit {
+            user,
+            amount,
+            reason,
+        } => credit(tx, *user, *amount, reason).await?,
         WriteOp::ProductUpdate { product, patch } => product_update(tx, *product, patch).await?,
-        WriteOp::StoredResponse { status, body } => Outcome::Stored { status: *status, body: body.clone() },
+        WriteOp::StoredResponse { status, body } => Outcome::Stored {
+            status: *status,
+            body: body.clone(),
+        },
     };
     if let Some(idem) = &write.idempotency {
         let (status, body) = outcome.response();
         let sql = "INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response)
                    VALUES ($1, $2, $3, $4, $5)";
         let stmt = tx.prepare_cached(sql).await?;
-        tx.execute(&stmt, &[&idem.user.get(), &idem.key, &idem.request_hash, &(status as i16), &body]).await?;
+        tx.execute(
+            &stmt,
+            &[
+                &idem.user.get(),
+                &idem.key,
+                &idem.request_hash,
+                &(status as i16),
+                &body,
+            ],
+        )
+        .await?;
     }
     if let Some(audit) = &write.audit {
         let sql = "INSERT INTO audit_log (actor, action, target, before, after, request_id)
                    VALUES ($1, $2, $3, $4, $5, $6)";
         let stmt = tx.prepare_cached(sql).await?;
-        tx.execute(&stmt, &[&audit.actor, &audit.action, &audit.target, &audit.before, &audit.after, &audit.request_id])
-            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &audit.actor,
+                &audit.action,
+                &audit.target,
+                &audit.before,
+                &audit.after,
+                &audit.request_id,
+            ],
+        )
+        .await?;
     }
     Ok(outcome)
 }
@@ -229,10 +307,18 @@ async fn checkout(tx: &Transaction<'_>, c: &CheckoutWrite) -> Result<Outcome, Ap
     let names: Vec<&str> = c.lines.iter().map(|l| l.name.as_str()).collect();
     let quantities: Vec<i32> = c.lines.iter().map(|l| l.quantity.get() as i32).collect();
     let prices: Vec<i64> = c.lines.iter().map(|l| l.unit_price.minor()).collect();
-    let physical: Vec<&CheckoutLine> = c.lines.iter().filter(|l| l.kind == ProductKind::Physical).collect();
+    let physical: Vec<&CheckoutLine> = c
+        .lines
+        .iter()
+        .filter(|l| l.kind == ProductKind::Physical)
+        .collect();
     let physical_ids: Vec<i64> = physical.iter().map(|l| l.product.get()).collect();
     let physical_qty: Vec<i64> = physical.iter().map(|l| l.quantity.get()).collect();
-    let items: Vec<i64> = c.lines.iter().flat_map(|l| l.items.iter().copied()).collect();
+    let items: Vec<i64> = c
+        .lines
+        .iter()
+        .flat_map(|l| l.items.iter().copied())
+        .collect();
     let t = &c.totals;
     let stmt = tx.prepare_cached(CHECKOUT_SQL).await?;
     let row = tx
@@ -263,8 +349,11 @@ async fn checkout(tx: &Transaction<'_>, c: &CheckoutWrite) -> Result<Outcome, Ap
     let item_codes: Vec<String> = row.try_get("item_codes")?;
     // The actors guarantee these; a mismatch means memory and database disagree, so the
     // write is refused rather than committed half-right.
-    if stock_rows != physical_ids.len() as i64 || debit_rows != 1 || item_codes.len() != items.len() {
-        return Err(ApplyError::Job(DomainError::Rejected { constraint: "checkout_consistency".into() }));
+    if stock_rows != physical_ids.len() as i64 || debit_rows != 1 || item_codes.len() != items.len()
+    {
+        return Err(ApplyError::Job(DomainError::Rejected {
+            constraint: "checkout_consistency".into(),
+        }));
     }
     let lines = c
         .lines
@@ -300,7 +389,12 @@ async fn checkout(tx: &Transaction<'_>, c: &CheckoutWrite) -> Result<Outcome, Ap
     })))
 }
 
-async fn stock_delta(tx: &Transaction<'_>, product: ProductId, delta: i64, available_after: i64) -> Result<Outcome, ApplyError> {
+async fn stock_delta(
+    tx: &Transaction<'_>,
+    product: ProductId,
+    delta: i64,
+    available_after: i64,
+) -> Result<Outcome, ApplyError> {
     let sql = "WITH p AS (
                    UPDATE products SET stock_on_hand = stock_on_hand + $2, updated_at = now()
                    WHERE id = $1 AND kind = 'physical' RETURNING id
@@ -309,12 +403,19 @@ async fn stock_delta(tx: &Transaction<'_>, product: ProductId, delta: i64, avail
                )
                SELECT count(*) FROM p";
     let stmt = tx.prepare_cached(sql).await?;
-    let updated: i64 = tx.query_one(&stmt, &[&product.get(), &delta]).await?.try_get(0)?;
+    let updated: i64 = tx
+        .query_one(&stmt, &[&product.get(), &delta])
+        .await?
+        .try_get(0)?;
     if updated != 1 {
         return Err(ApplyError::Job(DomainError::not_found_product(product)));
     }
     Ok(Outcome::Stock {
-        report: StockReport { accepted: delta, rejected: Vec::new(), stock_available: available_after },
+        report: StockReport {
+            accepted: delta,
+            rejected: Vec::new(),
+            stock_available: available_after,
+        },
         new_items: Vec::new(),
     })
 }
@@ -327,7 +428,8 @@ async fn add_codes(
     available_before: i64,
 ) -> Result<Outcome, ApplyError> {
     let texts: Vec<&str> = codes.iter().map(|(_, c)| c.as_str()).collect();
-    let sql = "INSERT INTO digital_items (product_id, code) SELECT $1, c FROM unnest($2::text[]) AS c
+    let sql =
+        "INSERT INTO digital_items (product_id, code) SELECT $1, c FROM unnest($2::text[]) AS c
                ON CONFLICT (code) DO NOTHING RETURNING id, code";
     let stmt = tx.prepare_cached(sql).await?;
     let rows = tx.query(&stmt, &[&product.get(), &texts]).await?;
@@ -342,18 +444,31 @@ async fn add_codes(
         codes
             .iter()
             .filter(|(_, code)| !inserted.contains(code))
-            .map(|(i, _)| RejectedCode { code_index: *i, reason: "duplicate" }),
+            .map(|(i, _)| RejectedCode {
+                code_index: *i,
+                reason: "duplicate",
+            }),
     );
     rejected.sort_by_key(|r| r.code_index);
     let accepted = new_items.len() as i64;
     Ok(Outcome::Stock {
-        report: StockReport { accepted, rejected, stock_available: available_before + accepted },
+        report: StockReport {
+            accepted,
+            rejected,
+            stock_available: available_before + accepted,
+        },
         new_items,
     })
 }
 
-async fn credit(tx: &Transaction<'_>, user: UserId, amount: Money, reason: &str) -> Result<Outcome, ApplyError> {
-    let sql = "WITH u AS (UPDATE users SET balance_minor = balance_minor + $2 WHERE id = $1 RETURNING id)
+async fn credit(
+    tx: &Transaction<'_>,
+    user: UserId,
+    amount: Money,
+    reason: &str,
+) -> Result<Outcome, ApplyError> {
+    let sql =
+        "WITH u AS (UPDATE users SET balance_minor = balance_minor + $2 WHERE id = $1 RETURNING id)
                INSERT INTO wallet_transactions (user_id, kind, amount_minor, reason)
                SELECT id, 'credit', $2, $3 FROM u
                RETURNING id, created_at";
@@ -372,7 +487,11 @@ async fn credit(tx: &Transaction<'_>, user: UserId, amount: Money, reason: &str)
     }))
 }
 
-async fn product_update(tx: &Transaction<'_>, product: ProductId, patch: &ProductPatch) -> Result<Outcome, ApplyError> {
+async fn product_update(
+    tx: &Transaction<'_>,
+    product: ProductId,
+    patch: &ProductPatch,
+) -> Result<Outcome, ApplyError> {
     let sql = "UPDATE products SET
                    name = coalesce($2, name),
                    description = coalesce($3, description),

@@ -76,12 +76,25 @@ impl JwtKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.leeway = 5;
-        JwtKeys { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes), validation }
+        JwtKeys {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            validation,
+        }
     }
 
-    pub fn mint(&self, user: UserId, role: Role, ttl_secs: i64) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn mint(
+        &self,
+        user: UserId,
+        role: Role,
+        ttl_secs: i64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let exp = chrono::Utc::now().timestamp().saturating_add(ttl_secs);
-        let claims = Claims { sub: user.get().to_string(), role, exp };
+        let claims = Claims {
+            sub: user.get().to_string(),
+            role,
+            exp,
+        };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
@@ -98,7 +111,10 @@ impl JwtKeys {
             .sub
             .parse::<UserId>()
             .map_err(|()| ApiError::unauthorized("the token's sub is not a user id"))?;
-        Ok(Caller { user, role: data.claims.role })
+        Ok(Caller {
+            user,
+            role: data.claims.role,
+        })
     }
 }
 
@@ -116,7 +132,9 @@ mod tests {
         assert!(caller.require(Role::Staff).is_ok());
         assert!(caller.require(Role::Admin).is_err());
         assert!(other.verify(&token).is_err());
-        let expired = keys.mint(UserId::new(7).unwrap(), Role::Admin, -60).unwrap();
+        let expired = keys
+            .mint(UserId::new(7).unwrap(), Role::Admin, -60)
+            .unwrap();
         assert!(keys.verify(&expired).is_err());
     }
 }

@@ -20,7 +20,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), details: json!({}), retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: json!({}),
+            retry_after: None,
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> ApiError {
@@ -30,7 +36,8 @@ impl ApiError {
 
     /// 422: a value that parsed but is not allowed; `field` names it.
     pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message).with_details(json!({ "field": field }))
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message)
+            .with_details(json!({ "field": field }))
     }
 
     pub fn malformed_json(message: impl Into<String>) -> ApiError {
@@ -38,8 +45,12 @@ impl ApiError {
     }
 
     pub fn invalid_id(field: &str) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", format!("{field} must be a positive 64-bit integer"))
-            .with_details(json!({ "field": field }))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("{field} must be a positive 64-bit integer"),
+        )
+        .with_details(json!({ "field": field }))
     }
 
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
@@ -47,8 +58,12 @@ impl ApiError {
     }
 
     pub fn forbidden(needed: &str) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("this needs the {needed} role"))
-            .with_details(json!({ "required_role": needed }))
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this needs the {needed} role"),
+        )
+        .with_details(json!({ "required_role": needed }))
     }
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
@@ -78,7 +93,13 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -104,20 +125,30 @@ impl From<DomainError> for ApiError {
         use DomainError as D;
         let message = e.to_string();
         match e {
-            D::NotFound { entity, id } => ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
-                .with_details(json!({ "entity": entity, "id": id })),
-            D::ProductInactive(id) => ApiError::new(StatusCode::CONFLICT, "product_inactive", message)
-                .with_details(json!({ "product_id": id })),
-            D::OutOfStock { product_id, requested, available, .. } => {
-                ApiError::new(StatusCode::CONFLICT, "out_of_stock", message)
-                    .with_details(json!({ "product_id": product_id, "requested": requested, "available": available }))
+            D::NotFound { entity, id } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+                    .with_details(json!({ "entity": entity, "id": id }))
             }
+            D::ProductInactive(id) => {
+                ApiError::new(StatusCode::CONFLICT, "product_inactive", message)
+                    .with_details(json!({ "product_id": id }))
+            }
+            D::OutOfStock {
+                product_id,
+                requested,
+                available,
+                ..
+            } => ApiError::new(StatusCode::CONFLICT, "out_of_stock", message).with_details(
+                json!({ "product_id": product_id, "requested": requested, "available": available }),
+            ),
             D::InsufficientFunds { required, balance } => {
                 ApiError::new(StatusCode::PAYMENT_REQUIRED, "insufficient_funds", message)
                     .with_details(json!({ "required_minor": required, "balance_minor": balance }))
             }
             D::CartEmpty => ApiError::new(StatusCode::CONFLICT, "cart_empty", message),
-            D::CheckoutInProgress => ApiError::new(StatusCode::CONFLICT, "checkout_in_progress", message),
+            D::CheckoutInProgress => {
+                ApiError::new(StatusCode::CONFLICT, "checkout_in_progress", message)
+            }
             D::Invalid { field, .. } => ApiError::invalid(field, message),
             D::StockWouldGoNegative { available, delta } => {
                 ApiError::new(StatusCode::CONFLICT, "stock_would_go_negative", message)
@@ -128,7 +159,9 @@ impl From<DomainError> for ApiError {
                 .with_details(json!({ "constraint": constraint })),
             D::Unavailable(_) => {
                 tracing::warn!(error = %message, "answering 503 unavailable");
-                ApiError::unavailable("the database is unavailable; nothing was changed, retry shortly")
+                ApiError::unavailable(
+                    "the database is unavailable; nothing was changed, retry shortly",
+                )
             }
             D::Overloaded => {
                 let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message);
@@ -137,7 +170,11 @@ impl From<DomainError> for ApiError {
             }
             D::Internal(_) => {
                 tracing::error!(error = %message, "internal error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; it has been logged",
+                )
             }
         }
     }

@@ -16,7 +16,11 @@ use souk_actors::store::{self, PageRequest};
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| ApiError::from(souk_actors::DomainError::Internal("application state missing".into())))
+        .ok_or_else(|| {
+            ApiError::from(souk_actors::DomainError::Internal(
+                "application state missing".into(),
+            ))
+        })
 }
 
 impl FromRequest for Caller {
@@ -33,7 +37,8 @@ impl FromRequest for Caller {
         let state = state(req);
         Box::pin(async move {
             let state = state?;
-            let token = token.ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
+            let token = token
+                .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
             let caller = state.keys.verify(token.trim())?;
             if !state.known_users.contains(&caller.user) {
                 store::ensure_user(&state.pool, caller.user).await?;
@@ -60,14 +65,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let route = format!("{} {}", req.method(), req.path());
         Box::pin(async move {
             let bytes = bytes.await.map_err(|e| {
-                ApiError::new(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", e.to_string())
+                ApiError::new(
+                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    e.to_string(),
+                )
             })?;
             let value = parse_json(&bytes)?;
             let mut hasher = Sha256::new();
             hasher.update(route.as_bytes());
             hasher.update([0]);
             hasher.update(&bytes);
-            Ok(Json { value, hash: hasher.finalize().to_vec() })
+            Ok(Json {
+                value,
+                hash: hasher.finalize().to_vec(),
+            })
         })
     }
 }
@@ -82,7 +94,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data => {
                 let message = inner.to_string();
                 let field = unknown_field(&message).unwrap_or(path);
-                let field = if field == "." { "body".to_string() } else { field };
+                let field = if field == "." {
+                    "body".to_string()
+                } else {
+                    field
+                };
                 ApiError::invalid(&field, message)
             }
             _ => ApiError::malformed_json(format!("the body is not valid JSON: {inner}")),
@@ -107,8 +123,12 @@ impl FromRequest for IdempotencyKey {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let bad = |m: &str| {
-            ApiError::new(actix_web::http::StatusCode::BAD_REQUEST, "invalid_idempotency_key", m)
-                .with_details(serde_json::json!({ "field": "Idempotency-Key" }))
+            ApiError::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                m,
+            )
+            .with_details(serde_json::json!({ "field": "Idempotency-Key" }))
         };
         let result = match req.headers().get("idempotency-key") {
             None => Err(ApiError::new(
@@ -129,7 +149,10 @@ impl FromRequest for IdempotencyKey {
 
 /// Parses a path segment as a positive id.
 pub fn path_id<T: std::str::FromStr>(req: &HttpRequest, name: &str) -> Result<T, ApiError> {
-    req.match_info().get(name).and_then(|raw| raw.parse::<T>().ok()).ok_or_else(|| ApiError::invalid_id(name))
+    req.match_info()
+        .get(name)
+        .and_then(|raw| raw.parse::<T>().ok())
+        .ok_or_else(|| ApiError::invalid_id(name))
 }
 
 /// `?limit=&cursor=`: limit 1..=100 (default 20); the cursor is opaque to clients.
@@ -144,12 +167,9 @@ pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Ap
     };
     let after = match cursor {
         None | Some("") => None,
-        Some(raw) => Some(
-            raw.parse::<i64>()
-                .ok()
-                .filter(|c| *c > 0)
-                .ok_or_else(|| ApiError::invalid("cursor", "cursor is not one this server handed out"))?,
-        ),
+        Some(raw) => Some(raw.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| {
+            ApiError::invalid("cursor", "cursor is not one this server handed out")
+        })?),
     };
     Ok(PageRequest { limit, after })
 }
@@ -158,5 +178,11 @@ pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Ap
 pub fn query_map(req: &HttpRequest) -> Result<std::collections::HashMap<String, String>, ApiError> {
     web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
         .map(web::Query::into_inner)
-        .map_err(|e| ApiError::new(actix_web::http::StatusCode::BAD_REQUEST, "invalid_query", e.to_string()))
+        .map_err(|e| {
+            ApiError::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "invalid_query",
+                e.to_string(),
+            )
+        })
 }

@@ -54,7 +54,10 @@ where
 {
     let registry = &state.registry;
     let key = key.0;
-    let begin = BeginKey { key: key.clone(), request_hash: request_hash.clone() };
+    let begin = BeginKey {
+        key: key.clone(),
+        request_hash: request_hash.clone(),
+    };
     // A waiter whose leader failed without an answer (5xx) takes the lead itself; bounded.
     let mut attempts = 0;
     loop {
@@ -62,19 +65,30 @@ where
         match registry.user(caller.user, begin.clone()).await? {
             GateEntry::Mismatch => return Err(reused()),
             GateEntry::Wait(rx) => match rx.await {
-                Ok(Some(answer)) => return Ok((replay(answer.status, answer.body), Served::Replayed)),
+                Ok(Some(answer)) => {
+                    return Ok((replay(answer.status, answer.body), Served::Replayed))
+                }
                 _ if attempts < 3 => continue,
-                _ => return Err(ApiError::unavailable("an earlier request with this Idempotency-Key failed; retry")),
+                _ => {
+                    return Err(ApiError::unavailable(
+                        "an earlier request with this Idempotency-Key failed; retry",
+                    ))
+                }
             },
             GateEntry::Proceed => break,
         }
     }
     let result = lead(state, caller, &key, request_hash, request_id, effect).await;
     let answer = match &result {
-        Ok((status, body, _)) => Some(StoredAnswer { status: *status, body: body.clone() }),
+        Ok((status, body, _)) => Some(StoredAnswer {
+            status: *status,
+            body: body.clone(),
+        }),
         Err(_) => None,
     };
-    registry.user(caller.user, FinishKey { key, answer }).await?;
+    registry
+        .user(caller.user, FinishKey { key, answer })
+        .await?;
     let (status, body, served) = result?;
     let response = match served {
         Served::Fresh => HttpResponse::build(status_of(status)).json(body),
@@ -102,15 +116,26 @@ where
         }
         return Ok((stored.status, stored.body, Served::Replayed));
     }
-    let draft = IdempotencyDraft { user: caller.user, key: key.to_string(), request_hash };
+    let draft = IdempotencyDraft {
+        user: caller.user,
+        key: key.to_string(),
+        request_hash,
+    };
     match effect(draft.clone()).await {
         Ok(answer) => Ok((answer.status.as_u16(), answer.body, Served::Fresh)),
         Err(error) if error.status.is_client_error() => {
             // The refusal is the answer to this key from now on; store it so a retry agrees.
             let body = error.body(request_id);
             let status = error.status.as_u16();
-            let meta = WriteMeta { idempotency: Some(draft), audit: None };
-            persist(&state.registry.deps.persistence, meta.write(WriteOp::StoredResponse { status, body })).await?;
+            let meta = WriteMeta {
+                idempotency: Some(draft),
+                audit: None,
+            };
+            persist(
+                &state.registry.deps.persistence,
+                meta.write(WriteOp::StoredResponse { status, body }),
+            )
+            .await?;
             Err(error)
         }
         Err(error) => Err(error),

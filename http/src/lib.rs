@@ -15,5 +15,6 @@ pub use state::AppState;
 
 /// Mounts every route, the JSON/query error handlers and the 404 fallback.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(routes::configure).default_service(web::to(routes::not_found));
+    cfg.configure(routes::configure)
+        .default_service(web::to(routes::not_found));
 }

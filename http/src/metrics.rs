@@ -23,12 +23,21 @@ impl HttpMetrics {
     pub fn new(registry: &Registry) -> prometheus::Result<HttpMetrics> {
         let m = HttpMetrics {
             requests: IntCounterVec::new(
-                Opts::new("souk_http_requests_total", "HTTP requests by route template, method and status"),
+                Opts::new(
+                    "souk_http_requests_total",
+                    "HTTP requests by route template, method and status",
+                ),
                 &["route", "method", "status"],
             )?,
             duration: HistogramVec::new(
-                HistogramOpts::new("souk_http_request_duration_seconds", "HTTP request latency by route template")
-                    .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+                HistogramOpts::new(
+                    "souk_http_request_duration_seconds",
+                    "HTTP request latency by route template",
+                )
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    10.0,
+                ]),
                 &["route", "method"],
             )?,
             checkouts: IntCounterVec::new(
@@ -62,7 +71,9 @@ pub async fn observe(
     let started = Instant::now();
     let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
     let method = req.method().to_string();
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
@@ -78,10 +89,19 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     if let Some(metrics) = metrics {
-        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_string());
         let status = res.status().as_u16().to_string();
-        metrics.requests.with_label_values(&[&route, &method, &status]).inc();
-        metrics.duration.with_label_values(&[&route, &method]).observe(started.elapsed().as_secs_f64());
+        metrics
+            .requests
+            .with_label_values(&[&route, &method, &status])
+            .inc();
+        metrics
+            .duration
+            .with_label_values(&[&route, &method])
+            .observe(started.elapsed().as_secs_f64());
     }
     Ok(res)
 }
@@ -89,8 +109,12 @@ pub async fn observe(
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {
     let families = state.prometheus.gather();
     match TextEncoder::new().encode_to_string(&families) {
-        Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text),
-        Err(e) => ApiError::from(souk_actors::DomainError::Internal(e.to_string())).error_response_owned(),
+        Ok(text) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(text),
+        Err(e) => {
+            ApiError::from(souk_actors::DomainError::Internal(e.to_string())).error_response_owned()
+        }
     }
 }
 

@@ -25,8 +25,14 @@ pub const CODES_PER_REQUEST_MAX: usize = 1_000;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/categories", web::post().to(create_category))
         .route("/admin/products", web::post().to(create_product))
-        .route("/admin/products/{product_id}", web::patch().to(update_product))
-        .route("/admin/products/{product_id}/stock", web::post().to(add_stock));
+        .route(
+            "/admin/products/{product_id}",
+            web::patch().to(update_product),
+        )
+        .route(
+            "/admin/products/{product_id}/stock",
+            web::post().to(add_stock),
+        );
 }
 
 fn audit(caller: &Caller, action: &'static str, target: String, req: &HttpRequest) -> AuditEntry {
@@ -58,7 +64,10 @@ async fn create_category(
     let parent = body
         .value
         .parent_id
-        .map(|p| CategoryId::new(p).ok_or_else(|| ApiError::invalid("parent_id", "parent_id must be a positive id")))
+        .map(|p| {
+            CategoryId::new(p)
+                .ok_or_else(|| ApiError::invalid("parent_id", "parent_id must be a positive id"))
+        })
         .transpose()?;
     let entry = audit(&caller, "category.create", "category:new".into(), &req);
     let category = store::create_category(&state.pool, &name, parent, entry).await?;
@@ -80,14 +89,22 @@ fn price(raw: i64) -> Result<Money, ApiError> {
     if (1..=PRICE_MAX_MINOR).contains(&raw) {
         Ok(Money::from_minor(raw))
     } else {
-        Err(ApiError::invalid("price_minor", format!("price_minor must be 1..={PRICE_MAX_MINOR}")))
+        Err(ApiError::invalid(
+            "price_minor",
+            format!("price_minor must be 1..={PRICE_MAX_MINOR}"),
+        ))
     }
 }
 
 fn image_url(raw: &str) -> Result<String, ApiError> {
     let url = text("image_url", raw, 1, 2000)?;
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
-        return Err(ApiError::invalid("image_url", "image_url must be an http(s) URL"));
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.contains(char::is_whitespace)
+    {
+        return Err(ApiError::invalid(
+            "image_url",
+            "image_url must be an http(s) URL",
+        ));
     }
     Ok(url)
 }
@@ -145,8 +162,16 @@ async fn update_product(
     let id: ProductId = path_id(&req, "product_id")?;
     let b = body.value;
     let patch = ProductPatch {
-        name: b.name.as_deref().map(|n| text("name", n, 1, 200)).transpose()?,
-        description: b.description.as_deref().map(|d| text("description", d, 0, 5000)).transpose()?,
+        name: b
+            .name
+            .as_deref()
+            .map(|n| text("name", n, 1, 200))
+            .transpose()?,
+        description: b
+            .description
+            .as_deref()
+            .map(|d| text("description", d, 0, 5000))
+            .transpose()?,
         price: b.price_minor.map(price).transpose()?,
         active: b.active,
         image_url: match b.image_url {
@@ -162,8 +187,14 @@ async fn update_product(
         "active": patch.active, "image_url": patch.image_url,
     }))
     .ok();
-    let meta = WriteMeta { idempotency: None, audit: Some(entry) };
-    state.registry.product(id, UpdateProduct { patch, meta }).await?;
+    let meta = WriteMeta {
+        idempotency: None,
+        audit: Some(entry),
+    };
+    state
+        .registry
+        .product(id, UpdateProduct { patch, meta })
+        .await?;
     let product = store::get_product(&state.pool, id, &state.currency).await?;
     Ok(HttpResponse::Ok().json(product))
 }
@@ -178,7 +209,10 @@ struct StockBody {
 /// Splits codes into the ones to insert (with their request index) and the ones refused.
 fn sort_codes(codes: Vec<String>) -> Result<(Vec<(usize, String)>, Vec<RejectedCode>), ApiError> {
     if codes.is_empty() || codes.len() > CODES_PER_REQUEST_MAX {
-        return Err(ApiError::invalid("codes", format!("codes must hold 1..={CODES_PER_REQUEST_MAX} codes")));
+        return Err(ApiError::invalid(
+            "codes",
+            format!("codes must hold 1..={CODES_PER_REQUEST_MAX} codes"),
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     let mut valid = Vec::new();
@@ -187,9 +221,15 @@ fn sort_codes(codes: Vec<String>) -> Result<(Vec<(usize, String)>, Vec<RejectedC
         let len = code.chars().count();
         let printable = code.chars().all(|c| !c.is_control() && !c.is_whitespace());
         if !(3..=500).contains(&len) || !printable {
-            rejected.push(RejectedCode { code_index: i, reason: "invalid" });
+            rejected.push(RejectedCode {
+                code_index: i,
+                reason: "invalid",
+            });
         } else if !seen.insert(code.clone()) {
-            rejected.push(RejectedCode { code_index: i, reason: "duplicate" });
+            rejected.push(RejectedCode {
+                code_index: i,
+                reason: "duplicate",
+            });
         } else {
             valid.push((i, code));
         }
@@ -224,16 +264,35 @@ async fn add_stock(
             let (valid, rejected) = sort_codes(codes)?;
             Change::Codes(valid, rejected)
         }
-        _ => return Err(ApiError::invalid("body", "send exactly one of quantity_delta (physical) or codes (digital)")),
+        _ => {
+            return Err(ApiError::invalid(
+                "body",
+                "send exactly one of quantity_delta (physical) or codes (digital)",
+            ))
+        }
     };
     let rid = request_id(&req);
     let entry = audit(&caller, "stock.change", format!("product:{id}"), &req);
     let registry = state.registry.clone();
     let (response, _) = once(&state, caller, key, body.hash, &rid, |draft| async move {
-        let meta = WriteMeta { idempotency: Some(draft), audit: Some(entry) };
+        let meta = WriteMeta {
+            idempotency: Some(draft),
+            audit: Some(entry),
+        };
         let report = match change {
             Change::Delta(delta) => registry.product(id, AdjustStock { delta, meta }).await?,
-            Change::Codes(codes, rejected) => registry.product(id, AddCodes { codes, rejected, meta }).await?,
+            Change::Codes(codes, rejected) => {
+                registry
+                    .product(
+                        id,
+                        AddCodes {
+                            codes,
+                            rejected,
+                            meta,
+                        },
+                    )
+                    .await?
+            }
         };
         Answer::new(StatusCode::OK, report)
     })

@@ -46,7 +46,10 @@ pub async fn render(state: &AppState, user: UserId) -> ApiResult<CartBody> {
     let mut lines = Vec::with_capacity(view.len());
     let mut priced = Vec::with_capacity(view.len());
     for line in view {
-        let p = PricedLine { unit_price: line.snapshot.price, quantity: line.quantity.get() };
+        let p = PricedLine {
+            unit_price: line.snapshot.price,
+            quantity: line.quantity.get(),
+        };
         priced.push(p);
         lines.push(CartLineBody {
             product_id: line.product,
@@ -87,15 +90,41 @@ async fn set_line(
     body: Json<LineBody>,
 ) -> ApiResult<HttpResponse> {
     let product: ProductId = path_id(&req, "product_id")?;
-    let quantity = Quantity::new(body.value.quantity)
-        .ok_or_else(|| ApiError::invalid("quantity", format!("quantity must be 1..={}", Quantity::MAX)))?;
-    state.registry.user(caller.user, SetCartLine { product, quantity: Some(quantity) }).await?;
+    let quantity = Quantity::new(body.value.quantity).ok_or_else(|| {
+        ApiError::invalid(
+            "quantity",
+            format!("quantity must be 1..={}", Quantity::MAX),
+        )
+    })?;
+    state
+        .registry
+        .user(
+            caller.user,
+            SetCartLine {
+                product,
+                quantity: Some(quantity),
+            },
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))
 }
 
-async fn remove_line(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+async fn remove_line(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
     let product: ProductId = path_id(&req, "product_id")?;
-    state.registry.user(caller.user, SetCartLine { product, quantity: None }).await?;
+    state
+        .registry
+        .user(
+            caller.user,
+            SetCartLine {
+                product,
+                quantity: None,
+            },
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))
 }
 

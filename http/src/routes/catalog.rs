@@ -16,24 +16,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let q = query_map(&req)?;
-    let page = page(q.get("limit").map(String::as_str), q.get("cursor").map(String::as_str))?;
+    let page = page(
+        q.get("limit").map(String::as_str),
+        q.get("cursor").map(String::as_str),
+    )?;
     let list = store::list_categories(&state.pool, page).await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
 async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let q = query_map(&req)?;
-    let page = page(q.get("limit").map(String::as_str), q.get("cursor").map(String::as_str))?;
+    let page = page(
+        q.get("limit").map(String::as_str),
+        q.get("cursor").map(String::as_str),
+    )?;
     let category = match q.get("category_id").map(String::as_str) {
         None | Some("") => None,
-        Some(raw) => Some(raw.parse::<CategoryId>().map_err(|()| ApiError::invalid_id("category_id"))?),
+        Some(raw) => Some(
+            raw.parse::<CategoryId>()
+                .map_err(|()| ApiError::invalid_id("category_id"))?,
+        ),
     };
     let query = match q.get("q") {
-        Some(text) if text.chars().count() > 200 => return Err(ApiError::invalid("q", "q is at most 200 characters")),
+        Some(text) if text.chars().count() > 200 => {
+            return Err(ApiError::invalid("q", "q is at most 200 characters"))
+        }
         Some(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
         _ => None,
     };
-    let filter = ProductFilter { category, query, include_inactive: false };
+    let filter = ProductFilter {
+        category,
+        query,
+        include_inactive: false,
+    };
     let list = store::list_products(&state.pool, &filter, page, &state.currency).await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }

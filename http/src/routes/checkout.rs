@@ -37,7 +37,12 @@ async fn checkout(
         Ok((_, Served::Fresh)) => "ok",
         Ok((_, Served::Replayed)) => "idempotent_replay",
         Err(e) => match e.code {
-            "out_of_stock" | "insufficient_funds" | "cart_empty" | "promo_invalid" | "unavailable" | "overloaded"
+            "out_of_stock"
+            | "insufficient_funds"
+            | "cart_empty"
+            | "promo_invalid"
+            | "unavailable"
+            | "overloaded"
             | "idempotency_key_reused" => e.code,
             _ if e.status.is_client_error() => "invalid",
             _ => "error",
@@ -54,14 +59,6 @@ async fn run(
     key: IdempotencyKey,
     body: Json<CheckoutBody>,
 ) -> ApiResult<(HttpResponse, Served)> {
-    if body.value.payment != "wallet" {
-        return Err(ApiError::invalid("payment", "payment must be \"wallet\" (external payments are not offered yet)"));
-    }
-    if let Some(code) = &body.value.promo_code {
-        // No promotion exists until promo codes are built; say so instead of ignoring it.
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "promo_invalid", format!("unknown promo code '{code}'"))
-            .with_details(json!({ "field": "promo_code", "reason": "unknown" })));
-    }
     let rid = request_id(req);
     let actor = caller.audit_name();
     let audit = AuditEntry {
@@ -73,10 +70,35 @@ async fn run(
         request_id: Some(rid.clone()),
     };
     let registry = state.registry.clone();
-    once(state, caller, key, body.hash, &rid, |draft| async move {
-        let meta = WriteMeta { idempotency: Some(draft), audit: Some(audit) };
+    let (hash, body) = (body.hash, body.value);
+    // Validation runs under the key: a reused key is refused before anything else is said.
+    once(state, caller, key, hash, &rid, |draft| async move {
+        validate(&body)?;
+        let meta = WriteMeta {
+            idempotency: Some(draft),
+            audit: Some(audit),
+        };
         let order = registry.user(caller.user, Checkout { meta, actor }).await?;
         Answer::new(StatusCode::CREATED, order)
     })
     .await
+}
+
+fn validate(body: &CheckoutBody) -> ApiResult<()> {
+    if body.payment != "wallet" {
+        return Err(ApiError::invalid(
+            "payment",
+            "payment must be \"wallet\" (external payments are not offered yet)",
+        ));
+    }
+    if let Some(code) = &body.promo_code {
+        // No promotion exists until promo codes are built; say so instead of ignoring it.
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "promo_invalid",
+            format!("unknown promo code '{code}'"),
+        )
+        .with_details(json!({ "field": "promo_code", "reason": "unknown" })));
+    }
+    Ok(())
 }

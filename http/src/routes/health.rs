@@ -7,7 +7,8 @@ use serde_json::json;
 use std::time::Duration;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health)).route("/ready", web::get().to(ready));
+    cfg.route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready));
 }
 
 async fn health() -> HttpResponse {
@@ -16,7 +17,12 @@ async fn health() -> HttpResponse {
 
 /// Ready when Postgres answers within a second (migrations ran before the server started).
 async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    match tokio::time::timeout(Duration::from_secs(1), souk_actors::store::ping(&state.pool)).await {
+    match tokio::time::timeout(
+        Duration::from_secs(1),
+        souk_actors::store::ping(&state.pool),
+    )
+    .await
+    {
         Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),
         _ => Err(ApiError::unavailable("the database does not answer")),
     }

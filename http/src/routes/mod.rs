@@ -1,8 +1,8 @@
 //! One module per resource; `configure` mounts them all under `/v1`.
 
 pub mod admin_catalog;
-pub mod catalog;
 pub mod cart;
+pub mod catalog;
 pub mod checkout;
 pub mod health;
 pub mod orders;
@@ -16,17 +16,18 @@ use serde::Serialize;
 use souk_actors::store::Page;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(crate::metrics::render)).service(
-        web::scope("/v1")
-            .configure(health::configure)
-            .configure(catalog::configure)
-            .configure(admin_catalog::configure)
-            .configure(cart::configure)
-            .configure(wallet::configure)
-            .configure(checkout::configure)
-            .configure(orders::configure)
-            .configure(users::configure),
-    );
+    cfg.route("/metrics", web::get().to(crate::metrics::render))
+        .service(
+            web::scope("/v1")
+                .configure(health::configure)
+                .configure(catalog::configure)
+                .configure(admin_catalog::configure)
+                .configure(cart::configure)
+                .configure(wallet::configure)
+                .configure(checkout::configure)
+                .configure(orders::configure)
+                .configure(users::configure),
+        );
 }
 
 /// The one list shape: `{"items": [...], "next_cursor": "..." | null}`.
@@ -38,17 +39,27 @@ pub struct ListBody<T: Serialize> {
 
 impl<T: Serialize> From<Page<T>> for ListBody<T> {
     fn from(page: Page<T>) -> Self {
-        ListBody { items: page.items, next_cursor: page.next_cursor.map(|c| c.to_string()) }
+        ListBody {
+            items: page.items,
+            next_cursor: page.next_cursor.map(|c| c.to_string()),
+        }
     }
 }
 
 pub fn request_id(req: &HttpRequest) -> String {
-    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
+    req.extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
 }
 
 /// Anything no route matches: 404 in the error envelope, never actix's plain text.
 pub async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!("no route for {} {}", req.method(), req.path())))
+    Err(ApiError::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 /// Checks a bounded text field: trimmed length within bounds and no control characters.
@@ -56,10 +67,16 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len < min || len > max {
-        return Err(ApiError::invalid(field, format!("{field} must be {min}..={max} characters")));
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must be {min}..={max} characters"),
+        ));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(ApiError::invalid(field, format!("{field} must not contain control characters")));
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
     }
     Ok(trimmed.to_string())
 }

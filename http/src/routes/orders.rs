@@ -26,35 +26,61 @@ fn show_items(caller: &Caller) -> ShowItems {
     }
 }
 
-async fn my_orders(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+async fn my_orders(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
     let q = query_map(&req)?;
-    let page = page(q.get("limit").map(String::as_str), q.get("cursor").map(String::as_str))?;
-    let list = store::list_orders(&state.pool, Some(caller.user), None, page, ShowItems::Yes).await?;
+    let page = page(
+        q.get("limit").map(String::as_str),
+        q.get("cursor").map(String::as_str),
+    )?;
+    let list =
+        store::list_orders(&state.pool, Some(caller.user), None, page, ShowItems::Yes).await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
-async fn my_order(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+async fn my_order(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
     let id: OrderId = path_id(&req, "order_id")?;
     let order = store::get_order(&state.pool, id, Some(caller.user), ShowItems::Yes).await?;
     Ok(HttpResponse::Ok().json(order))
 }
 
-async fn all_orders(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+async fn all_orders(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
     caller.require(Role::Staff)?;
     let q = query_map(&req)?;
-    let page = page(q.get("limit").map(String::as_str), q.get("cursor").map(String::as_str))?;
+    let page = page(
+        q.get("limit").map(String::as_str),
+        q.get("cursor").map(String::as_str),
+    )?;
     let status = match q.get("status").map(String::as_str) {
         None | Some("") => None,
         Some(raw) => Some(OrderStatus::parse(raw).ok_or_else(|| {
             let allowed: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
-            ApiError::invalid("status", format!("status must be one of {}", allowed.join(", ")))
+            ApiError::invalid(
+                "status",
+                format!("status must be one of {}", allowed.join(", ")),
+            )
         })?),
     };
     let list = store::list_orders(&state.pool, None, status, page, show_items(&caller)).await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
-async fn any_order(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+async fn any_order(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
     caller.require(Role::Staff)?;
     let id: OrderId = path_id(&req, "order_id")?;
     let order = store::get_order(&state.pool, id, None, show_items(&caller)).await?;

@@ -20,12 +20,24 @@ struct NewUserBody {
     telegram_id: Option<i64>,
 }
 
-async fn create_user(caller: Caller, state: web::Data<AppState>, body: Json<NewUserBody>) -> ApiResult<HttpResponse> {
+async fn create_user(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: Json<NewUserBody>,
+) -> ApiResult<HttpResponse> {
     caller.require(Role::Admin)?;
-    let name = body.value.display_name.as_deref().map(|n| text("display_name", n, 1, 200)).transpose()?;
+    let name = body
+        .value
+        .display_name
+        .as_deref()
+        .map(|n| text("display_name", n, 1, 200))
+        .transpose()?;
     if let Some(id) = body.value.telegram_id {
         if id <= 0 {
-            return Err(ApiError::invalid("telegram_id", "telegram_id must be a positive integer"));
+            return Err(ApiError::invalid(
+                "telegram_id",
+                "telegram_id must be a positive integer",
+            ));
         }
     }
     let user = store::create_user(&state.pool, name.as_deref(), body.value.telegram_id).await?;

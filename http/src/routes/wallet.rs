@@ -23,7 +23,10 @@ pub const CREDIT_MAX_MINOR: i64 = 1_000_000_000;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/wallet", web::get().to(balance))
         .route("/me/wallet/transactions", web::get().to(transactions))
-        .route("/admin/users/{user_id}/wallet/credits", web::post().to(credit));
+        .route(
+            "/admin/users/{user_id}/wallet/credits",
+            web::post().to(credit),
+        );
 }
 
 async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
@@ -31,9 +34,16 @@ async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpRe
     Ok(HttpResponse::Ok().json(json!({ "balance_minor": balance, "currency": state.currency })))
 }
 
-async fn transactions(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+async fn transactions(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
     let q = query_map(&req)?;
-    let page = page(q.get("limit").map(String::as_str), q.get("cursor").map(String::as_str))?;
+    let page = page(
+        q.get("limit").map(String::as_str),
+        q.get("cursor").map(String::as_str),
+    )?;
     let list = store::list_wallet_transactions(&state.pool, caller.user, page).await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
@@ -56,7 +66,10 @@ async fn credit(
     let user: UserId = path_id(&req, "user_id")?;
     let amount = body.value.amount_minor;
     if !(1..=CREDIT_MAX_MINOR).contains(&amount) {
-        return Err(ApiError::invalid("amount_minor", format!("amount_minor must be 1..={CREDIT_MAX_MINOR}")));
+        return Err(ApiError::invalid(
+            "amount_minor",
+            format!("amount_minor must be 1..={CREDIT_MAX_MINOR}"),
+        ));
     }
     let reason = text("reason", &body.value.reason, 1, 500)?;
     let rid = request_id(&req);
@@ -70,8 +83,20 @@ async fn credit(
     };
     let registry = state.registry.clone();
     let (response, _) = once(&state, caller, key, body.hash, &rid, |draft| async move {
-        let meta = WriteMeta { idempotency: Some(draft), audit: Some(audit) };
-        let tx = registry.user(user, Credit { amount: Money::from_minor(amount), reason, meta }).await?;
+        let meta = WriteMeta {
+            idempotency: Some(draft),
+            audit: Some(audit),
+        };
+        let tx = registry
+            .user(
+                user,
+                Credit {
+                    amount: Money::from_minor(amount),
+                    reason,
+                    meta,
+                },
+            )
+            .await?;
         Answer::new(StatusCode::CREATED, tx)
     })
     .await?;

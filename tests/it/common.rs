@@ -373,3 +373,25 @@ pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_cod
         "{body}"
     );
 }
+
+/// Tokens for a server started outside the harness with `SECRET`.
+pub struct TestKeys {
+    pub admin: String,
+    keys: JwtKeys,
+}
+
+impl TestKeys {
+    pub fn new() -> TestKeys {
+        let keys = JwtKeys::new(&SecretString::from(SECRET.to_string()));
+        let admin = keys
+            .mint(UserId::new(1).expect("id"), Role::Admin, 3600)
+            .expect("token");
+        TestKeys { admin, keys }
+    }
+
+    pub fn customer(&self, user: i64) -> String {
+        self.keys
+            .mint(UserId::new(user).expect("id"), Role::Customer, 3600)
+            .expect("token")
+    }
+}

@@ -2,5 +2,9 @@
 
 mod common;
 mod concurrency;
+mod durability;
 mod idempotency;
+mod outage;
 mod smoke;
+mod client;
+mod scratch;

@@ -28,4 +28,20 @@ pub enum Command {
     },
     /// Verify the invariants I1, I2, I5, I6 on the database; non-zero exit on a violation.
     Check,
+    /// Load a freshly seeded Souk over HTTP and report throughput and latency.
+    Bench {
+        #[arg(long, value_enum, default_value = "hot")]
+        workload: crate::bench::Workload,
+        /// Measured seconds, after one second of warm-up.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Products (and users) of the uniform workload.
+        #[arg(long, default_value_t = 10_000)]
+        products: i64,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
+    },
 }

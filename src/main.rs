@@ -43,7 +43,9 @@ fn run(command: Command) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }),
         Command::Token { user, role, ttl } => {
-            let user = UserId::new(user).ok_or("--user must be a positive id")?;
+            let user = UserId::new(user)
+                .filter(|u| u.get() <= souk_http::auth::MAX_TOKEN_USER_ID)
+                .ok_or("--user must be a positive id up to 2^53 - 1")?;
             let role = Role::parse(&role).ok_or("--role must be customer, staff or admin")?;
             let secret = settings.jwt_secret(&dir).map_err(|e| e.to_string())?;
             let ttl = i64::try_from(ttl.as_secs()).map_err(|_| "--ttl is too long")?;
@@ -51,6 +53,29 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 .mint(user, role, ttl)
                 .map_err(|e| e.to_string())?;
             println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            workload,
+            duration,
+            concurrency,
+            products,
+            json,
+        } => {
+            let options = souk::bench::BenchOptions {
+                workload,
+                duration: std::time::Duration::from_secs(duration.max(1)),
+                warmup: std::time::Duration::from_secs(1),
+                concurrency: concurrency.max(1),
+                products: products.max(1),
+                json,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let report = runtime.block_on(souk::bench::run(settings, options))?;
+            souk::bench::print_table(&report);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => actix_web::rt::System::new().block_on(async move {

@@ -464,9 +464,8 @@ mod tests {
         assert!(message.contains("SOUK__DATABASE__URL"));
     }
 
-    /// Needs initdb and pg_ctl; run with `cargo test -- --ignored`.
+    /// Needs initdb and pg_ctl, which `cargo test --workspace` needs anyway.
     #[test]
-    #[ignore]
     fn a_cluster_is_created_reused_and_stopped() {
         let root = std::env::temp_dir().join(format!("souk-pgc-cluster-{}", std::process::id()));
         let first = PrivateCluster::ensure_running(&root).unwrap();

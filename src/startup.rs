@@ -167,3 +167,42 @@ fn num_cpus() -> usize {
         .map(usize::from)
         .unwrap_or(2)
 }
+
+/// The application running on its own thread and actix system, for tests and benchmarks;
+/// dropping it stops the system.
+pub struct Background {
+    pub port: u16,
+    system: actix::System,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.system.stop();
+    }
+}
+
+impl Background {
+    pub async fn start(settings: Settings, state_dir: PathBuf) -> Result<Background, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let system = actix::System::new();
+            system.block_on(async move {
+                match Application::build(settings, state_dir).await {
+                    Ok(app) => {
+                        let _ = tx.send(Ok((app.port(), actix::System::current())));
+                        if let Err(e) = app.run_until_stopped().await {
+                            tracing::error!(error = %e, "server stopped with an error");
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                    }
+                }
+            });
+        });
+        let (port, system) = rx
+            .await
+            .map_err(|_| "the application thread died".to_string())??;
+        Ok(Background { port, system })
+    }
+}

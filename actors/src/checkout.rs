@@ -9,7 +9,7 @@ use crate::ids::{ProductId, ReservationId};
 use crate::model::Order;
 use crate::persistence::persist;
 use crate::pricing::{price, PricedLine};
-use crate::product::{Commit, Release, Reserve, Reserved, WriteMeta};
+use crate::product::{Commit, MarkStale, Release, Reserve, Reserved, WriteMeta};
 use crate::quantity::Quantity;
 use crate::registry::Registry;
 use crate::user::UserActor;
@@ -54,12 +54,19 @@ impl Handler<Checkout> for UserActor {
             let held = reserve_all(&registry, &cart).await?;
             let result = pay(&registry, user, balance, &held, msg).await;
             match &result {
-                Ok(_) => settle(&registry, &held, |rid| Commit(rid)).await,
-                Err(_) => settle(&registry, &held, |rid| Release(rid)).await,
+                Ok(_) => settle(&registry, &held, Commit).await,
+                Err(e) => {
+                    settle(&registry, &held, Release).await;
+                    if matches!(e, DomainError::Unavailable(_)) {
+                        // The order may have committed after all; the products reload.
+                        settle(&registry, &held, |_| MarkStale).await;
+                    }
+                }
             }
             result
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, _| {
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
+            act.restart_if_unknown(&result, ctx);
             let order = result?;
             let s = act.ready()?;
             s.balance = s
@@ -94,7 +101,7 @@ async fn reserve_all(
                 reserved,
             }),
             Err(e) => {
-                settle(registry, &held, |rid| Release(rid)).await;
+                settle(registry, &held, Release).await;
                 return Err(e);
             }
         }
@@ -142,14 +149,19 @@ async fn pay(
         actor: msg.actor.clone(),
     };
     let mut meta = msg.meta;
-    meta.audit.get_or_insert_with(|| AuditEntry {
+    let audit = meta.audit.get_or_insert_with(|| AuditEntry {
         actor: msg.actor,
         action: "order.checkout",
         target: format!("user:{user}"),
         before: None,
-        after: Some(serde_json::json!({ "total_minor": totals.total_minor })),
+        after: None,
         request_id: None,
     });
+    audit.before = Some(serde_json::json!({ "balance_minor": balance }));
+    audit.after = Some(serde_json::json!({
+        "total_minor": totals.total_minor,
+        "balance_minor": balance.minor() - totals.total_minor.minor(),
+    }));
     match persist(
         &registry.deps.persistence,
         meta.write(WriteOp::Checkout(Box::new(write))),

@@ -5,6 +5,7 @@
 pub mod checkout;
 pub mod error;
 pub mod ids;
+mod lifecycle;
 pub mod metrics;
 pub mod model;
 pub mod money;

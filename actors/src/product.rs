@@ -5,6 +5,7 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{ProductId, ReservationId};
+use crate::lifecycle::{self, Entity, Load};
 use crate::model::{ProductKind, RejectedCode, StockReport};
 use crate::money::Money;
 use crate::persistence::persist;
@@ -12,28 +13,23 @@ use crate::quantity::Quantity;
 use crate::registry::Registry;
 use crate::writes::{AuditEntry, IdempotencyDraft, Outcome, ProductPatch, Write, WriteOp};
 use actix::prelude::*;
+use futures_util::future::BoxFuture;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-const KIND: &str = "product";
-const TICK: Duration = Duration::from_secs(1);
+use std::time::Instant;
 
 pub struct ProductActor {
     id: ProductId,
     registry: Arc<Registry>,
     state: Load<ProductState>,
     last_active: Instant,
+    /// Memory may disagree with Postgres (a write's outcome is unknown, or a commit arrived
+    /// for a reservation that had expired): take no new reservations, and stop as soon as
+    /// the ones held are settled, so the next owner loads committed state.
+    stale: bool,
 }
 
-/// An actor's state is loaded from Postgres when it starts.
-pub(crate) enum Load<S> {
-    Loading,
-    Ready(S),
-    Gone(DomainError),
-}
-
-struct ProductState {
+pub(crate) struct ProductState {
     kind: ProductKind,
     name: String,
     price: Money,
@@ -155,21 +151,16 @@ impl ProductActor {
             registry,
             state: Load::Loading,
             last_active: Instant::now(),
+            stale: false,
         }
     }
 
     fn ready(&mut self) -> DomainResult<&mut ProductState> {
         self.last_active = Instant::now();
-        match &mut self.state {
-            Load::Ready(s) => Ok(s),
-            Load::Gone(e) => Err(e.clone()),
-            Load::Loading => Err(DomainError::Internal(
-                "product actor used before loading".into(),
-            )),
-        }
+        self.state.ready()
     }
 
-    fn tick(&mut self, ctx: &mut Context<Self>) {
+    fn expire_and_passivate(&mut self, ctx: &mut Context<Self>) {
         let now = Instant::now();
         let idle = now.duration_since(self.last_active) >= self.registry.deps.config.idle_timeout;
         let busy = match &mut self.state {
@@ -189,18 +180,44 @@ impl ProductActor {
             Load::Gone(_) => false,
             Load::Loading => true,
         };
-        if (idle || matches!(self.state, Load::Gone(_))) && !busy {
+        if (idle || self.stale || matches!(self.state, Load::Gone(_))) && !busy {
+            lifecycle::retire(self, ctx);
+        }
+    }
+}
+
+impl ProductActor {
+    pub(crate) fn mark_stale(&mut self, ctx: &mut Context<Self>, why: &str) {
+        if !self.stale {
+            tracing::warn!(product = %self.id, why, "product state will be reloaded from Postgres");
+        }
+        self.stale = true;
+        self.stop_if_settled(ctx);
+    }
+
+    fn stop_if_settled(&mut self, ctx: &mut Context<Self>) {
+        let settled = match &self.state {
+            Load::Ready(s) => s.reservations.is_empty() && s.pending_decrease == 0,
+            _ => true,
+        };
+        if self.stale && settled {
             self.registry.forget_product(self.id, &ctx.address());
-            if matches!(self.state, Load::Ready(_)) {
-                self.registry
-                    .deps
-                    .metrics
-                    .actors_passivated
-                    .with_label_values(&[KIND])
-                    .inc();
-            }
             ctx.stop();
         }
+    }
+}
+
+/// Tells a product that a write touching it ended in an unknown state.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<()>")]
+pub struct MarkStale;
+
+impl Handler<MarkStale> for ProductActor {
+    type Result = DomainResult<()>;
+
+    fn handle(&mut self, _: MarkStale, ctx: &mut Context<Self>) -> Self::Result {
+        self.mark_stale(ctx, "a checkout's write has an unknown outcome");
+        Ok(())
     }
 }
 
@@ -208,37 +225,37 @@ impl Actor for ProductActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(self.registry.deps.config.mailbox_max);
-        let metrics = &self.registry.deps.metrics;
-        metrics.actors_live.with_label_values(&[KIND]).inc();
-        metrics.actors_started.with_label_values(&[KIND]).inc();
-        let pool = self.registry.deps.pool.clone();
-        let id = self.id;
-        // `wait` holds the mailbox until the state is loaded, so no message sees a half state.
-        ctx.wait(
-            async move { load(&pool, id).await }
-                .into_actor(self)
-                .map(|loaded, act, ctx| {
-                    act.state = match loaded {
-                        Ok(state) => Load::Ready(state),
-                        Err(e) => {
-                            // Leave the map now so the next request tries afresh.
-                            act.registry.forget_product(act.id, &ctx.address());
-                            Load::Gone(e)
-                        }
-                    };
-                }),
-        );
-        ctx.run_interval(TICK, Self::tick);
+        lifecycle::started(self, ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        self.registry
-            .deps
-            .metrics
-            .actors_live
-            .with_label_values(&[KIND])
-            .dec();
+        lifecycle::stopped(self);
+    }
+}
+
+impl Entity for ProductActor {
+    type State = ProductState;
+    const KIND: &'static str = "product";
+
+    fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    fn state(&mut self) -> &mut Load<ProductState> {
+        &mut self.state
+    }
+
+    fn load(&self) -> BoxFuture<'static, DomainResult<ProductState>> {
+        let (pool, id) = (self.registry.deps.pool.clone(), self.id);
+        Box::pin(async move { load(&pool, id).await })
+    }
+
+    fn forget(&self, addr: &Addr<Self>) {
+        self.registry.forget_product(self.id, addr);
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        self.expire_and_passivate(ctx);
     }
 }
 
@@ -282,6 +299,11 @@ impl Handler<Reserve> for ProductActor {
     fn handle(&mut self, msg: Reserve, _: &mut Context<Self>) -> Self::Result {
         let ttl = self.registry.deps.config.reservation_ttl;
         let id = self.id;
+        if self.stale {
+            return Err(DomainError::Unavailable(
+                "the product is reloading its committed state".into(),
+            ));
+        }
         let s = self.ready()?;
         if !s.active {
             return Err(DomainError::ProductInactive(id));
@@ -322,24 +344,25 @@ impl Handler<Reserve> for ProductActor {
 impl Handler<Commit> for ProductActor {
     type Result = DomainResult<()>;
 
-    fn handle(&mut self, Commit(rid): Commit, _: &mut Context<Self>) -> Self::Result {
-        let id = self.id;
+    fn handle(&mut self, Commit(rid): Commit, ctx: &mut Context<Self>) -> Self::Result {
         let s = self.ready()?;
-        match s.reservations.remove(&rid) {
+        let consistent = match s.reservations.remove(&rid) {
             Some(r) => {
                 s.reserved_units -= r.quantity;
                 if s.kind == ProductKind::Physical {
                     s.on_hand -= r.quantity;
                 }
-                assert!(
-                    s.on_hand >= 0,
-                    "product {id}: committed stock went negative"
-                );
+                s.on_hand >= 0
             }
-            None => {
-                tracing::error!(product = %id, "commit of an unknown reservation (expired before commit?)")
-            }
+            // The reservation expired and its stock went back on sale, yet the sale
+            // committed: memory now overstates the stock.
+            None => false,
+        };
+        if !consistent {
+            tracing::error!(product = %self.id, "committed sale disagrees with memory");
+            self.mark_stale(ctx, "commit of an expired reservation");
         }
+        self.stop_if_settled(ctx);
         Ok(())
     }
 }
@@ -347,8 +370,9 @@ impl Handler<Commit> for ProductActor {
 impl Handler<Release> for ProductActor {
     type Result = DomainResult<()>;
 
-    fn handle(&mut self, Release(rid): Release, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, Release(rid): Release, ctx: &mut Context<Self>) -> Self::Result {
         self.ready()?.release(rid);
+        self.stop_if_settled(ctx);
         Ok(())
     }
 }
@@ -406,18 +430,25 @@ impl Handler<AdjustStock> for ProductActor {
         Box::pin(
             async move { persist(&persistence, write).await }
                 .into_actor(self)
-                .map(move |result, act, _| {
-                    let s = act.ready()?;
-                    s.pending_decrease -= (-msg.delta).max(0);
-                    match result? {
-                        Outcome::Stock { report, .. } => {
-                            s.on_hand += msg.delta;
-                            Ok(report)
+                .map(move |result, act, ctx| {
+                    let unknown = matches!(result, Err(DomainError::Unavailable(_)));
+                    let answer = (|| {
+                        let s = act.ready()?;
+                        s.pending_decrease -= (-msg.delta).max(0);
+                        match result? {
+                            Outcome::Stock { report, .. } => {
+                                s.on_hand += msg.delta;
+                                Ok(report)
+                            }
+                            other => Err(DomainError::Internal(format!(
+                                "unexpected outcome {other:?}"
+                            ))),
                         }
-                        other => Err(DomainError::Internal(format!(
-                            "unexpected outcome {other:?}"
-                        ))),
+                    })();
+                    if unknown {
+                        act.mark_stale(ctx, "a write's outcome is unknown");
                     }
+                    answer
                 }),
         )
     }
@@ -448,18 +479,25 @@ impl Handler<AddCodes> for ProductActor {
         Box::pin(
             async move { persist(&persistence, write).await }
                 .into_actor(self)
-                .map(|result, act, _| {
-                    let s = act.ready()?;
-                    match result? {
-                        // The report is the one stored for idempotent replays, so it is returned as is.
-                        Outcome::Stock { report, new_items } => {
-                            s.items.extend(new_items);
-                            Ok(report)
+                .map(|result, act, ctx| {
+                    let unknown = matches!(result, Err(DomainError::Unavailable(_)));
+                    let answer = (|| {
+                        let s = act.ready()?;
+                        match result? {
+                            // The report is the one stored for idempotent replays, so it is returned as is.
+                            Outcome::Stock { report, new_items } => {
+                                s.items.extend(new_items);
+                                Ok(report)
+                            }
+                            other => Err(DomainError::Internal(format!(
+                                "unexpected outcome {other:?}"
+                            ))),
                         }
-                        other => Err(DomainError::Internal(format!(
-                            "unexpected outcome {other:?}"
-                        ))),
+                    })();
+                    if unknown {
+                        act.mark_stale(ctx, "a write's outcome is unknown");
                     }
+                    answer
                 }),
         )
     }
@@ -481,19 +519,26 @@ impl Handler<UpdateProduct> for ProductActor {
         Box::pin(
             async move { persist(&persistence, write).await }
                 .into_actor(self)
-                .map(move |result, act, _| {
-                    result?;
-                    let s = act.ready()?;
-                    if let Some(name) = patch.name {
-                        s.name = name;
+                .map(move |result, act, ctx| {
+                    let unknown = matches!(result, Err(DomainError::Unavailable(_)));
+                    let answer = (|| {
+                        result?;
+                        let s = act.ready()?;
+                        if let Some(name) = patch.name {
+                            s.name = name;
+                        }
+                        if let Some(price) = patch.price {
+                            s.price = price;
+                        }
+                        if let Some(active) = patch.active {
+                            s.active = active;
+                        }
+                        Ok(())
+                    })();
+                    if unknown {
+                        act.mark_stale(ctx, "a write's outcome is unknown");
                     }
-                    if let Some(price) = patch.price {
-                        s.price = price;
-                    }
-                    if let Some(active) = patch.active {
-                        s.active = active;
-                    }
-                    Ok(())
+                    answer
                 }),
         )
     }

@@ -10,7 +10,9 @@ impl Quantity {
     pub const MAX: i64 = 100;
 
     pub fn new(raw: i64) -> Option<Quantity> {
-        (1..=Self::MAX).contains(&raw).then(|| Quantity(raw as u8))
+        (1..=Self::MAX)
+            .contains(&raw)
+            .then_some(Quantity(raw as u8))
     }
 
     pub fn get(self) -> i64 {

@@ -6,22 +6,21 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{ProductId, UserId};
+use crate::lifecycle::{self, Entity, Load};
 use crate::model::WalletTransaction;
 use crate::money::Money;
 use crate::persistence::persist;
-use crate::product::{GetSnapshot, Load, Snapshot, WriteMeta};
+use crate::product::{GetSnapshot, Snapshot, WriteMeta};
 use crate::quantity::Quantity;
 use crate::registry::Registry;
 use crate::writes::{Outcome, WriteOp};
 use actix::prelude::*;
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::oneshot;
-
-const KIND: &str = "user";
-const TICK: Duration = Duration::from_secs(1);
 
 pub struct UserActor {
     pub(crate) id: UserId,
@@ -63,28 +62,19 @@ impl UserActor {
 
     pub(crate) fn ready(&mut self) -> DomainResult<&mut UserState> {
         self.last_active = Instant::now();
-        match &mut self.state {
-            Load::Ready(s) => Ok(s),
-            Load::Gone(e) => Err(e.clone()),
-            Load::Loading => Err(DomainError::Internal(
-                "user actor used before loading".into(),
-            )),
-        }
+        self.state.ready()
     }
 
-    fn tick(&mut self, ctx: &mut Context<Self>) {
-        let idle = self.last_active.elapsed() >= self.registry.deps.config.idle_timeout;
-        let gone = matches!(self.state, Load::Gone(_));
-        if (idle || gone) && self.gate.is_empty() && !matches!(self.state, Load::Loading) {
+    /// After a write whose outcome is unknown (the database went away around COMMIT), this
+    /// owner's memory may be wrong; it leaves so the next message loads committed state.
+    pub(crate) fn restart_if_unknown<T>(
+        &mut self,
+        result: &DomainResult<T>,
+        ctx: &mut Context<Self>,
+    ) {
+        if matches!(result, Err(DomainError::Unavailable(_))) {
+            tracing::warn!(user = %self.id, "a write's outcome is unknown; reloading this user");
             self.registry.forget_user(self.id, &ctx.address());
-            if !gone {
-                self.registry
-                    .deps
-                    .metrics
-                    .actors_passivated
-                    .with_label_values(&[KIND])
-                    .inc();
-            }
             ctx.stop();
         }
     }
@@ -94,35 +84,42 @@ impl Actor for UserActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(self.registry.deps.config.mailbox_max);
-        let metrics = &self.registry.deps.metrics;
-        metrics.actors_live.with_label_values(&[KIND]).inc();
-        metrics.actors_started.with_label_values(&[KIND]).inc();
-        let pool = self.registry.deps.pool.clone();
-        let id = self.id;
-        ctx.wait(
-            async move { load(&pool, id).await }
-                .into_actor(self)
-                .map(|loaded, act, ctx| {
-                    act.state = match loaded {
-                        Ok(state) => Load::Ready(state),
-                        Err(e) => {
-                            act.registry.forget_user(act.id, &ctx.address());
-                            Load::Gone(e)
-                        }
-                    };
-                }),
-        );
-        ctx.run_interval(TICK, Self::tick);
+        lifecycle::started(self, ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        self.registry
-            .deps
-            .metrics
-            .actors_live
-            .with_label_values(&[KIND])
-            .dec();
+        lifecycle::stopped(self);
+    }
+}
+
+impl Entity for UserActor {
+    type State = UserState;
+    const KIND: &'static str = "user";
+
+    fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    fn state(&mut self) -> &mut Load<UserState> {
+        &mut self.state
+    }
+
+    fn load(&self) -> BoxFuture<'static, DomainResult<UserState>> {
+        let (pool, id) = (self.registry.deps.pool.clone(), self.id);
+        Box::pin(async move { load(&pool, id).await })
+    }
+
+    fn forget(&self, addr: &Addr<Self>) {
+        self.registry.forget_user(self.id, addr);
+    }
+
+    /// Passivates when idle, but never while a request holds one of its Idempotency-Keys.
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let idle = self.last_active.elapsed() >= self.registry.deps.config.idle_timeout;
+        let gone = matches!(self.state, Load::Gone(_));
+        if (idle || gone) && self.gate.is_empty() && !matches!(self.state, Load::Loading) {
+            lifecycle::retire(self, ctx);
+        }
     }
 }
 
@@ -213,7 +210,8 @@ impl Handler<SetCartLine> for UserActor {
             Ok(())
         };
         AtomicResponse::new(Box::pin(work.into_actor(self).map(
-            move |result, act, _| {
+            move |result, act, ctx| {
+                act.restart_if_unknown(&result, ctx);
                 result?;
                 let s = act.ready()?;
                 match msg.quantity {
@@ -241,7 +239,8 @@ impl Handler<ClearCart> for UserActor {
             )
             .await
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, _| {
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
+            act.restart_if_unknown(&result, ctx);
             result?;
             let s = act.ready()?;
             s.cart.clear();
@@ -325,7 +324,8 @@ impl Handler<Credit> for UserActor {
             persist(&persistence, msg.meta.write(op)).await
         };
         AtomicResponse::new(Box::pin(work.into_actor(self).map(
-            move |result, act, _| {
+            move |result, act, ctx| {
+                act.restart_if_unknown(&result, ctx);
                 let s = act.ready()?;
                 match result? {
                     Outcome::Credit(tx) => {

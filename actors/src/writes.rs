@@ -225,9 +225,31 @@ pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome
     };
     if let Some(idem) = &write.idempotency {
         let (status, body) = outcome.response();
+        // A key older than the 24 h replay window may be used afresh; a live one may not
+        // (that would be a second effect for one key), so the write is refused instead.
         let sql = "INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response)
-                   VALUES ($1, $2, $3, $4, $5)";
+                   VALUES ($1, $2, $3, $4, $5)
+                   ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+                       status_code = EXCLUDED.status_code, response = EXCLUDED.response, created_at = now()
+                   WHERE idempotency_keys.created_at <= now() - interval '24 hours'";
         let stmt = tx.prepare_cached(sql).await?;
+        let stored = tx
+            .execute(
+                &stmt,
+                &[
+                    &idem.user.get(),
+                    &idem.key,
+                    &idem.request_hash,
+                    &(status as i16),
+                    &body,
+                ],
+            )
+            .await?;
+        if stored != 1 {
+            return Err(ApplyError::Job(DomainError::Rejected {
+                constraint: "idempotency_keys_pkey".into(),
+            }));
+        }
         tx.execute(
             &stmt,
             &[

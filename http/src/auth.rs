@@ -35,6 +35,9 @@ impl Role {
     }
 }
 
+/// 2^53 − 1, the largest integer a JSON number carries exactly everywhere.
+pub const MAX_TOKEN_USER_ID: i64 = 9_007_199_254_740_991;
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
@@ -106,11 +109,15 @@ impl JwtKeys {
                 _ => ApiError::unauthorized("the token is not valid"),
             }
         })?;
+        // Ids stay within what JSON clients (JavaScript) represent exactly, and a token can
+        // never push the shared id sequence to its end.
         let user = data
             .claims
             .sub
             .parse::<UserId>()
-            .map_err(|()| ApiError::unauthorized("the token's sub is not a user id"))?;
+            .ok()
+            .filter(|u| u.get() <= MAX_TOKEN_USER_ID)
+            .ok_or_else(|| ApiError::unauthorized("the token's sub is not a user id"))?;
         Ok(Caller {
             user,
             role: data.claims.role,

@@ -28,7 +28,15 @@ pub struct Reply {
 
 impl TestApp {
     pub fn req(&self, method: Method, path: impl Into<String>) -> Req<'_> {
-        Req { app: self, method, path: path.into(), token: None, key: None, body: None, headers: Vec::new() }
+        Req {
+            app: self,
+            method,
+            path: path.into(),
+            token: None,
+            key: None,
+            body: None,
+            headers: Vec::new(),
+        }
     }
 }
 
@@ -79,7 +87,14 @@ impl<'a> Req<'a> {
             req = req.header(name.as_str(), value.as_str());
         }
         if let Some(body) = self.body {
-            req = req.header("content-type", "application/json").body(body);
+            if !self
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            {
+                req = req.header("content-type", "application/json");
+            }
+            req = req.body(body);
         }
         let res = req.send().await.expect("request");
         let status = res.status();
@@ -87,7 +102,10 @@ impl<'a> Req<'a> {
         let text = res.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         let what = format!("{} {}", self.method, self.path);
-        assert!(!status.is_server_error(), "{what} answered {status}: {text}");
+        assert!(
+            !status.is_server_error(),
+            "{what} answered {status}: {text}"
+        );
         let rid = headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
@@ -96,17 +114,35 @@ impl<'a> Req<'a> {
         assert!(!rid.is_empty(), "{what}: empty x-request-id");
         if status.is_client_error() {
             let e = &body["error"];
-            assert!(e.is_object(), "{what} answered {status} outside the error envelope: {text}");
+            assert!(
+                e.is_object(),
+                "{what} answered {status} outside the error envelope: {text}"
+            );
             let code = e["code"].as_str().unwrap_or_default();
             assert!(
                 !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
                 "{what}: error code is not snake_case: {text}"
             );
-            assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: no message: {text}");
-            assert!(e["details"].is_object(), "{what}: details is not an object: {text}");
-            assert_eq!(e["request_id"].as_str(), Some(rid.as_str()), "{what}: envelope and header ids differ");
+            assert!(
+                e["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{what}: no message: {text}"
+            );
+            assert!(
+                e["details"].is_object(),
+                "{what}: details is not an object: {text}"
+            );
+            assert_eq!(
+                e["request_id"].as_str(),
+                Some(rid.as_str()),
+                "{what}: envelope and header ids differ"
+            );
         }
-        Reply { status, headers, text, body }
+        Reply {
+            status,
+            headers,
+            text,
+            body,
+        }
     }
 }
 
@@ -134,7 +170,10 @@ impl Reply {
     }
 
     pub fn request_id(&self) -> &str {
-        self.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default()
+        self.headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -143,5 +182,41 @@ pub const BAD_IDS: [&str; 6] = ["abc", "0", "-1", "99999999999999999999", "1.5",
 
 /// Ids of the items of a list body.
 pub fn ids(list: &Value) -> Vec<i64> {
-    list["items"].as_array().expect("items").iter().map(|i| i["id"].as_i64().expect("id")).collect()
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["id"].as_i64().expect("id"))
+        .collect()
+}
+
+impl TestApp {
+    /// Sets a cart line through the checking client and asserts 200.
+    pub async fn cart_line(&self, token: &str, product: i64, quantity: i64) -> Value {
+        let path = format!("/v1/me/cart/items/{product}");
+        let r = self.req(Method::PUT, path).token(token);
+        let r = r
+            .json(serde_json::json!({ "quantity": quantity }))
+            .send()
+            .await;
+        r.ok(200).clone()
+    }
+
+    /// Checks out with `key` through the checking client and asserts 201; returns the order.
+    pub async fn buy(&self, token: &str, key: &str) -> Value {
+        let r = self
+            .req(Method::POST, "/v1/me/checkout")
+            .token(token)
+            .key(key);
+        let r = r
+            .json(serde_json::json!({ "payment": "wallet" }))
+            .send()
+            .await;
+        r.ok(201).clone()
+    }
+
+    /// Checks out and returns the new order's id.
+    pub async fn buy_id(&self, token: &str, key: &str) -> i64 {
+        self.buy(token, key).await["id"].as_i64().expect("order id")
+    }
 }

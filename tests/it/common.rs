@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use souk::config::Settings;
-use souk::startup::Application;
+use souk::startup::Background;
 use souk_actors::ids::UserId;
 use souk_http::auth::{JwtKeys, Role};
 use std::path::{Path, PathBuf};
@@ -95,14 +95,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db_url: String,
     pub db_name: String,
-    system: actix::System,
+    _server: Background,
     keys: JwtKeys,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.system.stop();
-    }
 }
 
 impl TestApp {
@@ -116,31 +110,18 @@ impl TestApp {
         let mut settings = test_settings(&db_url);
         tweak(&mut settings);
         let state_dir = std::env::temp_dir().join(format!("souk-test-{}", std::process::id()));
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let system = actix::System::new();
-            system.block_on(async move {
-                match Application::build(settings, state_dir).await {
-                    Ok(app) => {
-                        let _ = tx.send(Ok((app.port(), actix::System::current())));
-                        let _ = app.run_until_stopped().await;
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e.to_string()));
-                    }
-                }
-            });
-        });
-        let (port, system) = rx.await.expect("app thread").expect("app starts");
+        let server = Background::start(settings, state_dir)
+            .await
+            .expect("app starts");
         TestApp {
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://127.0.0.1:{}", server.port),
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
                 .build()
                 .expect("client"),
             db_url,
             db_name,
-            system,
+            _server: server,
             keys: JwtKeys::new(&SecretString::from(SECRET.to_string())),
         }
     }

@@ -161,7 +161,17 @@ async fn acknowledged_orders_survive_sigkill_and_restart() {
     let customers: Vec<i64> = (300..316).collect();
     for &user in &customers {
         // A token's first request creates its user.
-        call(&http, &base, Method::GET, "/v1/me/wallet", &keys.customer(user), None, Value::Null).await.expect("user");
+        call(
+            &http,
+            &base,
+            Method::GET,
+            "/v1/me/wallet",
+            &keys.customer(user),
+            None,
+            Value::Null,
+        )
+        .await
+        .expect("user");
         let (s, _) = call(
             &http,
             &base,

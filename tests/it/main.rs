@@ -1,10 +1,20 @@
 //! Integration tests: one binary (one link), one module per area.
 
+mod actors;
+mod admin_products;
+mod auth;
+mod bad_input;
+mod cart;
+mod catalog;
+mod client;
 mod common;
 mod concurrency;
 mod durability;
 mod idempotency;
+mod ops;
+mod orders;
 mod outage;
 mod smoke;
-mod client;
-mod scratch;
+mod stock;
+mod users;
+mod wallet;

@@ -1,0 +1,139 @@
+//! The actor runtime itself: group commit isolates a bad write, and idle actors leave
+//! memory and come back from committed state.
+
+use crate::common::*;
+use reqwest::StatusCode;
+use souk_actors::ids::{ProductId, UserId};
+use souk_actors::metrics::ActorMetrics;
+use souk_actors::persistence::{persist, PersistenceActor, PersistenceConfig};
+use souk_actors::quantity::Quantity;
+use souk_actors::writes::{Write, WriteOp};
+use souk_actors::DomainError;
+use std::time::{Duration, Instant};
+
+#[actix_rt::test]
+async fn one_bad_write_never_fails_the_writes_batched_with_it() {
+    let (url, _) = fresh_database().await;
+    let settings = test_settings(&url);
+    let secret_url = settings.database.url.clone().expect("url");
+    souk::db::migrate(&secret_url).await.expect("migrate");
+    let client = souk::db::connect_one(&url).await.expect("db");
+    client
+        .batch_execute(
+            "INSERT INTO categories (name) VALUES ('c');
+             INSERT INTO products (category_id, name, kind, price_minor) VALUES (1, 'p', 'physical', 100);
+             INSERT INTO users (display_name) SELECT 'u' || n FROM generate_series(1, 50) n;",
+        )
+        .await
+        .expect("seed");
+    let pool = souk::db::pool(&secret_url, &settings).expect("pool");
+    let registry = prometheus::Registry::new();
+    let metrics = ActorMetrics::new(&registry).expect("metrics");
+    let config = PersistenceConfig {
+        batch_max: 256,
+        queue_max: 1000,
+        write_timeout: Duration::from_secs(5),
+    };
+    let persistence = actix::Actor::start(PersistenceActor::new(pool, config, metrics.clone()));
+
+    let quantity = Quantity::new(1).expect("quantity");
+    let writes = (1..=51_i64).map(|i| {
+        // Write 26 names a product that does not exist: a foreign-key violation.
+        let product = if i == 26 { 999_999 } else { 1 };
+        let user = if i == 26 { 1 } else { i - i64::from(i > 26) };
+        let op = WriteOp::CartSet {
+            user: UserId::new(user).expect("id"),
+            product: ProductId::new(product).expect("id"),
+            quantity: Some(quantity),
+        };
+        persist(&persistence, Write::new(op))
+    });
+    // All 51 are queued in one go: the first commits alone, the other 50 share a batch.
+    let results = futures_util::future::join_all(writes).await;
+    for (i, result) in results.iter().enumerate() {
+        if i == 25 {
+            assert!(
+                matches!(result, Err(DomainError::Rejected { .. })),
+                "{result:?}"
+            );
+        } else {
+            assert!(result.is_ok(), "write {i}: {result:?}");
+        }
+    }
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM cart_items", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(rows, 50);
+    assert_eq!(
+        metrics.batch_size.get_sample_count(),
+        2,
+        "one batch of 1, then one of 49 after the retry"
+    );
+    assert_eq!(metrics.batch_size.get_sample_sum() as i64, 50);
+}
+
+fn gauge(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+async fn metrics(app: &TestApp) -> String {
+    app.http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test]
+async fn idle_actors_leave_memory_and_return_with_committed_state() {
+    let app = TestApp::spawn_with(|s| s.actors.idle_timeout_secs = 1).await;
+    let product = app.physical(500, 10).await;
+    let token = app.customer(31, 5_000).await;
+    app.put_cart(&token, product, 3).await;
+    assert_eq!(
+        app.checkout(&token, "before-sleep").await.0,
+        StatusCode::CREATED
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let m = metrics(&app).await;
+        let live = gauge(&m, "souk_actors_live{kind=\"product\"}").unwrap_or(0.0)
+            + gauge(&m, "souk_actors_live{kind=\"user\"}").unwrap_or(0.0);
+        if live == 0.0 {
+            assert!(
+                gauge(&m, "souk_actors_passivated_total{kind=\"product\"}").unwrap_or(0.0) >= 1.0
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "actors never passivated:\n{m}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Fresh owners load what was committed: 7 units, 3,500 in the wallet, an empty cart.
+    let (_, cart) = app.get("/v1/me/cart", Some(&token)).await;
+    assert_eq!(cart["lines"].as_array().map(Vec::len), Some(0));
+    let (_, wallet) = app.get("/v1/me/wallet", Some(&token)).await;
+    assert_eq!(wallet["balance_minor"], 3_500);
+    app.put_cart(&token, product, 7).await;
+    assert_eq!(
+        app.checkout(&token, "after-sleep").await.0,
+        StatusCode::CREATED
+    );
+    app.put_cart(&token, product, 1).await;
+    let (s, b) = app.checkout(&token, "one-too-many").await;
+    assert_error(s, &b, 409, "out_of_stock");
+    let m = metrics(&app).await;
+    assert!(
+        gauge(&m, "souk_actors_started_total{kind=\"product\"}").unwrap_or(0.0) >= 2.0,
+        "{m}"
+    );
+}

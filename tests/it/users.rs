@@ -1,0 +1,115 @@
+//! `POST /v1/admin/users`, and users created by a token's first request.
+
+use crate::client::*;
+use crate::common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn create(app: &TestApp, body: Value) -> Reply {
+    app.req(Method::POST, "/v1/admin/users")
+        .token(&app.admin())
+        .json(body)
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn an_admin_creates_users_with_an_optional_name_and_telegram_id() {
+    let app = TestApp::spawn().await;
+    let bare = create(&app, json!({})).await.ok(201).clone();
+    assert!(bare["display_name"].is_null());
+    assert!(bare["telegram_id"].is_null());
+    assert!(chrono::DateTime::parse_from_rfc3339(bare["created_at"].as_str().unwrap()).is_ok());
+    let body = json!({ "display_name": " Ann ", "telegram_id": 123_456_789 });
+    let ann = create(&app, body).await.ok(201).clone();
+    assert_eq!(ann["display_name"], "Ann");
+    assert_eq!(ann["telegram_id"], 123_456_789);
+    let (bare_id, ann_id) = (bare["id"].as_i64().unwrap(), ann["id"].as_i64().unwrap());
+    assert!(bare_id > 0 && ann_id > bare_id, "{bare_id} {ann_id}");
+    let mut keys: Vec<&String> = ann.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["created_at", "display_name", "id", "telegram_id"]);
+
+    // The new user is real: it can be credited and spends with its own token.
+    let path = format!("/v1/admin/users/{ann_id}/wallet/credits");
+    let credit = app.req(Method::POST, path).token(&app.admin()).fresh_key();
+    credit
+        .json(json!({ "amount_minor": 50, "reason": "hi" }))
+        .send()
+        .await
+        .ok(201);
+    let token = app.token(ann_id, "customer");
+    let wallet = app
+        .req(Method::GET, "/v1/me/wallet")
+        .token(&token)
+        .send()
+        .await;
+    assert_eq!(wallet.ok(200)["balance_minor"], 50);
+}
+
+#[tokio::test]
+async fn user_fields_are_checked_and_a_telegram_id_is_used_once() {
+    let app = TestApp::spawn().await;
+    create(&app, json!({ "telegram_id": 42 })).await.ok(201);
+    for (body, field) in [
+        (json!({ "telegram_id": 42 }), "telegram_id"),
+        (json!({ "telegram_id": 0 }), "telegram_id"),
+        (json!({ "telegram_id": -7 }), "telegram_id"),
+        (json!({ "telegram_id": "42" }), "telegram_id"),
+        (json!({ "telegram_id": 1e20 }), "telegram_id"),
+        (json!({ "display_name": "" }), "display_name"),
+        (json!({ "display_name": "  " }), "display_name"),
+        (json!({ "display_name": "n".repeat(201) }), "display_name"),
+        (json!({ "display_name": "a\u{0}b" }), "display_name"),
+        (json!({ "display_name": 5 }), "display_name"),
+        (json!({ "role": "admin" }), "role"),
+        (json!({ "balance_minor": 100 }), "balance_minor"),
+    ] {
+        create(&app, body).await.invalid(field);
+    }
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM users WHERE id <> 1").await,
+        1
+    );
+    create(&app, json!({ "display_name": "n".repeat(200) }))
+        .await
+        .ok(201);
+}
+
+#[tokio::test]
+async fn a_tokens_first_request_creates_its_user_and_later_ids_do_not_collide() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM users WHERE id = 40").await,
+        0
+    );
+    let c = app.token(40, "customer");
+    let wallet = app.req(Method::GET, "/v1/me/wallet").token(&c).send().await;
+    assert_eq!(wallet.ok(200)["balance_minor"], 0);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM users WHERE id = 40").await,
+        1
+    );
+    let next = create(&app, json!({})).await.ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        next > 40,
+        "a created user took id {next}, at or below a token's user"
+    );
+}
+
+#[tokio::test]
+#[ignore = "actors/src/store.rs ensure_user moves users_id_seq to any id a token names; \
+            a token for user 9223372036854775807 exhausts the sequence and every later \
+            POST /v1/admin/users answers 503 unavailable"]
+async fn a_token_naming_the_largest_id_does_not_break_user_creation() {
+    let app = TestApp::spawn().await;
+    let huge = app.token(i64::MAX, "customer");
+    app.req(Method::GET, "/v1/me/wallet")
+        .token(&huge)
+        .send()
+        .await
+        .ok(200);
+    create(&app, json!({})).await.ok(201);
+}

@@ -11,7 +11,13 @@ use std::str::FromStr;
 use tokio_postgres::NoTls;
 
 /// Every migration, in order. Names are recorded; a migration never changes once shipped.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../sql/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../sql/0001_init.sql")),
+    (
+        "0002_order_shipping_address",
+        include_str!("../sql/0002_order_shipping_address.sql"),
+    ),
+];
 
 const PRIVATE_DATABASE: &str = "souk";
 

@@ -4,6 +4,7 @@
 //! record, audit) to the group commit. Only after COMMIT are reservations committed and the
 //! answer sent; on any failure every reservation is released and nothing has changed.
 
+use crate::address::ShippingAddress;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{ProductId, ReservationId};
 use crate::model::Order;
@@ -23,6 +24,7 @@ pub struct Checkout {
     pub meta: WriteMeta,
     /// Who asked, for the status history and the audit log (e.g. "user:7").
     pub actor: String,
+    pub shipping_address: Option<ShippingAddress>,
 }
 
 struct Held {
@@ -147,6 +149,7 @@ async fn pay(
         totals,
         lines,
         actor: msg.actor.clone(),
+        shipping_address: msg.shipping_address.clone(),
     };
     let mut meta = msg.meta;
     let audit = meta.audit.get_or_insert_with(|| AuditEntry {

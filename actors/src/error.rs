@@ -35,6 +35,9 @@ pub enum DomainError {
         kind: &'static str,
         expected: &'static str,
     },
+    /// The Idempotency-Key already holds an answer: the caller replays it instead.
+    #[error("this Idempotency-Key already has an answer")]
+    KeyTaken,
     #[error("the database refused the write ({constraint})")]
     Rejected { constraint: String },
     #[error("the database is unavailable: {0}")]

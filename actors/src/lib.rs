@@ -2,6 +2,7 @@
 //! actors own stock (`ProductActor`), carts and wallets (`UserActor`) and durability
 //! (`PersistenceActor`). Nothing here knows about HTTP.
 
+pub mod address;
 pub mod checkout;
 pub mod error;
 pub mod ids;

@@ -1,6 +1,7 @@
 //! The shapes Souk hands out: products, orders, wallet transactions. They serialize to the
 //! JSON of API.md, so a stored idempotent response and a fresh one are the same bytes.
 
+use crate::address::ShippingAddress;
 use crate::ids::{CategoryId, OrderId, ProductId, UserId};
 use crate::money::Money;
 use crate::status::OrderStatus;
@@ -87,6 +88,7 @@ pub struct Order {
     pub tax_minor: Money,
     pub total_minor: Money,
     pub currency: String,
+    pub shipping_address: Option<ShippingAddress>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -306,7 +306,7 @@ pub enum ShowItems {
 }
 
 const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.currency, o.subtotal_minor, o.discount_minor,
-    o.shipping_minor, o.tax_minor, o.total_minor, o.created_at, o.updated_at,
+    o.shipping_minor, o.tax_minor, o.total_minor, o.shipping_address, o.created_at, o.updated_at,
     coalesce(array_agg(l.product_id ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_products,
     coalesce(array_agg(l.name ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_names,
     coalesce(array_agg(l.quantity ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_quantities,
@@ -353,6 +353,9 @@ fn order_from(row: &Row, show: ShowItems) -> DomainResult<Order> {
         tax_minor: Money::from_minor(row.try_get("tax_minor")?),
         total_minor: Money::from_minor(row.try_get("total_minor")?),
         currency: row.try_get::<_, String>("currency")?,
+        shipping_address: row
+            .try_get::<_, Option<serde_json::Value>>("shipping_address")?
+            .and_then(|v| serde_json::from_value(v).ok()),
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })

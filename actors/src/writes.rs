@@ -2,6 +2,7 @@
 //! its statements, its idempotency record and its audit row commit together or not at all.
 //! Each fact has one parameterized statement here; nothing is formatted into SQL.
 
+use crate::address::ShippingAddress;
 use crate::error::DomainError;
 use crate::ids::{OrderId, ProductId, UserId};
 use crate::model::{
@@ -92,6 +93,7 @@ pub struct CheckoutWrite {
     pub totals: Totals,
     pub lines: Vec<CheckoutLine>,
     pub actor: String,
+    pub shipping_address: Option<ShippingAddress>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -246,9 +248,7 @@ pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome
             )
             .await?;
         if stored != 1 {
-            return Err(ApplyError::Job(DomainError::Rejected {
-                constraint: "idempotency_keys_pkey".into(),
-            }));
+            return Err(ApplyError::Job(DomainError::KeyTaken));
         }
         tx.execute(
             &stmt,
@@ -286,8 +286,8 @@ pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome
 /// checkout costs one round trip inside its batch.
 const CHECKOUT_SQL: &str = "
 WITH o AS (
-    INSERT INTO orders (user_id, status, currency, subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor, payment)
-    VALUES ($1, 'paid', $2, $3, $4, $5, $6, $7, 'wallet')
+    INSERT INTO orders (user_id, status, currency, subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor, payment, shipping_address)
+    VALUES ($1, 'paid', $2, $3, $4, $5, $6, $7, 'wallet', $16)
     RETURNING id, created_at, updated_at
 ), lines AS (
     INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_minor)
@@ -342,6 +342,10 @@ async fn checkout(tx: &Transaction<'_>, c: &CheckoutWrite) -> Result<Outcome, Ap
         .flat_map(|l| l.items.iter().copied())
         .collect();
     let t = &c.totals;
+    let address = c
+        .shipping_address
+        .as_ref()
+        .and_then(|a| serde_json::to_value(a).ok());
     let stmt = tx.prepare_cached(CHECKOUT_SQL).await?;
     let row = tx
         .query_one(
@@ -362,6 +366,7 @@ async fn checkout(tx: &Transaction<'_>, c: &CheckoutWrite) -> Result<Outcome, Ap
                 &physical_qty,
                 &items,
                 &c.actor,
+                &address,
             ],
         )
         .await?;
@@ -406,6 +411,7 @@ async fn checkout(tx: &Transaction<'_>, c: &CheckoutWrite) -> Result<Outcome, Ap
         tax_minor: t.tax_minor,
         total_minor: t.total_minor,
         currency: c.currency.clone(),
+        shipping_address: c.shipping_address.clone(),
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })))

@@ -155,6 +155,7 @@ impl From<DomainError> for ApiError {
                     .with_details(json!({ "available": available, "quantity_delta": delta }))
             }
             D::WrongStockKind { expected, .. } => ApiError::invalid(expected, message),
+            D::KeyTaken => ApiError::new(StatusCode::CONFLICT, "idempotency_key_in_use", message),
             D::Rejected { constraint } => ApiError::new(StatusCode::CONFLICT, "conflict", message)
                 .with_details(json!({ "constraint": constraint })),
             D::Unavailable(_) => {

@@ -2,7 +2,7 @@
 //! 400 (not JSON) or 422 (wrong field, `details.field` names it); a bad token is 401; a bad
 //! id in the path is 400; a bad Idempotency-Key is 400.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::dev::Payload;
@@ -49,6 +49,46 @@ impl FromRequest for Caller {
     }
 }
 
+/// A caller with at least the staff role. As an extractor it runs before the body is read,
+/// so a customer gets 403 whatever they sent.
+pub struct Staff(pub Caller);
+
+/// A caller with the admin role; see `Staff`.
+pub struct Admin(pub Caller);
+
+fn with_role(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    role: Role,
+) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+    let caller = Caller::from_request(req, payload);
+    Box::pin(async move {
+        let caller = caller.await?;
+        caller.require(role)?;
+        Ok(caller)
+    })
+}
+
+impl FromRequest for Staff {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Staff, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = with_role(req, payload, Role::Staff);
+        Box::pin(async move { caller.await.map(Staff) })
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Admin, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = with_role(req, payload, Role::Admin);
+        Box::pin(async move { caller.await.map(Admin) })
+    }
+}
+
 /// A JSON body that keeps its hash, so an Idempotency-Key can tell "same request" from
 /// "different request with the same key".
 pub struct Json<T> {
@@ -86,6 +126,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// Syntax errors are 400; a well-formed body with a wrong, missing or unknown field is 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first, so an unparseable body (`{"a": 1} x`) is 400 whatever its fields are.
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .map_err(|e| ApiError::malformed_json(format!("the body is not valid JSON: {e}")))?;
+    // Every body is an object; serde would otherwise take `[5]` for `{"quantity": 5}`.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid("body", "the body must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -93,7 +140,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let message = inner.to_string();
-                let field = unknown_field(&message).unwrap_or(path);
+                let field = named_field(&message, &path).unwrap_or(path);
                 let field = if field == "." {
                     "body".to_string()
                 } else {
@@ -106,10 +153,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// serde names an unknown field only in its message: "unknown field `x`, expected ...".
-fn unknown_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    rest.split('`').next().map(str::to_string)
+/// serde names an unknown field only in its message ("unknown field `x`, expected ..."),
+/// and a missing one too ("missing field `x`"), whose path is then the enclosing object's.
+fn named_field(message: &str, path: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        return rest.split('`').next().map(str::to_string);
+    }
+    let name = message.strip_prefix("missing field `")?.split('`').next()?;
+    Some(if path == "." {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    })
 }
 
 /// The `Idempotency-Key` header: 1..=255 printable ASCII characters.

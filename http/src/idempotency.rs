@@ -16,6 +16,7 @@ use souk_actors::product::WriteMeta;
 use souk_actors::store;
 use souk_actors::user::{BeginKey, FinishKey, GateEntry, StoredAnswer};
 use souk_actors::writes::{IdempotencyDraft, WriteOp};
+use souk_actors::DomainError;
 use std::future::Future;
 
 /// A response as JSON: what is stored and replayed.
@@ -97,7 +98,10 @@ where
     Ok((response, served))
 }
 
-/// The key's owner: replays a stored answer, or runs the effect and stores its answer.
+/// The key's owner runs the effect optimistically: the effect's write stores its answer
+/// under the key, and if the key already holds one (a retry, or a restart since), the
+/// write is refused as a whole and the stored answer is replayed. So a first request costs
+/// no extra read, and a retry never applies its effect twice.
 async fn lead<F, Fut>(
     state: &AppState,
     caller: Caller,
@@ -110,35 +114,59 @@ where
     F: FnOnce(IdempotencyDraft) -> Fut,
     Fut: Future<Output = ApiResult<Answer>>,
 {
-    if let Some(stored) = store::find_idempotency_key(&state.pool, caller.user, key).await? {
-        if stored.request_hash != request_hash {
-            return Err(reused());
-        }
-        return Ok((stored.status, stored.body, Served::Replayed));
-    }
     let draft = IdempotencyDraft {
         user: caller.user,
         key: key.to_string(),
         request_hash,
     };
-    match effect(draft.clone()).await {
-        Ok(answer) => Ok((answer.status.as_u16(), answer.body, Served::Fresh)),
-        Err(error) if error.status.is_client_error() => {
-            // The refusal is the answer to this key from now on; store it so a retry agrees.
-            let body = error.body(request_id);
-            let status = error.status.as_u16();
-            let meta = WriteMeta {
-                idempotency: Some(draft),
-                audit: None,
-            };
-            persist(
-                &state.registry.deps.persistence,
-                meta.write(WriteOp::StoredResponse { status, body }),
-            )
-            .await?;
+    let error = match effect(draft.clone()).await {
+        Ok(answer) => return Ok((answer.status.as_u16(), answer.body, Served::Fresh)),
+        Err(error) if error.code == KEY_TAKEN => return stored(state, &draft).await,
+        Err(error) => error,
+    };
+    if !error.status.is_client_error() {
+        // 5xx is not an answer: a retry with this key runs again.
+        return Err(error);
+    }
+    // The refusal is this key's answer from now on; store it so a retry agrees.
+    let body = error.body(request_id);
+    let status = error.status.as_u16();
+    let meta = WriteMeta {
+        idempotency: Some(draft.clone()),
+        audit: None,
+    };
+    match persist(
+        &state.registry.deps.persistence,
+        meta.write(WriteOp::StoredResponse { status, body }),
+    )
+    .await
+    {
+        Ok(_) => Err(error),
+        Err(DomainError::KeyTaken) => stored(state, &draft).await,
+        // The database refused the record itself (e.g. the message quotes input with a NUL,
+        // which jsonb cannot hold): the refusal still stands, unrecorded.
+        Err(DomainError::Rejected { constraint }) => {
+            tracing::warn!(%constraint, "a refusal could not be stored for its key");
             Err(error)
         }
-        Err(error) => Err(error),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The code `DomainError::KeyTaken` maps to.
+const KEY_TAKEN: &str = "idempotency_key_in_use";
+
+/// The answer already stored under the key, if the request is the same one.
+async fn stored(state: &AppState, draft: &IdempotencyDraft) -> ApiResult<(u16, Value, Served)> {
+    match store::find_idempotency_key(&state.pool, draft.user, &draft.key).await? {
+        Some(stored) if stored.request_hash == draft.request_hash => {
+            Ok((stored.status, stored.body, Served::Replayed))
+        }
+        Some(_) => Err(reused()),
+        // Stored, yet not found: the answer outlived its 24 h window meanwhile; retry.
+        None => Err(ApiError::unavailable(
+            "the Idempotency-Key's answer could not be read; retry",
+        )),
     }
 }
 

@@ -332,3 +332,39 @@ async fn the_public_catalog_and_operations_need_no_token() {
         .await
         .ok(200);
 }
+
+#[tokio::test]
+async fn a_customer_is_refused_with_403_before_the_body_or_key_is_looked_at() {
+    let app = TestApp::spawn().await;
+    let c = app.customer(2, 0).await;
+    let (s, b) = app
+        .raw(
+            reqwest::Method::POST,
+            "/v1/admin/products/1/stock",
+            Some(&c),
+            None,
+            "{nonsense",
+        )
+        .await;
+    assert_error(s, &b, 403, "forbidden");
+    let (s, b) = app
+        .raw(
+            reqwest::Method::POST,
+            "/v1/admin/users/2/wallet/credits",
+            Some(&c),
+            None,
+            "[]",
+        )
+        .await;
+    assert_error(s, &b, 403, "forbidden");
+    let (s, b) = app
+        .raw(
+            reqwest::Method::POST,
+            "/v1/admin/users",
+            Some(&c),
+            None,
+            "{",
+        )
+        .await;
+    assert_error(s, &b, 403, "forbidden");
+}

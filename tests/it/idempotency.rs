@@ -67,9 +67,21 @@ async fn a_key_reused_while_the_first_request_runs_with_another_body_is_refused(
         Some(json!({ "payment": "wallet", "promo_code": "X" })),
     );
     let (a, b) = tokio::join!(same, other);
-    assert_eq!(a.0, StatusCode::CREATED, "{}", a.1);
-    assert_error(b.0, &b.1, 422, "idempotency_key_reused");
-    assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 1);
+    // Whichever reached the key first owns it; the other is refused as a reuse.
+    let (first, second) = if a.1["error"]["code"] == "idempotency_key_reused" {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    assert_error(second.0, &second.1, 422, "idempotency_key_reused");
+    let orders = app.scalar("SELECT count(*) FROM orders").await;
+    match first.0.as_u16() {
+        201 => assert_eq!(orders, 1),
+        _ => {
+            assert_error(first.0, &first.1, 422, "promo_invalid");
+            assert_eq!(orders, 0);
+        }
+    }
 }
 
 #[tokio::test]
@@ -179,4 +191,21 @@ async fn a_checkout_refused_for_stock_leaves_stock_balance_and_cart_as_they_were
     let other = app.customer(14, 10_000).await;
     app.put_cart(&other, plenty, 50).await;
     assert_eq!(app.checkout(&other, "all").await.0, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_refusal_is_the_keys_answer_even_after_the_reason_is_gone() {
+    let app = TestApp::spawn().await;
+    let product = app.physical(100, 5).await;
+    let token = app.customer(15, 1_000).await;
+    let (s, first) = app.checkout(&token, "too-early").await;
+    assert_error(s, &first, 409, "cart_empty");
+    // The cart is filled now, but this key already answered: the same refusal, byte for byte.
+    app.put_cart(&token, product, 1).await;
+    let (s, again) = app.checkout(&token, "too-early").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(again, first);
+    assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 0);
+    // A new key checks out.
+    assert_eq!(app.checkout(&token, "now").await.0, StatusCode::CREATED);
 }

@@ -157,15 +157,28 @@ async fn checkout_payment_other_than_wallet_and_unknown_promo_codes_are_422() {
 }
 
 #[tokio::test]
-#[ignore = "API.md lists `shipping_address?` on checkout but the server refuses it as an \
-            unknown field (422); orders have nowhere to keep it (schema/actors, not http)"]
-async fn checkout_accepts_a_shipping_address() {
+async fn checkout_keeps_a_valid_shipping_address_and_refuses_a_bad_one() {
     let app = TestApp::spawn().await;
     let p = app.physical(100, 5).await;
     let c = app.customer(2, 1000).await;
     app.cart_line(&c, p, 1).await;
+    let address = json!({ "name": "Ann", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "de" });
+    let mut bad = address.clone();
+    bad["country"] = json!("Germany");
+    let body = json!({ "payment": "wallet", "shipping_address": bad });
+    let details = checkout(&app, &c, body)
+        .await
+        .err(422, "invalid_input")
+        .clone();
+    assert_eq!(details["field"], "shipping_address.country");
     let body = json!({ "payment": "wallet", "shipping_address": { "line1": "1 Main St" } });
-    checkout(&app, &c, body).await.ok(201);
+    checkout(&app, &c, body).await.err(422, "invalid_input");
+    let body = json!({ "payment": "wallet", "shipping_address": address });
+    let order = checkout(&app, &c, body).await.ok(201).clone();
+    assert_eq!(order["shipping_address"]["country"], "DE");
+    let id = order["id"].as_i64().unwrap();
+    let (_, stored) = app.get(&format!("/v1/me/orders/{id}"), Some(&c)).await;
+    assert_eq!(stored["shipping_address"], order["shipping_address"]);
 }
 
 #[tokio::test]

@@ -2,9 +2,9 @@
 //! every change is audited in the transaction that makes it.
 
 use super::{request_id, text};
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{path_id, IdempotencyKey, Json};
+use crate::extract::{path_id, IdempotencyKey, Json, Staff};
 use crate::idempotency::{once, Answer};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -55,11 +55,10 @@ struct NewCategoryBody {
 
 async fn create_category(
     req: HttpRequest,
-    caller: Caller,
+    Staff(caller): Staff,
     state: web::Data<AppState>,
     body: Json<NewCategoryBody>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Role::Staff)?;
     let name = text("name", &body.value.name, 1, 200)?;
     let parent = body
         .value
@@ -111,11 +110,10 @@ fn image_url(raw: &str) -> Result<String, ApiError> {
 
 async fn create_product(
     req: HttpRequest,
-    caller: Caller,
+    Staff(caller): Staff,
     state: web::Data<AppState>,
     body: Json<NewProductBody>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Role::Staff)?;
     let b = body.value;
     let new = NewProduct {
         category: CategoryId::new(b.category_id)
@@ -154,11 +152,10 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 
 async fn update_product(
     req: HttpRequest,
-    caller: Caller,
+    Staff(caller): Staff,
     state: web::Data<AppState>,
     body: Json<PatchProductBody>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Role::Staff)?;
     let id: ProductId = path_id(&req, "product_id")?;
     let b = body.value;
     let patch = ProductPatch {
@@ -207,7 +204,10 @@ struct StockBody {
 }
 
 /// Splits codes into the ones to insert (with their request index) and the ones refused.
-fn sort_codes(codes: Vec<String>) -> Result<(Vec<(usize, String)>, Vec<RejectedCode>), ApiError> {
+/// Codes to insert (with their index in the request) and the ones refused.
+type SortedCodes = (Vec<(usize, String)>, Vec<RejectedCode>);
+
+fn sort_codes(codes: Vec<String>) -> Result<SortedCodes, ApiError> {
     if codes.is_empty() || codes.len() > CODES_PER_REQUEST_MAX {
         return Err(ApiError::invalid(
             "codes",
@@ -239,12 +239,11 @@ fn sort_codes(codes: Vec<String>) -> Result<(Vec<(usize, String)>, Vec<RejectedC
 
 async fn add_stock(
     req: HttpRequest,
-    caller: Caller,
+    Staff(caller): Staff,
     state: web::Data<AppState>,
     key: IdempotencyKey,
     body: Json<StockBody>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Role::Staff)?;
     let id: ProductId = path_id(&req, "product_id")?;
     enum Change {
         Delta(i64),
@@ -252,7 +251,7 @@ async fn add_stock(
     }
     let change = match (body.value.quantity_delta, body.value.codes) {
         (Some(delta), None) => {
-            if delta == 0 || delta.abs() > STOCK_DELTA_MAX {
+            if delta == 0 || !(-STOCK_DELTA_MAX..=STOCK_DELTA_MAX).contains(&delta) {
                 return Err(ApiError::invalid(
                     "quantity_delta",
                     format!("quantity_delta must be non-zero and within ±{STOCK_DELTA_MAX}"),

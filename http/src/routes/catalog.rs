@@ -41,6 +41,13 @@ async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
         Some(text) if text.chars().count() > 200 => {
             return Err(ApiError::invalid("q", "q is at most 200 characters"))
         }
+        // Postgres text cannot hold NUL; control characters are never a sensible search.
+        Some(text) if text.chars().any(char::is_control) => {
+            return Err(ApiError::invalid(
+                "q",
+                "q must not contain control characters",
+            ))
+        }
         Some(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
         _ => None,
     };

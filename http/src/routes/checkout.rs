@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use souk_actors::address::ShippingAddress;
 use souk_actors::checkout::Checkout;
 use souk_actors::product::WriteMeta;
 use souk_actors::writes::AuditEntry;
@@ -23,6 +24,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct CheckoutBody {
     promo_code: Option<String>,
     payment: String,
+    shipping_address: Option<AddressBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddressBody {
+    name: String,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    postal_code: String,
+    country: String,
+}
+
+impl AddressBody {
+    fn parse(&self) -> ApiResult<ShippingAddress> {
+        let a = self;
+        Ok(ShippingAddress::parse(
+            &a.name,
+            &a.line1,
+            a.line2.as_deref(),
+            &a.city,
+            &a.postal_code,
+            &a.country,
+        )?)
+    }
 }
 
 async fn checkout(
@@ -74,11 +101,25 @@ async fn run(
     // Validation runs under the key: a reused key is refused before anything else is said.
     once(state, caller, key, hash, &rid, |draft| async move {
         validate(&body)?;
+        let shipping_address = body
+            .shipping_address
+            .as_ref()
+            .map(AddressBody::parse)
+            .transpose()?;
         let meta = WriteMeta {
             idempotency: Some(draft),
             audit: Some(audit),
         };
-        let order = registry.user(caller.user, Checkout { meta, actor }).await?;
+        let order = registry
+            .user(
+                caller.user,
+                Checkout {
+                    meta,
+                    actor,
+                    shipping_address,
+                },
+            )
+            .await?;
         Answer::new(StatusCode::CREATED, order)
     })
     .await

@@ -3,7 +3,7 @@
 use super::ListBody;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{page, path_id, query_map};
+use crate::extract::{page, path_id, query_map, Staff};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use souk_actors::ids::OrderId;
@@ -53,10 +53,9 @@ async fn my_order(
 
 async fn all_orders(
     req: HttpRequest,
-    caller: Caller,
+    Staff(caller): Staff,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Role::Staff)?;
     let q = query_map(&req)?;
     let page = page(
         q.get("limit").map(String::as_str),
@@ -78,10 +77,9 @@ async fn all_orders(
 
 async fn any_order(
     req: HttpRequest,
-    caller: Caller,
+    Staff(caller): Staff,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Role::Staff)?;
     let id: OrderId = path_id(&req, "order_id")?;
     let order = store::get_order(&state.pool, id, None, show_items(&caller)).await?;
     Ok(HttpResponse::Ok().json(order))

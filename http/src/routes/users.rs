@@ -1,9 +1,8 @@
 //! Admin user creation. Users named by a token are also created on their first request.
 
 use super::text;
-use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::extract::{Admin, Json};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -21,11 +20,10 @@ struct NewUserBody {
 }
 
 async fn create_user(
-    caller: Caller,
+    _admin: Admin,
     state: web::Data<AppState>,
     body: Json<NewUserBody>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Role::Admin)?;
     let name = body
         .value
         .display_name

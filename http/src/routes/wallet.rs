@@ -1,9 +1,9 @@
 //! Wallets: the caller's balance and ledger, and admin credits (⚑, audited).
 
 use super::{request_id, text, ListBody};
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{page, path_id, query_map, IdempotencyKey, Json};
+use crate::extract::{page, path_id, query_map, Admin, IdempotencyKey, Json};
 use crate::idempotency::{once, Answer};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -57,12 +57,11 @@ struct CreditBody {
 
 async fn credit(
     req: HttpRequest,
-    caller: Caller,
+    Admin(caller): Admin,
     state: web::Data<AppState>,
     key: IdempotencyKey,
     body: Json<CreditBody>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Role::Admin)?;
     let user: UserId = path_id(&req, "user_id")?;
     let amount = body.value.amount_minor;
     if !(1..=CREDIT_MAX_MINOR).contains(&amount) {

@@ -128,6 +128,7 @@ pub async fn run(settings: Settings, options: BenchOptions) -> Result<Value, Str
         .map_err(|e| e.to_string())?;
     let metrics = metrics.text().await.map_err(|e| e.to_string())?;
     let (mean_batch, max_batch) = batch_sizes(&metrics);
+    let mean_commit_ms = mean(&metrics, "souk_persistence_commit_seconds") * 1000.0;
     let checkouts = histogram.len();
     let oversells = oversells(bench_url.expose_secret(), stock).await?;
     drop(app);
@@ -144,6 +145,7 @@ pub async fn run(settings: Settings, options: BenchOptions) -> Result<Value, Str
             "errors": errors,
             "mean_batch": mean_batch,
             "max_batch": max_batch,
+            "mean_commit_ms": mean_commit_ms,
             "rss_mb": rss_mb(),
         }},
     });
@@ -244,18 +246,28 @@ async fn client(
     report
 }
 
-/// Mean batch size and the upper bound of the largest batch, from the histogram's buckets.
-fn batch_sizes(metrics: &str) -> (f64, f64) {
-    let value = |prefix: &str| {
+/// Mean of a histogram: its sum over its count.
+fn mean(metrics: &str, family: &str) -> f64 {
+    let value = |suffix: &str| {
+        let name = format!("{family}_{suffix} ");
         metrics
             .lines()
-            .find(|l| l.starts_with(prefix))
+            .find(|l| l.starts_with(&name))
             .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
     };
-    let (sum, count) = (
-        value("souk_persistence_batch_size_sum").unwrap_or(0.0),
-        value("souk_persistence_batch_size_count").unwrap_or(0.0),
-    );
+    match (value("sum"), value("count")) {
+        (Some(sum), Some(count)) if count > 0.0 => sum / count,
+        _ => 0.0,
+    }
+}
+
+/// Mean batch size and the upper bound of the largest batch, from the histogram's buckets.
+fn batch_sizes(metrics: &str) -> (f64, f64) {
+    let count = metrics
+        .lines()
+        .find(|l| l.starts_with("souk_persistence_batch_size_count "))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
     let max = metrics
         .lines()
         .filter(|l| l.starts_with("souk_persistence_batch_size_bucket"))
@@ -273,7 +285,7 @@ fn batch_sizes(metrics: &str) -> (f64, f64) {
         .find(|(_, n)| *n >= count)
         .map(|(le, _)| le)
         .unwrap_or(0.0);
-    (if count > 0.0 { sum / count } else { 0.0 }, max)
+    (mean(metrics, "souk_persistence_batch_size"), max)
 }
 
 /// Products that sold more than they had, plus every I1 violation `souk check` finds.
@@ -317,9 +329,9 @@ pub fn print_table(report: &Value) {
         "workload {} | {} clients | {} s | {} products",
         report["workload"], report["concurrency"], report["duration_s"], report["products"]
     );
-    println!("engine  checkouts/s   p50 ms   p95 ms   p99 ms   max ms  oversells  mean batch  max batch  rss MB  errors");
+    println!("engine  checkouts/s   p50 ms   p95 ms   p99 ms   max ms  oversells  mean batch  max batch  commit ms  rss MB  errors");
     println!(
-        "souk    {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>10} {:>11.1} {:>10} {:>7.0}  {}",
+        "souk    {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>10} {:>11.1} {:>10} {:>10.2} {:>7.0}  {}",
         s["checkouts_per_s"].as_f64().unwrap_or(0.0),
         s["p50_ms"].as_f64().unwrap_or(0.0),
         s["p95_ms"].as_f64().unwrap_or(0.0),
@@ -328,6 +340,7 @@ pub fn print_table(report: &Value) {
         s["oversells"],
         s["mean_batch"].as_f64().unwrap_or(0.0),
         s["max_batch"],
+        s["mean_commit_ms"].as_f64().unwrap_or(0.0),
         s["rss_mb"].as_f64().unwrap_or(0.0),
         s["errors"],
     );

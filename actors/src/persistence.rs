@@ -168,15 +168,34 @@ async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
         Ok(tx) => tx,
         Err(e) => return BatchResult::Failed(DomainError::Unavailable(e.to_string())),
     };
+    // All writes are sent at once and pipelined on the one connection: the batch costs about
+    // one round trip, not one per statement. Writes of one batch never depend on each other
+    // (each entity has one owner, which waits for its write before sending the next).
+    let results =
+        futures_util::future::join_all(jobs.iter().map(|job| apply(&tx, &job.write))).await;
     let mut outcomes = Vec::with_capacity(jobs.len());
-    for (index, job) in jobs.iter().enumerate() {
-        match apply(&tx, &job.write).await {
+    let mut culprit = None;
+    for (index, result) in results.into_iter().enumerate() {
+        match result {
             Ok(outcome) => outcomes.push(outcome),
-            Err(ApplyError::Job(error)) => return BatchResult::JobFailed(index, error),
+            Err(ApplyError::Job(error)) => {
+                culprit.get_or_insert((index, error));
+            }
+            // Collateral damage of the culprit's error; these writes go again without it.
+            Err(ApplyError::Aborted) => {}
             Err(ApplyError::Batch(e)) => {
                 return BatchResult::Failed(DomainError::Unavailable(e.to_string()))
             }
         }
+    }
+    if let Some((index, error)) = culprit {
+        return BatchResult::JobFailed(index, error);
+    }
+    if outcomes.len() != jobs.len() {
+        // Aborted without a culprit cannot happen; treat it as the connection's failure.
+        return BatchResult::Failed(DomainError::Unavailable(
+            "the batch's transaction aborted".into(),
+        ));
     }
     match tx.commit().await {
         Ok(()) => BatchResult::Committed(outcomes),

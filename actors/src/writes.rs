@@ -15,10 +15,12 @@ use crate::status::OrderStatus;
 use deadpool_postgres::Transaction;
 use serde_json::Value;
 
-/// Why a write could not be applied: the write's own fault (the batch goes on without it)
-/// or the connection's (the whole batch fails).
+/// Why a write could not be applied: the write's own fault (the batch goes on without it),
+/// another write's fault (its error aborted the shared transaction), or the connection's
+/// (the whole batch fails).
 pub(crate) enum ApplyError {
     Job(DomainError),
+    Aborted,
     Batch(tokio_postgres::Error),
 }
 
@@ -26,6 +28,7 @@ impl From<tokio_postgres::Error> for ApplyError {
     fn from(e: tokio_postgres::Error) -> Self {
         // Class 22 (data exception), 23 (integrity) and P0 (raised by us) belong to one write.
         match e.code().map(|c| c.code()) {
+            Some("25P02") => ApplyError::Aborted,
             Some(code)
                 if code.starts_with("22") || code.starts_with("23") || code.starts_with("P0") =>
             {

@@ -398,7 +398,6 @@ impl Handler<AdjustStock> for ProductActor {
     type Result = ResponseActFuture<Self, DomainResult<StockReport>>;
 
     fn handle(&mut self, msg: AdjustStock, _: &mut Context<Self>) -> Self::Result {
-        let persistence = self.registry.deps.persistence.clone();
         let id = self.id;
         let prepared = self.ready().and_then(|s| {
             if s.kind != ProductKind::Physical {
@@ -427,30 +426,16 @@ impl Handler<AdjustStock> for ProductActor {
             delta: msg.delta,
             available_after,
         });
-        Box::pin(
-            async move { persist(&persistence, write).await }
-                .into_actor(self)
-                .map(move |result, act, ctx| {
-                    let unknown = matches!(result, Err(DomainError::Unavailable(_)));
-                    let answer = (|| {
-                        let s = act.ready()?;
-                        s.pending_decrease -= (-msg.delta).max(0);
-                        match result? {
-                            Outcome::Stock { report, .. } => {
-                                s.on_hand += msg.delta;
-                                Ok(report)
-                            }
-                            other => Err(DomainError::Internal(format!(
-                                "unexpected outcome {other:?}"
-                            ))),
-                        }
-                    })();
-                    if unknown {
-                        act.mark_stale(ctx, "a write's outcome is unknown");
-                    }
-                    answer
-                }),
-        )
+        self.write_then(write, move |s, result| {
+            s.pending_decrease -= (-msg.delta).max(0);
+            match result? {
+                Outcome::Stock { report, .. } => {
+                    s.on_hand += msg.delta;
+                    Ok(report)
+                }
+                other => Err(unexpected(other)),
+            }
+        })
     }
 }
 
@@ -458,7 +443,6 @@ impl Handler<AddCodes> for ProductActor {
     type Result = ResponseActFuture<Self, DomainResult<StockReport>>;
 
     fn handle(&mut self, msg: AddCodes, _: &mut Context<Self>) -> Self::Result {
-        let persistence = self.registry.deps.persistence.clone();
         let id = self.id;
         let available_before = match self.ready().and_then(|s| match s.kind {
             ProductKind::Digital => Ok(s.available()),
@@ -476,24 +460,60 @@ impl Handler<AddCodes> for ProductActor {
             rejected: msg.rejected,
             available_before,
         });
+        self.write_then(write, |s, result| match result? {
+            // The report is the one stored for idempotent replays, so it is returned as is.
+            Outcome::Stock { report, new_items } => {
+                s.items.extend(new_items);
+                Ok(report)
+            }
+            other => Err(unexpected(other)),
+        })
+    }
+}
+
+impl Handler<UpdateProduct> for ProductActor {
+    type Result = ResponseActFuture<Self, DomainResult<()>>;
+
+    fn handle(&mut self, msg: UpdateProduct, _: &mut Context<Self>) -> Self::Result {
+        if let Err(e) = self.ready() {
+            return Box::pin(fut::ready(Err(e)));
+        }
+        let patch = msg.patch.clone();
+        let write = msg.meta.write(WriteOp::ProductUpdate {
+            product: self.id,
+            patch: msg.patch,
+        });
+        self.write_then(write, move |s, result| {
+            result?;
+            if let Some(name) = patch.name {
+                s.name = name;
+            }
+            if let Some(price) = patch.price {
+                s.price = price;
+            }
+            if let Some(active) = patch.active {
+                s.active = active;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl ProductActor {
+    /// Sends a write to the group commit and, once it ends, lets `apply` bring memory in
+    /// line with its result. After a write of unknown outcome the product reloads.
+    fn write_then<T: 'static>(
+        &mut self,
+        write: Write,
+        apply: impl FnOnce(&mut ProductState, DomainResult<Outcome>) -> DomainResult<T> + 'static,
+    ) -> ResponseActFuture<Self, DomainResult<T>> {
+        let persistence = self.registry.deps.persistence.clone();
         Box::pin(
             async move { persist(&persistence, write).await }
                 .into_actor(self)
                 .map(|result, act, ctx| {
                     let unknown = matches!(result, Err(DomainError::Unavailable(_)));
-                    let answer = (|| {
-                        let s = act.ready()?;
-                        match result? {
-                            // The report is the one stored for idempotent replays, so it is returned as is.
-                            Outcome::Stock { report, new_items } => {
-                                s.items.extend(new_items);
-                                Ok(report)
-                            }
-                            other => Err(DomainError::Internal(format!(
-                                "unexpected outcome {other:?}"
-                            ))),
-                        }
-                    })();
+                    let answer = act.ready().and_then(|s| apply(s, result));
                     if unknown {
                         act.mark_stale(ctx, "a write's outcome is unknown");
                     }
@@ -503,43 +523,6 @@ impl Handler<AddCodes> for ProductActor {
     }
 }
 
-impl Handler<UpdateProduct> for ProductActor {
-    type Result = ResponseActFuture<Self, DomainResult<()>>;
-
-    fn handle(&mut self, msg: UpdateProduct, _: &mut Context<Self>) -> Self::Result {
-        let persistence = self.registry.deps.persistence.clone();
-        if let Err(e) = self.ready() {
-            return Box::pin(fut::ready(Err(e)));
-        }
-        let patch = msg.patch.clone();
-        let write = msg.meta.write(WriteOp::ProductUpdate {
-            product: self.id,
-            patch: msg.patch,
-        });
-        Box::pin(
-            async move { persist(&persistence, write).await }
-                .into_actor(self)
-                .map(move |result, act, ctx| {
-                    let unknown = matches!(result, Err(DomainError::Unavailable(_)));
-                    let answer = (|| {
-                        result?;
-                        let s = act.ready()?;
-                        if let Some(name) = patch.name {
-                            s.name = name;
-                        }
-                        if let Some(price) = patch.price {
-                            s.price = price;
-                        }
-                        if let Some(active) = patch.active {
-                            s.active = active;
-                        }
-                        Ok(())
-                    })();
-                    if unknown {
-                        act.mark_stale(ctx, "a write's outcome is unknown");
-                    }
-                    answer
-                }),
-        )
-    }
+fn unexpected(outcome: Outcome) -> DomainError {
+    DomainError::Internal(format!("unexpected outcome {outcome:?}"))
 }

@@ -253,17 +253,6 @@ pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome
         if stored != 1 {
             return Err(ApplyError::Job(DomainError::KeyTaken));
         }
-        tx.execute(
-            &stmt,
-            &[
-                &idem.user.get(),
-                &idem.key,
-                &idem.request_hash,
-                &(status as i16),
-                &body,
-            ],
-        )
-        .await?;
     }
     if let Some(audit) = &write.audit {
         let sql = "INSERT INTO audit_log (actor, action, target, before, after, request_id)

@@ -210,6 +210,18 @@ pub fn path_id<T: std::str::FromStr>(req: &HttpRequest, name: &str) -> Result<T,
         .ok_or_else(|| ApiError::invalid_id(name))
 }
 
+/// The query string and the page it asks for (`?limit=&cursor=`).
+pub fn page_query(
+    req: &HttpRequest,
+) -> Result<(std::collections::HashMap<String, String>, PageRequest), ApiError> {
+    let q = query_map(req)?;
+    let page = page(
+        q.get("limit").map(String::as_str),
+        q.get("cursor").map(String::as_str),
+    )?;
+    Ok((q, page))
+}
+
 /// `?limit=&cursor=`: limit 1..=100 (default 20); the cursor is opaque to clients.
 pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
     let limit = match limit {

@@ -2,7 +2,7 @@
 
 use super::ListBody;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{page, path_id, query_map};
+use crate::extract::{page_query, path_id};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use souk_actors::ids::{CategoryId, ProductId};
@@ -15,21 +15,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let q = query_map(&req)?;
-    let page = page(
-        q.get("limit").map(String::as_str),
-        q.get("cursor").map(String::as_str),
-    )?;
+    let (_, page) = page_query(&req)?;
     let list = store::list_categories(&state.pool, page).await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
 async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let q = query_map(&req)?;
-    let page = page(
-        q.get("limit").map(String::as_str),
-        q.get("cursor").map(String::as_str),
-    )?;
+    let (q, page) = page_query(&req)?;
     let category = match q.get("category_id").map(String::as_str) {
         None | Some("") => None,
         Some(raw) => Some(

@@ -3,7 +3,7 @@
 use super::ListBody;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{page, path_id, query_map, Staff};
+use crate::extract::{page_query, path_id, Staff};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use souk_actors::ids::OrderId;
@@ -31,11 +31,7 @@ async fn my_orders(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    let q = query_map(&req)?;
-    let page = page(
-        q.get("limit").map(String::as_str),
-        q.get("cursor").map(String::as_str),
-    )?;
+    let (_, page) = page_query(&req)?;
     let list =
         store::list_orders(&state.pool, Some(caller.user), None, page, ShowItems::Yes).await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
@@ -56,11 +52,7 @@ async fn all_orders(
     Staff(caller): Staff,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    let q = query_map(&req)?;
-    let page = page(
-        q.get("limit").map(String::as_str),
-        q.get("cursor").map(String::as_str),
-    )?;
+    let (q, page) = page_query(&req)?;
     let status = match q.get("status").map(String::as_str) {
         None | Some("") => None,
         Some(raw) => Some(OrderStatus::parse(raw).ok_or_else(|| {

@@ -3,7 +3,7 @@
 use super::{request_id, text, ListBody};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{page, path_id, query_map, Admin, IdempotencyKey, Json};
+use crate::extract::{page_query, path_id, Admin, IdempotencyKey, Json};
 use crate::idempotency::{once, Answer};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -39,11 +39,7 @@ async fn transactions(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    let q = query_map(&req)?;
-    let page = page(
-        q.get("limit").map(String::as_str),
-        q.get("cursor").map(String::as_str),
-    )?;
+    let (_, page) = page_query(&req)?;
     let list = store::list_wallet_transactions(&state.pool, caller.user, page).await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }

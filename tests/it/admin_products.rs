@@ -266,3 +266,35 @@ async fn patch_refuses_bad_values_and_bad_or_unknown_ids() {
         .await
         .err(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_description_may_span_lines_but_not_hold_other_control_characters() {
+    let app = TestApp::spawn().await;
+    let cat = app.category("Mugs").await;
+    let admin = app.admin();
+    let mut body = json!({ "category_id": cat, "name": "Mug", "kind": "physical", "price_minor": 900,
+                           "description": "Holds 350 ml.\nDishwasher safe." });
+    let (s, p) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1/admin/products",
+            Some(&admin),
+            None,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{p}");
+    assert_eq!(p["description"], "Holds 350 ml.\nDishwasher safe.");
+    body["description"] = json!("bell\u{7}");
+    let (s, b) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1/admin/products",
+            Some(&admin),
+            None,
+            Some(body),
+        )
+        .await;
+    assert_error(s, &b, 422, "invalid_input");
+    assert_eq!(b["error"]["details"]["field"], "description");
+}

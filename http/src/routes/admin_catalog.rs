@@ -1,7 +1,7 @@
 //! Admin catalog: categories, products and stock. Staff and admins may change the catalog;
 //! every change is audited in the transaction that makes it.
 
-use super::{request_id, text};
+use super::{multiline_text, request_id, text};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{path_id, IdempotencyKey, Json, Staff};
@@ -120,7 +120,7 @@ async fn create_product(
             .ok_or_else(|| ApiError::invalid("category_id", "category_id must be a positive id"))?,
         name: text("name", &b.name, 1, 200)?,
         description: match &b.description {
-            Some(d) => text("description", d, 0, 5000)?,
+            Some(d) => multiline_text("description", d, 0, 5000)?,
             None => String::new(),
         },
         kind: ProductKind::parse(&b.kind)
@@ -167,7 +167,7 @@ async fn update_product(
         description: b
             .description
             .as_deref()
-            .map(|d| text("description", d, 0, 5000))
+            .map(|d| multiline_text("description", d, 0, 5000))
             .transpose()?,
         price: b.price_minor.map(price).transpose()?,
         active: b.active,

@@ -62,8 +62,30 @@ pub async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiE
     )))
 }
 
-/// Checks a bounded text field: trimmed length within bounds and no control characters.
+/// Checks a one-line text field: trimmed length within bounds and no control characters.
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, ApiError> {
+    bounded_text(field, value, min, max, |c| c.is_control())
+}
+
+/// Like `text`, but line breaks and tabs are allowed (descriptions).
+pub fn multiline_text(
+    field: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, ApiError> {
+    bounded_text(field, value, min, max, |c| {
+        c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+    })
+}
+
+fn bounded_text(
+    field: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+    forbidden: impl Fn(char) -> bool,
+) -> Result<String, ApiError> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len < min || len > max {
@@ -72,7 +94,7 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
             format!("{field} must be {min}..={max} characters"),
         ));
     }
-    if trimmed.chars().any(char::is_control) {
+    if trimmed.chars().any(forbidden) {
         return Err(ApiError::invalid(
             field,
             format!("{field} must not contain control characters"),

@@ -32,12 +32,16 @@ pub enum Command {
     Bench {
         #[arg(long, value_enum, default_value = "hot")]
         workload: crate::bench::Workload,
+        /// Souk's actors, the row-lock baseline, or both in one run.
+        #[arg(long, value_enum, default_value = "both")]
+        engine: crate::bench::EngineChoice,
         /// Measured seconds, after one second of warm-up.
         #[arg(long, default_value_t = 10)]
         duration: u64,
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// Products (and users) of the uniform workload.
+        /// Clients; default 64, and 1,000 for `flash`.
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Products (and users) of the uniform and mixed workloads.
         #[arg(long, default_value_t = 10_000)]
         products: i64,
         /// Also write the report as JSON here.

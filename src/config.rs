@@ -23,6 +23,8 @@ pub enum Profile {
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub profile: Profile,
+    /// `actors` (Souk); `row_locks` is the conventional design `souk bench` compares against.
+    pub engine: souk_actors::baseline::Engine,
     pub http: HttpSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
@@ -94,6 +96,7 @@ pub struct TelegramSettings {
 
 const DEFAULTS: &str = r#"
 profile = "dev"
+engine = "actors"
 
 [http]
 addr = "127.0.0.1:8080"

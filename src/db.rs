@@ -27,10 +27,18 @@ pub enum DbError {
     Cluster(#[from] ClusterError),
     #[error("database URL is not valid: {0}")]
     Url(String),
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("connection pool: {0}")]
     Pool(String),
+}
+
+/// The server's own words where there are some ("db error" alone helps no one).
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 /// Where Souk's database is and whether it is the private dev cluster.

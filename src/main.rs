@@ -57,16 +57,23 @@ fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::Bench {
             workload,
+            engine,
             duration,
             concurrency,
             products,
             json,
         } => {
+            let default_clients = if workload == souk::bench::Workload::Flash {
+                1_000
+            } else {
+                64
+            };
             let options = souk::bench::BenchOptions {
                 workload,
+                engine,
                 duration: std::time::Duration::from_secs(duration.max(1)),
                 warmup: std::time::Duration::from_secs(1),
-                concurrency: concurrency.max(1),
+                concurrency: concurrency.unwrap_or(default_clients).max(1),
                 products: products.max(1),
                 json,
             };

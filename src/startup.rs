@@ -108,6 +108,7 @@ impl Application {
             metrics: http_metrics,
             prometheus,
             currency: settings.shop.currency.clone(),
+            engine: settings.engine,
             known_users: Default::default(),
         });
 

@@ -3,6 +3,7 @@
 //! (`PersistenceActor`). Nothing here knows about HTTP.
 
 pub mod address;
+pub mod baseline;
 pub mod checkout;
 pub mod error;
 pub mod ids;

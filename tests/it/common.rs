@@ -42,7 +42,7 @@ async fn drop_stale_databases(url: &str) {
     };
     let Ok(rows) = client
         .query(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'souk_test_%'",
+            "SELECT datname FROM pg_database WHERE datname LIKE 'souk_test_%' OR datname LIKE 'souk_bench_%'",
             &[],
         )
         .await

@@ -4,6 +4,7 @@ mod actors;
 mod admin_products;
 mod auth;
 mod bad_input;
+mod bench;
 mod cart;
 mod catalog;
 mod client;

@@ -6,6 +6,7 @@ use crate::extract::{path_id, Json};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use souk_actors::baseline::{self, Engine};
 use souk_actors::ids::{ProductId, UserId};
 use souk_actors::money::Money;
 use souk_actors::pricing::{line_total, price, PricedLine};
@@ -42,7 +43,10 @@ pub struct CartBody {
 }
 
 pub async fn render(state: &AppState, user: UserId) -> ApiResult<CartBody> {
-    let view = cart_view(&state.registry, user).await?;
+    let view = match state.engine {
+        Engine::Actors => cart_view(&state.registry, user).await?,
+        Engine::RowLocks => baseline::cart_view(&state.pool, user).await?,
+    };
     let mut lines = Vec::with_capacity(view.len());
     let mut priced = Vec::with_capacity(view.len());
     for line in view {
@@ -96,16 +100,7 @@ async fn set_line(
             format!("quantity must be 1..={}", Quantity::MAX),
         )
     })?;
-    state
-        .registry
-        .user(
-            caller.user,
-            SetCartLine {
-                product,
-                quantity: Some(quantity),
-            },
-        )
-        .await?;
+    set(&state, caller.user, product, Some(quantity)).await?;
     Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))
 }
 
@@ -115,17 +110,26 @@ async fn remove_line(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let product: ProductId = path_id(&req, "product_id")?;
-    state
-        .registry
-        .user(
-            caller.user,
-            SetCartLine {
-                product,
-                quantity: None,
-            },
-        )
-        .await?;
+    set(&state, caller.user, product, None).await?;
     Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))
+}
+
+async fn set(
+    state: &AppState,
+    user: UserId,
+    product: ProductId,
+    quantity: Option<Quantity>,
+) -> ApiResult<()> {
+    match state.engine {
+        Engine::Actors => {
+            state
+                .registry
+                .user(user, SetCartLine { product, quantity })
+                .await?;
+        }
+        Engine::RowLocks => baseline::set_cart_line(&state.pool, user, product, quantity).await?,
+    }
+    Ok(())
 }
 
 async fn clear_cart(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {

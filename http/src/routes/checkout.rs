@@ -11,6 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use souk_actors::address::ShippingAddress;
+use souk_actors::baseline::{self, Engine};
 use souk_actors::checkout::Checkout;
 use souk_actors::product::WriteMeta;
 use souk_actors::writes::AuditEntry;
@@ -97,6 +98,7 @@ async fn run(
         request_id: Some(rid.clone()),
     };
     let registry = state.registry.clone();
+    let (engine, currency) = (state.engine, state.currency.clone());
     let (hash, body) = (body.hash, body.value);
     // Validation runs under the key: a reused key is refused before anything else is said.
     once(state, caller, key, hash, &rid, |draft| async move {
@@ -110,16 +112,27 @@ async fn run(
             idempotency: Some(draft),
             audit: Some(audit),
         };
-        let order = registry
-            .user(
-                caller.user,
-                Checkout {
+        let order = match engine {
+            Engine::Actors => {
+                let checkout = Checkout {
                     meta,
                     actor,
                     shipping_address,
-                },
-            )
-            .await?;
+                };
+                registry.user(caller.user, checkout).await?
+            }
+            Engine::RowLocks => {
+                baseline::checkout(
+                    &registry.deps.pool,
+                    caller.user,
+                    &currency,
+                    actor,
+                    meta,
+                    shipping_address,
+                )
+                .await?
+            }
+        };
         Answer::new(StatusCode::CREATED, order)
     })
     .await

@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use souk_actors::baseline::{self, Engine};
 use souk_actors::ids::UserId;
 use souk_actors::money::Money;
 use souk_actors::product::WriteMeta;
@@ -30,7 +31,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let balance = state.registry.user(caller.user, GetBalance).await?;
+    let balance = match state.engine {
+        Engine::Actors => state.registry.user(caller.user, GetBalance).await?,
+        Engine::RowLocks => baseline::balance(&state.pool, caller.user).await?,
+    };
     Ok(HttpResponse::Ok().json(json!({ "balance_minor": balance, "currency": state.currency })))
 }
 

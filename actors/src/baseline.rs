@@ -1,0 +1,242 @@
+//! The conventional design, kept only so `souk bench` can measure Souk against it: carts
+//! live in Postgres, and a checkout is one transaction that locks the product rows
+//! (SELECT … FOR UPDATE, in id order) and the user's row, checks stock and balance, and
+//! writes the order with the very statements the actors use (`writes::apply`). Same
+//! schema, same durability; only the concurrency control differs.
+
+use crate::address::ShippingAddress;
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{ProductId, UserId};
+use crate::model::{Order, ProductKind};
+use crate::money::Money;
+use crate::pricing::{price, PricedLine};
+use crate::product::{Snapshot, WriteMeta};
+use crate::quantity::Quantity;
+use crate::user::CartLineView;
+use crate::writes::{apply, ApplyError, CheckoutLine, CheckoutWrite, Outcome, WriteOp};
+use deadpool_postgres::Pool;
+use serde::Deserialize;
+
+/// Which design serves carts and checkouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// Souk's design: actors and group commit.
+    #[default]
+    Actors,
+    /// One row-locking transaction per request; for benchmarks only.
+    RowLocks,
+}
+
+fn from_apply(e: ApplyError) -> DomainError {
+    match e {
+        ApplyError::Job(e) => e,
+        ApplyError::Aborted => DomainError::Unavailable("transaction aborted".into()),
+        ApplyError::Batch(e) => DomainError::Unavailable(e.to_string()),
+    }
+}
+
+pub async fn set_cart_line(
+    pool: &Pool,
+    user: UserId,
+    product: ProductId,
+    quantity: Option<Quantity>,
+) -> DomainResult<()> {
+    let client = pool.get().await?;
+    match quantity {
+        Some(q) => {
+            let active: Option<bool> = client
+                .query_opt(
+                    "SELECT active FROM products WHERE id = $1",
+                    &[&product.get()],
+                )
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            match active {
+                None => return Err(DomainError::not_found_product(product)),
+                Some(false) => return Err(DomainError::ProductInactive(product)),
+                Some(true) => {}
+            }
+            let sql = "INSERT INTO cart_items (user_id, product_id, quantity) VALUES ($1, $2, $3)
+                       ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now()";
+            client
+                .execute(sql, &[&user.get(), &product.get(), &(q.get() as i32)])
+                .await?;
+        }
+        None => {
+            let sql = "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2";
+            client.execute(sql, &[&user.get(), &product.get()]).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The cart as stored, with each product's committed price and stock.
+pub async fn cart_view(pool: &Pool, user: UserId) -> DomainResult<Vec<CartLineView>> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT c.product_id, c.quantity, p.name, p.kind, p.price_minor, p.active,
+                    CASE WHEN p.kind = 'physical' THEN p.stock_on_hand
+                         ELSE (SELECT count(*) FROM digital_items d WHERE d.product_id = p.id AND d.order_id IS NULL) END
+             FROM cart_items c JOIN products p ON p.id = c.product_id WHERE c.user_id = $1 ORDER BY c.product_id",
+            &[&user.get()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get(3)?;
+            Ok(CartLineView {
+                product: r
+                    .try_get::<_, i64>(0)
+                    .ok()
+                    .and_then(ProductId::new)
+                    .ok_or_else(|| bad("product id"))?,
+                quantity: Quantity::new(i64::from(r.try_get::<_, i32>(1)?))
+                    .ok_or_else(|| bad("quantity"))?,
+                name: r.try_get(2)?,
+                snapshot: Snapshot {
+                    kind: ProductKind::parse(&kind).ok_or_else(|| bad("kind"))?,
+                    price: Money::from_minor(r.try_get(4)?),
+                    active: r.try_get(5)?,
+                    available: r.try_get(6)?,
+                },
+            })
+        })
+        .collect()
+}
+
+pub async fn balance(pool: &Pool, user: UserId) -> DomainResult<Money> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT balance_minor FROM users WHERE id = $1",
+            &[&user.get()],
+        )
+        .await?
+        .ok_or_else(|| DomainError::not_found_user(user))?;
+    Ok(Money::from_minor(row.try_get(0)?))
+}
+
+fn bad(what: &str) -> DomainError {
+    DomainError::Internal(format!("unexpected {what} in the database"))
+}
+
+pub async fn checkout(
+    pool: &Pool,
+    user: UserId,
+    currency: &str,
+    actor: String,
+    meta: WriteMeta,
+    shipping_address: Option<ShippingAddress>,
+) -> DomainResult<Order> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let cart = tx
+        .query(
+            "SELECT product_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY product_id",
+            &[&user.get()],
+        )
+        .await?;
+    if cart.is_empty() {
+        return Err(DomainError::CartEmpty);
+    }
+    let ids: Vec<i64> = cart
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    // Products first, in id order, then the user: one global lock order, so no deadlocks.
+    let products = tx
+        .query(
+            "SELECT id, kind, name, price_minor, active, stock_on_hand FROM products
+             WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &[&ids],
+        )
+        .await?;
+    let balance: i64 = tx
+        .query_opt(
+            "SELECT balance_minor FROM users WHERE id = $1 FOR UPDATE",
+            &[&user.get()],
+        )
+        .await?
+        .ok_or_else(|| DomainError::not_found_user(user))?
+        .try_get(0)?;
+    let mut lines = Vec::with_capacity(cart.len());
+    for (item, product) in cart.iter().zip(&products) {
+        let id = ProductId::new(product.try_get(0)?).ok_or_else(|| bad("product id"))?;
+        let quantity =
+            Quantity::new(i64::from(item.try_get::<_, i32>(1)?)).ok_or_else(|| bad("quantity"))?;
+        let kind = ProductKind::parse(product.try_get(1)?).ok_or_else(|| bad("kind"))?;
+        let name: String = product.try_get(2)?;
+        if !product.try_get::<_, bool>(4)? {
+            return Err(DomainError::ProductInactive(id));
+        }
+        let items: Vec<i64> = match kind {
+            ProductKind::Physical => Vec::new(),
+            ProductKind::Digital => tx
+                .query(
+                    "SELECT id FROM digital_items WHERE product_id = $1 AND order_id IS NULL ORDER BY id LIMIT $2",
+                    &[&id.get(), &quantity.get()],
+                )
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?,
+        };
+        let available = match kind {
+            ProductKind::Physical => product.try_get(5)?,
+            ProductKind::Digital => items.len() as i64,
+        };
+        if available < quantity.get() {
+            return Err(DomainError::OutOfStock {
+                product_id: id,
+                name,
+                requested: quantity.get(),
+                available,
+            });
+        }
+        let unit_price = Money::from_minor(product.try_get(3)?);
+        lines.push(CheckoutLine {
+            product: id,
+            name,
+            kind,
+            quantity,
+            unit_price,
+            items,
+        });
+    }
+    let priced: Vec<PricedLine> = lines
+        .iter()
+        .map(|l| PricedLine {
+            unit_price: l.unit_price,
+            quantity: l.quantity.get(),
+        })
+        .collect();
+    let totals = price(&priced)?;
+    let balance = Money::from_minor(balance);
+    if totals.total_minor > balance {
+        return Err(DomainError::InsufficientFunds {
+            required: totals.total_minor,
+            balance,
+        });
+    }
+    let write = CheckoutWrite {
+        user,
+        currency: currency.to_string(),
+        totals,
+        lines,
+        actor,
+        shipping_address,
+    };
+    let outcome = apply(&tx, &meta.write(WriteOp::Checkout(Box::new(write))))
+        .await
+        .map_err(from_apply)?;
+    tx.commit().await?;
+    match outcome {
+        Outcome::Order(order) => Ok(*order),
+        other => Err(DomainError::Internal(format!(
+            "unexpected outcome {other:?}"
+        ))),
+    }
+}

@@ -1,0 +1,309 @@
+//! `souk bench`: seeds a fresh database, starts Souk in-process, loads it over real HTTP and
+//! reports checkouts/s, latency percentiles, errors by code, oversells, persistence batch
+//! sizes, Postgres commits/s and RSS. With `--engine both` (the default) it runs the same
+//! workload against Souk's actors and against the conventional row-lock design
+//! (`souk_actors::baseline`): same HTTP layer, schema, Postgres and durability.
+
+mod load;
+mod setup;
+
+use crate::config::Settings;
+use crate::startup::Background;
+use hdrhistogram::Histogram;
+use load::{Mix, Observed, Target};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use setup::BenchDb;
+use souk_actors::baseline::Engine;
+use souk_actors::ids::UserId;
+use souk_http::auth::{JwtKeys, Role};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// Every client buys one unit of the same product.
+    Hot,
+    /// Random user and product pairs over a large catalog.
+    Uniform,
+    /// 90 % catalog and cart reads, 10 % checkouts.
+    Mixed,
+    /// All clients race for 100 units at one signal.
+    Flash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineChoice {
+    Souk,
+    Baseline,
+    Both,
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub workload: Workload,
+    pub engine: EngineChoice,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub concurrency: usize,
+    /// Catalog size (and user count) of the uniform and mixed workloads.
+    pub products: i64,
+    pub json: Option<std::path::PathBuf>,
+}
+
+const FLASH_UNITS: i64 = 100;
+const READ_SHARE: f64 = 0.9;
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Hot => "hot",
+            Workload::Uniform => "uniform",
+            Workload::Mixed => "mixed",
+            Workload::Flash => "flash",
+        }
+    }
+}
+
+/// Catalog size, user count and stock per product for a workload.
+fn shape(options: &BenchOptions) -> (i64, i64, i64) {
+    let clients = options.concurrency as i64;
+    match options.workload {
+        Workload::Hot => (1, clients, 1_000_000_000),
+        Workload::Uniform | Workload::Mixed => {
+            (options.products, options.products.max(clients), 1_000_000)
+        }
+        Workload::Flash => (1, clients, FLASH_UNITS),
+    }
+}
+
+pub async fn run(settings: Settings, options: BenchOptions) -> Result<Value, String> {
+    let state_dir = crate::startup::state_dir();
+    let target = crate::db::locate(&settings, &state_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let engines: &[(Engine, &str)] = match options.engine {
+        EngineChoice::Souk => &[(Engine::Actors, "souk")],
+        EngineChoice::Baseline => &[(Engine::RowLocks, "baseline")],
+        EngineChoice::Both => &[(Engine::Actors, "souk"), (Engine::RowLocks, "baseline")],
+    };
+    let mut reports = serde_json::Map::new();
+    let mut ceilings = json!({});
+    for (i, (engine, label)) in engines.iter().enumerate() {
+        let db = BenchDb::create(&target.url, label).await?;
+        let result = run_engine(&settings, &options, *engine, &db, &state_dir, i == 0).await;
+        db.drop_now().await;
+        let (report, measured_ceilings) = result?;
+        reports.insert(label.to_string(), report);
+        if let Some(c) = measured_ceilings {
+            ceilings = c;
+        }
+    }
+    let rate = |label: &str| {
+        reports
+            .get(label)
+            .and_then(|r| r["checkouts_per_s"].as_f64())
+    };
+    let ratio = match (rate("souk"), rate("baseline")) {
+        (Some(s), Some(b)) if b > 0.0 => json!(s / b),
+        _ => Value::Null,
+    };
+    let report = json!({
+        "workload": options.workload.name(),
+        "concurrency": options.concurrency,
+        "duration_s": options.duration.as_secs_f64(),
+        "products": shape(&options).0,
+        "engines": reports,
+        "ratio_checkouts_per_s": ratio,
+        "ceilings": ceilings,
+    });
+    if let Some(path) = &options.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(report)
+}
+
+/// One engine: seed, start, load, read the figures back. The first engine also measures
+/// the machine's ceilings, after its load.
+async fn run_engine(
+    settings: &Settings,
+    options: &BenchOptions,
+    engine: Engine,
+    db: &BenchDb,
+    state_dir: &std::path::Path,
+    measure_ceilings: bool,
+) -> Result<(Value, Option<Value>), String> {
+    let (products, users, stock) = shape(options);
+    db.seed(products, users, stock).await?;
+    let secret = SecretString::from("bench-secret-".repeat(4));
+    let mut app_settings = settings.clone();
+    app_settings.engine = engine;
+    app_settings.database.url = Some(db.url.clone());
+    app_settings.http.addr = "127.0.0.1:0".into();
+    app_settings.auth.jwt_secret = Some(secret.clone());
+    app_settings.shop.demo_seed = false;
+    app_settings.database.pool_size = app_settings
+        .database
+        .pool_size
+        .max(options.concurrency.min(64));
+    let app = Background::start(app_settings, state_dir.to_path_buf()).await?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let t = Target {
+        http,
+        base: format!("http://127.0.0.1:{}", app.port),
+        products,
+    };
+    let keys = JwtKeys::new(&secret);
+    let token = |u: i64| {
+        UserId::new(u)
+            .and_then(|u| keys.mint(u, Role::Customer, 24 * 3600).ok())
+            .unwrap_or_default()
+    };
+
+    let commits_before = db.commits().await?;
+    let (seen, measured) = if options.workload == Workload::Flash {
+        let tokens: Vec<String> = (1..=users).map(token).collect();
+        let (seen, _) = load::flash(t.clone(), tokens).await;
+        let sold_out = seen.last_success.unwrap_or_default();
+        (seen, sold_out)
+    } else {
+        let clients = options.concurrency;
+        let per_client: Vec<Vec<String>> = (0..clients)
+            .map(|c| {
+                (1..=users)
+                    .filter(|u| (*u as usize) % clients == c)
+                    .map(token)
+                    .collect()
+            })
+            .collect();
+        let mix = if options.workload == Workload::Mixed {
+            Mix::Reads(READ_SHARE)
+        } else {
+            Mix::Checkouts
+        };
+        let seen = load::run_clients(&t, per_client, mix, options.warmup, options.duration).await;
+        (seen, options.duration)
+    };
+    let commits = db.commits().await? - commits_before;
+    let metrics = t
+        .http
+        .get(format!("{}/metrics", t.base))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let metrics = metrics.text().await.map_err(|e| e.to_string())?;
+    let ceilings = if measure_ceilings {
+        // Short next to the load itself; a ceiling settles within a second.
+        let time = Duration::from_secs(2).min(options.duration / 2);
+        let http_rps = load::health_ceiling(&t, options.concurrency.min(64), time).await;
+        let commit_rps = db.commit_ceiling(time).await?;
+        Some(json!({ "http_rps": http_rps, "commit_rps": commit_rps }))
+    } else {
+        None
+    };
+    let rss = setup::rss_mb();
+    drop(app);
+    let report = engine_report(options, &seen, measured, commits, &metrics, db, stock, rss).await?;
+    Ok((report, ceilings))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn engine_report(
+    options: &BenchOptions,
+    seen: &Observed,
+    measured: Duration,
+    commits: i64,
+    metrics: &str,
+    db: &BenchDb,
+    stock: i64,
+    rss_mb: f64,
+) -> Result<Value, String> {
+    let secs = measured.as_secs_f64().max(1e-9);
+    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    let c = &seen.checkouts;
+    let mut report = json!({
+        "checkouts_per_s": c.len() as f64 / secs,
+        "checkouts": c.len(),
+        "p50_ms": ms(c, 0.50), "p95_ms": ms(c, 0.95), "p99_ms": ms(c, 0.99), "max_ms": c.max() as f64 / 1000.0,
+        "oversells": db.oversells(stock).await?,
+        "errors": seen.errors,
+        "mean_batch": setup::histogram_mean(metrics, "souk_persistence_batch_size"),
+        "max_batch": setup::histogram_max(metrics, "souk_persistence_batch_size"),
+        "mean_commit_ms": setup::histogram_mean(metrics, "souk_persistence_commit_seconds") * 1000.0,
+        "pg_commits_per_s": commits as f64 / secs,
+        "rss_mb": rss_mb,
+    });
+    if options.workload == Workload::Mixed {
+        let r = &seen.reads;
+        report["reads_per_s"] = json!(r.len() as f64 / secs);
+        report["read_p50_ms"] = json!(ms(r, 0.50));
+        report["read_p99_ms"] = json!(ms(r, 0.99));
+    }
+    if options.workload == Workload::Flash {
+        report["sold"] = json!(db.sold().await?);
+        report["sold_out_after_ms"] = json!(measured.as_secs_f64() * 1000.0);
+    }
+    Ok(report)
+}
+
+pub fn print_table(report: &Value) {
+    println!(
+        "workload {} | {} clients | {} s | {} products",
+        report["workload"], report["concurrency"], report["duration_s"], report["products"]
+    );
+    println!(
+        "{:<9}{:>12}{:>9}{:>9}{:>9}{:>9}{:>10}{:>8}{:>8}{:>10}{:>11}{:>8}  errors",
+        "engine",
+        "checkouts/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "oversells",
+        "batch",
+        "max b.",
+        "commit ms",
+        "pg com./s",
+        "rss MB"
+    );
+    let Some(engines) = report["engines"].as_object() else {
+        return;
+    };
+    for (name, e) in engines {
+        let f = |k: &str| e[k].as_f64().unwrap_or(0.0);
+        println!(
+            "{:<9}{:>12.0}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>10}{:>8.1}{:>8}{:>10.2}{:>11.0}{:>8.0}  {}",
+            name, f("checkouts_per_s"), f("p50_ms"), f("p95_ms"), f("p99_ms"), f("max_ms"), e["oversells"].as_i64().unwrap_or(-1),
+            f("mean_batch"), f("max_batch"), f("mean_commit_ms"), f("pg_commits_per_s"), f("rss_mb"), e["errors"]
+        );
+        if e.get("read_p99_ms").is_some() {
+            println!(
+                "{:<9}reads/s {:.0}, read p50 {:.2} ms, read p99 {:.2} ms",
+                "",
+                f("reads_per_s"),
+                f("read_p50_ms"),
+                f("read_p99_ms")
+            );
+        }
+        if e.get("sold").is_some() {
+            println!(
+                "{:<9}sold {} of {FLASH_UNITS}, sold out after {:.0} ms",
+                "",
+                e["sold"],
+                f("sold_out_after_ms")
+            );
+        }
+    }
+    if let Some(ratio) = report["ratio_checkouts_per_s"].as_f64() {
+        println!("souk / baseline checkouts/s: {ratio:.2}");
+    }
+    let c = &report["ceilings"];
+    if let (Some(h), Some(p)) = (c["http_rps"].as_f64(), c["commit_rps"].as_f64()) {
+        println!(
+            "ceilings: GET /v1/health {h:.0} req/s; one-row INSERT commits {p:.0}/s (one client)"
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! CI's smoke of `souk bench`: both engines, a second each, the report's shape and zero
+//! oversells. Speed is not checked here; the benchmark itself prints it.
+
+use crate::common::*;
+use souk::bench::{self, BenchOptions, EngineChoice, Workload};
+use std::time::Duration;
+
+async fn smoke(workload: Workload, concurrency: usize) -> serde_json::Value {
+    let (url, _) = fresh_database().await;
+    let settings = test_settings(&url);
+    let options = BenchOptions {
+        workload,
+        engine: EngineChoice::Both,
+        duration: Duration::from_secs(1),
+        warmup: Duration::ZERO,
+        concurrency,
+        products: 50,
+        json: None,
+    };
+    bench::run(settings, options).await.expect("bench runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_reports_both_engines_and_never_oversells() {
+    let report = smoke(Workload::Hot, 8).await;
+    assert_eq!(report["workload"], "hot");
+    for engine in ["souk", "baseline"] {
+        let e = &report["engines"][engine];
+        for field in [
+            "checkouts_per_s",
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "max_ms",
+            "mean_batch",
+            "max_batch",
+            "rss_mb",
+        ] {
+            assert!(e[field].is_number(), "{engine}.{field} missing: {report}");
+        }
+        assert!(e["errors"].is_object(), "{report}");
+        assert_eq!(e["oversells"], 0, "{engine} oversold: {report}");
+        assert!(
+            e["checkouts"].as_u64().unwrap_or(0) > 0,
+            "{engine} sold nothing: {report}"
+        );
+    }
+    assert!(report["ratio_checkouts_per_s"].is_number(), "{report}");
+    assert!(
+        report["ceilings"]["http_rps"].is_number() && report["ceilings"]["commit_rps"].is_number(),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flash_sale_sells_exactly_its_hundred_units_on_both_engines() {
+    let report = smoke(Workload::Flash, 150).await;
+    for engine in ["souk", "baseline"] {
+        let e = &report["engines"][engine];
+        assert_eq!(e["sold"], 100, "{engine}: {report}");
+        assert_eq!(e["oversells"], 0, "{engine}: {report}");
+        assert_eq!(e["errors"]["out_of_stock"], 50, "{engine}: {report}");
+    }
+}

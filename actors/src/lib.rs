@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod baseline;
+pub mod catalog;
 pub mod checkout;
 pub mod error;
 pub mod ids;

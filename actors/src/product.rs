@@ -192,6 +192,7 @@ impl ProductActor {
             tracing::warn!(product = %self.id, why, "product state will be reloaded from Postgres");
         }
         self.stale = true;
+        self.registry.catalog.changed(self.id);
         self.stop_if_settled(ctx);
     }
 
@@ -358,6 +359,7 @@ impl Handler<Commit> for ProductActor {
             // committed: memory now overstates the stock.
             None => false,
         };
+        self.registry.catalog.changed(self.id);
         if !consistent {
             tracing::error!(product = %self.id, "committed sale disagrees with memory");
             self.mark_stale(ctx, "commit of an expired reservation");
@@ -514,6 +516,9 @@ impl ProductActor {
                 .map(|result, act, ctx| {
                     let unknown = matches!(result, Err(DomainError::Unavailable(_)));
                     let answer = act.ready().and_then(|s| apply(s, result));
+                    if answer.is_ok() {
+                        act.registry.catalog.changed(act.id);
+                    }
                     if unknown {
                         act.mark_stale(ctx, "a write's outcome is unknown");
                     }

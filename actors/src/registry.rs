@@ -3,6 +3,7 @@
 //! stop when idle. The entry API makes sure two racing requests start one owner, and a
 //! message that meets an owner which just stopped is re-sent once to a fresh one.
 
+use crate::catalog::CatalogView;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{ProductId, UserId};
 use crate::metrics::ActorMetrics;
@@ -68,11 +69,14 @@ pub struct Registry {
     products: DashMap<ProductId, Handle<ProductActor>>,
     users: DashMap<UserId, Handle<UserActor>>,
     pub deps: Deps,
+    /// Product pages as committed, kept fresh by the products' owners.
+    pub catalog: CatalogView,
 }
 
 impl Registry {
     pub fn new(deps: Deps) -> Arc<Registry> {
         Arc::new(Registry {
+            catalog: CatalogView::default(),
             products: DashMap::new(),
             users: DashMap::new(),
             deps,

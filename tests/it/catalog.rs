@@ -290,3 +290,44 @@ async fn bad_list_parameters_are_refused_naming_the_parameter() {
         .await
         .ok(200);
 }
+
+#[tokio::test]
+async fn a_cached_product_page_shows_every_committed_change_at_once() {
+    let app = TestApp::spawn().await;
+    let p = app.physical(700, 5).await;
+    let page = format!("/v1/products/{p}");
+    let stock = |v: &Value| v["stock_available"].as_i64();
+    let (_, first) = app.get(&page, None).await;
+    assert_eq!(stock(&first), Some(5));
+    let (_, cached) = app.get(&page, None).await;
+    assert_eq!(cached, first, "a second read serves the same page");
+
+    let c = app.customer(2, 10_000).await;
+    app.put_cart(&c, p, 2).await;
+    assert_eq!(app.checkout(&c, "buy-2").await.0.as_u16(), 201);
+    assert_eq!(
+        stock(&app.get(&page, None).await.1),
+        Some(3),
+        "sale not shown"
+    );
+
+    app.add_stock(p, json!({ "quantity_delta": 10 })).await;
+    assert_eq!(
+        stock(&app.get(&page, None).await.1),
+        Some(13),
+        "restock not shown"
+    );
+
+    let admin = app.admin();
+    let patch = json!({ "price_minor": 650, "name": "Shirt v2" });
+    let path = format!("/v1/admin/products/{p}");
+    let (s, _) = app
+        .call(Method::PATCH, &path, Some(&admin), None, Some(patch))
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    let (_, after) = app.get(&page, None).await;
+    assert_eq!(
+        (after["price_minor"].as_i64(), after["name"].as_str()),
+        (Some(650), Some("Shirt v2"))
+    );
+}

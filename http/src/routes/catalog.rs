@@ -5,6 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_query, path_id};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
+use souk_actors::baseline::Engine;
 use souk_actors::ids::{CategoryId, ProductId};
 use souk_actors::store::{self, ProductFilter};
 
@@ -54,6 +55,18 @@ async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
 
 async fn product(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let id: ProductId = path_id(&req, "product_id")?;
-    let product = store::get_product(&state.pool, id, &state.currency).await?;
-    Ok(HttpResponse::Ok().json(product))
+    // The row-lock baseline changes rows behind the actors' backs, so it reads Postgres.
+    let product = match state.engine {
+        Engine::Actors => {
+            state
+                .registry
+                .catalog
+                .get(&state.pool, id, &state.currency)
+                .await?
+        }
+        Engine::RowLocks => {
+            std::sync::Arc::new(store::get_product(&state.pool, id, &state.currency).await?)
+        }
+    };
+    Ok(HttpResponse::Ok().json(&*product))
 }

@@ -1,0 +1,55 @@
+//! The catalog read model: product pages served from memory, so a storefront's reads never
+//! touch Postgres or wait on a product actor's mailbox. A product's owner announces every
+//! committed change (`changed`), which drops the cached copy; the next read loads it again.
+//! A generation number per product keeps a read that raced with a change from caching
+//! what it read before the change.
+
+use crate::error::DomainResult;
+use crate::ids::ProductId;
+use crate::model::Product;
+use crate::store;
+use dashmap::DashMap;
+use deadpool_postgres::Pool;
+use std::sync::Arc;
+
+#[derive(Default)]
+pub struct CatalogView {
+    slots: DashMap<ProductId, Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u64,
+    product: Option<Arc<Product>>,
+}
+
+impl CatalogView {
+    pub async fn get(
+        &self,
+        pool: &Pool,
+        id: ProductId,
+        currency: &str,
+    ) -> DomainResult<Arc<Product>> {
+        let generation = match self.slots.get(&id) {
+            Some(slot) => match &slot.product {
+                Some(product) => return Ok(product.clone()),
+                None => slot.generation,
+            },
+            None => 0,
+        };
+        let product = Arc::new(store::get_product(pool, id, currency).await?);
+        let mut slot = self.slots.entry(id).or_default();
+        // Cache it only if no change was announced while it was read.
+        if slot.generation == generation && slot.product.is_none() {
+            slot.product = Some(product.clone());
+        }
+        Ok(product)
+    }
+
+    /// A committed change to the product: the cached copy is out of date.
+    pub fn changed(&self, id: ProductId) {
+        let mut slot = self.slots.entry(id).or_default();
+        slot.generation += 1;
+        slot.product = None;
+    }
+}

@@ -5,6 +5,7 @@
 //! (`souk_actors::baseline`): same HTTP layer, schema, Postgres and durability.
 
 mod load;
+mod memory;
 mod setup;
 
 use crate::config::Settings;
@@ -29,6 +30,8 @@ pub enum Workload {
     Mixed,
     /// All clients race for 100 units at one signal.
     Flash,
+    /// RSS per 1,000 live user and product actors (Souk only).
+    Memory,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -60,6 +63,7 @@ impl Workload {
             Workload::Uniform => "uniform",
             Workload::Mixed => "mixed",
             Workload::Flash => "flash",
+            Workload::Memory => "memory",
         }
     }
 }
@@ -69,7 +73,7 @@ fn shape(options: &BenchOptions) -> (i64, i64, i64) {
     let clients = options.concurrency as i64;
     match options.workload {
         Workload::Hot => (1, clients, 1_000_000_000),
-        Workload::Uniform | Workload::Mixed => {
+        Workload::Uniform | Workload::Mixed | Workload::Memory => {
             (options.products, options.products.max(clients), 1_000_000)
         }
         Workload::Flash => (1, clients, FLASH_UNITS),
@@ -82,6 +86,8 @@ pub async fn run(settings: Settings, options: BenchOptions) -> Result<Value, Str
         .await
         .map_err(|e| e.to_string())?;
     let engines: &[(Engine, &str)] = match options.engine {
+        // Actor memory is Souk's alone; the baseline keeps no state in the process.
+        _ if options.workload == Workload::Memory => &[(Engine::Actors, "souk")],
         EngineChoice::Souk => &[(Engine::Actors, "souk")],
         EngineChoice::Baseline => &[(Engine::RowLocks, "baseline")],
         EngineChoice::Both => &[(Engine::Actors, "souk"), (Engine::RowLocks, "baseline")],
@@ -163,6 +169,12 @@ async fn run_engine(
             .unwrap_or_default()
     };
 
+    if options.workload == Workload::Memory {
+        let tokens: Vec<String> = (1..=users).map(token).collect();
+        let report = memory::measure(&t, &tokens, products).await;
+        drop(app);
+        return Ok((report, None));
+    }
     let commits_before = db.commits().await?;
     let (seen, measured) = if options.workload == Workload::Flash {
         let tokens: Vec<String> = (1..=users).map(token).collect();
@@ -254,6 +266,26 @@ pub fn print_table(report: &Value) {
         "workload {} | {} clients | {} s | {} products",
         report["workload"], report["concurrency"], report["duration_s"], report["products"]
     );
+    let Some(engines) = report["engines"].as_object() else {
+        return;
+    };
+    if report["workload"] == "memory" {
+        let m = &engines["souk"];
+        let f = |k: &str| m[k].as_f64().unwrap_or(0.0);
+        println!(
+            "{} user actors: {:.0} KiB RSS per 1,000 (live gauge {})",
+            m["user_actors_started"],
+            f("rss_kb_per_1000_user_actors"),
+            m["live_user_actors"]
+        );
+        println!(
+            "{} product actors: {:.0} KiB RSS per 1,000 (live gauge {})",
+            m["product_actors_started"],
+            f("rss_kb_per_1000_product_actors"),
+            m["live_product_actors"]
+        );
+        return;
+    }
     println!(
         "{:<9}{:>12}{:>9}{:>9}{:>9}{:>9}{:>10}{:>8}{:>8}{:>10}{:>11}{:>8}  errors",
         "engine",
@@ -269,9 +301,6 @@ pub fn print_table(report: &Value) {
         "pg com./s",
         "rss MB"
     );
-    let Some(engines) = report["engines"].as_object() else {
-        return;
-    };
     for (name, e) in engines {
         let f = |k: &str| e[k].as_f64().unwrap_or(0.0);
         println!(

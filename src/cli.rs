@@ -35,9 +35,12 @@ pub enum Command {
         /// Souk's actors, the row-lock baseline, or both in one run.
         #[arg(long, value_enum, default_value = "both")]
         engine: crate::bench::EngineChoice,
-        /// Measured seconds, after one second of warm-up.
+        /// Measured seconds, after the warm-up.
         #[arg(long, default_value_t = 10)]
         duration: u64,
+        /// Seconds of load before measuring (actors start, caches fill).
+        #[arg(long, default_value_t = 2)]
+        warmup: u64,
         /// Clients; default 64, and 1,000 for `flash`.
         #[arg(long)]
         concurrency: Option<usize>,

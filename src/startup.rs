@@ -101,6 +101,17 @@ impl Application {
             metrics: actor_metrics,
             arbiters,
         });
+        {
+            let (registry, currency) = (registry.clone(), settings.shop.currency.clone());
+            actix_web::rt::spawn(async move {
+                match registry.catalog.warm(&registry.deps.pool, &currency).await {
+                    Ok(n) => tracing::info!(products = n, "catalog loaded into memory"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "catalog not preloaded; pages load on first read")
+                    }
+                }
+            });
+        }
         let state = web::Data::new(AppState {
             registry,
             pool,

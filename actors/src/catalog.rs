@@ -46,6 +46,37 @@ impl CatalogView {
         Ok(product)
     }
 
+    /// Loads the whole catalog once at start-up, so the first reads are served from memory
+    /// too. Only slots never touched are filled: a change announced meanwhile has created
+    /// its slot, and a slot a reader filled is as fresh as this.
+    pub async fn warm(&self, pool: &Pool, currency: &str) -> DomainResult<usize> {
+        let filter = store::ProductFilter {
+            include_inactive: true,
+            ..Default::default()
+        };
+        let mut page = store::PageRequest {
+            limit: 1000,
+            after: None,
+        };
+        let mut loaded = 0;
+        loop {
+            let found = store::list_products(pool, &filter, page, currency).await?;
+            for product in found.items {
+                if let dashmap::Entry::Vacant(slot) = self.slots.entry(product.id) {
+                    slot.insert(Slot {
+                        generation: 0,
+                        product: Some(Arc::new(product)),
+                    });
+                    loaded += 1;
+                }
+            }
+            match found.next_cursor {
+                Some(cursor) => page.after = Some(cursor),
+                None => return Ok(loaded),
+            }
+        }
+    }
+
     /// A committed change to the product: the cached copy is out of date.
     pub fn changed(&self, id: ProductId) {
         let mut slot = self.slots.entry(id).or_default();

@@ -9,10 +9,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+fn histogram() -> Histogram<u64> {
+    Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant figures is valid"))
+}
+
 /// What the clients saw in the measured window.
 pub struct Observed {
     pub checkouts: Histogram<u64>,
+    /// Product pages (the catalog read model).
     pub reads: Histogram<u64>,
+    /// Cart reads (the user's actor and its products' snapshots).
+    pub cart_reads: Histogram<u64>,
     pub errors: BTreeMap<String, u64>,
     /// Flash: time from the start signal to the last successful checkout.
     pub last_success: Option<Duration>,
@@ -21,10 +28,9 @@ pub struct Observed {
 impl Observed {
     fn new() -> Observed {
         Observed {
-            checkouts: Histogram::new(3)
-                .unwrap_or_else(|_| unreachable!("3 significant figures is valid")),
-            reads: Histogram::new(3)
-                .unwrap_or_else(|_| unreachable!("3 significant figures is valid")),
+            checkouts: histogram(),
+            reads: histogram(),
+            cart_reads: histogram(),
             errors: BTreeMap::new(),
             last_success: None,
         }
@@ -33,6 +39,7 @@ impl Observed {
     fn merge(&mut self, other: Observed) {
         let _ = self.checkouts.add(&other.checkouts);
         let _ = self.reads.add(&other.reads);
+        let _ = self.cart_reads.add(&other.cart_reads);
         for (code, n) in other.errors {
             *self.errors.entry(code).or_default() += n;
         }
@@ -147,12 +154,12 @@ pub async fn client(
         let measured = || Instant::now() >= measure_from && Instant::now() <= deadline;
         if let Mix::Reads(share) = mix {
             if roll < share {
-                let result = read(&t, token, product, roll < share / 2.0).await;
+                let cart = roll < share / 2.0;
+                let result = read(&t, token, product, cart).await;
                 if measured() {
                     match result {
-                        Ok(d) => {
-                            t_record(&mut seen.reads, d);
-                        }
+                        Ok(d) if cart => t_record(&mut seen.cart_reads, d),
+                        Ok(d) => t_record(&mut seen.reads, d),
                         Err(code) => seen.error(&code),
                     }
                 }

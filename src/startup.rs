@@ -95,6 +95,7 @@ impl Application {
                 idle_timeout: Duration::from_secs(settings.actors.idle_timeout_secs),
                 mailbox_max: settings.actors.mailbox_max,
                 call_timeout: Duration::from_millis(settings.actors.call_timeout_ms),
+                load_timeout: settings.database_timeout(),
                 reservation_ttl: Duration::from_secs(settings.actors.reservation_ttl_secs),
                 currency: settings.shop.currency.clone(),
             },
@@ -120,6 +121,7 @@ impl Application {
             prometheus,
             currency: settings.shop.currency.clone(),
             engine: settings.engine,
+            db_timeout: settings.database_timeout(),
             known_users: Default::default(),
         });
 

@@ -60,7 +60,10 @@ pub(crate) fn started<A: Entity>(act: &mut A, ctx: &mut Context<A>) {
         .with_label_values(&[A::KIND])
         .inc();
     // `wait` holds the mailbox until the state is loaded, so no message sees a half state.
-    ctx.wait(act.load().into_actor(act).map(|loaded, act, ctx| {
+    let load = tokio::time::timeout(registry.deps.config.load_timeout, act.load());
+    ctx.wait(load.into_actor(act).map(|loaded, act, ctx| {
+        let loaded = loaded
+            .unwrap_or_else(|_| Err(DomainError::Unavailable("loading state timed out".into())));
         *act.state() = match loaded {
             Ok(state) => Load::Ready(state),
             Err(e) => {

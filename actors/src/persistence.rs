@@ -63,8 +63,21 @@ impl PersistenceActor {
             self.metrics.clone(),
             jobs,
         );
-        ctx.spawn(batch.into_actor(self).map(|(), act, ctx| {
+        ctx.spawn(batch.into_actor(self).map(|failure, act, ctx| {
             act.committing = false;
+            if let Some(error) = failure {
+                // The database just failed a whole batch: the writes queued behind it would
+                // most likely wait out the same timeout, so they fail now instead.
+                let queued = act.queue.len();
+                act.metrics
+                    .write_failures
+                    .with_label_values(&["unavailable"])
+                    .inc_by(queued as u64);
+                for job in act.queue.drain(..) {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+                act.metrics.queue_depth.set(0);
+            }
             act.start_batch(ctx);
         }));
     }
@@ -109,7 +122,14 @@ pub async fn persist(persistence: &Addr<PersistenceActor>, write: Write) -> Doma
         .map_err(|_| DomainError::Unavailable("the persistence actor stopped".into()))?
 }
 
-async fn run_batch(pool: Pool, timeout: Duration, metrics: ActorMetrics, mut jobs: Vec<Job>) {
+/// Commits `jobs`; returns the error if the database failed a whole batch.
+async fn run_batch(
+    pool: Pool,
+    timeout: Duration,
+    metrics: ActorMetrics,
+    mut jobs: Vec<Job>,
+) -> Option<DomainError> {
+    let mut failure = None;
     while !jobs.is_empty() {
         let started = Instant::now();
         let attempt = tokio::time::timeout(timeout, attempt_batch(&pool, &jobs)).await;
@@ -148,9 +168,11 @@ async fn run_batch(pool: Pool, timeout: Duration, metrics: ActorMetrics, mut job
                 for job in jobs.drain(..) {
                     let _ = job.reply.send(Err(error.clone()));
                 }
+                failure = Some(error);
             }
         }
     }
+    failure
 }
 
 enum BatchResult {

@@ -27,6 +27,9 @@ pub struct ActorConfig {
     pub mailbox_max: usize,
     /// How long a caller waits for an actor's answer before giving up.
     pub call_timeout: Duration,
+    /// Bound on loading an actor's state; past it the actor gives up and the next request
+    /// tries afresh, so a stalled database never holds a mailbox for long.
+    pub load_timeout: Duration,
     /// How long an in-memory stock reservation lives if its coordinator vanishes.
     pub reservation_ttl: Duration,
     pub currency: String,
@@ -117,6 +120,19 @@ impl Registry {
 
     /// Called by an owner that is about to stop: it leaves the map only if it is still the
     /// registered owner (a newer one may already have replaced it).
+    /// Sends without waiting for an answer, to a live owner only (used from `Drop`).
+    pub fn tell_user<M>(&self, id: UserId, msg: M)
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        UserActor: Handler<M>,
+        <UserActor as Actor>::Context: ToEnvelope<UserActor, M>,
+    {
+        if let Some(handle) = self.users.get(&id) {
+            handle.addr.do_send(msg);
+        }
+    }
+
     pub(crate) fn forget_product(&self, id: ProductId, addr: &Addr<ProductActor>) {
         self.products.remove_if(&id, |_, h| &h.addr == addr);
     }

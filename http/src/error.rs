@@ -161,7 +161,7 @@ impl From<DomainError> for ApiError {
             D::Unavailable(_) => {
                 tracing::warn!(error = %message, "answering 503 unavailable");
                 ApiError::unavailable(
-                    "the database is unavailable; nothing was changed, retry shortly",
+                    "the database is unavailable; retry shortly with the same Idempotency-Key, which is never applied twice",
                 )
             }
             D::Overloaded => {

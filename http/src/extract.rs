@@ -41,7 +41,9 @@ impl FromRequest for Caller {
                 .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
             let caller = state.keys.verify(token.trim())?;
             if !state.known_users.contains(&caller.user) {
-                store::ensure_user(&state.pool, caller.user).await?;
+                state
+                    .bounded(store::ensure_user(&state.pool, caller.user))
+                    .await?;
                 state.known_users.insert(caller.user);
             }
             Ok(caller)

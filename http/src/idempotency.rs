@@ -79,6 +79,11 @@ where
             GateEntry::Proceed => break,
         }
     }
+    let mut held = HeldKey {
+        registry: registry.clone(),
+        user: caller.user,
+        key: Some(key.clone()),
+    };
     let result = lead(state, caller, &key, request_hash, request_id, effect).await;
     let answer = match &result {
         Ok((status, body, _)) => Some(StoredAnswer {
@@ -87,15 +92,35 @@ where
         }),
         Err(_) => None,
     };
-    registry
-        .user(caller.user, FinishKey { key, answer })
-        .await?;
+    held.key = None;
+    // Told, not asked: the gate lives only in a running actor, and one that stopped (after
+    // a write of unknown outcome) has nothing to release; starting a new one would only wait
+    // on the database.
+    registry.tell_user(caller.user, FinishKey { key, answer });
     let (status, body, served) = result?;
     let response = match served {
         Served::Fresh => HttpResponse::build(status_of(status)).json(body),
         Served::Replayed => replay(status, body),
     };
     Ok((response, served))
+}
+
+/// A key this request leads. If the request is dropped before it finishes (the client went
+/// away, or the request timed out), the key is released without an answer, so duplicates
+/// waiting on it take the lead and find the stored answer, if any, in Postgres.
+struct HeldKey {
+    registry: std::sync::Arc<souk_actors::registry::Registry>,
+    user: souk_actors::ids::UserId,
+    key: Option<String>,
+}
+
+impl Drop for HeldKey {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.registry
+                .tell_user(self.user, FinishKey { key, answer: None });
+        }
+    }
 }
 
 /// The key's owner runs the effect optimistically: the effect's write stores its answer
@@ -158,7 +183,14 @@ const KEY_TAKEN: &str = "idempotency_key_in_use";
 
 /// The answer already stored under the key, if the request is the same one.
 async fn stored(state: &AppState, draft: &IdempotencyDraft) -> ApiResult<(u16, Value, Served)> {
-    match store::find_idempotency_key(&state.pool, draft.user, &draft.key).await? {
+    match state
+        .bounded(store::find_idempotency_key(
+            &state.pool,
+            draft.user,
+            &draft.key,
+        ))
+        .await?
+    {
         Some(stored) if stored.request_hash == draft.request_hash => {
             Ok((stored.status, stored.body, Served::Replayed))
         }

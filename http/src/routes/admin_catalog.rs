@@ -69,7 +69,9 @@ async fn create_category(
         })
         .transpose()?;
     let entry = audit(&caller, "category.create", "category:new".into(), &req);
-    let category = store::create_category(&state.pool, &name, parent, entry).await?;
+    let category = state
+        .bounded(store::create_category(&state.pool, &name, parent, entry))
+        .await?;
     Ok(HttpResponse::Created().json(category))
 }
 
@@ -129,7 +131,14 @@ async fn create_product(
         image_url: b.image_url.as_deref().map(image_url).transpose()?,
     };
     let entry = audit(&caller, "product.create", "product:new".into(), &req);
-    let product = store::create_product(&state.pool, &new, &state.currency, entry).await?;
+    let product = state
+        .bounded(store::create_product(
+            &state.pool,
+            &new,
+            &state.currency,
+            entry,
+        ))
+        .await?;
     Ok(HttpResponse::Created().json(product))
 }
 
@@ -176,7 +185,9 @@ async fn update_product(
             other => other,
         },
     };
-    let before = store::get_product(&state.pool, id, &state.currency).await?;
+    let before = state
+        .bounded(store::get_product(&state.pool, id, &state.currency))
+        .await?;
     let mut entry = audit(&caller, "product.update", format!("product:{id}"), &req);
     entry.before = serde_json::to_value(&before).ok();
     entry.after = serde_json::to_value(serde_json::json!({
@@ -192,7 +203,9 @@ async fn update_product(
         .registry
         .product(id, UpdateProduct { patch, meta })
         .await?;
-    let product = store::get_product(&state.pool, id, &state.currency).await?;
+    let product = state
+        .bounded(store::get_product(&state.pool, id, &state.currency))
+        .await?;
     Ok(HttpResponse::Ok().json(product))
 }
 

@@ -45,7 +45,11 @@ pub struct CartBody {
 pub async fn render(state: &AppState, user: UserId) -> ApiResult<CartBody> {
     let view = match state.engine {
         Engine::Actors => cart_view(&state.registry, user).await?,
-        Engine::RowLocks => baseline::cart_view(&state.pool, user).await?,
+        Engine::RowLocks => {
+            state
+                .bounded(baseline::cart_view(&state.pool, user))
+                .await?
+        }
     };
     let mut lines = Vec::with_capacity(view.len());
     let mut priced = Vec::with_capacity(view.len());
@@ -127,7 +131,16 @@ async fn set(
                 .user(user, SetCartLine { product, quantity })
                 .await?;
         }
-        Engine::RowLocks => baseline::set_cart_line(&state.pool, user, product, quantity).await?,
+        Engine::RowLocks => {
+            state
+                .bounded(baseline::set_cart_line(
+                    &state.pool,
+                    user,
+                    product,
+                    quantity,
+                ))
+                .await?
+        }
     }
     Ok(())
 }

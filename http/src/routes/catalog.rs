@@ -17,7 +17,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let (_, page) = page_query(&req)?;
-    let list = store::list_categories(&state.pool, page).await?;
+    let list = state
+        .bounded(store::list_categories(&state.pool, page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
@@ -49,7 +51,14 @@ async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
         query,
         include_inactive: false,
     };
-    let list = store::list_products(&state.pool, &filter, page, &state.currency).await?;
+    let list = state
+        .bounded(store::list_products(
+            &state.pool,
+            &filter,
+            page,
+            &state.currency,
+        ))
+        .await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
@@ -58,15 +67,16 @@ async fn product(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Http
     // The row-lock baseline changes rows behind the actors' backs, so it reads Postgres.
     let product = match state.engine {
         Engine::Actors => {
+            let catalog = &state.registry.catalog;
             state
-                .registry
-                .catalog
-                .get(&state.pool, id, &state.currency)
+                .bounded(catalog.get(&state.pool, id, &state.currency))
                 .await?
         }
-        Engine::RowLocks => {
-            std::sync::Arc::new(store::get_product(&state.pool, id, &state.currency).await?)
-        }
+        Engine::RowLocks => std::sync::Arc::new(
+            state
+                .bounded(store::get_product(&state.pool, id, &state.currency))
+                .await?,
+        ),
     };
     Ok(HttpResponse::Ok().json(&*product))
 }

@@ -98,7 +98,8 @@ async fn run(
         request_id: Some(rid.clone()),
     };
     let registry = state.registry.clone();
-    let (engine, currency) = (state.engine, state.currency.clone());
+    let (engine, currency, write_timeout) =
+        (state.engine, state.currency.clone(), state.db_timeout);
     let (hash, body) = (body.hash, body.value);
     // Validation runs under the key: a reused key is refused before anything else is said.
     once(state, caller, key, hash, &rid, |draft| async move {
@@ -122,15 +123,18 @@ async fn run(
                 registry.user(caller.user, checkout).await?
             }
             Engine::RowLocks => {
-                baseline::checkout(
-                    &registry.deps.pool,
-                    caller.user,
-                    &currency,
-                    actor,
-                    meta,
-                    shipping_address,
-                )
-                .await?
+                let pool = &registry.deps.pool;
+                let checkout =
+                    baseline::checkout(pool, caller.user, &currency, actor, meta, shipping_address);
+                // Past the write bound the outcome is unknown, as with the actors' group commit.
+                match tokio::time::timeout(write_timeout, checkout).await {
+                    Ok(order) => order?,
+                    Err(_) => {
+                        return Err(ApiError::unavailable(
+                            "the database did not answer in time; retry shortly",
+                        ))
+                    }
+                }
             }
         };
         Answer::new(StatusCode::CREATED, order)

@@ -32,8 +32,15 @@ async fn my_orders(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let (_, page) = page_query(&req)?;
-    let list =
-        store::list_orders(&state.pool, Some(caller.user), None, page, ShowItems::Yes).await?;
+    let list = state
+        .bounded(store::list_orders(
+            &state.pool,
+            Some(caller.user),
+            None,
+            page,
+            ShowItems::Yes,
+        ))
+        .await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
@@ -43,7 +50,14 @@ async fn my_order(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let id: OrderId = path_id(&req, "order_id")?;
-    let order = store::get_order(&state.pool, id, Some(caller.user), ShowItems::Yes).await?;
+    let order = state
+        .bounded(store::get_order(
+            &state.pool,
+            id,
+            Some(caller.user),
+            ShowItems::Yes,
+        ))
+        .await?;
     Ok(HttpResponse::Ok().json(order))
 }
 
@@ -63,7 +77,15 @@ async fn all_orders(
             )
         })?),
     };
-    let list = store::list_orders(&state.pool, None, status, page, show_items(&caller)).await?;
+    let list = state
+        .bounded(store::list_orders(
+            &state.pool,
+            None,
+            status,
+            page,
+            show_items(&caller),
+        ))
+        .await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
@@ -73,6 +95,8 @@ async fn any_order(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let id: OrderId = path_id(&req, "order_id")?;
-    let order = store::get_order(&state.pool, id, None, show_items(&caller)).await?;
+    let order = state
+        .bounded(store::get_order(&state.pool, id, None, show_items(&caller)))
+        .await?;
     Ok(HttpResponse::Ok().json(order))
 }

@@ -38,6 +38,12 @@ async fn create_user(
             ));
         }
     }
-    let user = store::create_user(&state.pool, name.as_deref(), body.value.telegram_id).await?;
+    let user = state
+        .bounded(store::create_user(
+            &state.pool,
+            name.as_deref(),
+            body.value.telegram_id,
+        ))
+        .await?;
     Ok(HttpResponse::Created().json(user))
 }

@@ -33,7 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let balance = match state.engine {
         Engine::Actors => state.registry.user(caller.user, GetBalance).await?,
-        Engine::RowLocks => baseline::balance(&state.pool, caller.user).await?,
+        Engine::RowLocks => {
+            state
+                .bounded(baseline::balance(&state.pool, caller.user))
+                .await?
+        }
     };
     Ok(HttpResponse::Ok().json(json!({ "balance_minor": balance, "currency": state.currency })))
 }
@@ -44,7 +48,13 @@ async fn transactions(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let (_, page) = page_query(&req)?;
-    let list = store::list_wallet_transactions(&state.pool, caller.user, page).await?;
+    let list = state
+        .bounded(store::list_wallet_transactions(
+            &state.pool,
+            caller.user,
+            page,
+        ))
+        .await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 

@@ -7,6 +7,7 @@ mod bad_input;
 mod bench;
 mod cart;
 mod catalog;
+mod check;
 mod client;
 mod common;
 mod concurrency;

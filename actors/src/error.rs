@@ -3,6 +3,7 @@
 
 use crate::ids::{OrderId, ProductId, UserId};
 use crate::money::Money;
+use crate::status::OrderStatus;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DomainError {
@@ -35,6 +36,16 @@ pub enum DomainError {
         kind: &'static str,
         expected: &'static str,
     },
+    #[error("an order cannot move from {from} to {to}")]
+    InvalidTransition {
+        from: OrderStatus,
+        to: OrderStatus,
+        allowed: Vec<OrderStatus>,
+    },
+    #[error("moving an order to {to} has its own endpoint")]
+    NeedsItsOwnFlow { to: OrderStatus },
+    #[error("the order's status changed meanwhile; read it again")]
+    StatusChanged,
     /// The Idempotency-Key already holds an answer: the caller replays it instead.
     #[error("this Idempotency-Key already has an answer")]
     KeyTaken,

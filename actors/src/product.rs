@@ -42,6 +42,9 @@ pub(crate) struct ProductState {
     reserved_units: i64,
     /// Units of a stock decrease whose write has not committed yet.
     pending_decrease: i64,
+    /// The newest stock movement the loaded state includes; a `Restock` at or below it was
+    /// already counted by the load.
+    movements_loaded: i64,
 }
 
 struct Reservation {
@@ -264,7 +267,9 @@ async fn load(pool: &deadpool_postgres::Pool, id: ProductId) -> DomainResult<Pro
     let client = pool.get().await?;
     let row = client
         .query_opt(
-            "SELECT kind, name, price_minor, active, stock_on_hand FROM products WHERE id = $1",
+            "SELECT kind, name, price_minor, active, stock_on_hand,
+                    (SELECT coalesce(max(id), 0) FROM stock_movements WHERE product_id = $1)
+             FROM products WHERE id = $1",
             &[&id.get()],
         )
         .await?
@@ -291,6 +296,7 @@ async fn load(pool: &deadpool_postgres::Pool, id: ProductId) -> DomainResult<Pro
         reservations: HashMap::new(),
         reserved_units: 0,
         pending_decrease: 0,
+        movements_loaded: row.try_get(5)?,
     })
 }
 
@@ -339,6 +345,29 @@ impl Handler<Reserve> for ProductActor {
             unit_price: s.price,
             items,
         })
+    }
+}
+
+/// Stock given back by a committed write another owner made (a cancelled order).
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<()>")]
+pub struct Restock {
+    pub delta: i64,
+    /// The stock movement that recorded it.
+    pub movement: i64,
+}
+
+impl Handler<Restock> for ProductActor {
+    type Result = DomainResult<()>;
+
+    fn handle(&mut self, msg: Restock, _: &mut Context<Self>) -> Self::Result {
+        let id = self.id;
+        let s = self.ready()?;
+        if msg.movement > s.movements_loaded && s.kind == ProductKind::Physical {
+            s.on_hand += msg.delta;
+        }
+        self.registry.catalog.changed(id);
+        Ok(())
     }
 }
 

@@ -133,6 +133,20 @@ impl Registry {
         }
     }
 
+    /// Sends without waiting for an answer, to a live owner only: an owner not running loads
+    /// committed state when it starts, which already holds what the message says.
+    pub fn tell_product<M>(&self, id: ProductId, msg: M)
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        ProductActor: Handler<M>,
+        <ProductActor as Actor>::Context: ToEnvelope<ProductActor, M>,
+    {
+        if let Some(handle) = self.products.get(&id) {
+            handle.addr.do_send(msg);
+        }
+    }
+
     pub(crate) fn forget_product(&self, id: ProductId, addr: &Addr<ProductActor>) {
         self.products.remove_if(&id, |_, h| &h.addr == addr);
     }

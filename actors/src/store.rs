@@ -296,6 +296,26 @@ async fn insert_audit(
     Ok(())
 }
 
+/// The kind of each product named.
+pub async fn product_kinds(
+    pool: &Pool,
+    ids: Vec<ProductId>,
+) -> DomainResult<std::collections::HashMap<ProductId, ProductKind>> {
+    let client = pool.get().await?;
+    let raw: Vec<i64> = ids.iter().map(|p| p.get()).collect();
+    let rows = client
+        .query("SELECT id, kind FROM products WHERE id = ANY($1)", &[&raw])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get(1)?;
+            let kind = ProductKind::parse(&kind)
+                .ok_or_else(|| DomainError::Internal(format!("unknown kind {kind}")))?;
+            Ok((ProductId::from_db(r.try_get(0)?), kind))
+        })
+        .collect()
+}
+
 // ---- orders -----------------------------------------------------------------------------
 
 /// Whether delivered license keys are included: only for the owner and admins.

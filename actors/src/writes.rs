@@ -139,6 +139,8 @@ pub enum WriteOp {
         product: ProductId,
         patch: ProductPatch,
     },
+    OrderStatus(crate::orders::StatusChange),
+    Cancel(Box<crate::orders::Cancellation>),
     /// Only the idempotency record: the stored answer of a request that changed nothing.
     StoredResponse {
         status: u16,
@@ -155,6 +157,8 @@ pub enum Outcome {
     },
     Credit(WalletTransaction),
     Done,
+    /// Stock given back: (product, units, stock movement id) for each product.
+    Restocked(Vec<(ProductId, i64, i64)>),
     Stored {
         status: u16,
         body: Value,
@@ -169,7 +173,7 @@ impl Outcome {
             Outcome::Order(order) => (201, to_json(serde_json::to_value(order))),
             Outcome::Stock { report, .. } => (200, to_json(serde_json::to_value(report))),
             Outcome::Credit(tx) => (201, to_json(serde_json::to_value(tx))),
-            Outcome::Done => (204, Value::Null),
+            Outcome::Done | Outcome::Restocked(_) => (204, Value::Null),
             Outcome::Stored { status, body } => (*status, body.clone()),
         }
     }
@@ -223,6 +227,8 @@ pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome
             reason,
         } => credit(tx, *user, *amount, reason).await?,
         WriteOp::ProductUpdate { product, patch } => product_update(tx, *product, patch).await?,
+        WriteOp::OrderStatus(change) => crate::orders::apply_status(tx, change).await?,
+        WriteOp::Cancel(cancellation) => crate::orders::apply_cancel(tx, cancellation).await?,
         WriteOp::StoredResponse { status, body } => Outcome::Stored {
             status: *status,
             body: body.clone(),

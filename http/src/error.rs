@@ -155,6 +155,15 @@ impl From<DomainError> for ApiError {
                     .with_details(json!({ "available": available, "quantity_delta": delta }))
             }
             D::WrongStockKind { expected, .. } => ApiError::invalid(expected, message),
+            D::InvalidTransition { from, to, allowed } => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
+                    .with_details(json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            D::NeedsItsOwnFlow { to } => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
+                    .with_details(json!({ "to": to, "reason": "needs_its_own_endpoint" }))
+            }
+            D::StatusChanged => ApiError::new(StatusCode::CONFLICT, "status_changed", message),
             D::KeyTaken => ApiError::new(StatusCode::CONFLICT, "idempotency_key_in_use", message),
             D::Rejected { constraint } => ApiError::new(StatusCode::CONFLICT, "conflict", message)
                 .with_details(json!({ "constraint": constraint })),

@@ -14,6 +14,7 @@ mod concurrency;
 mod durability;
 mod external;
 mod idempotency;
+mod lifecycle;
 mod load;
 mod ops;
 mod orders;

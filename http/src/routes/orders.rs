@@ -3,18 +3,26 @@
 use super::ListBody;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{page_query, path_id, Staff};
+use crate::extract::{page_query, path_id, Json, Staff};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use souk_actors::ids::OrderId;
+use souk_actors::orders::{self, CancelOrder};
+use souk_actors::product::WriteMeta;
 use souk_actors::status::OrderStatus;
 use souk_actors::store::{self, ShowItems};
+use souk_actors::writes::AuditEntry;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/orders", web::get().to(my_orders))
         .route("/me/orders/{order_id}", web::get().to(my_order))
         .route("/admin/orders", web::get().to(all_orders))
-        .route("/admin/orders/{order_id}", web::get().to(any_order));
+        .route("/admin/orders/{order_id}", web::get().to(any_order))
+        .route(
+            "/admin/orders/{order_id}/transitions",
+            web::post().to(transition),
+        )
+        .route("/me/orders/{order_id}/cancel", web::post().to(cancel_mine));
 }
 
 /// Delivered license keys are shown to their owner and to admins, not to staff.
@@ -98,5 +106,95 @@ async fn any_order(
     let order = state
         .bounded(store::get_order(&state.pool, id, None, show_items(&caller)))
         .await?;
+    Ok(HttpResponse::Ok().json(order))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionBody {
+    to: String,
+    note: Option<String>,
+}
+
+fn audit(caller: &Caller, action: &'static str, order: OrderId, req: &HttpRequest) -> WriteMeta {
+    let entry = AuditEntry {
+        actor: caller.audit_name(),
+        action,
+        target: format!("order:{order}"),
+        before: None,
+        after: None,
+        request_id: Some(super::request_id(req)),
+    };
+    WriteMeta {
+        idempotency: None,
+        audit: Some(entry),
+    }
+}
+
+/// Staff move an order along the transition table; cancelling refunds and restocks.
+async fn transition(
+    req: HttpRequest,
+    Staff(caller): Staff,
+    state: web::Data<AppState>,
+    body: Json<TransitionBody>,
+) -> ApiResult<HttpResponse> {
+    let id: OrderId = path_id(&req, "order_id")?;
+    let to = OrderStatus::parse(&body.value.to).ok_or_else(|| {
+        let allowed: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+        ApiError::invalid("to", format!("to must be one of {}", allowed.join(", ")))
+    })?;
+    let note = body
+        .value
+        .note
+        .as_deref()
+        .map(|n| super::text("note", n, 1, 500))
+        .transpose()?;
+    let mut meta = audit(&caller, "order.transition", id, &req);
+    if let Some(entry) = meta.audit.as_mut() {
+        entry.after = Some(serde_json::json!({ "to": to }));
+    }
+    let order = if to == OrderStatus::Cancelled {
+        let owner = state
+            .bounded(store::get_order(&state.pool, id, None, ShowItems::No))
+            .await?
+            .user_id;
+        let cancel = CancelOrder {
+            order: id,
+            by_owner: false,
+            actor: caller.audit_name(),
+            note,
+            meta,
+        };
+        state.registry.user(owner, cancel).await?
+    } else {
+        orders::transition(&state.registry, id, to, caller.audit_name(), note, meta).await?
+    };
+    let order = match show_items(&caller) {
+        ShowItems::Yes => order,
+        ShowItems::No => {
+            state
+                .bounded(store::get_order(&state.pool, id, None, ShowItems::No))
+                .await?
+        }
+    };
+    Ok(HttpResponse::Ok().json(order))
+}
+
+/// A customer cancels their own order before it ships: money back to the wallet, stock back.
+async fn cancel_mine(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let id: OrderId = path_id(&req, "order_id")?;
+    let meta = audit(&caller, "order.cancel", id, &req);
+    let cancel = CancelOrder {
+        order: id,
+        by_owner: true,
+        actor: caller.audit_name(),
+        note: None,
+        meta,
+    };
+    let order = state.registry.user(caller.user, cancel).await?;
     Ok(HttpResponse::Ok().json(order))
 }

@@ -1,0 +1,249 @@
+//! An order's life after checkout. Every status change goes through the one transition
+//! table (`OrderStatus::can_move_to`), is conditional on the status it was read in (so two
+//! staff moving one order at once cannot both win), and appends to the order's history in
+//! the same transaction. Cancelling also gives the money back to the wallet and the
+//! physical stock back to the product, in that same transaction; its owner, the user's
+//! actor, applies the refund to its balance after the commit, and tells each product.
+
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{OrderId, ProductId, UserId};
+use crate::model::{Order, ProductKind};
+use crate::money::Money;
+use crate::persistence::persist;
+use crate::product::{Restock, WriteMeta};
+use crate::registry::Registry;
+use crate::status::OrderStatus;
+use crate::store::{self, ShowItems};
+use crate::user::UserActor;
+use crate::writes::{ApplyError, Outcome, WriteOp};
+use actix::prelude::*;
+use deadpool_postgres::Transaction;
+use std::sync::Arc;
+
+/// A status change, as written.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub order: OrderId,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+/// A cancellation: the status change plus what goes back.
+#[derive(Debug, Clone)]
+pub struct Cancellation {
+    pub change: StatusChange,
+    pub user: UserId,
+    pub refund: Money,
+    /// Physical lines only: delivered license keys stay delivered.
+    pub restock: Vec<(ProductId, i64)>,
+}
+
+fn refused(from: OrderStatus, to: OrderStatus) -> DomainError {
+    DomainError::InvalidTransition {
+        from,
+        to,
+        allowed: from.allowed_next().to_vec(),
+    }
+}
+
+/// Moves an order that has no money or stock riding on the move (processing, shipped,
+/// delivered, …). Cancelling goes through the owner's actor (`CancelOrder`), refunds and
+/// returns through their own flows.
+pub async fn transition(
+    registry: &Arc<Registry>,
+    order: OrderId,
+    to: OrderStatus,
+    actor: String,
+    note: Option<String>,
+    meta: WriteMeta,
+) -> DomainResult<Order> {
+    let current = store::get_order(&registry.deps.pool, order, None, ShowItems::Yes).await?;
+    if !current.status.can_move_to(to) {
+        return Err(refused(current.status, to));
+    }
+    if matches!(
+        to,
+        OrderStatus::Cancelled | OrderStatus::Refunded | OrderStatus::Returned
+    ) {
+        return Err(DomainError::NeedsItsOwnFlow { to });
+    }
+    let change = StatusChange {
+        order,
+        from: current.status,
+        to,
+        actor,
+        note,
+    };
+    persist(
+        &registry.deps.persistence,
+        meta.write(WriteOp::OrderStatus(change)),
+    )
+    .await?;
+    store::get_order(&registry.deps.pool, order, None, ShowItems::Yes).await
+}
+
+/// Cancels an order of this user: by its owner (`by_owner`, only before it ships) or by staff.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Order>")]
+pub struct CancelOrder {
+    pub order: OrderId,
+    pub by_owner: bool,
+    pub actor: String,
+    pub note: Option<String>,
+    pub meta: WriteMeta,
+}
+
+impl Handler<CancelOrder> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<Order>>;
+
+    fn handle(&mut self, msg: CancelOrder, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let registry = self.registry.clone();
+        let checked = self.ready().map(|_| ());
+        // Atomic: this user's balance does not move until the cancellation has committed.
+        let work = async move {
+            checked?;
+            let pool = &registry.deps.pool;
+            let order = store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await?;
+            let allowed = if msg.by_owner {
+                matches!(
+                    order.status,
+                    OrderStatus::PendingPayment | OrderStatus::Paid
+                )
+            } else {
+                order.status.can_move_to(OrderStatus::Cancelled)
+            };
+            if !allowed {
+                return Err(refused(order.status, OrderStatus::Cancelled));
+            }
+            let kinds =
+                store::product_kinds(pool, order.lines.iter().map(|l| l.product_id).collect())
+                    .await?;
+            let restock = order
+                .lines
+                .iter()
+                .filter(|l| kinds.get(&l.product_id) == Some(&ProductKind::Physical))
+                .map(|l| (l.product_id, l.quantity))
+                .collect();
+            // Wallet orders were paid at checkout; an order still awaiting payment has taken nothing.
+            let refund = if order.status == OrderStatus::PendingPayment {
+                Money::ZERO
+            } else {
+                order.total_minor
+            };
+            let change = StatusChange {
+                order: msg.order,
+                from: order.status,
+                to: OrderStatus::Cancelled,
+                actor: msg.actor,
+                note: msg.note,
+            };
+            let cancellation = Cancellation {
+                change,
+                user,
+                refund,
+                restock,
+            };
+            let outcome = persist(
+                &registry.deps.persistence,
+                msg.meta
+                    .write(WriteOp::Cancel(Box::new(cancellation.clone()))),
+            )
+            .await?;
+            let Outcome::Restocked(movements) = outcome else {
+                return Err(DomainError::Internal(format!(
+                    "unexpected outcome {outcome:?}"
+                )));
+            };
+            for (product, delta, movement) in movements {
+                registry.tell_product(product, Restock { delta, movement });
+            }
+            let order = store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await?;
+            Ok((order, refund))
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
+            act.restart_if_unknown(&result, ctx);
+            let (order, refund) = result?;
+            let s = act.ready()?;
+            s.balance = s
+                .balance
+                .checked_add(refund)
+                .ok_or_else(|| DomainError::Internal("balance overflow".into()))?;
+            Ok(order)
+        })))
+    }
+}
+
+// ---- writes -----------------------------------------------------------------------------
+
+async fn change_status(tx: &Transaction<'_>, c: &StatusChange) -> Result<(), ApplyError> {
+    let sql = "WITH o AS (
+                   UPDATE orders SET status = $3, updated_at = now() WHERE id = $1 AND status = $2 RETURNING id
+               )
+               INSERT INTO order_status_history (order_id, from_status, to_status, actor, note)
+               SELECT id, $2, $3, $4, $5 FROM o";
+    let stmt = tx.prepare_cached(sql).await?;
+    let n = tx
+        .execute(
+            &stmt,
+            &[
+                &c.order.get(),
+                &c.from.as_str(),
+                &c.to.as_str(),
+                &c.actor,
+                &c.note,
+            ],
+        )
+        .await?;
+    if n != 1 {
+        // Someone moved it first; the caller reads it again and sees where it is now.
+        return Err(ApplyError::Job(DomainError::StatusChanged));
+    }
+    Ok(())
+}
+
+pub(crate) async fn apply_status(
+    tx: &Transaction<'_>,
+    c: &StatusChange,
+) -> Result<Outcome, ApplyError> {
+    change_status(tx, c).await?;
+    Ok(Outcome::Done)
+}
+
+pub(crate) async fn apply_cancel(
+    tx: &Transaction<'_>,
+    c: &Cancellation,
+) -> Result<Outcome, ApplyError> {
+    change_status(tx, &c.change).await?;
+    if c.refund > Money::ZERO {
+        let sql = "WITH u AS (UPDATE users SET balance_minor = balance_minor + $2 WHERE id = $1 RETURNING id)
+                   INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
+                   SELECT id, 'refund', $2, $3, 'order cancelled' FROM u";
+        let stmt = tx.prepare_cached(sql).await?;
+        let n = tx
+            .execute(
+                &stmt,
+                &[&c.user.get(), &c.refund.minor(), &c.change.order.get()],
+            )
+            .await?;
+        if n != 1 {
+            return Err(ApplyError::Job(DomainError::not_found_user(c.user)));
+        }
+    }
+    let mut movements = Vec::with_capacity(c.restock.len());
+    for (product, quantity) in &c.restock {
+        let sql = "WITH p AS (
+                       UPDATE products SET stock_on_hand = stock_on_hand + $2, updated_at = now() WHERE id = $1 RETURNING id
+                   )
+                   INSERT INTO stock_movements (product_id, delta, reason, order_id)
+                   SELECT id, $2, 'release', $3 FROM p RETURNING id";
+        let stmt = tx.prepare_cached(sql).await?;
+        let row = tx
+            .query_one(&stmt, &[&product.get(), quantity, &c.change.order.get()])
+            .await?;
+        movements.push((*product, *quantity, row.try_get::<_, i64>(0)?));
+    }
+    Ok(Outcome::Restocked(movements))
+}

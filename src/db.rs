@@ -17,6 +17,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_order_shipping_address",
         include_str!("../sql/0002_order_shipping_address.sql"),
     ),
+    (
+        "0003_maintenance",
+        include_str!("../sql/0003_maintenance.sql"),
+    ),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

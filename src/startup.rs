@@ -113,6 +113,15 @@ impl Application {
                 }
             });
         }
+        let maintenance = souk_http::state::MaintenanceSwitch::default();
+        maintenance.set(
+            &souk_actors::operations::maintenance(&pool)
+                .await
+                .map_err(|e| StartError::Db(DbError::Pool(e.to_string())))?,
+        );
+        http_metrics
+            .maintenance
+            .set(i64::from(maintenance.get().enabled));
         let state = web::Data::new(AppState {
             registry,
             pool,
@@ -122,6 +131,7 @@ impl Application {
             currency: settings.shop.currency.clone(),
             engine: settings.engine,
             db_timeout: settings.database_timeout(),
+            maintenance,
             known_users: Default::default(),
         });
 

@@ -12,6 +12,7 @@ mod lifecycle;
 pub mod metrics;
 pub mod model;
 pub mod money;
+pub mod operations;
 pub mod orders;
 pub mod persistence;
 pub mod pricing;

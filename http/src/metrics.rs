@@ -17,6 +17,7 @@ pub struct HttpMetrics {
     pub requests: IntCounterVec,
     pub duration: HistogramVec,
     pub checkouts: IntCounterVec,
+    pub maintenance: prometheus::IntGauge,
 }
 
 impl HttpMetrics {
@@ -44,10 +45,15 @@ impl HttpMetrics {
                 Opts::new("souk_checkouts_total", "Checkouts by outcome"),
                 &["outcome"],
             )?,
+            maintenance: prometheus::IntGauge::new(
+                "souk_maintenance_mode",
+                "1 while maintenance mode is on",
+            )?,
         };
         registry.register(Box::new(m.requests.clone()))?;
         registry.register(Box::new(m.duration.clone()))?;
         registry.register(Box::new(m.checkouts.clone()))?;
+        registry.register(Box::new(m.maintenance.clone()))?;
         Ok(m)
     }
 }

@@ -22,6 +22,8 @@ pub struct AppState {
     pub db_timeout: std::time::Duration,
     /// Who serves carts and checkouts; `RowLocks` exists only for `souk bench`'s baseline.
     pub engine: Engine,
+    /// Maintenance mode as last set (loaded at start, changed only through its endpoint).
+    pub maintenance: MaintenanceSwitch,
     /// Users known to exist, so a token's first request creates its user once.
     pub known_users: DashSet<UserId>,
 }
@@ -39,5 +41,53 @@ impl AppState {
                 "the database did not answer in time; retry shortly",
             )),
         }
+    }
+}
+
+/// The in-process copy of maintenance mode: read on every order-creating request, so it is
+/// an atomic flag; the message beside it changes only when an operator sets it.
+#[derive(Default)]
+pub struct MaintenanceSwitch {
+    enabled: std::sync::atomic::AtomicBool,
+    message: std::sync::RwLock<Option<String>>,
+}
+
+/// Seconds a client should wait before retrying during maintenance.
+const MAINTENANCE_RETRY_AFTER: u32 = 60;
+
+impl MaintenanceSwitch {
+    pub fn set(&self, to: &souk_actors::operations::Maintenance) {
+        if let Ok(mut message) = self.message.write() {
+            message.clone_from(&to.message);
+        }
+        self.enabled
+            .store(to.enabled, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn get(&self) -> souk_actors::operations::Maintenance {
+        souk_actors::operations::Maintenance {
+            enabled: self.enabled.load(std::sync::atomic::Ordering::SeqCst),
+            message: self.message.read().ok().and_then(|m| m.clone()),
+        }
+    }
+
+    /// Refuses a write that creates an order or moves money, unless an admin sends it.
+    pub fn guard(&self, caller: &crate::auth::Caller) -> ApiResult<()> {
+        if !self.enabled.load(std::sync::atomic::Ordering::SeqCst)
+            || caller.role == crate::auth::Role::Admin
+        {
+            return Ok(());
+        }
+        let message = self
+            .get()
+            .message
+            .unwrap_or_else(|| "the shop is under maintenance; try again soon".into());
+        let mut error = ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "maintenance",
+            message,
+        );
+        error.retry_after = Some(MAINTENANCE_RETRY_AFTER);
+        Err(error)
     }
 }

@@ -16,6 +16,7 @@ mod external;
 mod idempotency;
 mod lifecycle;
 mod load;
+mod operations;
 mod ops;
 mod orders;
 mod outage;

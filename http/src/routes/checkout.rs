@@ -71,6 +71,7 @@ async fn checkout(
             | "promo_invalid"
             | "unavailable"
             | "overloaded"
+            | "maintenance"
             | "idempotency_key_reused" => e.code,
             _ if e.status.is_client_error() => "invalid",
             _ => "error",
@@ -87,6 +88,7 @@ async fn run(
     key: IdempotencyKey,
     body: Json<CheckoutBody>,
 ) -> ApiResult<(HttpResponse, Served)> {
+    state.maintenance.guard(&caller)?;
     let rid = request_id(req);
     let actor = caller.audit_name();
     let audit = AuditEntry {

@@ -5,6 +5,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod health;
+pub mod operations;
 pub mod orders;
 pub mod users;
 pub mod wallet;
@@ -26,7 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(wallet::configure)
                 .configure(checkout::configure)
                 .configure(orders::configure)
-                .configure(users::configure),
+                .configure(users::configure)
+                .configure(operations::configure),
         );
 }
 

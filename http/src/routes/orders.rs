@@ -187,6 +187,7 @@ async fn cancel_mine(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let id: OrderId = path_id(&req, "order_id")?;
+    state.maintenance.guard(&caller)?;
     let meta = audit(&caller, "order.cancel", id, &req);
     let cancel = CancelOrder {
         order: id,

@@ -1,0 +1,77 @@
+//! Operators: maintenance mode and the audit log.
+
+use super::{request_id, text, ListBody};
+use crate::error::ApiResult;
+use crate::extract::{page_query, Admin, Json};
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use souk_actors::operations::{self, AuditFilter, Maintenance};
+use souk_actors::writes::AuditEntry;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/maintenance", web::get().to(get_maintenance))
+        .route("/admin/maintenance", web::put().to(set_maintenance))
+        .route("/admin/audit", web::get().to(audit));
+}
+
+async fn get_maintenance(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.maintenance.get())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MaintenanceBody {
+    enabled: bool,
+    message: Option<String>,
+}
+
+async fn set_maintenance(
+    req: HttpRequest,
+    Admin(caller): Admin,
+    state: web::Data<AppState>,
+    body: Json<MaintenanceBody>,
+) -> ApiResult<HttpResponse> {
+    let message = body
+        .value
+        .message
+        .as_deref()
+        .map(|m| text("message", m, 1, 500))
+        .transpose()?;
+    let to = Maintenance {
+        enabled: body.value.enabled,
+        message,
+    };
+    let audit = AuditEntry {
+        actor: caller.audit_name(),
+        action: "maintenance.set",
+        target: "shop".into(),
+        before: None,
+        after: None,
+        request_id: Some(request_id(&req)),
+    };
+    let set = state
+        .bounded(operations::set_maintenance(&state.pool, &to, audit))
+        .await?;
+    state.maintenance.set(&set);
+    state.metrics.maintenance.set(i64::from(set.enabled));
+    Ok(HttpResponse::Ok().json(set))
+}
+
+async fn audit(
+    req: HttpRequest,
+    _admin: Admin,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let (q, page) = page_query(&req)?;
+    let pick = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let filter = AuditFilter {
+        actor: pick("actor"),
+        target: pick("target"),
+        action: pick("action"),
+    };
+    let list = state
+        .bounded(operations::audit_log(&state.pool, &filter, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListBody::from(list)))
+}

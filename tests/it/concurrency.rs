@@ -186,3 +186,50 @@ async fn money_is_conserved_after_a_mixed_concurrent_run() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_cart_edits_by_one_user_are_all_kept() {
+    // P2: a cart read-modify-written outside its owner loses concurrent adds.
+    let app = TestApp::spawn().await;
+    let products: Vec<i64> = stream::iter(0..50)
+        .then(|_| app.physical(100, 10))
+        .collect()
+        .await;
+    let token = app.customer(40, 0).await;
+    let adds = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| app.put_cart(&token, *p, 1 + (i as i64 % 5)));
+    for (status, body) in join_all(adds).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, cart) = app.get("/v1/me/cart", Some(&token)).await;
+    assert_eq!(cart["lines"].as_array().map(Vec::len), Some(50), "{cart}");
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM cart_items WHERE user_id = 40")
+            .await,
+        50
+    );
+    let expected: i64 = (0..50).map(|i| 1 + i % 5).sum();
+    assert_eq!(
+        app.scalar("SELECT sum(quantity)::bigint FROM cart_items WHERE user_id = 40")
+            .await,
+        expected
+    );
+    // Racing sets of one line end at one of the values sent, the same in memory and in Postgres.
+    let sets = (1..=20).map(|q| app.put_cart(&token, products[0], q));
+    join_all(sets).await;
+    let (_, cart) = app.get("/v1/me/cart", Some(&token)).await;
+    let line = cart["lines"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["product_id"] == products[0]))
+        .cloned();
+    let in_memory = line.and_then(|l| l["quantity"].as_i64()).expect("line");
+    let stored = app
+        .scalar(&format!(
+            "SELECT quantity::bigint FROM cart_items WHERE user_id = 40 AND product_id = {}",
+            products[0]
+        ))
+        .await;
+    assert_eq!(in_memory, stored);
+}

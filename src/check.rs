@@ -70,6 +70,21 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
             "I2: order {id} totals {total} but {debited} was debited for it"
         ));
     }
+    // I2: no order gives back more than was paid for it.
+    for row in client
+        .query(
+            "SELECT o.id, o.total_minor, sum(w.amount_minor)::bigint FROM orders o
+             JOIN wallet_transactions w ON w.order_id = o.id AND w.kind = 'refund'
+             GROUP BY o.id HAVING sum(w.amount_minor) > o.total_minor",
+            &[],
+        )
+        .await?
+    {
+        let (id, total, refunded): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        found.push(format!(
+            "I2: order {id} totals {total} but {refunded} was refunded for it"
+        ));
+    }
     // I6: each history starts from nothing, follows the transition table and ends at the status.
     let rows = client
         .query(

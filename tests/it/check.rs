@@ -37,13 +37,21 @@ async fn souk_check_passes_a_sound_shop_and_names_every_broken_invariant() {
          UPDATE users SET balance_minor = balance_minor + 100 WHERE id = 2;
          UPDATE digital_items SET order_id = NULL, delivered_at = NULL
              WHERE id = (SELECT min(id) FROM digital_items WHERE order_id IS NOT NULL);
-         UPDATE orders SET status = 'delivered';"
+         UPDATE orders SET status = 'delivered';
+         INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
+             SELECT user_id, 'refund', total_minor + 1, id, 'too generous' FROM orders;"
     ))
     .await
     .expect("corrupt");
     let (code, out) = souk_check(&app.db_url);
     assert_ne!(code, 0, "{out}");
-    for invariant in ["I1: product", "I2: user 2", "I5: order", "I6: order"] {
+    for invariant in [
+        "I1: product",
+        "I2: user 2",
+        "I5: order",
+        "I6: order",
+        "was refunded for it",
+    ] {
         assert!(out.contains(invariant), "missing {invariant}:\n{out}");
     }
 }

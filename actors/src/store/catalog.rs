@@ -1,0 +1,222 @@
+//! Categories and products as committed; product creation with its audit row.
+
+use super::{Page, PageRequest};
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{CategoryId, ProductId};
+use crate::model::{Category, Product, ProductKind};
+use crate::money::Money;
+use crate::writes::AuditEntry;
+use deadpool_postgres::{GenericClient, Pool};
+use tokio_postgres::Row;
+
+fn category_from(row: &Row) -> DomainResult<Category> {
+    Ok(Category {
+        id: CategoryId::from_db(row.try_get("id")?),
+        name: row.try_get("name")?,
+        parent_id: row
+            .try_get::<_, Option<i64>>("parent_id")?
+            .map(CategoryId::from_db),
+    })
+}
+
+pub async fn list_categories(pool: &Pool, page: PageRequest) -> DomainResult<Page<Category>> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT id, name, parent_id FROM categories WHERE id > $1 ORDER BY id LIMIT $2",
+            &[&page.after.unwrap_or(0), &(page.limit + 1)],
+        )
+        .await?;
+    let items = rows
+        .iter()
+        .map(category_from)
+        .collect::<DomainResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |c| c.id.get()))
+}
+
+pub async fn create_category(
+    pool: &Pool,
+    name: &str,
+    parent: Option<CategoryId>,
+    audit: AuditEntry,
+) -> DomainResult<Category> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let row = tx
+        .query_one(
+            "INSERT INTO categories (name, parent_id) VALUES ($1, $2) RETURNING id, name, parent_id",
+            &[&name, &parent.map(CategoryId::get)],
+        )
+        .await
+        .map_err(|e| match DomainError::from(e) {
+            DomainError::Rejected { .. } => DomainError::invalid("parent_id", "no such category"),
+            other => other,
+        })?;
+    let category = category_from(&row)?;
+    insert_audit(&tx, &audit, serde_json::to_value(&category).ok()).await?;
+    tx.commit().await?;
+    Ok(category)
+}
+
+const PRODUCT_COLUMNS: &str = "p.id, p.category_id, p.name, p.description, p.kind, p.price_minor, p.active,
+    p.image_url, p.created_at, p.updated_at,
+    CASE WHEN p.kind = 'physical' THEN p.stock_on_hand
+         ELSE (SELECT count(*) FROM digital_items d WHERE d.product_id = p.id AND d.order_id IS NULL) END
+    AS stock_available";
+
+fn product_from(row: &Row, currency: &str) -> DomainResult<Product> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Product {
+        id: ProductId::from_db(row.try_get("id")?),
+        category_id: CategoryId::from_db(row.try_get("category_id")?),
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        kind: ProductKind::parse(&kind)
+            .ok_or_else(|| DomainError::Internal(format!("unknown kind {kind}")))?,
+        price_minor: Money::from_minor(row.try_get("price_minor")?),
+        currency: currency.to_string(),
+        stock_available: row.try_get("stock_available")?,
+        active: row.try_get("active")?,
+        image_url: row.try_get("image_url")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub async fn get_product(pool: &Pool, id: ProductId, currency: &str) -> DomainResult<Product> {
+    let client = pool.get().await?;
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = $1");
+    let row = client
+        .query_opt(&sql, &[&id.get()])
+        .await?
+        .ok_or_else(|| DomainError::not_found_product(id))?;
+    product_from(&row, currency)
+}
+
+/// Filters of the public product list.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    pub category: Option<CategoryId>,
+    /// Case-insensitive substring of the name.
+    pub query: Option<String>,
+    pub include_inactive: bool,
+}
+
+pub async fn list_products(
+    pool: &Pool,
+    filter: &ProductFilter,
+    page: PageRequest,
+    currency: &str,
+) -> DomainResult<Page<Product>> {
+    let client = pool.get().await?;
+    // The search text is a bound parameter; LIKE's wildcards in it are escaped to match literally.
+    let pattern = filter.query.as_ref().map(|q| {
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products p
+         WHERE p.id > $1 AND ($2::bigint IS NULL OR p.category_id = $2)
+           AND ($3::text IS NULL OR p.name ILIKE $3) AND (p.active OR $4)
+         ORDER BY p.id LIMIT $5"
+    );
+    let rows = client
+        .query(
+            &sql,
+            &[
+                &page.after.unwrap_or(0),
+                &filter.category.map(CategoryId::get),
+                &pattern,
+                &filter.include_inactive,
+                &(page.limit + 1),
+            ],
+        )
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| product_from(r, currency))
+        .collect::<DomainResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |p| p.id.get()))
+}
+
+/// A product as an admin creates it; already validated.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub category: CategoryId,
+    pub name: String,
+    pub description: String,
+    pub kind: ProductKind,
+    pub price: Money,
+    pub image_url: Option<String>,
+}
+
+pub async fn create_product(
+    pool: &Pool,
+    new: &NewProduct,
+    currency: &str,
+    audit: AuditEntry,
+) -> DomainResult<Product> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let row = tx
+        .query_one(
+            "INSERT INTO products (category_id, name, description, kind, price_minor, image_url)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                &new.category.get(),
+                &new.name,
+                &new.description,
+                &new.kind.as_str(),
+                &new.price.minor(),
+                &new.image_url,
+            ],
+        )
+        .await
+        .map_err(|e| match DomainError::from(e) {
+            DomainError::Rejected { .. } => DomainError::invalid("category_id", "no such category"),
+            other => other,
+        })?;
+    let id: i64 = row.try_get(0)?;
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = $1");
+    let product = product_from(&tx.query_one(&sql, &[&id]).await?, currency)?;
+    insert_audit(&tx, &audit, serde_json::to_value(&product).ok()).await?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+async fn insert_audit(
+    client: &impl GenericClient,
+    audit: &AuditEntry,
+    after: Option<serde_json::Value>,
+) -> DomainResult<()> {
+    client
+        .execute(
+            "INSERT INTO audit_log (actor, action, target, before, after, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&audit.actor, &audit.action, &audit.target, &audit.before, &after.or(audit.after.clone()), &audit.request_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The kind of each product named.
+pub async fn product_kinds(
+    pool: &Pool,
+    ids: Vec<ProductId>,
+) -> DomainResult<std::collections::HashMap<ProductId, ProductKind>> {
+    let client = pool.get().await?;
+    let raw: Vec<i64> = ids.iter().map(|p| p.get()).collect();
+    let rows = client
+        .query("SELECT id, kind FROM products WHERE id = ANY($1)", &[&raw])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get(1)?;
+            let kind = ProductKind::parse(&kind)
+                .ok_or_else(|| DomainError::Internal(format!("unknown kind {kind}")))?;
+            Ok((ProductId::from_db(r.try_get(0)?), kind))
+        })
+        .collect()
+}

@@ -1,0 +1,79 @@
+//! Reads, and creation of entities no actor owns yet (users, categories, products). Reads
+//! see committed state only; nothing here moves money or stock, which belong to actors.
+//! Lists page by id with a cursor that is the last id seen, so a page never skips or
+//! repeats a row when rows are added meanwhile.
+
+mod catalog;
+mod orders;
+mod users;
+
+pub use catalog::*;
+pub use orders::*;
+pub use users::*;
+
+use crate::error::DomainResult;
+use crate::ids::UserId;
+use deadpool_postgres::Pool;
+
+/// One page of a list and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<i64>,
+}
+
+/// A validated page request: `limit` in 1..=100, `after` the cursor.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows: the extra row only says there is more.
+    pub(crate) fn from_rows(mut items: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> Page<T> {
+        let more = items.len() as i64 > limit;
+        items.truncate(limit as usize);
+        let next_cursor = if more { items.last().map(id) } else { None };
+        Page { items, next_cursor }
+    }
+}
+
+/// A stored answer to an Idempotency-Key: the request's hash and the response first sent.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub request_hash: Vec<u8>,
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+pub async fn find_idempotency_key(
+    pool: &Pool,
+    user: UserId,
+    key: &str,
+) -> DomainResult<Option<StoredKey>> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT request_hash, status_code, response FROM idempotency_keys
+             WHERE user_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'",
+            &[&user.get(), &key],
+        )
+        .await?;
+    row.map(|r| {
+        Ok(StoredKey {
+            request_hash: r.try_get(0)?,
+            status: r.try_get::<_, i16>(1)? as u16,
+            body: r
+                .try_get::<_, Option<serde_json::Value>>(2)?
+                .unwrap_or(serde_json::Value::Null),
+        })
+    })
+    .transpose()
+}
+
+/// Whether Postgres answers: the readiness probe.
+pub async fn ping(pool: &Pool) -> DomainResult<()> {
+    pool.get().await?.execute("SELECT 1", &[]).await?;
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Users: created by admins or by a token's first request.
+
+use crate::error::{DomainError, DomainResult};
+use crate::ids::UserId;
+use crate::model::User;
+use deadpool_postgres::Pool;
+use tokio_postgres::Row;
+
+fn user_from(row: &Row) -> DomainResult<User> {
+    Ok(User {
+        id: UserId::from_db(row.try_get("id")?),
+        display_name: row.try_get("display_name")?,
+        telegram_id: row.try_get("telegram_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn create_user(
+    pool: &Pool,
+    display_name: Option<&str>,
+    telegram_id: Option<i64>,
+) -> DomainResult<User> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            "INSERT INTO users (display_name, telegram_id) VALUES ($1, $2)
+             RETURNING id, display_name, telegram_id, created_at",
+            &[&display_name, &telegram_id],
+        )
+        .await
+        .map_err(|e| match DomainError::from(e) {
+            DomainError::Rejected { .. } => {
+                DomainError::invalid("telegram_id", "a user with this telegram_id exists")
+            }
+            other => other,
+        })?;
+    user_from(&row)
+}
+
+/// Makes sure a user with this id exists (a token may name a user before any request did).
+/// The id sequence is moved past it under a lock, so ids handed out later never collide.
+pub async fn ensure_user(pool: &Pool, id: UserId) -> DomainResult<()> {
+    let mut client = pool.get().await?;
+    if client
+        .query_opt("SELECT 1 FROM users WHERE id = $1", &[&id.get()])
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('souk.users_id_seq'))",
+        &[],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+        &[&id.get()],
+    )
+    .await?;
+    tx.execute(
+        "SELECT setval('users_id_seq', greatest($1, (SELECT last_value FROM users_id_seq)))",
+        &[&id.get()],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

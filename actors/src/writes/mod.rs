@@ -1,0 +1,283 @@
+//! Every change Souk makes to Postgres, as data. A `Write` is one unit of the group commit:
+//! its statements, its idempotency record and its audit row commit together or not at all.
+//! Each fact has one parameterized statement here; nothing is formatted into SQL.
+
+mod catalog;
+mod checkout;
+
+use crate::address::ShippingAddress;
+use crate::error::DomainError;
+use crate::ids::{ProductId, UserId};
+use crate::model::{Order, ProductKind, RejectedCode, StockReport, WalletTransaction};
+use crate::money::Money;
+use crate::pricing::Totals;
+use crate::quantity::Quantity;
+use deadpool_postgres::Transaction;
+use serde_json::Value;
+
+/// Why a write could not be applied: the write's own fault (the batch goes on without it),
+/// another write's fault (its error aborted the shared transaction), or the connection's
+/// (the whole batch fails).
+pub(crate) enum ApplyError {
+    Job(DomainError),
+    Aborted,
+    Batch(tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for ApplyError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // Class 22 (data exception), 23 (integrity) and P0 (raised by us) belong to one write.
+        match e.code().map(|c| c.code()) {
+            Some("25P02") => ApplyError::Aborted,
+            Some(code)
+                if code.starts_with("22") || code.starts_with("23") || code.starts_with("P0") =>
+            {
+                ApplyError::Job(DomainError::Rejected {
+                    constraint: e
+                        .as_db_error()
+                        .and_then(|db| db.constraint().map(str::to_string))
+                        .unwrap_or_else(|| code.to_string()),
+                })
+            }
+            _ => ApplyError::Batch(e),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub op: WriteOp,
+    pub idempotency: Option<IdempotencyDraft>,
+    pub audit: Option<AuditEntry>,
+}
+
+impl Write {
+    pub fn new(op: WriteOp) -> Write {
+        Write {
+            op,
+            idempotency: None,
+            audit: None,
+        }
+    }
+}
+
+/// The caller's Idempotency-Key, stored with the response in the effect's transaction.
+#[derive(Debug, Clone)]
+pub struct IdempotencyDraft {
+    pub user: UserId,
+    pub key: String,
+    pub request_hash: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub actor: String,
+    pub action: &'static str,
+    pub target: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckoutLine {
+    pub product: ProductId,
+    pub name: String,
+    pub kind: ProductKind,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    pub items: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckoutWrite {
+    pub user: UserId,
+    pub currency: String,
+    pub totals: Totals,
+    pub lines: Vec<CheckoutLine>,
+    pub actor: String,
+    pub shipping_address: Option<ShippingAddress>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price: Option<Money>,
+    pub active: Option<bool>,
+    pub image_url: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    Checkout(Box<CheckoutWrite>),
+    StockDelta {
+        product: ProductId,
+        delta: i64,
+        available_after: i64,
+    },
+    AddCodes {
+        product: ProductId,
+        codes: Vec<(usize, String)>,
+        rejected: Vec<RejectedCode>,
+        available_before: i64,
+    },
+    CartSet {
+        user: UserId,
+        product: ProductId,
+        quantity: Option<Quantity>,
+    },
+    CartClear {
+        user: UserId,
+    },
+    WalletCredit {
+        user: UserId,
+        amount: Money,
+        reason: String,
+    },
+    ProductUpdate {
+        product: ProductId,
+        patch: ProductPatch,
+    },
+    OrderStatus(crate::orders::StatusChange),
+    Cancel(Box<crate::orders::Cancellation>),
+    /// Only the idempotency record: the stored answer of a request that changed nothing.
+    StoredResponse {
+        status: u16,
+        body: Value,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Order(Box<Order>),
+    Stock {
+        report: StockReport,
+        new_items: Vec<i64>,
+    },
+    Credit(WalletTransaction),
+    Done,
+    /// Stock given back: (product, units, stock movement id) for each product.
+    Restocked(Vec<(ProductId, i64, i64)>),
+    Stored {
+        status: u16,
+        body: Value,
+    },
+}
+
+impl Outcome {
+    /// The response a replay of this request returns: status and JSON body.
+    fn response(&self) -> (u16, Value) {
+        let to_json = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
+        match self {
+            Outcome::Order(order) => (201, to_json(serde_json::to_value(order))),
+            Outcome::Stock { report, .. } => (200, to_json(serde_json::to_value(report))),
+            Outcome::Credit(tx) => (201, to_json(serde_json::to_value(tx))),
+            Outcome::Done | Outcome::Restocked(_) => (204, Value::Null),
+            Outcome::Stored { status, body } => (*status, body.clone()),
+        }
+    }
+}
+
+pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome, ApplyError> {
+    let outcome = match &write.op {
+        WriteOp::Checkout(c) => checkout::apply(tx, c).await?,
+        WriteOp::StockDelta {
+            product,
+            delta,
+            available_after,
+        } => catalog::stock_delta(tx, *product, *delta, *available_after).await?,
+        WriteOp::AddCodes {
+            product,
+            codes,
+            rejected,
+            available_before,
+        } => catalog::add_codes(tx, *product, codes, rejected, *available_before).await?,
+        WriteOp::CartSet {
+            user,
+            product,
+            quantity,
+        } => {
+            match quantity {
+                Some(q) => {
+                    let sql = "INSERT INTO cart_items (user_id, product_id, quantity) VALUES ($1, $2, $3)
+                               ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now()";
+                    let stmt = tx.prepare_cached(sql).await?;
+                    tx.execute(&stmt, &[&user.get(), &product.get(), &(q.get() as i32)])
+                        .await?;
+                }
+                None => {
+                    let sql = "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2";
+                    let stmt = tx.prepare_cached(sql).await?;
+                    tx.execute(&stmt, &[&user.get(), &product.get()]).await?;
+                }
+            }
+            Outcome::Done
+        }
+        WriteOp::CartClear { user } => {
+            let stmt = tx
+                .prepare_cached("DELETE FROM cart_items WHERE user_id = $1")
+                .await?;
+            tx.execute(&stmt, &[&user.get()]).await?;
+            Outcome::Done
+        }
+        WriteOp::WalletCredit {
+            user,
+            amount,
+            reason,
+        } => catalog::credit(tx, *user, *amount, reason).await?,
+        WriteOp::ProductUpdate { product, patch } => {
+            catalog::product_update(tx, *product, patch).await?
+        }
+        WriteOp::OrderStatus(change) => crate::orders::apply_status(tx, change).await?,
+        WriteOp::Cancel(cancellation) => crate::orders::apply_cancel(tx, cancellation).await?,
+        WriteOp::StoredResponse { status, body } => Outcome::Stored {
+            status: *status,
+            body: body.clone(),
+        },
+    };
+    if let Some(idem) = &write.idempotency {
+        let (status, body) = outcome.response();
+        // A key older than the 24 h replay window may be used afresh; a live one may not
+        // (that would be a second effect for one key), so the write is refused instead.
+        let sql = "INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response)
+                   VALUES ($1, $2, $3, $4, $5)
+                   ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+                       status_code = EXCLUDED.status_code, response = EXCLUDED.response, created_at = now()
+                   WHERE idempotency_keys.created_at <= now() - interval '24 hours'";
+        let stmt = tx.prepare_cached(sql).await?;
+        let stored = tx
+            .execute(
+                &stmt,
+                &[
+                    &idem.user.get(),
+                    &idem.key,
+                    &idem.request_hash,
+                    &(status as i16),
+                    &body,
+                ],
+            )
+            .await?;
+        if stored != 1 {
+            return Err(ApplyError::Job(DomainError::KeyTaken));
+        }
+    }
+    if let Some(audit) = &write.audit {
+        let sql = "INSERT INTO audit_log (actor, action, target, before, after, request_id)
+                   VALUES ($1, $2, $3, $4, $5, $6)";
+        let stmt = tx.prepare_cached(sql).await?;
+        tx.execute(
+            &stmt,
+            &[
+                &audit.actor,
+                &audit.action,
+                &audit.target,
+                &audit.before,
+                &audit.after,
+                &audit.request_id,
+            ],
+        )
+        .await?;
+    }
+    Ok(outcome)
+}

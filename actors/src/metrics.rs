@@ -66,6 +66,15 @@ impl ActorMetrics {
                 &["reason"],
             )?,
         };
+        // Every known label exists from the start, so a dashboard shows 0, not "no data".
+        for kind in ["product", "user"] {
+            m.actors_live.with_label_values(&[kind]);
+            m.actors_started.with_label_values(&[kind]);
+            m.actors_passivated.with_label_values(&[kind]);
+        }
+        for reason in ["rejected", "unavailable", "overloaded"] {
+            m.write_failures.with_label_values(&[reason]);
+        }
         registry.register(Box::new(m.actors_live.clone()))?;
         registry.register(Box::new(m.actors_started.clone()))?;
         registry.register(Box::new(m.actors_passivated.clone()))?;

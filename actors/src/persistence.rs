@@ -150,12 +150,19 @@ async fn run_batch(
                 }
             }
             BatchResult::JobFailed(index, error) => {
-                // Only this write is at fault; the others go again without it.
-                metrics
-                    .write_failures
-                    .with_label_values(&["rejected"])
-                    .inc();
-                tracing::warn!(%error, "write rejected by the database; retrying its batch without it");
+                // Only this write is at fault; the others go again without it. A key that
+                // already holds an answer is a client's retry, not a failure: it is replayed.
+                if error == DomainError::KeyTaken {
+                    tracing::debug!(
+                        "idempotency key already answered; the stored answer is replayed"
+                    );
+                } else {
+                    metrics
+                        .write_failures
+                        .with_label_values(&["rejected"])
+                        .inc();
+                    tracing::warn!(%error, "write rejected by the database; retrying its batch without it");
+                }
                 let job = jobs.remove(index);
                 let _ = job.reply.send(Err(error));
             }

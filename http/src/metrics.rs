@@ -50,6 +50,22 @@ impl HttpMetrics {
                 "1 while maintenance mode is on",
             )?,
         };
+        for outcome in [
+            "ok",
+            "idempotent_replay",
+            "out_of_stock",
+            "insufficient_funds",
+            "cart_empty",
+            "promo_invalid",
+            "unavailable",
+            "overloaded",
+            "maintenance",
+            "idempotency_key_reused",
+            "invalid",
+            "error",
+        ] {
+            m.checkouts.with_label_values(&[outcome]);
+        }
         registry.register(Box::new(m.requests.clone()))?;
         registry.register(Box::new(m.duration.clone()))?;
         registry.register(Box::new(m.checkouts.clone()))?;

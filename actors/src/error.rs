@@ -44,6 +44,8 @@ pub enum DomainError {
     },
     #[error("moving an order to {to} has its own endpoint")]
     NeedsItsOwnFlow { to: OrderStatus },
+    #[error("a refund of {requested} is more than the {remaining} left to refund")]
+    RefundExceedsPaid { requested: Money, remaining: Money },
     #[error("the order's status changed meanwhile; read it again")]
     StatusChanged,
     /// The Idempotency-Key already holds an answer: the caller replays it instead.

@@ -18,6 +18,7 @@ pub mod persistence;
 pub mod pricing;
 pub mod product;
 pub mod quantity;
+pub mod refunds;
 pub mod registry;
 pub mod status;
 pub mod store;

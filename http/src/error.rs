@@ -163,6 +163,10 @@ impl From<DomainError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
                     .with_details(json!({ "to": to, "reason": "needs_its_own_endpoint" }))
             }
+            D::RefundExceedsPaid { requested, remaining } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refund_exceeds_paid", message)
+                    .with_details(json!({ "field": "amount_minor", "requested_minor": requested, "remaining_minor": remaining }))
+            }
             D::StatusChanged => ApiError::new(StatusCode::CONFLICT, "status_changed", message),
             D::KeyTaken => ApiError::new(StatusCode::CONFLICT, "idempotency_key_in_use", message),
             D::Rejected { constraint } => ApiError::new(StatusCode::CONFLICT, "conflict", message)

@@ -21,6 +21,7 @@ mod ops;
 mod orders;
 mod outage;
 mod proxy;
+mod refunds;
 mod shutdown;
 mod smoke;
 mod stock;

@@ -157,3 +157,15 @@ pub async fn list_wallet_transactions(
         .collect::<DomainResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |t| t.id))
 }
+
+/// What has been refunded for an order so far.
+pub async fn refunded_total(pool: &Pool, order: OrderId) -> DomainResult<Money> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            "SELECT coalesce(sum(amount_minor), 0)::bigint FROM wallet_transactions WHERE order_id = $1 AND kind = 'refund'",
+            &[&order.get()],
+        )
+        .await?;
+    Ok(Money::from_minor(row.try_get(0)?))
+}

@@ -29,6 +29,15 @@ impl From<tokio_postgres::Error> for ApplyError {
         // Class 22 (data exception), 23 (integrity) and P0 (raised by us) belong to one write.
         match e.code().map(|c| c.code()) {
             Some("25P02") => ApplyError::Aborted,
+            // Class 42 is a statement Postgres cannot run: a bug in that one write, which
+            // must not fail the writes batched with it.
+            Some(code) if code.starts_with("42") => {
+                let detail = e
+                    .as_db_error()
+                    .map_or_else(|| e.to_string(), |db| db.message().to_string());
+                tracing::error!(code, %detail, "a write's statement is invalid");
+                ApplyError::Job(DomainError::Internal(format!("invalid statement ({code})")))
+            }
             Some(code)
                 if code.starts_with("22") || code.starts_with("23") || code.starts_with("P0") =>
             {
@@ -141,6 +150,7 @@ pub enum WriteOp {
     },
     OrderStatus(crate::orders::StatusChange),
     Cancel(Box<crate::orders::Cancellation>),
+    Refund(Box<crate::refunds::RefundWrite>),
     /// Only the idempotency record: the stored answer of a request that changed nothing.
     StoredResponse {
         status: u16,
@@ -231,6 +241,7 @@ pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome
         }
         WriteOp::OrderStatus(change) => crate::orders::apply_status(tx, change).await?,
         WriteOp::Cancel(cancellation) => crate::orders::apply_cancel(tx, cancellation).await?,
+        WriteOp::Refund(refund) => crate::refunds::apply(tx, refund).await?,
         WriteOp::StoredResponse { status, body } => Outcome::Stored {
             status: *status,
             body: body.clone(),

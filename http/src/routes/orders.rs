@@ -3,12 +3,16 @@
 use super::ListBody;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{page_query, path_id, Json, Staff};
+use crate::extract::{page_query, path_id, Admin, IdempotencyKey, Json, Staff};
+use crate::idempotency::{once, Answer};
 use crate::state::AppState;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use souk_actors::ids::OrderId;
+use souk_actors::money::Money;
 use souk_actors::orders::{self, CancelOrder};
 use souk_actors::product::WriteMeta;
+use souk_actors::refunds::RefundOrder;
 use souk_actors::status::OrderStatus;
 use souk_actors::store::{self, ShowItems};
 use souk_actors::writes::AuditEntry;
@@ -22,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/admin/orders/{order_id}/transitions",
             web::post().to(transition),
         )
+        .route("/admin/orders/{order_id}/refunds", web::post().to(refund))
         .route("/me/orders/{order_id}/cancel", web::post().to(cancel_mine));
 }
 
@@ -198,4 +203,57 @@ async fn cancel_mine(
     };
     let order = state.registry.user(caller.user, cancel).await?;
     Ok(HttpResponse::Ok().json(order))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundBody {
+    amount_minor: Option<i64>,
+    reason: String,
+}
+
+/// Admin refunds to the customer's wallet ⚑: all that is left, or part of it; 201 with the ledger row.
+async fn refund(
+    req: HttpRequest,
+    Admin(caller): Admin,
+    state: web::Data<AppState>,
+    key: IdempotencyKey,
+    body: Json<RefundBody>,
+) -> ApiResult<HttpResponse> {
+    let id: OrderId = path_id(&req, "order_id")?;
+    let amount = match body.value.amount_minor {
+        Some(a) if a >= 1 => Some(Money::from_minor(a)),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "amount_minor",
+                "amount_minor must be positive",
+            ))
+        }
+        None => None,
+    };
+    let reason = super::text("reason", &body.value.reason, 1, 500)?;
+    let owner = state
+        .bounded(store::get_order(&state.pool, id, None, ShowItems::No))
+        .await?
+        .user_id;
+    let rid = super::request_id(&req);
+    let mut meta = audit(&caller, "order.refund", id, &req);
+    if let Some(entry) = meta.audit.as_mut() {
+        entry.after = Some(serde_json::json!({ "amount_minor": amount, "reason": reason }));
+    }
+    let registry = state.registry.clone();
+    let (response, _) = once(&state, caller, key, body.hash, &rid, |draft| async move {
+        meta.idempotency = Some(draft);
+        let refund = RefundOrder {
+            order: id,
+            amount,
+            reason,
+            actor: caller.audit_name(),
+            meta,
+        };
+        let transaction = registry.user(owner, refund).await?;
+        Answer::new(StatusCode::CREATED, transaction)
+    })
+    .await?;
+    Ok(response)
 }

@@ -186,8 +186,20 @@ impl Settings {
         if self.actors.mailbox_max == 0 || self.actors.idle_timeout_secs == 0 {
             return invalid("actors.mailbox_max and actors.idle_timeout_secs must be positive");
         }
+        if self.profile == Profile::Dev {
+            if let Some(secret) = &self.auth.jwt_secret {
+                if is_placeholder(secret.expose_secret()) {
+                    tracing::warn!(
+                        "SOUK__AUTH__JWT_SECRET looks like a placeholder; production refuses it"
+                    );
+                }
+            }
+        }
         if self.profile == Profile::Production {
             match &self.auth.jwt_secret {
+                Some(s) if is_placeholder(s.expose_secret()) => {
+                    return invalid("SOUK__AUTH__JWT_SECRET is a placeholder; generate one with `openssl rand -hex 32`")
+                }
                 Some(s) if s.expose_secret().len() >= JWT_SECRET_MIN_BYTES => {}
                 _ => {
                     return invalid(
@@ -233,6 +245,23 @@ impl Settings {
     }
 }
 
+/// Values copied from examples and templates, never meant to be used.
+fn is_placeholder(secret: &str) -> bool {
+    let s = secret.trim().to_ascii_lowercase();
+    let known = [
+        "change-me",
+        "changeme",
+        "change_me",
+        "secret",
+        "password",
+        "example",
+        "placeholder",
+    ];
+    known.iter().any(|k| s.contains(k))
+        || (s.starts_with("your-") && s.ends_with("-secret"))
+        || s.starts_with("<")
+}
+
 /// Writes a file only its owner can read.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
@@ -270,5 +299,13 @@ mod tests {
         assert!(s.validate().is_err());
         s.auth.jwt_secret = Some(SecretString::from("x".repeat(32)));
         s.validate().unwrap();
+        for placeholder in [
+            "change-me-change-me-change-me-change-me",
+            "your-jwt-secret-your-jwt-secret-your-jwt-secret",
+        ] {
+            s.auth.jwt_secret = Some(SecretString::from(placeholder.to_string()));
+            let error = s.validate().unwrap_err().to_string();
+            assert!(error.contains("placeholder"), "{error}");
+        }
     }
 }

@@ -97,6 +97,9 @@ pub async fn observe(
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
     let method = req.method().to_string();
+    let authenticated = req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION);
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
         Err(e) => return Err(e),
@@ -110,6 +113,7 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    secure(res.headers_mut(), authenticated);
     if let Some(metrics) = metrics {
         let route = res
             .request()
@@ -143,5 +147,22 @@ pub async fn render(state: web::Data<AppState>) -> HttpResponse {
 impl ApiError {
     fn error_response_owned(&self) -> HttpResponse {
         actix_web::ResponseError::error_response(self)
+    }
+}
+
+/// Headers every response carries: no MIME sniffing, no referrer leaking ids to other
+/// sites, and nothing personal kept in a shared cache.
+fn secure(headers: &mut actix_web::http::header::HeaderMap, authenticated: bool) {
+    use actix_web::http::header;
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if authenticated {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 }

@@ -106,3 +106,28 @@ async fn a_sane_client_request_id_is_kept_and_an_insane_one_replaced() {
         .await;
     assert_ne!(r.request_id(), "has space");
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_personal_ones_are_not_cached() {
+    let app = TestApp::spawn().await;
+    let token = app.customer(2, 0).await;
+    let public = app
+        .http
+        .get(format!("{}/v1/products", app.base))
+        .send()
+        .await
+        .expect("request");
+    let personal = app
+        .http
+        .get(format!("{}/v1/me/wallet", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    for res in [&public, &personal] {
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    }
+    assert_eq!(personal.headers()["cache-control"], "no-store");
+    assert!(public.headers().get("cache-control").is_none());
+}

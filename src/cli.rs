@@ -26,6 +26,16 @@ pub enum Command {
         #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
         ttl: std::time::Duration,
     },
+    /// Write the whole database to FILE (pg_dump's custom format).
+    Backup {
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Restore a backup into the configured database, which must be empty.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Verify the invariants I1, I2, I5, I6 on the database; non-zero exit on a violation.
     Check,
     /// Load a freshly seeded Souk over HTTP and report throughput and latency.

@@ -1,6 +1,7 @@
 //! The `souk` binary's library half: configuration, start-up, the private Postgres cluster,
 //! migrations and the operator commands. Integration tests build the application from here.
 
+pub mod backup;
 pub mod bench;
 pub mod check;
 pub mod cli;

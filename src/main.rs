@@ -86,6 +86,25 @@ fn run(command: Command) -> Result<ExitCode, String> {
             souk::bench::print_table(&report);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup { to } => actix_web::rt::System::new().block_on(async move {
+            let target = souk::db::locate(&settings, &dir)
+                .await
+                .map_err(|e| e.to_string())?;
+            souk::backup::backup(target.url.expose_secret(), &to)?;
+            println!("backed up to {}", to.display());
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Restore { from } => actix_web::rt::System::new().block_on(async move {
+            let target = souk::db::locate(&settings, &dir)
+                .await
+                .map_err(|e| e.to_string())?;
+            souk::backup::restore(target.url.expose_secret(), &from).await?;
+            println!(
+                "restored from {}; run `souk check` to verify it",
+                from.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::Check => actix_web::rt::System::new().block_on(async move {
             let target = souk::db::locate(&settings, &dir)
                 .await

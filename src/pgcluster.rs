@@ -27,6 +27,8 @@ const TAIL_LINES_MAX: usize = 25;
 pub enum ClusterError {
     #[error("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin. Install them (Debian/Ubuntu: `apt-get install -y postgresql`; Fedora: `dnf install postgresql-server`; macOS: `brew install postgresql`) or set SOUK__DATABASE__URL to an existing database.")]
     BinariesNotFound,
+    #[error("{0} not found on PATH or in /usr/lib/postgresql/*/bin; install PostgreSQL's client tools (Debian/Ubuntu: `apt-get install -y postgresql-client`)")]
+    ToolNotFound(String),
     #[error("PostgreSQL refuses to run as root, and neither a `postgres` nor a `nobody` user exists to run it as; create one or set SOUK__DATABASE__URL to an existing database")]
     NoUnprivilegedUser,
     #[error("{dir} belongs to another user (uid {uid}); run as that user or root, or delete it for a fresh cluster")]
@@ -162,6 +164,19 @@ async fn lets_tests_create_databases(url: &str) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// A PostgreSQL client tool (`pg_dump`, `pg_restore`) from the same installation the
+/// private cluster uses, so its version matches the server's.
+pub fn client_tool(name: &str) -> Result<PathBuf, ClusterError> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    find_bindir()
+        .into_iter()
+        .chain(versioned_bindirs(Path::new("/usr/lib/postgresql")))
+        .chain(std::env::split_paths(&path))
+        .map(|dir| dir.join(name))
+        .find(|tool| fs::metadata(tool).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0))
+        .ok_or(ClusterError::ToolNotFound(name.to_string()))
 }
 
 /// The directory holding initdb, pg_ctl and postgres; pg_ctl starts the `postgres` beside it.

@@ -3,6 +3,7 @@
 mod actors;
 mod admin_products;
 mod auth;
+mod backup;
 mod bad_input;
 mod bench;
 mod cart;

@@ -17,6 +17,7 @@ mod external;
 mod idempotency;
 mod lifecycle;
 mod load;
+mod metrics;
 mod operations;
 mod ops;
 mod orders;

@@ -24,6 +24,7 @@ mod orders;
 mod outage;
 mod proxy;
 mod refunds;
+mod secrets;
 mod shutdown;
 mod smoke;
 mod stock;

@@ -40,7 +40,7 @@ pub struct Cancellation {
     pub restock: Vec<(ProductId, i64)>,
 }
 
-fn refused(from: OrderStatus, to: OrderStatus) -> DomainError {
+pub(crate) fn refused(from: OrderStatus, to: OrderStatus) -> DomainError {
     DomainError::InvalidTransition {
         from,
         to,

@@ -51,11 +51,7 @@ impl Handler<RefundOrder> for UserActor {
             let pool = &registry.deps.pool;
             let order = store::get_order(pool, msg.order, Some(user), ShowItems::No).await?;
             if !order.status.can_move_to(OrderStatus::Refunded) {
-                return Err(DomainError::InvalidTransition {
-                    from: order.status,
-                    to: OrderStatus::Refunded,
-                    allowed: order.status.allowed_next().to_vec(),
-                });
+                return Err(crate::orders::refused(order.status, OrderStatus::Refunded));
             }
             let refunded = store::refunded_total(pool, msg.order).await?;
             let remaining = order

@@ -330,6 +330,14 @@ impl TestApp {
         .await
     }
 
+    /// `souk check` on this test's database: every invariant holds.
+    pub async fn assert_invariants(&self) {
+        let violations = souk::check::violations(&self.db().await)
+            .await
+            .expect("check");
+        assert_eq!(violations, Vec::<String>::new());
+    }
+
     pub async fn scalar(&self, sql: &str) -> i64 {
         self.db()
             .await

@@ -66,12 +66,7 @@ async fn staff_move_an_order_along_the_table_and_every_move_is_in_its_history() 
             "shipped>delivered"
         ]
     );
-    assert_eq!(
-        souk::check::violations(&app.db().await)
-            .await
-            .expect("check"),
-        Vec::<String>::new()
-    );
+    app.assert_invariants().await;
 }
 
 #[tokio::test]
@@ -144,12 +139,7 @@ async fn cancelling_gives_the_money_back_and_the_shirts_back_but_not_the_deliver
         .call(Method::POST, &path, Some(&other), None, None)
         .await;
     assert_error(s, &body, 404, "not_found");
-    assert_eq!(
-        souk::check::violations(&app.db().await)
-            .await
-            .expect("check"),
-        Vec::<String>::new()
-    );
+    app.assert_invariants().await;
 }
 
 #[tokio::test]
@@ -195,12 +185,7 @@ async fn a_shipped_order_cannot_be_cancelled_by_its_customer_and_ten_racing_canc
     // Staff may still cancel what the table allows; shipped → cancelled is not in it.
     let (s, body) = move_to(&app, second, "cancelled").await;
     assert_error(s, &body, 409, "invalid_transition");
-    assert_eq!(
-        souk::check::violations(&app.db().await)
-            .await
-            .expect("check"),
-        Vec::<String>::new()
-    );
+    app.assert_invariants().await;
 }
 
 #[tokio::test]
@@ -228,10 +213,5 @@ async fn staff_cancel_a_processing_order_with_the_same_refund_and_restock() {
     let (s, body) = move_to(&app, third, "refunded").await;
     assert_error(s, &body, 409, "invalid_transition");
     assert_eq!(body["error"]["details"]["reason"], "needs_its_own_endpoint");
-    assert_eq!(
-        souk::check::violations(&app.db().await)
-            .await
-            .expect("check"),
-        Vec::<String>::new()
-    );
+    app.assert_invariants().await;
 }

@@ -81,17 +81,6 @@ fn gauge(metrics: &str, series: &str) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
-async fn metrics(app: &TestApp) -> String {
-    app.http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
-}
-
 #[tokio::test]
 async fn idle_actors_leave_memory_and_return_with_committed_state() {
     let app = TestApp::spawn_with(|s| s.actors.idle_timeout_secs = 1).await;
@@ -105,7 +94,7 @@ async fn idle_actors_leave_memory_and_return_with_committed_state() {
 
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let m = metrics(&app).await;
+        let m = app.metrics().await;
         let live = gauge(&m, "souk_actors_live{kind=\"product\"}").unwrap_or(0.0)
             + gauge(&m, "souk_actors_live{kind=\"user\"}").unwrap_or(0.0);
         if live == 0.0 {
@@ -131,7 +120,7 @@ async fn idle_actors_leave_memory_and_return_with_committed_state() {
     app.put_cart(&token, product, 1).await;
     let (s, b) = app.checkout(&token, "one-too-many").await;
     assert_error(s, &b, 409, "out_of_stock");
-    let m = metrics(&app).await;
+    let m = app.metrics().await;
     assert!(
         gauge(&m, "souk_actors_started_total{kind=\"product\"}").unwrap_or(0.0) >= 2.0,
         "{m}"

@@ -222,10 +222,10 @@ impl TestApp {
         b["id"].as_i64().expect("category id")
     }
 
-    /// A physical product with `stock` units.
-    pub async fn physical(&self, price: i64, stock: i64) -> i64 {
-        let cat = self.category("Apparel").await;
-        let body = json!({ "category_id": cat, "name": "Shirt", "kind": "physical", "price_minor": price });
+    /// Creates a product in a new category; returns its id.
+    async fn product(&self, category: &str, name: &str, kind: &str, price: i64) -> i64 {
+        let cat = self.category(category).await;
+        let body = json!({ "category_id": cat, "name": name, "kind": kind, "price_minor": price });
         let (s, b) = self
             .call(
                 Method::POST,
@@ -236,7 +236,12 @@ impl TestApp {
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
-        let id = b["id"].as_i64().expect("product id");
+        b["id"].as_i64().expect("product id")
+    }
+
+    /// A physical product with `stock` units.
+    pub async fn physical(&self, price: i64, stock: i64) -> i64 {
+        let id = self.product("Apparel", "Shirt", "physical", price).await;
         if stock > 0 {
             self.add_stock(id, json!({ "quantity_delta": stock })).await;
         }
@@ -245,19 +250,7 @@ impl TestApp {
 
     /// A digital product with the given codes.
     pub async fn digital(&self, price: i64, codes: &[String]) -> i64 {
-        let cat = self.category("Keys").await;
-        let body = json!({ "category_id": cat, "name": "Game key", "kind": "digital", "price_minor": price });
-        let (s, b) = self
-            .call(
-                Method::POST,
-                "/v1/admin/products",
-                Some(&self.admin()),
-                None,
-                Some(body),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-        let id = b["id"].as_i64().expect("product id");
+        let id = self.product("Keys", "Game key", "digital", price).await;
         if !codes.is_empty() {
             self.add_stock(id, json!({ "codes": codes })).await;
         }
@@ -328,6 +321,17 @@ impl TestApp {
             Some(json!({ "payment": "wallet" })),
         )
         .await
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let res = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics");
+        res.text().await.expect("metrics text")
     }
 
     /// `souk check` on this test's database: every invariant holds.

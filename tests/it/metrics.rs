@@ -43,15 +43,7 @@ async fn metrics_count_exactly_what_a_scripted_run_did() {
         StatusCode::PAYMENT_REQUIRED
     );
 
-    let m = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let m = app.metrics().await;
     let checkouts = |outcome: &str| {
         value(
             &m,

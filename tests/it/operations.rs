@@ -67,15 +67,7 @@ async fn maintenance_stops_checkouts_and_cancels_but_not_reads_or_admins() {
     );
     assert_eq!(app.get("/v1/me/cart", Some(&token)).await.0, StatusCode::OK);
     app.credit(2, 100).await;
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     assert!(metrics.contains("souk_maintenance_mode 1"), "{metrics}");
     assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 1);
 

@@ -1,5 +1,6 @@
 //! `souk check`: verifies DESIGN.md's invariants on a live database (read-only) and names
-//! every violation. I1 stock, I2 money, I5 delivered codes, I6 status histories.
+//! every violation. I1 stock, I2 money, I5 delivered codes, I6 status histories, and
+//! promo redemption counts (P6).
 
 use souk_actors::status::OrderStatus;
 use tokio_postgres::Client;
@@ -84,6 +85,27 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
         found.push(format!(
             "I2: order {id} totals {total} but {refunded} was refunded for it"
         ));
+    }
+    // P6: a promo's redemption count is its redemption rows, within its limit, and each
+    // redeemed order names that code.
+    for row in client
+        .query(
+            "SELECT p.code, p.redemptions::bigint, p.max_redemptions::bigint,
+                    (SELECT count(*) FROM promo_redemptions r WHERE r.code = p.code),
+                    (SELECT count(*) FROM promo_redemptions r JOIN orders o ON o.id = r.order_id
+                     WHERE r.code = p.code AND o.promo_code IS DISTINCT FROM p.code)
+             FROM promos p",
+            &[],
+        )
+        .await?
+    {
+        let (code, counted, max, rows, mismatched): (String, i64, Option<i64>, i64, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        if counted != rows || max.is_some_and(|m| rows > m) || mismatched > 0 {
+            found.push(format!(
+                "P6: promo {code} counts {counted} redemptions (limit {max:?}) but has {rows} redemption rows, {mismatched} on orders that name another code"
+            ));
+        }
     }
     // I6: each history starts from nothing, follows the transition table and ends at the status.
     let rows = client

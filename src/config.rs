@@ -32,6 +32,10 @@ pub struct Settings {
     pub persistence: PersistenceSettings,
     pub actors: ActorSettings,
     pub telegram: TelegramSettings,
+    pub shipping: ShippingSettings,
+    pub tax: TaxSettings,
+    pub checkout: CheckoutSettings,
+    pub payments: PaymentsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +98,40 @@ pub struct TelegramSettings {
     pub api_base: String,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutSettings {
+    /// How long an order awaiting an external payment holds its stock and keys.
+    pub reservation_ttl_secs: u64,
+    /// How often overdue orders are looked for and cancelled.
+    pub expiry_sweep_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentsSettings {
+    /// Signs the payment provider's webhook events; unset: the webhook refuses every event.
+    pub webhook_secret: Option<SecretString>,
+}
+
+/// Shipping for orders with physical goods (digital-only orders never pay shipping).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingSettings {
+    pub flat_minor: i64,
+    /// Goods (after discount) at or above this ship free; absent: never free.
+    pub free_from_minor: Option<i64>,
+}
+
+/// Tax in basis points (2000 = 20 %), rounded half-even once per order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxSettings {
+    pub rate_bp: u32,
+    /// true: prices already contain the tax (the order shows how much); false: added on top.
+    pub inclusive: bool,
+}
+
 const DEFAULTS: &str = r#"
 profile = "dev"
 engine = "actors"
@@ -127,6 +165,20 @@ threads = 0
 
 [telegram]
 api_base = "https://api.telegram.org"
+
+# No shipping fee and no tax until the shop sets its own: a guessed tax rate is a wrong one.
+[shipping]
+flat_minor = 0
+
+[tax]
+rate_bp = 0
+inclusive = false
+
+[checkout]
+reservation_ttl_secs = 900
+expiry_sweep_ms = 1000
+
+[payments]
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +224,43 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The shop's shipping and tax rules, as the one pricing function takes them.
+    pub fn pricing(&self) -> souk_actors::pricing::PricingRules {
+        use souk_actors::money::Money;
+        souk_actors::pricing::PricingRules {
+            shipping_flat: Money::from_minor(self.shipping.flat_minor),
+            free_shipping_from: self.shipping.free_from_minor.map(Money::from_minor),
+            tax_rate_bp: self.tax.rate_bp,
+            tax_inclusive: self.tax.inclusive,
+        }
+    }
+
+    fn validate_pricing(&self) -> Result<(), ConfigError> {
+        let bound = 0..=100_000_000;
+        if !bound.contains(&self.shipping.flat_minor)
+            || self
+                .shipping
+                .free_from_minor
+                .is_some_and(|f| !bound.contains(&f))
+        {
+            return Err(ConfigError::Invalid(
+                "shipping.flat_minor and shipping.free_from_minor must be 0..=100000000".into(),
+            ));
+        }
+        if self.checkout.reservation_ttl_secs == 0 || self.checkout.expiry_sweep_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "checkout.reservation_ttl_secs and checkout.expiry_sweep_ms must be positive"
+                    .into(),
+            ));
+        }
+        if self.tax.rate_bp > souk_actors::pricing::TAX_RATE_BP_MAX {
+            return Err(ConfigError::Invalid(
+                "tax.rate_bp is in basis points and at most 10000 (100 %)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
         if souk_actors::money::Currency::parse(&self.shop.currency).is_none() {
@@ -186,6 +275,7 @@ impl Settings {
         if self.actors.mailbox_max == 0 || self.actors.idle_timeout_secs == 0 {
             return invalid("actors.mailbox_max and actors.idle_timeout_secs must be positive");
         }
+        self.validate_pricing()?;
         if self.profile == Profile::Dev {
             if let Some(secret) = &self.auth.jwt_secret {
                 if is_placeholder(secret.expose_secret()) {

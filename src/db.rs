@@ -21,6 +21,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_maintenance",
         include_str!("../sql/0003_maintenance.sql"),
     ),
+    ("0004_commerce", include_str!("../sql/0004_commerce.sql")),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

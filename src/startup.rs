@@ -98,6 +98,8 @@ impl Application {
                 load_timeout: settings.database_timeout(),
                 reservation_ttl: Duration::from_secs(settings.actors.reservation_ttl_secs),
                 currency: settings.shop.currency.clone(),
+                pricing: settings.pricing(),
+                payment_window: Duration::from_secs(settings.checkout.reservation_ttl_secs),
             },
             metrics: actor_metrics,
             arbiters,
@@ -109,6 +111,26 @@ impl Application {
                     Ok(n) => tracing::info!(products = n, "catalog loaded into memory"),
                     Err(e) => {
                         tracing::warn!(error = %e, "catalog not preloaded; pages load on first read")
+                    }
+                }
+            });
+        }
+        {
+            // Orders whose external payment never came give their stock back (also those
+            // that fell due while Souk was down: the sweep reads Postgres, not memory).
+            let registry = registry.clone();
+            let every = Duration::from_millis(settings.checkout.expiry_sweep_ms);
+            actix_web::rt::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    match souk_actors::payments::expire_overdue(&registry).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(
+                            orders = n,
+                            "cancelled orders whose payment window closed"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "could not look for overdue orders"),
                     }
                 }
             });
@@ -130,6 +152,7 @@ impl Application {
             prometheus,
             currency: settings.shop.currency.clone(),
             engine: settings.engine,
+            payment_webhook_secret: settings.payments.webhook_secret.clone(),
             db_timeout: settings.database_timeout(),
             maintenance,
             known_users: Default::default(),

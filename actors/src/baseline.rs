@@ -130,6 +130,7 @@ pub async fn checkout(
     actor: String,
     meta: WriteMeta,
     shipping_address: Option<ShippingAddress>,
+    rules: &crate::pricing::PricingRules,
 ) -> DomainResult<Order> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
@@ -211,9 +212,16 @@ pub async fn checkout(
         .map(|l| PricedLine {
             unit_price: l.unit_price,
             quantity: l.quantity.get(),
+            physical: l.kind == ProductKind::Physical,
         })
         .collect();
-    let totals = price(&priced)?;
+    if shipping_address.is_none() && priced.iter().any(|l| l.physical) {
+        return Err(DomainError::invalid(
+            "shipping_address",
+            "physical goods ship: checkout needs a shipping_address",
+        ));
+    }
+    let totals = price(&priced, rules, None)?;
     let balance = Money::from_minor(balance);
     if totals.total_minor > balance {
         return Err(DomainError::InsufficientFunds {
@@ -228,6 +236,8 @@ pub async fn checkout(
         lines,
         actor,
         shipping_address,
+        promo: None,
+        payment_due: None,
     };
     let outcome = apply(&tx, &meta.write(WriteOp::Checkout(Box::new(write))))
         .await

@@ -6,11 +6,13 @@
 
 use crate::address::ShippingAddress;
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{ProductId, ReservationId};
-use crate::model::Order;
+use crate::ids::{ProductId, ReservationId, UserId};
+use crate::model::{Order, PaymentMethod, ProductKind};
+use crate::money::Money;
 use crate::persistence::persist;
-use crate::pricing::{price, PricedLine};
+use crate::pricing::{price, subtotal, PricedLine};
 use crate::product::{Commit, MarkStale, Release, Reserve, Reserved, WriteMeta};
+use crate::promo::{CheckPromo, ClaimId, PromoCode, SettleClaim};
 use crate::quantity::Quantity;
 use crate::registry::Registry;
 use crate::user::UserActor;
@@ -25,6 +27,9 @@ pub struct Checkout {
     /// Who asked, for the status history and the audit log (e.g. "user:7").
     pub actor: String,
     pub shipping_address: Option<ShippingAddress>,
+    /// A code given at checkout; without one, the code on the cart (if any) applies.
+    pub promo: Option<PromoCode>,
+    pub payment: PaymentMethod,
 }
 
 struct Held {
@@ -46,15 +51,29 @@ impl Handler<Checkout> for UserActor {
             (
                 s.balance,
                 s.cart.iter().map(|(p, q)| (*p, *q)).collect::<Vec<_>>(),
+                msg.promo.clone().or_else(|| s.promo.clone()),
             )
         });
         let work = async move {
-            let (balance, cart) = snapshot?;
+            let (balance, cart, promo) = snapshot?;
             if cart.is_empty() {
                 return Err(DomainError::CartEmpty);
             }
             let held = reserve_all(&registry, &cart).await?;
-            let result = pay(&registry, user, balance, &held, msg).await;
+            let claim = ClaimId::next();
+            let pending = Pending {
+                user,
+                balance,
+                promo: promo.clone().map(|code| (code, claim)),
+            };
+            let result = pay(&registry, pending, &held, msg).await;
+            if let Some(code) = &promo {
+                let committed = result.is_ok();
+                let settle = SettleClaim { claim, committed };
+                if let Err(e) = registry.promo(code, settle).await {
+                    tracing::error!(%code, error = %e, "could not settle a promo claim; it will expire");
+                }
+            }
             match &result {
                 Ok(_) => settle(&registry, &held, Commit).await,
                 Err(e) => {
@@ -71,9 +90,13 @@ impl Handler<Checkout> for UserActor {
             act.restart_if_unknown(&result, ctx);
             let order = result?;
             let s = act.ready()?;
+            let debited = match order.payment {
+                PaymentMethod::Wallet => order.total_minor,
+                PaymentMethod::External => Money::ZERO,
+            };
             s.balance = s
                 .balance
-                .checked_sub(order.total_minor)
+                .checked_sub(debited)
                 .filter(|b| !b.is_negative())
                 .ok_or_else(|| {
                     DomainError::Internal("committed debit exceeds the balance".into())
@@ -81,6 +104,7 @@ impl Handler<Checkout> for UserActor {
             for line in &order.lines {
                 s.cart.remove(&line.product_id);
             }
+            s.promo = None;
             Ok(order)
         })))
     }
@@ -111,22 +135,60 @@ async fn reserve_all(
     Ok(held)
 }
 
+/// What the checkout knows once its stock is reserved.
+struct Pending {
+    user: UserId,
+    balance: Money,
+    promo: Option<(PromoCode, ClaimId)>,
+}
+
 async fn pay(
     registry: &Arc<Registry>,
-    user: crate::ids::UserId,
-    balance: crate::money::Money,
+    pending: Pending,
     held: &[Held],
     msg: Checkout,
 ) -> DomainResult<Order> {
+    let Pending {
+        user,
+        balance,
+        promo,
+    } = pending;
     let priced: Vec<PricedLine> = held
         .iter()
         .map(|h| PricedLine {
             unit_price: h.reserved.unit_price,
             quantity: h.quantity.get(),
+            physical: h.reserved.kind == ProductKind::Physical,
         })
         .collect();
-    let totals = price(&priced)?;
-    if totals.total_minor > balance {
+    if msg.shipping_address.is_none() && priced.iter().any(|l| l.physical) {
+        return Err(DomainError::invalid(
+            "shipping_address",
+            "physical goods ship: checkout needs a shipping_address",
+        ));
+    }
+    let discount = match &promo {
+        Some((code, claim)) => {
+            let check = CheckPromo {
+                user,
+                subtotal: subtotal(&priced)?,
+                now: chrono::Utc::now(),
+                claim: Some(*claim),
+            };
+            Some(registry.promo(code, check).await?)
+        }
+        None => None,
+    };
+    let totals = price(&priced, &registry.deps.config.pricing, discount)?;
+    let payment_due = match msg.payment {
+        PaymentMethod::Wallet => None,
+        PaymentMethod::External => Some(
+            chrono::Utc::now()
+                + chrono::Duration::from_std(registry.deps.config.payment_window)
+                    .map_err(|_| DomainError::Internal("payment window out of range".into()))?,
+        ),
+    };
+    if payment_due.is_none() && totals.total_minor > balance {
         return Err(DomainError::InsufficientFunds {
             required: totals.total_minor,
             balance,
@@ -150,6 +212,8 @@ async fn pay(
         lines,
         actor: msg.actor.clone(),
         shipping_address: msg.shipping_address.clone(),
+        promo: promo.map(|(code, _)| code),
+        payment_due,
     };
     let mut meta = msg.meta;
     let audit = meta.audit.get_or_insert_with(|| AuditEntry {

@@ -36,6 +36,13 @@ pub enum DomainError {
         kind: &'static str,
         expected: &'static str,
     },
+    #[error("promo code {code}: {}", reason.explain())]
+    PromoInvalid {
+        code: crate::promo::PromoCode,
+        reason: crate::promo::PromoRefusal,
+    },
+    #[error("there is no promo code {0}")]
+    UnknownPromo(crate::promo::PromoCode),
     #[error("an order cannot move from {from} to {to}")]
     InvalidTransition {
         from: OrderStatus,

@@ -34,6 +34,31 @@ impl ProductKind {
     }
 }
 
+/// How an order is paid: from the wallet at checkout, or later by a payment provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Wallet,
+    External,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Wallet => "wallet",
+            PaymentMethod::External => "external",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PaymentMethod> {
+        match s {
+            "wallet" => Some(PaymentMethod::Wallet),
+            "external" => Some(PaymentMethod::External),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
     pub id: UserId,
@@ -61,9 +86,15 @@ pub struct Product {
     pub stock_available: i64,
     pub active: bool,
     pub image_url: Option<String>,
+    /// Variants: SKUs of one article share a group (e.g. one shirt in sizes and colours).
+    pub group_id: Option<i64>,
+    /// What sets this SKU apart within its group, e.g. `{"size": "M", "color": "black"}`.
+    pub options: VariantOptions,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+pub type VariantOptions = std::collections::BTreeMap<String, String>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderLine {
@@ -87,7 +118,13 @@ pub struct Order {
     pub shipping_minor: Money,
     pub tax_minor: Money,
     pub total_minor: Money,
+    /// With tax-inclusive prices: how much of the total is tax (0 when tax is added on top).
+    pub tax_included_minor: Money,
     pub currency: String,
+    pub promo_code: Option<crate::promo::PromoCode>,
+    pub payment: PaymentMethod,
+    /// An external payment must arrive before this, or the order is cancelled.
+    pub payment_due_at: Option<Timestamp>,
     pub shipping_address: Option<ShippingAddress>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -10,7 +10,7 @@ use crate::ids::{OrderId, ProductId, UserId};
 use crate::model::{Order, ProductKind};
 use crate::money::Money;
 use crate::persistence::persist;
-use crate::product::{Restock, WriteMeta};
+use crate::product::{MarkStale, Restock, WriteMeta};
 use crate::registry::Registry;
 use crate::status::OrderStatus;
 use crate::store::{self, ShowItems};
@@ -93,6 +93,9 @@ pub struct CancelOrder {
     pub actor: String,
     pub note: Option<String>,
     pub meta: WriteMeta,
+    /// The payment window closed: cancel only if the order is still unpaid and overdue
+    /// (a payment may have been applied since the order was found overdue).
+    pub expiry: bool,
 }
 
 impl Handler<CancelOrder> for UserActor {
@@ -107,7 +110,12 @@ impl Handler<CancelOrder> for UserActor {
             checked?;
             let pool = &registry.deps.pool;
             let order = store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await?;
-            let allowed = if msg.by_owner {
+            let allowed = if msg.expiry {
+                order.status == OrderStatus::PendingPayment
+                    && order
+                        .payment_due_at
+                        .is_some_and(|due| due <= chrono::Utc::now())
+            } else if msg.by_owner {
                 matches!(
                     order.status,
                     OrderStatus::PendingPayment | OrderStatus::Paid
@@ -160,6 +168,15 @@ impl Handler<CancelOrder> for UserActor {
             for (product, delta, movement) in movements {
                 registry.tell_product(product, Restock { delta, movement });
             }
+            // Keys held for an unpaid order went back on sale in the same transaction;
+            // their products reload to offer them again.
+            if order.status == OrderStatus::PendingPayment {
+                for line in &order.lines {
+                    if kinds.get(&line.product_id) == Some(&ProductKind::Digital) {
+                        registry.tell_product(line.product_id, MarkStale);
+                    }
+                }
+            }
             let order = store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await?;
             Ok((order, refund))
         };
@@ -178,7 +195,10 @@ impl Handler<CancelOrder> for UserActor {
 
 // ---- writes -----------------------------------------------------------------------------
 
-async fn change_status(tx: &Transaction<'_>, c: &StatusChange) -> Result<(), ApplyError> {
+pub(crate) async fn change_status(
+    tx: &Transaction<'_>,
+    c: &StatusChange,
+) -> Result<(), ApplyError> {
     let sql = "WITH o AS (
                    UPDATE orders SET status = $3, updated_at = now() WHERE id = $1 AND status = $2 RETURNING id
                )
@@ -232,6 +252,13 @@ pub(crate) async fn apply_cancel(
             return Err(ApplyError::Job(DomainError::not_found_user(c.user)));
         }
     }
+    // Keys held for an order never paid were never delivered: they go back on sale.
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE digital_items SET order_id = NULL WHERE order_id = $1 AND delivered_at IS NULL",
+        )
+        .await?;
+    tx.execute(&stmt, &[&c.change.order.get()]).await?;
     let mut movements = Vec::with_capacity(c.restock.len());
     for (product, quantity) in &c.restock {
         let sql = "WITH p AS (

@@ -9,6 +9,7 @@ use crate::ids::{ProductId, UserId};
 use crate::metrics::ActorMetrics;
 use crate::persistence::PersistenceActor;
 use crate::product::ProductActor;
+use crate::promo::{PromoActor, PromoCode};
 use crate::user::UserActor;
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
@@ -33,6 +34,10 @@ pub struct ActorConfig {
     /// How long an in-memory stock reservation lives if its coordinator vanishes.
     pub reservation_ttl: Duration,
     pub currency: String,
+    /// Shipping and tax, for the one pricing function.
+    pub pricing: crate::pricing::PricingRules,
+    /// How long an order awaiting an external payment holds its stock.
+    pub payment_window: Duration,
 }
 
 /// Everything an actor needs from the process.
@@ -71,6 +76,7 @@ impl Drop for Pending {
 pub struct Registry {
     products: DashMap<ProductId, Handle<ProductActor>>,
     users: DashMap<UserId, Handle<UserActor>>,
+    promos: DashMap<PromoCode, Handle<PromoActor>>,
     pub deps: Deps,
     /// Product pages as committed, kept fresh by the products' owners.
     pub catalog: CatalogView,
@@ -82,6 +88,7 @@ impl Registry {
             catalog: CatalogView::default(),
             products: DashMap::new(),
             users: DashMap::new(),
+            promos: DashMap::new(),
             deps,
         })
     }
@@ -118,6 +125,33 @@ impl Registry {
         .await
     }
 
+    pub async fn promo<M, T>(self: &Arc<Self>, code: &PromoCode, msg: M) -> DomainResult<T>
+    where
+        M: Message<Result = DomainResult<T>> + Clone + Send + 'static,
+        T: Send + 'static,
+        PromoActor: Handler<M>,
+        <PromoActor as Actor>::Context: ToEnvelope<PromoActor, M>,
+    {
+        let registry = self.clone();
+        let key = code.clone();
+        ask(
+            &self.promos,
+            code.clone(),
+            msg,
+            &self.deps.config,
+            move || {
+                let spread = key
+                    .as_str()
+                    .bytes()
+                    .fold(0i64, |h, b| h.wrapping_mul(31).wrapping_add(i64::from(b)));
+                let arbiter = registry.arbiter_for(spread);
+                let (registry, key) = (registry.clone(), key.clone());
+                PromoActor::start_in_arbiter(&arbiter, move |_| PromoActor::new(key, registry))
+            },
+        )
+        .await
+    }
+
     /// Called by an owner that is about to stop: it leaves the map only if it is still the
     /// registered owner (a newer one may already have replaced it).
     /// Sends without waiting for an answer, to a live owner only (used from `Drop`).
@@ -151,6 +185,10 @@ impl Registry {
         self.products.remove_if(&id, |_, h| &h.addr == addr);
     }
 
+    pub(crate) fn forget_promo(&self, code: &PromoCode, addr: &Addr<PromoActor>) {
+        self.promos.remove_if(code, |_, h| &h.addr == addr);
+    }
+
     pub(crate) fn forget_user(&self, id: UserId, addr: &Addr<UserActor>) {
         self.users.remove_if(&id, |_, h| &h.addr == addr);
     }
@@ -171,7 +209,7 @@ impl Registry {
 
 fn handle_for<K, A>(map: &DashMap<K, Handle<A>>, key: K, start: &impl Fn() -> Addr<A>) -> Handle<A>
 where
-    K: Eq + Hash + Copy,
+    K: Eq + Hash + Clone,
     A: Actor,
 {
     if let Some(h) = map.get(&key) {
@@ -200,7 +238,7 @@ async fn ask<K, A, M, T>(
     start: impl Fn() -> Addr<A>,
 ) -> DomainResult<T>
 where
-    K: Eq + Hash + Copy,
+    K: Eq + Hash + Clone,
     A: Actor + Handler<M>,
     A::Context: ToEnvelope<A, M>,
     M: Message<Result = DomainResult<T>> + Clone + Send + 'static,
@@ -208,7 +246,7 @@ where
 {
     // One retry: the first owner may have passivated between lookup and delivery.
     for _ in 0..2 {
-        let handle = handle_for(map, key, &start);
+        let handle = handle_for(map, key.clone(), &start);
         if handle.pending.fetch_add(1, Ordering::Relaxed) >= config.mailbox_max {
             handle.pending.fetch_sub(1, Ordering::Relaxed);
             return Err(DomainError::Overloaded);

@@ -11,6 +11,7 @@ use crate::model::WalletTransaction;
 use crate::money::Money;
 use crate::persistence::persist;
 use crate::product::{GetSnapshot, Snapshot, WriteMeta};
+use crate::promo::PromoCode;
 use crate::quantity::Quantity;
 use crate::registry::Registry;
 use crate::writes::{Outcome, WriteOp};
@@ -35,6 +36,8 @@ pub(crate) struct UserState {
     /// Ordered by product id: checkout reserves in this order, so two checkouts can never
     /// wait on each other's products in opposite orders.
     pub(crate) cart: BTreeMap<ProductId, Quantity>,
+    /// The promo code the customer put on the cart; checkout re-checks it.
+    pub(crate) promo: Option<PromoCode>,
 }
 
 struct InFlight {
@@ -127,7 +130,7 @@ async fn load(pool: &deadpool_postgres::Pool, id: UserId) -> DomainResult<UserSt
     let client = pool.get().await?;
     let row = client
         .query_opt(
-            "SELECT balance_minor FROM users WHERE id = $1",
+            "SELECT balance_minor, cart_promo FROM users WHERE id = $1",
             &[&id.get()],
         )
         .await?
@@ -150,6 +153,7 @@ async fn load(pool: &deadpool_postgres::Pool, id: UserId) -> DomainResult<UserSt
     Ok(UserState {
         balance: Money::from_minor(row.try_get(0)?),
         cart,
+        promo: row.try_get::<_, Option<String>>(1)?.map(PromoCode::from_db),
     })
 }
 
@@ -246,6 +250,50 @@ impl Handler<ClearCart> for UserActor {
             s.cart.clear();
             Ok(Vec::new())
         })))
+    }
+}
+
+/// The code on the cart, if any.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Option<PromoCode>>")]
+pub struct GetCartPromo;
+
+/// Puts a code on the cart (the caller has checked that it applies) or takes it off.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<()>")]
+pub struct SetCartPromo {
+    pub code: Option<PromoCode>,
+}
+
+impl Handler<GetCartPromo> for UserActor {
+    type Result = DomainResult<Option<PromoCode>>;
+
+    fn handle(&mut self, _: GetCartPromo, _: &mut Context<Self>) -> Self::Result {
+        Ok(self.ready()?.promo.clone())
+    }
+}
+
+impl Handler<SetCartPromo> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<()>>;
+
+    fn handle(&mut self, msg: SetCartPromo, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let persistence = self.registry.deps.persistence.clone();
+        let checked = self.ready().map(|_| ());
+        let code = msg.code.clone();
+        let work = async move {
+            checked?;
+            let op = WriteOp::CartPromo { user, code };
+            persist(&persistence, WriteMeta::default().write(op)).await
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(
+            move |result, act, ctx| {
+                act.restart_if_unknown(&result, ctx);
+                result?;
+                act.ready()?.promo = msg.code;
+                Ok(())
+            },
+        )))
     }
 }
 

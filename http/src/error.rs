@@ -155,6 +155,12 @@ impl From<DomainError> for ApiError {
                     .with_details(json!({ "available": available, "quantity_delta": delta }))
             }
             D::WrongStockKind { expected, .. } => ApiError::invalid(expected, message),
+            D::PromoInvalid { code, reason } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "promo_invalid", message)
+                    .with_details(json!({ "field": "promo_code", "code": code, "reason": reason }))
+            }
+            D::UnknownPromo(code) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+                .with_details(json!({ "entity": "promo", "code": code })),
             D::InvalidTransition { from, to, allowed } => {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
                     .with_details(json!({ "from": from, "to": to, "allowed": allowed }))

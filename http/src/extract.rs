@@ -155,11 +155,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// serde names an unknown field only in its message ("unknown field `x`, expected ..."),
-/// and a missing one too ("missing field `x`"), whose path is then the enclosing object's.
+/// serde names a missing field only in its message ("missing field `x`"), and the path is
+/// then the enclosing object's; an unknown field's path already ends with its name.
 fn named_field(message: &str, path: &str) -> Option<String> {
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        return rest.split('`').next().map(str::to_string);
+    if message.starts_with("unknown field `") {
+        return Some(path.to_string());
     }
     let name = message.strip_prefix("missing field `")?.split('`').next()?;
     Some(if path == "." {

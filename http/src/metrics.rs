@@ -18,6 +18,7 @@ pub struct HttpMetrics {
     pub duration: HistogramVec,
     pub checkouts: IntCounterVec,
     pub maintenance: prometheus::IntGauge,
+    pub payment_events: IntCounterVec,
 }
 
 impl HttpMetrics {
@@ -49,7 +50,25 @@ impl HttpMetrics {
                 "souk_maintenance_mode",
                 "1 while maintenance mode is on",
             )?,
+            payment_events: IntCounterVec::new(
+                Opts::new(
+                    "souk_payment_events_total",
+                    "Payment provider events by type and outcome",
+                ),
+                &["type", "outcome"],
+            )?,
         };
+        for kind in ["payment.succeeded", "payment.failed"] {
+            for outcome in [
+                "applied",
+                "credited_wallet",
+                "rejected",
+                "noted",
+                "duplicate",
+            ] {
+                m.payment_events.with_label_values(&[kind, outcome]);
+            }
+        }
         for outcome in [
             "ok",
             "idempotent_replay",
@@ -70,6 +89,7 @@ impl HttpMetrics {
         registry.register(Box::new(m.duration.clone()))?;
         registry.register(Box::new(m.checkouts.clone()))?;
         registry.register(Box::new(m.maintenance.clone()))?;
+        registry.register(Box::new(m.payment_events.clone()))?;
         Ok(m)
     }
 }

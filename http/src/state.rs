@@ -26,6 +26,8 @@ pub struct AppState {
     pub maintenance: MaintenanceSwitch,
     /// Users known to exist, so a token's first request creates its user once.
     pub known_users: DashSet<UserId>,
+    /// Signs payment provider events; `None` refuses every event.
+    pub payment_webhook_secret: Option<secrecy::SecretString>,
 }
 
 impl AppState {

@@ -90,7 +90,11 @@ async fn checkout(t: &Target, token: &str) -> (Duration, Result<(), String>) {
         .post(format!("{}/v1/me/checkout", t.base))
         .bearer_auth(token)
         .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({ "payment": "wallet" }))
+        .json(&json!({
+            "payment": "wallet",
+            "shipping_address": { "name": "Bench Buyer", "line1": "1 Load St", "city": "Testville",
+                                  "postal_code": "00000", "country": "US" },
+        }))
         .send()
         .await;
     let outcome = match res {

@@ -28,7 +28,7 @@ fn protected(product: i64, order: i64) -> Vec<(Method, String, Option<Value>)> {
         (
             Method::POST,
             "/v1/me/checkout".into(),
-            Some(json!({ "payment": "wallet" })),
+            Some(crate::common::wallet_checkout()),
         ),
         (Method::GET, "/v1/me/orders".into(), None),
         (Method::GET, format!("/v1/me/orders/{order}"), None),

@@ -63,7 +63,7 @@ fn body_routes(
             Method::POST,
             "/v1/me/checkout".into(),
             c,
-            json!({ "payment": "wallet" }),
+            crate::common::wallet_checkout(),
         ),
     ]
 }
@@ -213,7 +213,7 @@ async fn missing_and_wrongly_typed_fields_are_422_naming_the_field() {
                     .token(&token)
                     .fresh_key()
                     .json(body);
-                r.send().await.invalid(field);
+                r.send().await.invalid_within(field);
             }
         }
     }

@@ -42,7 +42,8 @@ async fn a_new_cart_is_empty_and_fully_shaped() {
     let c = app.customer(2, 0).await;
     let want = json!({
         "lines": [], "subtotal_minor": 0, "discount_minor": 0, "shipping_minor": 0,
-        "tax_minor": 0, "total_minor": 0, "currency": "USD", "promo_code": null
+        "tax_minor": 0, "total_minor": 0, "tax_included_minor": 0, "currency": "USD",
+        "promo_code": null, "promo_refusal": null
     });
     assert_eq!(cart(&app, &c).await, want);
 }

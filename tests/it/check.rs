@@ -25,6 +25,28 @@ async fn souk_check_passes_a_sound_shop_and_names_every_broken_invariant() {
     let token = app.customer(2, 5_000).await;
     app.put_cart(&token, product, 2).await;
     app.put_cart(&token, key, 1).await;
+    let promo = serde_json::json!({ "code": "CHECKED", "kind": "fixed", "value": 1 });
+    let admin = app.admin();
+    let (s, b) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1/admin/promos",
+            Some(&admin),
+            None,
+            Some(promo),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{b}");
+    let (s, b) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1/me/cart/promo",
+            Some(&token),
+            None,
+            Some(serde_json::json!({ "code": "checked" })),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{b}");
     assert_eq!(app.checkout(&token, "sound").await.0.as_u16(), 201);
     let (code, out) = souk_check(&app.db_url);
     assert_eq!(code, 0, "{out}");
@@ -39,7 +61,8 @@ async fn souk_check_passes_a_sound_shop_and_names_every_broken_invariant() {
              WHERE id = (SELECT min(id) FROM digital_items WHERE order_id IS NOT NULL);
          UPDATE orders SET status = 'delivered';
          INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
-             SELECT user_id, 'refund', total_minor + 1, id, 'too generous' FROM orders;"
+             SELECT user_id, 'refund', total_minor + 1, id, 'too generous' FROM orders;
+         UPDATE promos SET redemptions = 0;"
     ))
     .await
     .expect("corrupt");
@@ -51,6 +74,7 @@ async fn souk_check_passes_a_sound_shop_and_names_every_broken_invariant() {
         "I5: order",
         "I6: order",
         "was refunded for it",
+        "P6: promo CHECKED",
     ] {
         assert!(out.contains(invariant), "missing {invariant}:\n{out}");
     }

@@ -169,6 +169,15 @@ impl Reply {
         assert_eq!(details["field"], field, "{}", self.text);
     }
 
+    /// 422 naming `field` or a field inside it (`shipping_address.city`).
+    pub fn invalid_within(&self, field: &str) {
+        let details = self.err(422, "invalid_input");
+        let named = details["field"].as_str().unwrap_or_default();
+        let inside =
+            named.starts_with(&format!("{field}.")) || named.starts_with(&format!("{field}["));
+        assert!(named == field || inside, "{field}: {}", self.text);
+    }
+
     pub fn request_id(&self) -> &str {
         self.headers
             .get("x-request-id")
@@ -208,10 +217,7 @@ impl TestApp {
             .req(Method::POST, "/v1/me/checkout")
             .token(token)
             .key(key);
-        let r = r
-            .json(serde_json::json!({ "payment": "wallet" }))
-            .send()
-            .await;
+        let r = r.json(crate::common::wallet_checkout()).send().await;
         r.ok(201).clone()
     }
 

@@ -318,7 +318,7 @@ impl TestApp {
             "/v1/me/checkout",
             Some(token),
             Some(key),
-            Some(json!({ "payment": "wallet" })),
+            Some(wallet_checkout()),
         )
         .await
     }
@@ -350,6 +350,17 @@ impl TestApp {
             .expect("query")
             .get::<_, i64>(0)
     }
+}
+
+/// A valid shipping address: physical goods need one at checkout.
+pub fn address() -> Value {
+    json!({ "name": "Ada Buyer", "line1": "1 Main St", "city": "Springfield",
+            "postal_code": "12345", "country": "US" })
+}
+
+/// The usual checkout body: wallet payment, shipped to `address()`.
+pub fn wallet_checkout() -> Value {
+    json!({ "payment": "wallet", "shipping_address": address() })
 }
 
 pub fn codes(prefix: &str, n: usize) -> Vec<String> {

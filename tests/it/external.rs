@@ -155,7 +155,7 @@ pub async fn expect(
 }
 
 pub async fn checkout(http: &reqwest::Client, base: &str, token: &str, key: &str) -> Option<Reply> {
-    let body = json!({"payment": "wallet"});
+    let body = crate::common::wallet_checkout();
     call(
         http,
         base,

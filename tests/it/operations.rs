@@ -45,7 +45,7 @@ async fn maintenance_stops_checkouts_and_cancels_but_not_reads_or_admins() {
         .post(format!("{}/v1/me/checkout", app.base))
         .bearer_auth(&token)
         .header("Idempotency-Key", "during")
-        .json(&json!({ "payment": "wallet" }))
+        .json(&crate::common::wallet_checkout())
         .send()
         .await
         .expect("request");

@@ -34,7 +34,7 @@ async fn checkout_turns_the_cart_into_a_paid_order_and_debits_the_wallet() {
     let c = app.customer(2, 10_000).await;
     app.cart_line(&c, shirt, 2).await;
     app.cart_line(&c, key, 1).await;
-    let r = checkout(&app, &c, json!({ "payment": "wallet" })).await;
+    let r = checkout(&app, &c, crate::common::wallet_checkout()).await;
     let order = r.ok(201).clone();
     assert_eq!(order["status"], "paid");
     assert_eq!(order["currency"], "USD");
@@ -68,7 +68,7 @@ async fn checkout_turns_the_cart_into_a_paid_order_and_debits_the_wallet() {
 async fn checkout_of_an_empty_cart_is_409_cart_empty() {
     let app = TestApp::spawn().await;
     let c = app.customer(2, 1000).await;
-    checkout(&app, &c, json!({ "payment": "wallet" }))
+    checkout(&app, &c, crate::common::wallet_checkout())
         .await
         .err(409, "cart_empty");
     assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 0);
@@ -81,7 +81,7 @@ async fn checkout_beyond_stock_is_409_out_of_stock_with_details_and_moves_nothin
     let c = app.customer(2, 10_000).await;
     app.cart_line(&c, p, 3).await;
     let before = state(&app, &c, p).await;
-    let r = checkout(&app, &c, json!({ "payment": "wallet" })).await;
+    let r = checkout(&app, &c, crate::common::wallet_checkout()).await;
     let details = r.err(409, "out_of_stock");
     assert_eq!(
         details,
@@ -97,7 +97,7 @@ async fn checkout_beyond_the_balance_is_402_insufficient_funds_and_moves_nothing
     let c = app.customer(2, 100).await;
     app.cart_line(&c, p, 1).await;
     let before = state(&app, &c, p).await;
-    let r = checkout(&app, &c, json!({ "payment": "wallet" })).await;
+    let r = checkout(&app, &c, crate::common::wallet_checkout()).await;
     let details = r.err(402, "insufficient_funds");
     assert_eq!(
         details,
@@ -119,7 +119,7 @@ async fn checkout_with_a_deactivated_product_in_the_cart_is_409_product_inactive
         .token(&app.admin())
         .json(json!({ "active": false }));
     off.send().await.ok(200);
-    let r = checkout(&app, &c, json!({ "payment": "wallet" })).await;
+    let r = checkout(&app, &c, crate::common::wallet_checkout()).await;
     assert_eq!(r.err(409, "product_inactive")["product_id"], p);
     assert_eq!(
         app.scalar("SELECT balance_minor FROM users WHERE id = 2")
@@ -148,9 +148,16 @@ async fn checkout_payment_other_than_wallet_and_unknown_promo_codes_are_422() {
         .await
         .invalid("coupon");
     let long = "x".repeat(1000);
-    for code in ["SAVE10", "", "nul\u{0}", long.as_str()] {
-        let r = checkout(&app, &c, json!({ "payment": "wallet", "promo_code": code })).await;
-        assert_eq!(r.err(422, "promo_invalid")["reason"], "unknown");
+    for (code, reason) in [
+        ("SAVE10", "unknown"),
+        ("", "malformed"),
+        ("nul\u{0}", "malformed"),
+        (long.as_str(), "malformed"),
+    ] {
+        let mut body = crate::common::wallet_checkout();
+        body["promo_code"] = json!(code);
+        let r = checkout(&app, &c, body).await;
+        assert_eq!(r.err(422, "promo_invalid")["reason"], reason, "{code:?}");
     }
     let before = state(&app, &c, p).await;
     assert_eq!((before.0.as_i64(), before.3), (Some(1000), 0));
@@ -187,7 +194,7 @@ async fn checkout_needs_a_valid_idempotency_key() {
     let p = app.physical(100, 5).await;
     let c = app.customer(2, 1000).await;
     app.cart_line(&c, p, 1).await;
-    let body = json!({ "payment": "wallet" });
+    let body = crate::common::wallet_checkout();
     let r = app
         .req(Method::POST, "/v1/me/checkout")
         .token(&c)

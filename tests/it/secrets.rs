@@ -72,7 +72,7 @@ async fn no_secret_appears_in_the_log_of_a_full_run() {
         .post(format!("{base}/v1/me/checkout"))
         .bearer_auth(&token)
         .header("Idempotency-Key", "k")
-        .json(&serde_json::json!({"payment": "wallet"}))
+        .json(&crate::common::wallet_checkout())
         .send()
         .await;
     nix::sys::signal::kill(

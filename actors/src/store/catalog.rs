@@ -59,7 +59,7 @@ pub async fn create_category(
 }
 
 const PRODUCT_COLUMNS: &str = "p.id, p.category_id, p.name, p.description, p.kind, p.price_minor, p.active,
-    p.image_url, p.created_at, p.updated_at,
+    p.image_url, p.group_id, p.options, p.created_at, p.updated_at,
     CASE WHEN p.kind = 'physical' THEN p.stock_on_hand
          ELSE (SELECT count(*) FROM digital_items d WHERE d.product_id = p.id AND d.order_id IS NULL) END
     AS stock_available";
@@ -78,6 +78,9 @@ fn product_from(row: &Row, currency: &str) -> DomainResult<Product> {
         stock_available: row.try_get("stock_available")?,
         active: row.try_get("active")?,
         image_url: row.try_get("image_url")?,
+        group_id: row.try_get("group_id")?,
+        options: serde_json::from_value(row.try_get("options")?)
+            .map_err(|e| DomainError::Internal(format!("product options: {e}")))?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -151,6 +154,8 @@ pub struct NewProduct {
     pub kind: ProductKind,
     pub price: Money,
     pub image_url: Option<String>,
+    pub group_id: Option<i64>,
+    pub options: crate::model::VariantOptions,
 }
 
 pub async fn create_product(
@@ -163,8 +168,8 @@ pub async fn create_product(
     let tx = client.transaction().await?;
     let row = tx
         .query_one(
-            "INSERT INTO products (category_id, name, description, kind, price_minor, image_url)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO products (category_id, name, description, kind, price_minor, image_url, group_id, options)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             &[
                 &new.category.get(),
                 &new.name,
@@ -172,6 +177,8 @@ pub async fn create_product(
                 &new.kind.as_str(),
                 &new.price.minor(),
                 &new.image_url,
+                &new.group_id,
+                &serde_json::to_value(&new.options).unwrap_or_default(),
             ],
         )
         .await
@@ -199,6 +206,24 @@ async fn insert_audit(
         )
         .await?;
     Ok(())
+}
+
+/// The other active SKUs of a product's group, by id.
+pub async fn sibling_ids(
+    pool: &Pool,
+    group: i64,
+    except: ProductId,
+) -> DomainResult<Vec<ProductId>> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT id FROM products WHERE group_id = $1 AND id <> $2 AND active ORDER BY id LIMIT 100",
+            &[&group, &except.get()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok(ProductId::from_db(r.try_get(0)?)))
+        .collect()
 }
 
 /// The kind of each product named.

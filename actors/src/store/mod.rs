@@ -5,6 +5,7 @@
 
 mod catalog;
 mod orders;
+pub mod promos;
 mod users;
 
 pub use catalog::*;

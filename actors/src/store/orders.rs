@@ -17,14 +17,14 @@ pub enum ShowItems {
 }
 
 const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.currency, o.subtotal_minor, o.discount_minor,
-    o.shipping_minor, o.tax_minor, o.total_minor, o.shipping_address, o.created_at, o.updated_at,
+    o.shipping_minor, o.tax_minor, o.total_minor, o.tax_included_minor, o.promo_code, o.payment, o.payment_due_at, o.shipping_address, o.created_at, o.updated_at,
     coalesce(array_agg(l.product_id ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_products,
     coalesce(array_agg(l.name ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_names,
     coalesce(array_agg(l.quantity ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_quantities,
     coalesce(array_agg(l.unit_price_minor ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_prices,
     coalesce(array_agg(p.kind ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_kinds,
-    (SELECT coalesce(array_agg(d.product_id ORDER BY d.id), '{}') FROM digital_items d WHERE d.order_id = o.id) AS item_products,
-    (SELECT coalesce(array_agg(d.code ORDER BY d.id), '{}') FROM digital_items d WHERE d.order_id = o.id) AS item_codes
+    (SELECT coalesce(array_agg(d.product_id ORDER BY d.id), '{}') FROM digital_items d WHERE d.order_id = o.id AND d.delivered_at IS NOT NULL) AS item_products,
+    (SELECT coalesce(array_agg(d.code ORDER BY d.id), '{}') FROM digital_items d WHERE d.order_id = o.id AND d.delivered_at IS NOT NULL) AS item_codes
     FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id LEFT JOIN products p ON p.id = l.product_id";
 
 fn order_from(row: &Row, show: ShowItems) -> DomainResult<Order> {
@@ -63,7 +63,17 @@ fn order_from(row: &Row, show: ShowItems) -> DomainResult<Order> {
         shipping_minor: Money::from_minor(row.try_get("shipping_minor")?),
         tax_minor: Money::from_minor(row.try_get("tax_minor")?),
         total_minor: Money::from_minor(row.try_get("total_minor")?),
+        tax_included_minor: Money::from_minor(row.try_get("tax_included_minor")?),
         currency: row.try_get::<_, String>("currency")?,
+        promo_code: row
+            .try_get::<_, Option<String>>("promo_code")?
+            .map(crate::promo::PromoCode::from_db),
+        payment: {
+            let raw: String = row.try_get("payment")?;
+            crate::model::PaymentMethod::parse(&raw)
+                .ok_or_else(|| DomainError::Internal(format!("unknown payment {raw}")))?
+        },
+        payment_due_at: row.try_get("payment_due_at")?,
         shipping_address: row
             .try_get::<_, Option<serde_json::Value>>("shipping_address")?
             .and_then(|v| serde_json::from_value(v).ok()),
@@ -168,4 +178,33 @@ pub async fn refunded_total(pool: &Pool, order: OrderId) -> DomainResult<Money> 
         )
         .await?;
     Ok(Money::from_minor(row.try_get(0)?))
+}
+
+/// Who placed an order, if it exists.
+pub async fn order_owner(pool: &Pool, order: OrderId) -> DomainResult<Option<UserId>> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt("SELECT user_id FROM orders WHERE id = $1", &[&order.get()])
+        .await?;
+    row.map(|r| Ok(UserId::from_db(r.try_get(0)?))).transpose()
+}
+
+/// Orders whose external payment is overdue, oldest first.
+pub async fn overdue_orders(pool: &Pool, limit: i64) -> DomainResult<Vec<(OrderId, UserId)>> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT id, user_id FROM orders WHERE status = 'pending_payment' AND payment_due_at <= now()
+             ORDER BY payment_due_at LIMIT $1",
+            &[&limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                OrderId::from_db(r.try_get(0)?),
+                UserId::from_db(r.try_get(1)?),
+            ))
+        })
+        .collect()
 }

@@ -67,3 +67,11 @@ pub async fn ensure_user(pool: &Pool, id: UserId) -> DomainResult<()> {
     tx.commit().await?;
     Ok(())
 }
+
+pub async fn user_exists(pool: &Pool, id: UserId) -> DomainResult<bool> {
+    let client = pool.get().await?;
+    Ok(client
+        .query_opt("SELECT 1 FROM users WHERE id = $1", &[&id.get()])
+        .await?
+        .is_some())
+}

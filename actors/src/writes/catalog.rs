@@ -117,11 +117,19 @@ pub(super) async fn product_update(
                    price_minor = coalesce($4, price_minor),
                    active = coalesce($5, active),
                    image_url = CASE WHEN $6 THEN $7 ELSE image_url END,
+                   group_id = CASE WHEN $8 THEN $9 ELSE group_id END,
+                   options = coalesce($10, options),
                    updated_at = now()
                WHERE id = $1";
     let stmt = tx.prepare_cached(sql).await?;
     let image_set = patch.image_url.is_some();
     let image = patch.image_url.clone().flatten();
+    let group_set = patch.group_id.is_some();
+    let group = patch.group_id.flatten();
+    let options = patch
+        .options
+        .as_ref()
+        .map(|o| serde_json::to_value(o).unwrap_or_default());
     let n = tx
         .execute(
             &stmt,
@@ -133,6 +141,9 @@ pub(super) async fn product_update(
                 &patch.active,
                 &image_set,
                 &image,
+                &group_set,
+                &group,
+                &options,
             ],
         )
         .await?;

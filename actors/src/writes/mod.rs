@@ -4,6 +4,7 @@
 
 mod catalog;
 mod checkout;
+mod promos;
 
 use crate::address::ShippingAddress;
 use crate::error::DomainError;
@@ -106,6 +107,10 @@ pub struct CheckoutWrite {
     pub lines: Vec<CheckoutLine>,
     pub actor: String,
     pub shipping_address: Option<ShippingAddress>,
+    /// The code whose claim this checkout holds; its redemption commits with the order.
+    pub promo: Option<crate::promo::PromoCode>,
+    /// Set for an external payment: the order waits for it until then, holding its stock.
+    pub payment_due: Option<crate::model::Timestamp>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -115,6 +120,9 @@ pub struct ProductPatch {
     pub price: Option<Money>,
     pub active: Option<bool>,
     pub image_url: Option<Option<String>>,
+    /// `Some(None)` takes the product out of its group.
+    pub group_id: Option<Option<i64>>,
+    pub options: Option<crate::model::VariantOptions>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +159,19 @@ pub enum WriteOp {
     OrderStatus(crate::orders::StatusChange),
     Cancel(Box<crate::orders::Cancellation>),
     Refund(Box<crate::refunds::RefundWrite>),
+    Payment(Box<crate::payments::PaymentWrite>),
+    PromoCreate {
+        code: crate::promo::PromoCode,
+        rules: crate::promo::PromoRules,
+    },
+    PromoUpdate {
+        code: crate::promo::PromoCode,
+        rules: crate::promo::PromoRules,
+    },
+    CartPromo {
+        user: UserId,
+        code: Option<crate::promo::PromoCode>,
+    },
     /// Only the idempotency record: the stored answer of a request that changed nothing.
     StoredResponse {
         status: u16,
@@ -166,6 +187,7 @@ pub enum Outcome {
         new_items: Vec<i64>,
     },
     Credit(WalletTransaction),
+    Promo(Box<crate::promo::Promo>),
     Done,
     /// Stock given back: (product, units, stock movement id) for each product.
     Restocked(Vec<(ProductId, i64, i64)>),
@@ -183,6 +205,7 @@ impl Outcome {
             Outcome::Order(order) => (201, to_json(serde_json::to_value(order))),
             Outcome::Stock { report, .. } => (200, to_json(serde_json::to_value(report))),
             Outcome::Credit(tx) => (201, to_json(serde_json::to_value(tx))),
+            Outcome::Promo(promo) => (200, to_json(serde_json::to_value(promo))),
             Outcome::Done | Outcome::Restocked(_) => (204, Value::Null),
             Outcome::Stored { status, body } => (*status, body.clone()),
         }
@@ -242,6 +265,10 @@ pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome
         WriteOp::OrderStatus(change) => crate::orders::apply_status(tx, change).await?,
         WriteOp::Cancel(cancellation) => crate::orders::apply_cancel(tx, cancellation).await?,
         WriteOp::Refund(refund) => crate::refunds::apply(tx, refund).await?,
+        WriteOp::Payment(payment) => crate::payments::apply(tx, payment).await?,
+        WriteOp::PromoCreate { code, rules } => promos::save(tx, code, rules, true).await?,
+        WriteOp::PromoUpdate { code, rules } => promos::save(tx, code, rules, false).await?,
+        WriteOp::CartPromo { user, code } => promos::cart_promo(tx, *user, code.as_ref()).await?,
         WriteOp::StoredResponse { status, body } => Outcome::Stored {
             status: *status,
             body: body.clone(),

@@ -11,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use souk_actors::ids::{CategoryId, ProductId};
-use souk_actors::model::{ProductKind, RejectedCode};
+use souk_actors::model::{ProductKind, RejectedCode, VariantOptions};
 use souk_actors::money::Money;
 use souk_actors::product::{AddCodes, AdjustStock, UpdateProduct, WriteMeta};
 use souk_actors::store::{self, NewProduct};
@@ -84,6 +84,29 @@ struct NewProductBody {
     kind: String,
     price_minor: i64,
     image_url: Option<String>,
+    group_id: Option<i64>,
+    options: Option<VariantOptions>,
+}
+
+/// Variant options: at most 10 pairs, short one-line keys and values.
+fn options(raw: VariantOptions) -> Result<VariantOptions, ApiError> {
+    if raw.len() > 10 {
+        return Err(ApiError::invalid("options", "at most 10 options"));
+    }
+    raw.into_iter()
+        .map(|(k, v)| Ok((text("options", &k, 1, 40)?, text("options", &v, 1, 100)?)))
+        .collect()
+}
+
+fn group_id(raw: i64) -> Result<i64, ApiError> {
+    if raw >= 1 {
+        Ok(raw)
+    } else {
+        Err(ApiError::invalid(
+            "group_id",
+            "group_id must be a positive id",
+        ))
+    }
 }
 
 fn price(raw: i64) -> Result<Money, ApiError> {
@@ -129,6 +152,8 @@ async fn create_product(
             .ok_or_else(|| ApiError::invalid("kind", "kind must be \"digital\" or \"physical\""))?,
         price: price(b.price_minor)?,
         image_url: b.image_url.as_deref().map(image_url).transpose()?,
+        group_id: b.group_id.map(group_id).transpose()?,
+        options: b.options.map(options).transpose()?.unwrap_or_default(),
     };
     let entry = audit(&caller, "product.create", "product:new".into(), &req);
     let product = state
@@ -152,11 +177,19 @@ struct PatchProductBody {
     /// `null` clears the image; absent leaves it.
     #[serde(default, deserialize_with = "present")]
     image_url: Option<Option<String>>,
+    /// `null` takes the product out of its group; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    group_id: Option<Option<i64>>,
+    options: Option<VariantOptions>,
 }
 
 /// Tells "field absent" (None) from "field null" (Some(None)).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 async fn update_product(
@@ -184,6 +217,11 @@ async fn update_product(
             Some(Some(url)) => Some(Some(image_url(&url)?)),
             other => other,
         },
+        group_id: match b.group_id {
+            Some(Some(g)) => Some(Some(group_id(g)?)),
+            other => other,
+        },
+        options: b.options.map(options).transpose()?,
     };
     let before = state
         .bounded(store::get_product(&state.pool, id, &state.currency))
@@ -193,6 +231,7 @@ async fn update_product(
     entry.after = serde_json::to_value(serde_json::json!({
         "name": patch.name, "description": patch.description, "price_minor": patch.price,
         "active": patch.active, "image_url": patch.image_url,
+        "group_id": patch.group_id, "options": patch.options,
     }))
     .ok();
     let meta = WriteMeta {

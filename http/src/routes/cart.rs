@@ -7,17 +7,22 @@ use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use souk_actors::baseline::{self, Engine};
+use souk_actors::error::DomainError;
 use souk_actors::ids::{ProductId, UserId};
+use souk_actors::model::ProductKind;
 use souk_actors::money::Money;
-use souk_actors::pricing::{line_total, price, PricedLine};
+use souk_actors::pricing::{line_total, price, subtotal, Discount, PricedLine};
+use souk_actors::promo::{CheckPromo, PromoCode, PromoRefusal};
 use souk_actors::quantity::Quantity;
-use souk_actors::user::{cart_view, ClearCart, SetCartLine};
+use souk_actors::user::{cart_view, ClearCart, GetCartPromo, SetCartLine, SetCartPromo};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/cart", web::get().to(get_cart))
         .route("/me/cart", web::delete().to(clear_cart))
         .route("/me/cart/items/{product_id}", web::put().to(set_line))
-        .route("/me/cart/items/{product_id}", web::delete().to(remove_line));
+        .route("/me/cart/items/{product_id}", web::delete().to(remove_line))
+        .route("/me/cart/promo", web::post().to(apply_promo))
+        .route("/me/cart/promo", web::delete().to(remove_promo));
 }
 
 #[derive(Serialize)]
@@ -38,17 +43,31 @@ pub struct CartBody {
     shipping_minor: Money,
     tax_minor: Money,
     total_minor: Money,
+    tax_included_minor: Money,
     currency: String,
-    promo_code: Option<String>,
+    promo_code: Option<PromoCode>,
+    /// Why the cart's code gives no discount right now (it is kept: it may apply again,
+    /// e.g. once the cart reaches the minimum); checkout refuses it while this is set.
+    promo_refusal: Option<Refusal>,
+}
+
+#[derive(Serialize)]
+pub struct Refusal {
+    reason: PromoRefusal,
+    message: &'static str,
 }
 
 pub async fn render(state: &AppState, user: UserId) -> ApiResult<CartBody> {
-    let view = match state.engine {
-        Engine::Actors => cart_view(&state.registry, user).await?,
+    let (view, promo) = match state.engine {
+        Engine::Actors => {
+            let view = cart_view(&state.registry, user).await?;
+            (view, state.registry.user(user, GetCartPromo).await?)
+        }
         Engine::RowLocks => {
-            state
+            let view = state
                 .bounded(baseline::cart_view(&state.pool, user))
-                .await?
+                .await?;
+            (view, None)
         }
     };
     let mut lines = Vec::with_capacity(view.len());
@@ -57,6 +76,7 @@ pub async fn render(state: &AppState, user: UserId) -> ApiResult<CartBody> {
         let p = PricedLine {
             unit_price: line.snapshot.price,
             quantity: line.quantity.get(),
+            physical: line.snapshot.kind == ProductKind::Physical,
         };
         priced.push(p);
         lines.push(CartLineBody {
@@ -68,7 +88,21 @@ pub async fn render(state: &AppState, user: UserId) -> ApiResult<CartBody> {
             available: line.snapshot.available,
         });
     }
-    let totals = price(&priced)?;
+    let (discount, promo_refusal) = match &promo {
+        Some(code) => match check(state, user, code, subtotal(&priced)?).await {
+            Ok(d) => (Some(d), None),
+            Err(DomainError::PromoInvalid { reason, .. }) => (
+                None,
+                Some(Refusal {
+                    reason,
+                    message: reason.explain(),
+                }),
+            ),
+            Err(e) => return Err(e.into()),
+        },
+        None => (None, None),
+    };
+    let totals = price(&priced, &state.registry.deps.config.pricing, discount)?;
     Ok(CartBody {
         lines,
         subtotal_minor: totals.subtotal_minor,
@@ -76,9 +110,68 @@ pub async fn render(state: &AppState, user: UserId) -> ApiResult<CartBody> {
         shipping_minor: totals.shipping_minor,
         tax_minor: totals.tax_minor,
         total_minor: totals.total_minor,
+        tax_included_minor: totals.tax_included_minor,
         currency: state.currency.clone(),
-        promo_code: None,
+        promo_code: promo,
+        promo_refusal,
     })
+}
+
+/// Whether `code` applies to this user's cart now, without claiming a redemption.
+async fn check(
+    state: &AppState,
+    user: UserId,
+    code: &PromoCode,
+    subtotal: Money,
+) -> Result<Discount, DomainError> {
+    let check = CheckPromo {
+        user,
+        subtotal,
+        now: chrono::Utc::now(),
+        claim: None,
+    };
+    state.registry.promo(code, check).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromoBody {
+    code: String,
+}
+
+/// Puts a code on the cart only if it applies to the cart as it is; otherwise 422
+/// `promo_invalid` says why, and the cart keeps what it had.
+async fn apply_promo(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: Json<PromoBody>,
+) -> ApiResult<HttpResponse> {
+    if state.engine != Engine::Actors {
+        return Err(ApiError::invalid(
+            "code",
+            "promo codes need the actors engine",
+        ));
+    }
+    let code = PromoCode::parse(&body.value.code)?;
+    let view = cart_view(&state.registry, caller.user).await?;
+    let priced: Vec<PricedLine> = view
+        .iter()
+        .map(|l| PricedLine {
+            unit_price: l.snapshot.price,
+            quantity: l.quantity.get(),
+            physical: l.snapshot.kind == ProductKind::Physical,
+        })
+        .collect();
+    check(&state, caller.user, &code, subtotal(&priced)?).await?;
+    let set = SetCartPromo { code: Some(code) };
+    state.registry.user(caller.user, set).await?;
+    Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))
+}
+
+async fn remove_promo(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let set = SetCartPromo { code: None };
+    state.registry.user(caller.user, set).await?;
+    Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))
 }
 
 async fn get_cart(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {

@@ -5,8 +5,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_query, path_id};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
 use souk_actors::baseline::Engine;
 use souk_actors::ids::{CategoryId, ProductId};
+use souk_actors::model::{Product, VariantOptions};
+use souk_actors::money::Money;
 use souk_actors::store::{self, ProductFilter};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -64,8 +67,57 @@ async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
 
 async fn product(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let id: ProductId = path_id(&req, "product_id")?;
-    // The row-lock baseline changes rows behind the actors' backs, so it reads Postgres.
-    let product = match state.engine {
+    let product = page(&state, id).await?;
+    let siblings = match product.group_id {
+        Some(group) => siblings(&state, group, id).await?,
+        None => Vec::new(),
+    };
+    Ok(HttpResponse::Ok().json(ProductPage {
+        product: &product,
+        siblings,
+    }))
+}
+
+/// A product page: the product and the other SKUs of its group (sizes, colours), so a
+/// storefront can offer "also in M / black" without a second request.
+#[derive(Serialize)]
+struct ProductPage<'a> {
+    #[serde(flatten)]
+    product: &'a Product,
+    siblings: Vec<Sibling>,
+}
+
+#[derive(Serialize)]
+struct Sibling {
+    id: ProductId,
+    name: String,
+    options: VariantOptions,
+    price_minor: Money,
+    stock_available: i64,
+}
+
+async fn siblings(state: &AppState, group: i64, id: ProductId) -> ApiResult<Vec<Sibling>> {
+    let ids = state
+        .bounded(store::sibling_ids(&state.pool, group, id))
+        .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for sibling in ids {
+        let p = page(state, sibling).await?;
+        out.push(Sibling {
+            id: p.id,
+            name: p.name.clone(),
+            options: p.options.clone(),
+            price_minor: p.price_minor,
+            stock_available: p.stock_available,
+        });
+    }
+    Ok(out)
+}
+
+/// A product as committed: from the in-memory catalog, or from Postgres for the row-lock
+/// baseline, which changes rows behind the actors' backs.
+async fn page(state: &AppState, id: ProductId) -> ApiResult<std::sync::Arc<Product>> {
+    Ok(match state.engine {
         Engine::Actors => {
             let catalog = &state.registry.catalog;
             state
@@ -77,6 +129,5 @@ async fn product(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Http
                 .bounded(store::get_product(&state.pool, id, &state.currency))
                 .await?,
         ),
-    };
-    Ok(HttpResponse::Ok().json(&*product))
+    })
 }

@@ -13,7 +13,9 @@ use serde_json::json;
 use souk_actors::address::ShippingAddress;
 use souk_actors::baseline::{self, Engine};
 use souk_actors::checkout::Checkout;
+use souk_actors::model::PaymentMethod;
 use souk_actors::product::WriteMeta;
+use souk_actors::promo::PromoCode;
 use souk_actors::writes::AuditEntry;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -105,7 +107,13 @@ async fn run(
     let (hash, body) = (body.hash, body.value);
     // Validation runs under the key: a reused key is refused before anything else is said.
     once(state, caller, key, hash, &rid, |draft| async move {
-        validate(&body)?;
+        let payment = validate(&body)?;
+        let promo = body
+            .promo_code
+            .as_deref()
+            .map(PromoCode::parse)
+            .transpose()
+            .map_err(|_| promo_error("malformed"))?;
         let shipping_address = body
             .shipping_address
             .as_ref()
@@ -121,13 +129,32 @@ async fn run(
                     meta,
                     actor,
                     shipping_address,
+                    promo,
+                    payment,
                 };
                 registry.user(caller.user, checkout).await?
             }
             Engine::RowLocks => {
                 let pool = &registry.deps.pool;
-                let checkout =
-                    baseline::checkout(pool, caller.user, &currency, actor, meta, shipping_address);
+                if promo.is_some() {
+                    return Err(promo_error("unsupported"));
+                }
+                if payment != PaymentMethod::Wallet {
+                    return Err(ApiError::invalid(
+                        "payment",
+                        "the row-lock baseline takes wallet payments only",
+                    ));
+                }
+                let rules = registry.deps.config.pricing;
+                let checkout = baseline::checkout(
+                    pool,
+                    caller.user,
+                    &currency,
+                    actor,
+                    meta,
+                    shipping_address,
+                    &rules,
+                );
                 // Past the write bound the outcome is unknown, as with the actors' group commit.
                 match tokio::time::timeout(write_timeout, checkout).await {
                     Ok(order) => order?,
@@ -144,21 +171,17 @@ async fn run(
     .await
 }
 
-fn validate(body: &CheckoutBody) -> ApiResult<()> {
-    if body.payment != "wallet" {
-        return Err(ApiError::invalid(
-            "payment",
-            "payment must be \"wallet\" (external payments are not offered yet)",
-        ));
-    }
-    if let Some(code) = &body.promo_code {
-        // No promotion exists until promo codes are built; say so instead of ignoring it.
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "promo_invalid",
-            format!("unknown promo code '{code}'"),
-        )
-        .with_details(json!({ "field": "promo_code", "reason": "unknown" })));
-    }
-    Ok(())
+fn validate(body: &CheckoutBody) -> ApiResult<PaymentMethod> {
+    PaymentMethod::parse(&body.payment)
+        .ok_or_else(|| ApiError::invalid("payment", "payment must be \"wallet\" or \"external\""))
+}
+
+/// A code that cannot even be a code, said in the same shape as any other refusal.
+fn promo_error(reason: &'static str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "promo_invalid",
+        "promo_code is not a usable promo code",
+    )
+    .with_details(json!({ "field": "promo_code", "reason": reason }))
 }

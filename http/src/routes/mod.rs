@@ -7,6 +7,8 @@ pub mod checkout;
 pub mod health;
 pub mod operations;
 pub mod orders;
+pub mod payments;
+pub mod promos;
 pub mod users;
 pub mod wallet;
 
@@ -28,7 +30,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(checkout::configure)
                 .configure(orders::configure)
                 .configure(users::configure)
-                .configure(operations::configure),
+                .configure(operations::configure)
+                .configure(promos::configure)
+                .configure(payments::configure),
         );
 }
 

@@ -169,6 +169,7 @@ async fn transition(
             actor: caller.audit_name(),
             note,
             meta,
+            expiry: false,
         };
         state.registry.user(owner, cancel).await?
     } else {
@@ -200,6 +201,7 @@ async fn cancel_mine(
         actor: caller.audit_name(),
         note: None,
         meta,
+        expiry: false,
     };
     let order = state.registry.user(caller.user, cancel).await?;
     Ok(HttpResponse::Ok().json(order))

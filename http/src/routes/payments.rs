@@ -1,0 +1,215 @@
+//! `POST /v1/payments/webhook`: a payment provider's events, signed the way Stripe signs
+//! webhooks (`Souk-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`).
+//! A bad or stale signature is 401 and nothing is read; a well-signed event is answered
+//! 200 with what became of it (also when rejected), so the provider stops retrying, and
+//! an event id is applied once however often it is delivered (I4).
+
+use super::request_id;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::parse_json;
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use sha2::Sha256;
+use souk_actors::ids::{OrderId, UserId};
+use souk_actors::money::Money;
+use souk_actors::payments::{self, EventType, PaymentEvent, PaymentTarget};
+use souk_actors::writes::AuditEntry;
+
+/// How far a signature's timestamp may be from now: a replayed old request is refused.
+pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
+pub const SIGNATURE_HEADER: &str = "Souk-Signature";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/payments/webhook", web::post().to(webhook));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventBody {
+    event_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    amount_minor: i64,
+    currency: String,
+    order_id: Option<i64>,
+    wallet_topup: Option<TopupBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopupBody {
+    user_id: i64,
+}
+
+async fn webhook(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let secret = state.payment_webhook_secret.as_ref().ok_or_else(|| {
+        ApiError::unauthorized("payment events are refused: no webhook secret is configured")
+    })?;
+    let header = req
+        .headers()
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthorized("the Souk-Signature header is missing"))?;
+    verify(
+        secret.expose_secret().as_bytes(),
+        header,
+        &body,
+        chrono::Utc::now().timestamp(),
+    )
+    .map_err(ApiError::unauthorized)?;
+    let event = parse(parse_json::<EventBody>(&body)?)?;
+    let kind = event.kind.as_str();
+    let audit = AuditEntry {
+        actor: "payment-provider".into(),
+        action: "payment.event",
+        target: match event.target {
+            PaymentTarget::Order(o) => format!("order:{o}"),
+            PaymentTarget::WalletTopup(u) => format!("user:{u}"),
+        },
+        before: None,
+        after: None,
+        request_id: Some(request_id(&req)),
+    };
+    let receipt = payments::receive(&state.registry, event, audit).await?;
+    let outcome = if receipt.duplicate {
+        "duplicate"
+    } else {
+        match receipt.outcome {
+            payments::EventOutcome::Applied => "applied",
+            payments::EventOutcome::CreditedWallet => "credited_wallet",
+            payments::EventOutcome::Rejected => "rejected",
+            payments::EventOutcome::Noted => "noted",
+        }
+    };
+    state
+        .metrics
+        .payment_events
+        .with_label_values(&[kind, outcome])
+        .inc();
+    Ok(HttpResponse::Ok().json(receipt))
+}
+
+fn parse(b: EventBody) -> ApiResult<PaymentEvent> {
+    let id_ok =
+        (1..=255).contains(&b.event_id.len()) && b.event_id.chars().all(|c| c.is_ascii_graphic());
+    if !id_ok {
+        return Err(ApiError::invalid(
+            "event_id",
+            "event_id must be 1..=255 printable ASCII characters",
+        ));
+    }
+    let kind = EventType::parse(&b.kind).ok_or_else(|| {
+        ApiError::invalid(
+            "type",
+            "type must be \"payment.succeeded\" or \"payment.failed\"",
+        )
+    })?;
+    if b.currency.len() != 3 || !b.currency.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(ApiError::invalid(
+            "currency",
+            "currency must be a three-letter code",
+        ));
+    }
+    let target = match (b.order_id, b.wallet_topup) {
+        (Some(order), None) => PaymentTarget::Order(
+            OrderId::new(order).ok_or_else(|| ApiError::invalid_id("order_id"))?,
+        ),
+        (None, Some(topup)) => PaymentTarget::WalletTopup(
+            UserId::new(topup.user_id)
+                .ok_or_else(|| ApiError::invalid_id("wallet_topup.user_id"))?,
+        ),
+        _ => {
+            return Err(ApiError::invalid(
+                "order_id",
+                "an event names exactly one of order_id and wallet_topup",
+            ))
+        }
+    };
+    Ok(PaymentEvent {
+        event_id: b.event_id,
+        kind,
+        amount: Money::from_minor(b.amount_minor),
+        currency: b.currency.to_ascii_uppercase(),
+        target,
+    })
+}
+
+/// Checks `t=<unix>,v1=<hex>[,v1=<hex>...]` against the raw body. Any `v1` may match, so a
+/// provider rotating its secret can sign with the old and the new one at once. The MAC
+/// comparison is constant-time (`verify_slice`).
+pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), &'static str> {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", hex_sig)) => {
+                if let Ok(sig) = hex::decode(hex_sig) {
+                    signatures.push(sig);
+                }
+            }
+            _ => {}
+        }
+    }
+    let t = timestamp.ok_or("the signature has no valid timestamp")?;
+    if (now - t).abs() > SIGNATURE_TOLERANCE_SECS {
+        return Err("the signature's timestamp is outside the 5-minute tolerance");
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| "unusable secret")?;
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    if signatures
+        .iter()
+        .any(|sig| mac.clone().verify_slice(sig).is_ok())
+    {
+        Ok(())
+    } else {
+        Err("the signature does not match")
+    }
+}
+
+/// The header a provider would send for `body` at `t`; for tests and tools.
+pub fn sign(secret: &[u8], body: &[u8], t: i64) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_verifies_until_it_is_stale_and_any_v1_may_match() {
+        let body = br#"{"a":1}"#;
+        let good = sign(b"secret", body, 1_000);
+        assert_eq!(verify(b"secret", &good, body, 1_000), Ok(()));
+        assert_eq!(verify(b"secret", &good, body, 1_300), Ok(()));
+        assert!(verify(b"secret", &good, body, 1_301).is_err());
+        assert!(verify(b"other", &good, body, 1_000).is_err());
+        assert!(verify(b"secret", &good, br#"{"a":2}"#, 1_000).is_err());
+        let old = sign(b"old-secret", body, 1_000);
+        let rotated = format!(
+            "{good},{}",
+            old.split_once(',').map(|(_, v)| v).unwrap_or("")
+        );
+        assert_eq!(verify(b"old-secret", &rotated, body, 1_000), Ok(()));
+        assert_eq!(verify(b"secret", &rotated, body, 1_000), Ok(()));
+        for bad in ["", "t=abc,v1=00", "v1=00", "t=1000", "t=1000,v1=zz"] {
+            assert!(verify(b"secret", bad, body, 1_000).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Admin promo codes: create, list, read, change. Changes go through the code's owner
+//! (`PromoActor`), so the rules it checks redemptions against are the ones just saved; every
+//! change is audited in the transaction that makes it.
+
+use super::{request_id, ListBody};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{page_query, Admin, Json};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+use souk_actors::error::DomainError;
+use souk_actors::model::Timestamp;
+use souk_actors::money::Money;
+use souk_actors::persistence::persist;
+use souk_actors::product::WriteMeta;
+use souk_actors::promo::{GetPromo, PromoCode, PromoKind, PromoPatch, PromoRules, UpdatePromo};
+use souk_actors::store::promos;
+use souk_actors::writes::{AuditEntry, Outcome, WriteOp};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/promos", web::post().to(create))
+        .route("/admin/promos", web::get().to(list))
+        .route("/admin/promos/{code}", web::get().to(get))
+        .route("/admin/promos/{code}", web::patch().to(update));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPromoBody {
+    code: String,
+    kind: String,
+    value: i64,
+    min_subtotal_minor: Option<i64>,
+    starts_at: Option<Timestamp>,
+    ends_at: Option<Timestamp>,
+    max_redemptions: Option<i32>,
+    max_per_user: Option<i32>,
+    active: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchPromoBody {
+    kind: Option<String>,
+    value: Option<i64>,
+    min_subtotal_minor: Option<i64>,
+    /// `null` clears the limit or date; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    starts_at: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "present")]
+    ends_at: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "present")]
+    max_redemptions: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "present")]
+    max_per_user: Option<Option<i32>>,
+    active: Option<bool>,
+}
+
+/// Tells "field absent" (None) from "field null" (Some(None)).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn kind(raw: &str) -> ApiResult<PromoKind> {
+    PromoKind::parse(raw)
+        .ok_or_else(|| ApiError::invalid("kind", "kind must be \"percent\" or \"fixed\""))
+}
+
+fn audit(
+    req: &HttpRequest,
+    caller: &crate::auth::Caller,
+    action: &'static str,
+    code: &PromoCode,
+) -> AuditEntry {
+    AuditEntry {
+        actor: caller.audit_name(),
+        action,
+        target: format!("promo:{code}"),
+        before: None,
+        after: None,
+        request_id: Some(request_id(req)),
+    }
+}
+
+async fn create(
+    req: HttpRequest,
+    Admin(caller): Admin,
+    state: web::Data<AppState>,
+    body: Json<NewPromoBody>,
+) -> ApiResult<HttpResponse> {
+    let b = body.value;
+    let code = PromoCode::parse(&b.code)?;
+    let rules = PromoRules {
+        kind: kind(&b.kind)?,
+        value: b.value,
+        min_subtotal_minor: Money::from_minor(b.min_subtotal_minor.unwrap_or(0)),
+        starts_at: b.starts_at,
+        ends_at: b.ends_at,
+        max_redemptions: b.max_redemptions,
+        max_per_user: b.max_per_user,
+        active: b.active.unwrap_or(true),
+    };
+    rules.validate()?;
+    let mut entry = audit(&req, &caller, "promo.create", &code);
+    entry.after = serde_json::to_value(&rules).ok();
+    let meta = WriteMeta {
+        idempotency: None,
+        audit: Some(entry),
+    };
+    let op = WriteOp::PromoCreate {
+        code: code.clone(),
+        rules,
+    };
+    match persist(&state.registry.deps.persistence, meta.write(op)).await {
+        Ok(Outcome::Promo(promo)) => Ok(HttpResponse::Created().json(promo)),
+        Ok(other) => Err(DomainError::Internal(format!("unexpected outcome {other:?}")).into()),
+        Err(DomainError::Rejected { constraint }) if constraint == "promos_pkey" => {
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "promo_exists",
+                format!("promo code {code} already exists; change it with PATCH"),
+            )
+            .with_details(json!({ "field": "code", "code": code })))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn list(
+    req: HttpRequest,
+    Admin(_): Admin,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let (_, page) = page_query(&req)?;
+    let page = state.bounded(promos::list(&state.pool, page)).await?;
+    Ok(HttpResponse::Ok().json(ListBody::from(page)))
+}
+
+fn path_code(req: &HttpRequest) -> ApiResult<PromoCode> {
+    let raw = req.match_info().get("code").unwrap_or_default();
+    PromoCode::parse(raw).map_err(|_| ApiError::not_found(format!("there is no promo code {raw}")))
+}
+
+async fn get(
+    req: HttpRequest,
+    Admin(_): Admin,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let code = path_code(&req)?;
+    let promo = state.registry.promo(&code, GetPromo).await?;
+    Ok(HttpResponse::Ok().json(promo))
+}
+
+async fn update(
+    req: HttpRequest,
+    Admin(caller): Admin,
+    state: web::Data<AppState>,
+    body: Json<PatchPromoBody>,
+) -> ApiResult<HttpResponse> {
+    let code = path_code(&req)?;
+    let b = body.value;
+    let patch = PromoPatch {
+        kind: b.kind.as_deref().map(kind).transpose()?,
+        value: b.value,
+        min_subtotal_minor: b.min_subtotal_minor.map(Money::from_minor),
+        starts_at: b.starts_at,
+        ends_at: b.ends_at,
+        max_redemptions: b.max_redemptions,
+        max_per_user: b.max_per_user,
+        active: b.active,
+    };
+    let before = state.registry.promo(&code, GetPromo).await?;
+    let mut entry = audit(&req, &caller, "promo.update", &code);
+    entry.before = serde_json::to_value(&before.rules).ok();
+    entry.after = serde_json::to_value(patch.apply(&before.rules)).ok();
+    let meta = WriteMeta {
+        idempotency: None,
+        audit: Some(entry),
+    };
+    let promo = state
+        .registry
+        .promo(&code, UpdatePromo { patch, meta })
+        .await?;
+    Ok(HttpResponse::Ok().json(promo))
+}

@@ -167,6 +167,8 @@ impl Handler<CancelOrder> for UserActor {
             };
             for (product, delta, movement) in movements {
                 registry.tell_product(product, Restock { delta, movement });
+                // The page changes even when no owner is live to say so.
+                registry.catalog.changed(product);
             }
             // Keys held for an unpaid order went back on sale in the same transaction;
             // their products reload to offer them again.
@@ -174,6 +176,7 @@ impl Handler<CancelOrder> for UserActor {
                 for line in &order.lines {
                     if kinds.get(&line.product_id) == Some(&ProductKind::Digital) {
                         registry.tell_product(line.product_id, MarkStale);
+                        registry.catalog.changed(line.product_id);
                     }
                 }
             }

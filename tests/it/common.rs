@@ -107,6 +107,15 @@ impl TestApp {
     /// Starts Souk on its own thread and actix system, with settings adjusted by `tweak`.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let (db_url, db_name) = fresh_database().await;
+        Self::spawn_on(db_url, db_name, tweak).await
+    }
+
+    /// Starts Souk on an existing test database (e.g. the one a stopped `TestApp` used).
+    pub async fn spawn_on(
+        db_url: String,
+        db_name: String,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let mut settings = test_settings(&db_url);
         tweak(&mut settings);
         let state_dir = std::env::temp_dir().join(format!("souk-test-{}", std::process::id()));

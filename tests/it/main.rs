@@ -22,6 +22,7 @@ mod operations;
 mod ops;
 mod orders;
 mod outage;
+mod payments;
 mod pricing;
 mod promos;
 mod proxy;

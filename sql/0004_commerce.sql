@@ -69,3 +69,27 @@ CREATE TABLE payment_events (
     reason       text,
     received_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- Returns and exchanges of delivered physical goods. One open return per order; an
+-- exchange names a sibling SKU whose stock is taken when the return is requested.
+CREATE TABLE returns (
+    id         bigserial PRIMARY KEY,
+    order_id   bigint NOT NULL REFERENCES orders (id),
+    user_id    bigint NOT NULL REFERENCES users (id),
+    status     text NOT NULL CHECK (status IN ('requested', 'approved', 'rejected', 'received')),
+    reason     text NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 1000),
+    note       text CHECK (char_length(note) <= 1000),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX returns_one_open_per_order ON returns (order_id) WHERE status IN ('requested', 'approved');
+CREATE INDEX returns_status_idx ON returns (status, id);
+
+CREATE TABLE return_lines (
+    return_id           bigint NOT NULL REFERENCES returns (id),
+    product_id          bigint NOT NULL REFERENCES products (id),
+    quantity            int NOT NULL CHECK (quantity BETWEEN 1 AND 100),
+    exchange_product_id bigint REFERENCES products (id),
+    PRIMARY KEY (return_id, product_id),
+    CHECK (exchange_product_id IS DISTINCT FROM product_id)
+);

@@ -86,6 +86,27 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
             "I2: order {id} totals {total} but {refunded} was refunded for it"
         ));
     }
+    // I2/I4: an externally paid order was paid exactly once, by an applied event of its total.
+    for row in client
+        .query(
+            "SELECT o.id, o.total_minor,
+                    (SELECT count(*) FROM payment_events e WHERE e.order_id = o.id AND e.outcome = 'applied'),
+                    (SELECT coalesce(sum(e.amount_minor), 0)::bigint FROM payment_events e
+                     WHERE e.order_id = o.id AND e.outcome = 'applied')
+             FROM orders o
+             WHERE o.payment = 'external' AND o.status NOT IN ('pending_payment', 'cancelled')",
+            &[],
+        )
+        .await?
+    {
+        let (id, total, events, paid): (i64, i64, i64, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        if events != 1 || paid != total {
+            found.push(format!(
+                "I2: external order {id} totals {total} but {events} applied payment events paid {paid}"
+            ));
+        }
+    }
     // P6: a promo's redemption count is its redemption rows, within its limit, and each
     // redeemed order names that code.
     for row in client

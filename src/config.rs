@@ -36,6 +36,7 @@ pub struct Settings {
     pub tax: TaxSettings,
     pub checkout: CheckoutSettings,
     pub payments: PaymentsSettings,
+    pub returns: ReturnsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +106,13 @@ pub struct CheckoutSettings {
     pub reservation_ttl_secs: u64,
     /// How often overdue orders are looked for and cancelled.
     pub expiry_sweep_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnsSettings {
+    /// Days after delivery within which a customer may ask to return goods.
+    pub window_days: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,6 +187,9 @@ reservation_ttl_secs = 900
 expiry_sweep_ms = 1000
 
 [payments]
+
+[returns]
+window_days = 30
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -245,6 +256,11 @@ impl Settings {
         {
             return Err(ConfigError::Invalid(
                 "shipping.flat_minor and shipping.free_from_minor must be 0..=100000000".into(),
+            ));
+        }
+        if self.returns.window_days > 3650 {
+            return Err(ConfigError::Invalid(
+                "returns.window_days is at most 3650".into(),
             ));
         }
         if self.checkout.reservation_ttl_secs == 0 || self.checkout.expiry_sweep_ms == 0 {

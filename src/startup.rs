@@ -100,6 +100,7 @@ impl Application {
                 currency: settings.shop.currency.clone(),
                 pricing: settings.pricing(),
                 payment_window: Duration::from_secs(settings.checkout.reservation_ttl_secs),
+                return_window: Duration::from_secs(settings.returns.window_days * 86_400),
             },
             metrics: actor_metrics,
             arbiters,
@@ -204,6 +205,11 @@ impl Application {
         self.server.handle()
     }
 
+    /// Stops the server from another thread (the actix system's stop does not end it).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
@@ -220,10 +226,15 @@ fn num_cpus() -> usize {
 pub struct Background {
     pub port: u16,
     system: actix::System,
+    server: actix_web::dev::ServerHandle,
 }
 
 impl Drop for Background {
+    /// Ends the server first, so the application thread leaves `block_on` and its runtime,
+    /// tasks and pool (with every connection) are dropped; then the actor threads stop.
     fn drop(&mut self) {
+        // The stop command is sent when `stop` is called; its future only awaits completion.
+        drop(self.server.stop(false));
         self.system.stop();
     }
 }
@@ -236,7 +247,8 @@ impl Background {
             system.block_on(async move {
                 match Application::build(settings, state_dir).await {
                     Ok(app) => {
-                        let _ = tx.send(Ok((app.port(), actix::System::current())));
+                        let started = (app.port(), actix::System::current(), app.server_handle());
+                        let _ = tx.send(Ok(started));
                         if let Err(e) = app.run_until_stopped().await {
                             tracing::error!(error = %e, "server stopped with an error");
                         }
@@ -247,9 +259,13 @@ impl Background {
                 }
             });
         });
-        let (port, system) = rx
+        let (port, system, server) = rx
             .await
             .map_err(|_| "the application thread died".to_string())??;
-        Ok(Background { port, system })
+        Ok(Background {
+            port,
+            system,
+            server,
+        })
     }
 }

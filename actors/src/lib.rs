@@ -22,6 +22,7 @@ pub mod promo;
 pub mod quantity;
 pub mod refunds;
 pub mod registry;
+pub mod returns;
 pub mod status;
 pub mod store;
 pub mod user;

@@ -165,11 +165,7 @@ impl Handler<CancelOrder> for UserActor {
                     "unexpected outcome {outcome:?}"
                 )));
             };
-            for (product, delta, movement) in movements {
-                registry.tell_product(product, Restock { delta, movement });
-                // The page changes even when no owner is live to say so.
-                registry.catalog.changed(product);
-            }
+            announce_restock(&registry, movements);
             // Keys held for an unpaid order went back on sale in the same transaction;
             // their products reload to offer them again.
             if order.status == OrderStatus::PendingPayment {
@@ -262,18 +258,49 @@ pub(crate) async fn apply_cancel(
         )
         .await?;
     tx.execute(&stmt, &[&c.change.order.get()]).await?;
-    let mut movements = Vec::with_capacity(c.restock.len());
-    for (product, quantity) in &c.restock {
-        let sql = "WITH p AS (
-                       UPDATE products SET stock_on_hand = stock_on_hand + $2, updated_at = now() WHERE id = $1 RETURNING id
-                   )
-                   INSERT INTO stock_movements (product_id, delta, reason, order_id)
-                   SELECT id, $2, 'release', $3 FROM p RETURNING id";
-        let stmt = tx.prepare_cached(sql).await?;
-        let row = tx
-            .query_one(&stmt, &[&product.get(), quantity, &c.change.order.get()])
-            .await?;
-        movements.push((*product, *quantity, row.try_get::<_, i64>(0)?));
+    restock(tx, &c.restock, c.change.order).await
+}
+
+/// Puts physical units back on the shelf (`release` movements) for an order; answers each
+/// product's movement, which tells its owner whether its loaded state already counts it.
+pub(crate) async fn restock(
+    tx: &Transaction<'_>,
+    lines: &[(ProductId, i64)],
+    order: OrderId,
+) -> Result<Outcome, ApplyError> {
+    let mut movements = Vec::with_capacity(lines.len());
+    for (product, quantity) in lines {
+        let movement = move_stock(tx, *product, *quantity, order).await?;
+        movements.push((*product, *quantity, movement));
     }
     Ok(Outcome::Restocked(movements))
+}
+
+/// One stock change with its movement: positive is a `release`, negative a `sale`. The
+/// table's check refuses stock below zero.
+pub(crate) async fn move_stock(
+    tx: &Transaction<'_>,
+    product: ProductId,
+    delta: i64,
+    order: OrderId,
+) -> Result<i64, ApplyError> {
+    let sql = "WITH p AS (
+                   UPDATE products SET stock_on_hand = stock_on_hand + $2, updated_at = now() WHERE id = $1 RETURNING id
+               )
+               INSERT INTO stock_movements (product_id, delta, reason, order_id)
+               SELECT id, $2, CASE WHEN $2 > 0 THEN 'release' ELSE 'sale' END, $3 FROM p RETURNING id";
+    let stmt = tx.prepare_cached(sql).await?;
+    let row = tx
+        .query_one(&stmt, &[&product.get(), &delta, &order.get()])
+        .await?;
+    Ok(row.try_get::<_, i64>(0)?)
+}
+
+/// After a commit that moved stock back: each live owner adds it, and the page refreshes
+/// even when no owner is live to say so.
+pub(crate) fn announce_restock(registry: &Registry, movements: Vec<(ProductId, i64, i64)>) {
+    for (product, delta, movement) in movements {
+        registry.tell_product(product, Restock { delta, movement });
+        registry.catalog.changed(product);
+    }
 }

@@ -215,3 +215,44 @@ async fn staff_cancel_a_processing_order_with_the_same_refund_and_restock() {
     assert_eq!(body["error"]["details"]["reason"], "needs_its_own_endpoint");
     app.assert_invariants().await;
 }
+
+#[tokio::test]
+async fn a_stopped_app_leaves_no_connection_behind() {
+    let app = TestApp::spawn().await;
+    let p = app.physical(100, 5).await;
+    let c = app.customer(2, 1_000).await;
+    app.put_cart(&c, p, 1).await;
+    assert_eq!(app.checkout(&c, "leak").await.0.as_u16(), 201);
+    let (url, name) = (app.db_url.clone(), app.db_name.clone());
+    drop(app);
+    let client = souk::db::connect_one(&url).await.expect("connect");
+    let mut left = i64::MAX;
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&name],
+            )
+            .await
+            .expect("count")
+            .get(0);
+        if left == 0 {
+            break;
+        }
+    }
+    let queries: Vec<String> = client
+        .query(
+            "SELECT coalesce(query, '') FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&name],
+        )
+        .await
+        .expect("queries")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        left, 0,
+        "connections left open after the app stopped: {queries:?}"
+    );
+}

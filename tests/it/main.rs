@@ -27,6 +27,7 @@ mod pricing;
 mod promos;
 mod proxy;
 mod refunds;
+mod returns;
 mod secrets;
 mod shutdown;
 mod smoke;

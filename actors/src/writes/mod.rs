@@ -160,6 +160,7 @@ pub enum WriteOp {
     Cancel(Box<crate::orders::Cancellation>),
     Refund(Box<crate::refunds::RefundWrite>),
     Payment(Box<crate::payments::PaymentWrite>),
+    Return(Box<crate::returns::ReturnWrite>),
     PromoCreate {
         code: crate::promo::PromoCode,
         rules: crate::promo::PromoRules,
@@ -188,6 +189,8 @@ pub enum Outcome {
     },
     Credit(WalletTransaction),
     Promo(Box<crate::promo::Promo>),
+    /// The id of a row the write created.
+    Id(i64),
     Done,
     /// Stock given back: (product, units, stock movement id) for each product.
     Restocked(Vec<(ProductId, i64, i64)>),
@@ -206,6 +209,7 @@ impl Outcome {
             Outcome::Stock { report, .. } => (200, to_json(serde_json::to_value(report))),
             Outcome::Credit(tx) => (201, to_json(serde_json::to_value(tx))),
             Outcome::Promo(promo) => (200, to_json(serde_json::to_value(promo))),
+            Outcome::Id(id) => (201, Value::from(*id)),
             Outcome::Done | Outcome::Restocked(_) => (204, Value::Null),
             Outcome::Stored { status, body } => (*status, body.clone()),
         }
@@ -266,6 +270,7 @@ pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome
         WriteOp::Cancel(cancellation) => crate::orders::apply_cancel(tx, cancellation).await?,
         WriteOp::Refund(refund) => crate::refunds::apply(tx, refund).await?,
         WriteOp::Payment(payment) => crate::payments::apply(tx, payment).await?,
+        WriteOp::Return(r) => crate::returns::apply(tx, r).await?,
         WriteOp::PromoCreate { code, rules } => promos::save(tx, code, rules, true).await?,
         WriteOp::PromoUpdate { code, rules } => promos::save(tx, code, rules, false).await?,
         WriteOp::CartPromo { user, code } => promos::cart_promo(tx, *user, code.as_ref()).await?,

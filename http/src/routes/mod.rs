@@ -9,6 +9,7 @@ pub mod operations;
 pub mod orders;
 pub mod payments;
 pub mod promos;
+pub mod returns;
 pub mod users;
 pub mod wallet;
 
@@ -32,7 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(users::configure)
                 .configure(operations::configure)
                 .configure(promos::configure)
-                .configure(payments::configure),
+                .configure(payments::configure)
+                .configure(returns::configure),
         );
 }
 

@@ -119,7 +119,8 @@ fn parse(b: EventBody) -> ApiResult<PaymentEvent> {
     }
     let target = match (b.order_id, b.wallet_topup) {
         (Some(order), None) => PaymentTarget::Order(
-            OrderId::new(order).ok_or_else(|| ApiError::invalid_id("order_id"))?,
+            OrderId::new(order)
+                .ok_or_else(|| ApiError::invalid("order_id", "order_id must be a positive id"))?,
         ),
         (None, Some(topup)) => PaymentTarget::WalletTopup(
             UserId::new(topup.user_id)

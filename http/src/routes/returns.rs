@@ -1,0 +1,214 @@
+//! Returns and exchanges: a customer asks to return units of a delivered order (optionally
+//! for another size or colour); staff approve or reject, then mark the goods received.
+//! Refunds for returned goods go through the order's refunds endpoint.
+
+use super::{multiline_text, request_id, ListBody};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{page_query, path_id, Json, Staff};
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use souk_actors::ids::{OrderId, ProductId};
+use souk_actors::product::WriteMeta;
+use souk_actors::quantity::Quantity;
+use souk_actors::returns::{self, RequestReturn, ReturnStatus, ReturnStep, Step};
+use souk_actors::store;
+use souk_actors::writes::AuditEntry;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me/orders/{order_id}/returns", web::post().to(request))
+        .route("/me/orders/{order_id}/returns", web::get().to(mine))
+        .route("/admin/returns", web::get().to(all))
+        .route(
+            "/admin/returns/{return_id}/approve",
+            web::post().to(approve),
+        )
+        .route("/admin/returns/{return_id}/reject", web::post().to(reject))
+        .route(
+            "/admin/returns/{return_id}/receive",
+            web::post().to(receive),
+        );
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReturnBody {
+    lines: Vec<LineBody>,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineBody {
+    product_id: i64,
+    quantity: i64,
+    exchange_product_id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepBody {
+    note: Option<String>,
+}
+
+fn meta(req: &HttpRequest, caller: &Caller, action: &'static str, target: String) -> WriteMeta {
+    WriteMeta {
+        idempotency: None,
+        audit: Some(AuditEntry {
+            actor: caller.audit_name(),
+            action,
+            target,
+            before: None,
+            after: None,
+            request_id: Some(request_id(req)),
+        }),
+    }
+}
+
+fn product(field: &str, raw: i64) -> ApiResult<ProductId> {
+    ProductId::new(raw)
+        .ok_or_else(|| ApiError::invalid(field, format!("{field} must be a positive id")))
+}
+
+async fn request(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: Json<ReturnBody>,
+) -> ApiResult<HttpResponse> {
+    let order: OrderId = path_id(&req, "order_id")?;
+    let b = body.value;
+    let reason = multiline_text("reason", &b.reason, 1, 1000)?;
+    let lines = b
+        .lines
+        .iter()
+        .map(|l| {
+            let quantity = Quantity::new(l.quantity).ok_or_else(|| {
+                ApiError::invalid(
+                    "lines.quantity",
+                    format!("quantity must be 1..={}", Quantity::MAX),
+                )
+            })?;
+            let exchange = l
+                .exchange_product_id
+                .map(|p| product("lines.exchange_product_id", p))
+                .transpose()?;
+            Ok((
+                product("lines.product_id", l.product_id)?,
+                quantity,
+                exchange,
+            ))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let msg = RequestReturn {
+        order,
+        lines,
+        reason,
+        actor: caller.audit_name(),
+        meta: meta(&req, &caller, "return.request", format!("order:{order}")),
+    };
+    let created = state.registry.user(caller.user, msg).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+async fn mine(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let order: OrderId = path_id(&req, "order_id")?;
+    let (_, page) = page_query(&req)?;
+    // Someone else's order is "not found", as everywhere.
+    if state
+        .bounded(store::order_owner(&state.pool, order))
+        .await?
+        != Some(caller.user)
+    {
+        return Err(souk_actors::DomainError::not_found_order(order).into());
+    }
+    let list = state
+        .bounded(returns::list(&state.pool, Some(order), None, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListBody::from(list)))
+}
+
+async fn all(
+    req: HttpRequest,
+    Staff(_): Staff,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let (q, page) = page_query(&req)?;
+    let status = match q.get("status").map(String::as_str) {
+        None | Some("") => None,
+        Some(raw) => Some(ReturnStatus::parse(raw).ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                "status must be requested, approved, rejected or received",
+            )
+        })?),
+    };
+    let list = state
+        .bounded(returns::list(&state.pool, None, status, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListBody::from(list)))
+}
+
+async fn step(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: Json<StepBody>,
+    step: Step,
+    action: &'static str,
+) -> ApiResult<HttpResponse> {
+    let id: i64 = req
+        .match_info()
+        .get("return_id")
+        .and_then(|raw| raw.parse().ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::invalid_id("return_id"))?;
+    let note = body
+        .value
+        .note
+        .map(|n| multiline_text("note", &n, 1, 1000))
+        .transpose()?;
+    // The return's owner runs the step, serialized with their cancels, refunds and payments.
+    let current = state.bounded(returns::get(&state.pool, id)).await?;
+    let msg = ReturnStep {
+        id,
+        step,
+        note,
+        actor: caller.audit_name(),
+        meta: meta(&req, &caller, action, format!("return:{id}")),
+    };
+    let after = state.registry.user(current.user_id, msg).await?;
+    Ok(HttpResponse::Ok().json(after))
+}
+
+async fn approve(
+    req: HttpRequest,
+    Staff(caller): Staff,
+    state: web::Data<AppState>,
+    body: Json<StepBody>,
+) -> ApiResult<HttpResponse> {
+    step(req, caller, state, body, Step::Approve, "return.approve").await
+}
+
+async fn reject(
+    req: HttpRequest,
+    Staff(caller): Staff,
+    state: web::Data<AppState>,
+    body: Json<StepBody>,
+) -> ApiResult<HttpResponse> {
+    step(req, caller, state, body, Step::Reject, "return.reject").await
+}
+
+async fn receive(
+    req: HttpRequest,
+    Staff(caller): Staff,
+    state: web::Data<AppState>,
+    body: Json<StepBody>,
+) -> ApiResult<HttpResponse> {
+    step(req, caller, state, body, Step::Receive, "return.receive").await
+}

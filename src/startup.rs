@@ -7,7 +7,7 @@ use crate::config::Settings;
 use crate::db::{self, DbError};
 use crate::seed;
 use actix::prelude::*;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 use souk_actors::metrics::ActorMetrics;
@@ -15,6 +15,7 @@ use souk_actors::persistence::{PersistenceActor, PersistenceConfig};
 use souk_actors::registry::{ActorConfig, Deps, Registry};
 use souk_http::auth::JwtKeys;
 use souk_http::metrics::HttpMetrics;
+use souk_http::ratelimit::RateLimits;
 use souk_http::AppState;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -133,7 +134,17 @@ impl Application {
             db_timeout: settings.database_timeout(),
             maintenance,
             known_users: Default::default(),
+            stock_low_threshold: settings.metrics.stock_low_threshold,
         });
+        let limits = RateLimits::new(&settings.rate_limits, state.metrics.rate_limited.clone())
+            .ok_or_else(|| {
+                crate::config::ConfigError::Invalid("rate limits must be positive".into())
+            })?;
+        limits.sweep_periodically();
+        let limits = web::Data::from(limits);
+        let cors_origins = souk_http::cors::parse_origins(&settings.http.cors_origins)
+            .map_err(crate::config::ConfigError::Invalid)?;
+        let test_routes = settings.test_routes;
 
         let addr = settings.http.addr.clone();
         let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind {
@@ -151,10 +162,24 @@ impl Application {
             settings.http.workers
         };
         let server = HttpServer::new(move || {
+            // Outermost last: the request id and metrics see every answer, CORS headers reach
+            // even a panic's 500, and a refused request never reaches a handler.
             App::new()
                 .app_data(state.clone())
+                .app_data(limits.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
+                .wrap(from_fn(souk_http::ratelimit::limit))
+                .wrap(from_fn(souk_http::panics::catch))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    souk_http::cors::middleware(&cors_origins),
+                ))
                 .wrap(from_fn(souk_http::metrics::observe))
+                .configure(|cfg| {
+                    if let Some(mount) = test_routes {
+                        mount(cfg);
+                    }
+                })
                 .configure(souk_http::configure)
         })
         .workers(workers)

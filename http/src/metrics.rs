@@ -18,6 +18,12 @@ pub struct HttpMetrics {
     pub duration: HistogramVec,
     pub checkouts: IntCounterVec,
     pub maintenance: prometheus::IntGauge,
+    /// Requests refused with 429, by route class.
+    pub rate_limited: IntCounterVec,
+    /// Handler panics answered with 500 (each one is a bug).
+    pub panics: prometheus::IntCounter,
+    /// Pool, process and stock figures sampled at scrape time.
+    pub scrape: crate::scrape::ScrapeGauges,
 }
 
 impl HttpMetrics {
@@ -49,6 +55,18 @@ impl HttpMetrics {
                 "souk_maintenance_mode",
                 "1 while maintenance mode is on",
             )?,
+            rate_limited: IntCounterVec::new(
+                Opts::new(
+                    "souk_rate_limited_total",
+                    "Requests refused with 429, by route class",
+                ),
+                &["class"],
+            )?,
+            panics: prometheus::IntCounter::new(
+                "souk_http_panics_total",
+                "Handler panics answered with 500",
+            )?,
+            scrape: crate::scrape::ScrapeGauges::new(registry)?,
         };
         for outcome in [
             "ok",
@@ -70,6 +88,8 @@ impl HttpMetrics {
         registry.register(Box::new(m.duration.clone()))?;
         registry.register(Box::new(m.checkouts.clone()))?;
         registry.register(Box::new(m.maintenance.clone()))?;
+        registry.register(Box::new(m.rate_limited.clone()))?;
+        registry.register(Box::new(m.panics.clone()))?;
         Ok(m)
     }
 }
@@ -102,7 +122,18 @@ pub async fn observe(
         .contains_key(actix_web::http::header::AUTHORIZATION);
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
-        Err(e) => return Err(e),
+        // Only a caught panic (and actix-cors refusing a preflight) arrive here: the request
+        // is gone, so the route is unknown; the error renders its own answer.
+        Err(e) => {
+            if let Some(metrics) = metrics {
+                let status = e.as_response_error().status_code().as_u16().to_string();
+                metrics
+                    .requests
+                    .with_label_values(&["unknown", &method, &status])
+                    .inc();
+            }
+            return Err(e);
+        }
     };
     let error = res.response().extensions().get::<ApiError>().cloned();
     let mut res = match error {
@@ -133,6 +164,13 @@ pub async fn observe(
 }
 
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {
+    state.metrics.scrape.sample(&state.pool);
+    let low = souk_actors::dashboard::low_stock_count(&state.pool, state.stock_low_threshold);
+    match state.bounded(low).await {
+        Ok(n) => state.metrics.scrape.stock_low.set(n),
+        // The scrape still answers; the gauge keeps its last value and readiness reports the outage.
+        Err(e) => tracing::debug!(error = %e, "low-stock count not sampled"),
+    }
     let families = state.prometheus.gather();
     match TextEncoder::new().encode_to_string(&families) {
         Ok(text) => HttpResponse::Ok()
@@ -152,7 +190,7 @@ impl ApiError {
 
 /// Headers every response carries: no MIME sniffing, no referrer leaking ids to other
 /// sites, and nothing personal kept in a shared cache.
-fn secure(headers: &mut actix_web::http::header::HeaderMap, authenticated: bool) {
+pub(crate) fn secure(headers: &mut actix_web::http::header::HeaderMap, authenticated: bool) {
     use actix_web::http::header;
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -26,6 +26,8 @@ pub struct AppState {
     pub maintenance: MaintenanceSwitch,
     /// Users known to exist, so a token's first request creates its user once.
     pub known_users: DashSet<UserId>,
+    /// A product with at most this many units left counts in `souk_stock_low_products`.
+    pub stock_low_threshold: i64,
 }
 
 impl AppState {

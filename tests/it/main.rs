@@ -23,6 +23,7 @@ mod ops;
 mod orders;
 mod outage;
 mod proxy;
+mod ratelimit;
 mod refunds;
 mod secrets;
 mod shutdown;

@@ -30,6 +30,7 @@ mod secrets;
 mod security;
 mod shutdown;
 mod smoke;
+mod sql_lint;
 mod stock;
 mod users;
 mod wallet;

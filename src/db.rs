@@ -21,6 +21,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_maintenance",
         include_str!("../sql/0003_maintenance.sql"),
     ),
+    ("0006_dashboard", include_str!("../sql/0006_dashboard.sql")),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

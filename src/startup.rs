@@ -135,6 +135,7 @@ impl Application {
             maintenance,
             known_users: Default::default(),
             stock_low_threshold: settings.metrics.stock_low_threshold,
+            dashboard: Default::default(),
         });
         let limits = RateLimits::new(&settings.rate_limits, state.metrics.rate_limited.clone())
             .ok_or_else(|| {

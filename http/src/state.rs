@@ -28,6 +28,8 @@ pub struct AppState {
     pub known_users: DashSet<UserId>,
     /// A product with at most this many units left counts in `souk_stock_low_products`.
     pub stock_low_threshold: i64,
+    /// The admin dashboard's snapshot of committed figures.
+    pub dashboard: souk_actors::dashboard::DashboardView,
 }
 
 impl AppState {

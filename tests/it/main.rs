@@ -12,6 +12,7 @@ mod check;
 mod client;
 mod common;
 mod concurrency;
+mod dashboard;
 mod durability;
 mod external;
 mod idempotency;

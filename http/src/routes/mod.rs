@@ -4,6 +4,7 @@ pub mod admin_catalog;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod dashboard;
 pub mod health;
 pub mod operations;
 pub mod orders;
@@ -28,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(checkout::configure)
                 .configure(orders::configure)
                 .configure(users::configure)
-                .configure(operations::configure),
+                .configure(operations::configure)
+                .configure(dashboard::configure),
         );
 }
 

@@ -53,6 +53,7 @@ pub fn state_dir() -> PathBuf {
 
 impl Application {
     pub async fn build(settings: Settings, state_dir: PathBuf) -> Result<Application, StartError> {
+        souk_http::panics::install_hook();
         let secret = settings.jwt_secret(&state_dir)?;
         let target = db::locate(&settings, &state_dir).await?;
         let applied = db::migrate(&target.url).await?;

@@ -1,6 +1,7 @@
 //! No panic reaches a client as a dropped connection: a panic in a handler (or in the
 //! middleware inside this one) becomes a 500 `internal` in the error envelope, carrying the
-//! request id the outer middleware assigned, and is logged here once with that id.
+//! request id the outer middleware assigned, and is logged once (by the panic hook below,
+//! which knows the request id and the panic's location).
 //! Catching is sound enough for Souk: handlers share state only through actors, atomics and
 //! `DashMap`s, none of which a half-run handler leaves locked; a panic is still a bug, which
 //! is why it is logged at error level and counted in `souk_http_panics_total`.
@@ -18,35 +19,52 @@ use futures_util::FutureExt;
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 
+tokio::task_local! {
+    /// The request id while a request's handlers run, for the panic hook to log with.
+    static SERVING: String;
+}
+
+/// Makes a panic inside a request log once, through `tracing`, with its request id and
+/// where it happened; any other panic (an actor's, a test's) goes to the hook it replaces.
+/// Called once at start-up; later calls do nothing.
+pub fn install_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            match SERVING.try_with(|id| id.clone()) {
+                Ok(id) => tracing::error!(
+                    request_id = %id,
+                    location = %info.location().map(|l| l.to_string()).unwrap_or_default(),
+                    panic = %message(info.payload()),
+                    "a handler panicked; answered 500"
+                ),
+                Err(_) => previous(info),
+            }
+        }));
+    });
+}
+
 pub async fn catch(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // Only what the log needs is copied out: cloning the request itself would stop the
-    // router from matching it (actix needs the one reference to fill in the path).
+    // Only the id is copied out: cloning the request itself would stop the router from
+    // matching it (actix needs the one reference to fill in the path).
     let id = req
         .extensions()
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let (method, path) = (req.method().clone(), req.path().to_string());
     let counter = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.panics.clone());
     // The call itself sits inside the future, so a panic while building it is caught too.
-    let served = AssertUnwindSafe(async move { next.call(req).await })
-        .catch_unwind()
-        .await;
-    match served {
+    let serve = SERVING.scope(id.clone(), async move { next.call(req).await });
+    match AssertUnwindSafe(serve).catch_unwind().await {
         Ok(result) => result.map(|res| res.map_into_boxed_body()),
-        Err(payload) => {
-            tracing::error!(
-                request_id = %id,
-                %method,
-                %path,
-                panic = %message(payload.as_ref()),
-                "a handler panicked; answered 500"
-            );
+        Err(_) => {
+            // The hook has logged it, with the id and the location.
             if let Some(counter) = counter {
                 counter.inc();
             }

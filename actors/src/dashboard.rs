@@ -1,11 +1,12 @@
 //! Operators' figures read from committed state: the admin dashboard and what `/metrics`
 //! samples at scrape time. Counts and short lists only, never one series per product.
 //!
-//! The dashboard is an in-process snapshot. A reader may reuse a snapshot only if its
-//! computation *started after the reader arrived*, so a figure read right after a write
-//! (answered only after COMMIT) always includes it; and at most one computation runs at a
-//! time, which readers queue behind and share, so 200 readers at once cost at most two
-//! aggregate queries rather than 200.
+//! The dashboard is an in-process snapshot of committed rows. A reader reuses it only if it
+//! was computed or re-checked *after the reader arrived*, or if Postgres's visibility (its
+//! `pg_current_snapshot()`: which transactions have committed) is exactly what it was when the
+//! snapshot was computed. So a figure read right after a write (answered only after COMMIT)
+//! always includes it. At most one computation or check runs at a time; readers queue behind
+//! it and share its result, so 200 readers at once cost at most two computations, not 200.
 
 use crate::error::DomainResult;
 use chrono::{DateTime, Utc};
@@ -92,8 +93,17 @@ const TOP_PRODUCTS: &str = "
     WHERE o.created_at >= $1 AND o.status NOT IN ('cancelled', 'pending_payment')
     GROUP BY l.product_id ORDER BY units DESC, l.product_id LIMIT $2";
 
-/// Computes every figure in one read-only snapshot, so they agree with each other.
-async fn compute(pool: &Pool, stock_low_threshold: i64) -> DomainResult<Figures> {
+/// Which transactions are visible now: equal texts mean identical committed state.
+const VISIBILITY: &str = "SELECT pg_current_snapshot()::text";
+
+async fn visibility(pool: &Pool) -> DomainResult<String> {
+    let client = pool.get().await?;
+    Ok(client.query_one(VISIBILITY, &[]).await?.try_get(0)?)
+}
+
+/// Computes every figure in one read-only snapshot, so they agree with each other; returns
+/// that snapshot's visibility with them.
+async fn compute(pool: &Pool, stock_low_threshold: i64) -> DomainResult<(String, Figures)> {
     let now = Utc::now();
     let midnight = now
         .date_naive()
@@ -108,6 +118,8 @@ async fn compute(pool: &Pool, stock_low_threshold: i64) -> DomainResult<Figures>
         .read_only(true)
         .start()
         .await?;
+    // The first statement fixes the transaction's snapshot; this names it.
+    let seen: String = tx.query_one(VISIBILITY, &[]).await?.try_get(0)?;
     let mut windows = Vec::with_capacity(2);
     for since in [midnight, week] {
         let row = tx.query_one(WINDOW, &[&since]).await?;
@@ -147,13 +159,14 @@ async fn compute(pool: &Pool, stock_low_threshold: i64) -> DomainResult<Figures>
     tx.commit().await?;
     let last_7_days = windows.pop().unwrap_or_else(empty);
     let today = windows.pop().unwrap_or_else(empty);
-    Ok(Figures {
+    let figures = Figures {
         today,
         last_7_days,
         low_stock,
         top_products_7_days: top,
         computed_at: now,
-    })
+    };
+    Ok((seen, figures))
 }
 
 fn empty() -> Window {
@@ -165,11 +178,18 @@ fn empty() -> Window {
     }
 }
 
-/// The snapshot and the one lock its computations take turns under.
+struct Snapshot {
+    /// When it was last computed or found still current: readers who came earlier reuse it.
+    checked: Instant,
+    /// Postgres's visibility it was computed under.
+    seen: String,
+    figures: Arc<Figures>,
+}
+
+/// The snapshot and the one lock its computations and checks take turns under.
 #[derive(Default)]
 pub struct DashboardView {
-    /// When the kept snapshot's computation started, and the snapshot.
-    slot: tokio::sync::Mutex<Option<(Instant, Arc<Figures>)>>,
+    slot: tokio::sync::Mutex<Option<Snapshot>>,
 }
 
 impl DashboardView {
@@ -178,14 +198,24 @@ impl DashboardView {
         let arrived = Instant::now();
         // tokio's mutex is fair: readers are served in the order they came.
         let mut slot = self.slot.lock().await;
-        if let Some((started, figures)) = slot.as_ref() {
-            if *started >= arrived {
-                return Ok(figures.clone());
+        if let Some(snapshot) = slot.as_mut() {
+            if snapshot.checked >= arrived {
+                return Ok(snapshot.figures.clone());
+            }
+            let checked = Instant::now();
+            if visibility(pool).await? == snapshot.seen {
+                snapshot.checked = checked;
+                return Ok(snapshot.figures.clone());
             }
         }
-        let started = Instant::now();
-        let figures = Arc::new(compute(pool, stock_low_threshold).await?);
-        *slot = Some((started, figures.clone()));
+        let checked = Instant::now();
+        let (seen, figures) = compute(pool, stock_low_threshold).await?;
+        let figures = Arc::new(figures);
+        *slot = Some(Snapshot {
+            checked,
+            seen,
+            figures: figures.clone(),
+        });
         Ok(figures)
     }
 }

@@ -15,10 +15,15 @@ async fn spawn_limited(tweak: impl FnOnce(&mut RateLimitSettings)) -> TestApp {
     .await
 }
 
-const FIVE: ClassQuota = ClassQuota {
-    per_second: 1,
-    burst: 5,
-};
+/// `burst` at once, then one a second: slower than any test runs.
+const fn at_once(burst: u32) -> ClassQuota {
+    ClassQuota {
+        per_second: 1,
+        burst,
+    }
+}
+
+const FIVE: ClassQuota = at_once(5);
 
 /// Sends `n` requests at once; returns each status and, for 429s, the checked envelope.
 async fn burst(
@@ -119,13 +124,7 @@ async fn anonymous_callers_are_limited_by_their_address() {
 
 #[tokio::test]
 async fn checkouts_have_their_own_quota_apart_from_other_writes() {
-    let app = spawn_limited(|r| {
-        r.checkout = ClassQuota {
-            per_second: 1,
-            burst: 2,
-        }
-    })
-    .await;
+    let app = spawn_limited(|r| r.checkout = at_once(2)).await;
     let token = app.customer(2, 0).await;
     for key in ["a", "b"] {
         assert_eq!(
@@ -143,13 +142,7 @@ async fn checkouts_have_their_own_quota_apart_from_other_writes() {
 
 #[tokio::test]
 async fn tokens_that_do_not_verify_are_limited_per_address() {
-    let app = spawn_limited(|r| {
-        r.auth = ClassQuota {
-            per_second: 1,
-            burst: 3,
-        }
-    })
-    .await;
+    let app = spawn_limited(|r| r.auth = at_once(3)).await;
     let (passed, limited) = burst(
         &app,
         reqwest::Method::GET,
@@ -169,13 +162,7 @@ async fn tokens_that_do_not_verify_are_limited_per_address() {
 
 #[tokio::test]
 async fn webhooks_are_never_charged_to_the_senders_address() {
-    let app = spawn_limited(|r| {
-        r.writes = ClassQuota {
-            per_second: 1,
-            burst: 1,
-        }
-    })
-    .await;
+    let app = spawn_limited(|r| r.writes = at_once(1)).await;
     for hook in ["/v1/telegram/webhook", "/v1/payments/webhook"] {
         let (_, limited) = burst(&app, reqwest::Method::POST, hook, None, 6).await;
         assert_eq!(

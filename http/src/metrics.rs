@@ -163,8 +163,12 @@ pub async fn observe(
     Ok(res)
 }
 
-pub async fn render(state: web::Data<AppState>) -> HttpResponse {
+pub async fn render(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     state.metrics.scrape.sample(&state.pool);
+    if let Some(limits) = req.app_data::<web::Data<crate::ratelimit::RateLimits>>() {
+        let keys = i64::try_from(limits.keys()).unwrap_or(i64::MAX);
+        state.metrics.scrape.rate_limit_keys.set(keys);
+    }
     let low = souk_actors::dashboard::low_stock_count(&state.pool, state.stock_low_threshold);
     match state.bounded(low).await {
         Ok(n) => state.metrics.scrape.stock_low.set(n),

@@ -18,6 +18,8 @@ pub struct ScrapeGauges {
     pub cpu_seconds: Counter,
     pub resident_bytes: IntGauge,
     pub stock_low: IntGauge,
+    /// Clients the rate limiter remembers: bounded by the periodic sweep.
+    pub rate_limit_keys: IntGauge,
 }
 
 impl ScrapeGauges {
@@ -50,6 +52,10 @@ impl ScrapeGauges {
             stock_low: gauge(
                 "souk_stock_low_products",
                 "Active products with at most the configured low-stock threshold left",
+            )?,
+            rate_limit_keys: gauge(
+                "souk_rate_limit_keys",
+                "Users, addresses and webhooks the rate limiter currently remembers",
             )?,
         })
     }

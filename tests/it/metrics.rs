@@ -93,4 +93,7 @@ async fn metrics_count_exactly_what_a_scripted_run_did() {
         assert_eq!(value(&m, &series), 0.0);
     }
     assert_eq!(value(&m, "souk_http_panics_total"), 0.0);
+    // Users 1, 2 and 3 and this test's own address (for the anonymous scrape) at most.
+    let keys = value(&m, "souk_rate_limit_keys");
+    assert!((1.0..=8.0).contains(&keys), "{keys}");
 }

@@ -164,8 +164,9 @@ impl Application {
             settings.http.workers
         };
         let server = HttpServer::new(move || {
-            // Outermost last: the request id and metrics see every answer, CORS headers reach
-            // even a panic's 500, and a refused request never reaches a handler.
+            // Outermost last: the request id and metrics see every answer, CORS preflights are
+            // answered before any limit, and a refused request never reaches a handler. (A
+            // panic's 500 leaves as an error past CORS, so a browser sees it as a CORS failure.)
             App::new()
                 .app_data(state.clone())
                 .app_data(limits.clone())

@@ -245,7 +245,7 @@ impl Settings {
         }
         if let Some(class) = self.rate_limits.invalid() {
             return Err(ConfigError::Invalid(format!(
-                "SOUK__RATE_LIMITS__{}__PER_SECOND and __BURST must be positive",
+                "SOUK__RATE_LIMITS__{}__PER_SECOND must be within 0.001..=1e9 and __BURST positive",
                 class.to_ascii_uppercase()
             )));
         }

@@ -21,11 +21,16 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// One class's quota: `burst` requests at once, refilled at `per_second`.
+/// The slowest and fastest refill a quota may have.
+const RATE_MIN: f64 = 0.001;
+const RATE_MAX: f64 = 1e9;
+
+/// One class's quota: `burst` requests at once, refilled at `per_second` (which may be a
+/// fraction: 0.5 is one every two seconds).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassQuota {
-    pub per_second: u32,
+    pub per_second: f64,
     pub burst: u32,
 }
 
@@ -44,7 +49,7 @@ impl RateLimitSettings {
     /// Every class at `per_second` with an equal burst (tests and the benchmark).
     pub fn uniform(per_second: u32) -> RateLimitSettings {
         let q = ClassQuota {
-            per_second,
+            per_second: f64::from(per_second),
             burst: per_second,
         };
         RateLimitSettings {
@@ -56,13 +61,14 @@ impl RateLimitSettings {
         }
     }
 
-    /// Names the first quota that is zero, which governor cannot express.
+    /// Names the first class whose quota is not usable: a zero burst, or a rate outside
+    /// one per 1000 s ..= 10^9 per second.
     pub fn invalid(&self) -> Option<&'static str> {
         Class::ALL
             .iter()
             .find(|c| {
                 let q = self.quota(**c);
-                q.per_second == 0 || q.burst == 0
+                !(RATE_MIN..=RATE_MAX).contains(&q.per_second) || q.burst == 0
             })
             .map(|c| c.as_str())
     }
@@ -182,8 +188,8 @@ impl RateLimits {
         let mut limiters = Vec::with_capacity(Class::ALL.len());
         for class in Class::ALL {
             let q = settings.quota(class);
-            let quota = Quota::per_second(NonZeroU32::new(q.per_second)?)
-                .allow_burst(NonZeroU32::new(q.burst)?);
+            let period = Duration::try_from_secs_f64(1.0 / q.per_second).ok()?;
+            let quota = Quota::with_period(period)?.allow_burst(NonZeroU32::new(q.burst)?);
             limiters.push((class, DefaultKeyedRateLimiter::keyed(quota)));
             refused.with_label_values(&[class.as_str()]);
         }

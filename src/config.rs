@@ -35,8 +35,15 @@ pub struct Settings {
     pub shipping: ShippingSettings,
     pub tax: TaxSettings,
     pub checkout: CheckoutSettings,
-    pub payments: PaymentsSettings,
+    pub payments: PaymentSettings,
     pub returns: ReturnsSettings,
+    pub rate_limits: souk_http::ratelimit::RateLimitSettings,
+    pub metrics: MetricsSettings,
+    /// Tests mount extra routes (a handler that panics) on the real app through this; it is
+    /// not configurable from a file or the environment, so production cannot reach it.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub test_routes: Option<fn(&mut actix_web::web::ServiceConfig)>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +53,8 @@ pub struct HttpSettings {
     /// Worker threads for HTTP; 0 means one per core.
     pub workers: usize,
     pub body_limit_bytes: usize,
+    /// Comma-separated origins allowed to call from a browser (`https://shop.example`); none by default.
+    pub cors_origins: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +102,20 @@ pub struct ActorSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// HMAC secret the payment provider signs webhook events with.
+    pub webhook_secret: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A product with at most this many units left counts in `souk_stock_low_products`.
+    pub stock_low_threshold: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TelegramSettings {
     pub bot_token: Option<SecretString>,
     pub webhook_secret: Option<SecretString>,
@@ -113,13 +136,6 @@ pub struct CheckoutSettings {
 pub struct ReturnsSettings {
     /// Days after delivery within which a customer may ask to return goods.
     pub window_days: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PaymentsSettings {
-    /// Signs the payment provider's webhook events; unset: the webhook refuses every event.
-    pub webhook_secret: Option<SecretString>,
 }
 
 /// Shipping for orders with physical goods (digital-only orders never pay shipping).
@@ -148,6 +164,7 @@ engine = "actors"
 addr = "127.0.0.1:8080"
 workers = 0
 body_limit_bytes = 262144
+cors_origins = ""
 
 [database]
 pool_size = 16
@@ -190,6 +207,31 @@ expiry_sweep_ms = 1000
 
 [returns]
 window_days = 30
+
+# Requests per second and burst, per user (valid token) or else per IP; webhooks per webhook.
+[rate_limits.checkout]
+per_second = 2
+burst = 10
+
+[rate_limits.writes]
+per_second = 20
+burst = 60
+
+[rate_limits.reads]
+per_second = 50
+burst = 200
+
+# Requests with a token that does not verify, per IP.
+[rate_limits.auth]
+per_second = 2
+burst = 20
+
+[rate_limits.webhooks]
+per_second = 200
+burst = 1000
+
+[metrics]
+stock_low_threshold = 5
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -292,32 +334,52 @@ impl Settings {
             return invalid("actors.mailbox_max and actors.idle_timeout_secs must be positive");
         }
         self.validate_pricing()?;
-        if self.profile == Profile::Dev {
-            if let Some(secret) = &self.auth.jwt_secret {
-                if is_placeholder(secret.expose_secret()) {
-                    tracing::warn!(
-                        "SOUK__AUTH__JWT_SECRET looks like a placeholder; production refuses it"
-                    );
+        if let Some(origin) = souk_http::cors::parse_origins(&self.http.cors_origins).err() {
+            return Err(ConfigError::Invalid(format!(
+                "SOUK__HTTP__CORS_ORIGINS: {origin}"
+            )));
+        }
+        if let Some(class) = self.rate_limits.invalid() {
+            return Err(ConfigError::Invalid(format!(
+                "SOUK__RATE_LIMITS__{}__PER_SECOND must be within 0.001..=1e9 and __BURST positive",
+                class.to_ascii_uppercase()
+            )));
+        }
+        for (setting, secret) in self.secrets() {
+            match (self.profile, secret_problem(secret)) {
+                (_, None) => {}
+                (Profile::Dev, Some(problem)) if secret.is_some() => {
+                    tracing::warn!("{setting} {problem}; production refuses it");
+                }
+                (Profile::Dev, Some(_)) => {}
+                (Profile::Production, Some(problem)) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "{setting} {problem}; the production profile needs at least {JWT_SECRET_MIN_BYTES} random bytes (e.g. `openssl rand -hex 32`)"
+                    )));
                 }
             }
         }
-        if self.profile == Profile::Production {
-            match &self.auth.jwt_secret {
-                Some(s) if is_placeholder(s.expose_secret()) => {
-                    return invalid("SOUK__AUTH__JWT_SECRET is a placeholder; generate one with `openssl rand -hex 32`")
-                }
-                Some(s) if s.expose_secret().len() >= JWT_SECRET_MIN_BYTES => {}
-                _ => {
-                    return invalid(
-                        "the production profile needs SOUK__AUTH__JWT_SECRET of at least 32 bytes (e.g. `openssl rand -hex 32`)",
-                    )
-                }
-            }
-            if self.database.url.is_none() {
-                return invalid("the production profile needs SOUK__DATABASE__URL; the private cluster is for dev only");
-            }
+        if self.profile == Profile::Production && self.database.url.is_none() {
+            return invalid(
+                "the production profile needs SOUK__DATABASE__URL; the private cluster is for dev only",
+            );
         }
         Ok(())
+    }
+
+    /// Every secret production insists on, with the setting that names it.
+    fn secrets(&self) -> [(&'static str, Option<&SecretString>); 3] {
+        [
+            ("SOUK__AUTH__JWT_SECRET", self.auth.jwt_secret.as_ref()),
+            (
+                "SOUK__PAYMENTS__WEBHOOK_SECRET",
+                self.payments.webhook_secret.as_ref(),
+            ),
+            (
+                "SOUK__TELEGRAM__WEBHOOK_SECRET",
+                self.telegram.webhook_secret.as_ref(),
+            ),
+        ]
     }
 
     /// The JWT secret: configured, or in dev one generated once and kept in `state_dir`.
@@ -348,6 +410,16 @@ impl Settings {
 
     pub fn database_timeout(&self) -> Duration {
         Duration::from_millis(self.database.timeout_ms)
+    }
+}
+
+/// What is wrong with a secret for production, if anything.
+fn secret_problem(secret: Option<&SecretString>) -> Option<&'static str> {
+    match secret.map(|s| s.expose_secret()) {
+        None => Some("is missing"),
+        Some(s) if is_placeholder(s) => Some("is a placeholder"),
+        Some(s) if s.len() < JWT_SECRET_MIN_BYTES => Some("is shorter than 32 bytes"),
+        Some(_) => None,
     }
 }
 
@@ -404,6 +476,8 @@ mod tests {
         s.auth.jwt_secret = Some(SecretString::from("short".to_string()));
         assert!(s.validate().is_err());
         s.auth.jwt_secret = Some(SecretString::from("x".repeat(32)));
+        s.payments.webhook_secret = Some(SecretString::from("p".repeat(32)));
+        s.telegram.webhook_secret = Some(SecretString::from("t".repeat(32)));
         s.validate().unwrap();
         for placeholder in [
             "change-me-change-me-change-me-change-me",

@@ -7,7 +7,7 @@ use crate::config::Settings;
 use crate::db::{self, DbError};
 use crate::seed;
 use actix::prelude::*;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 use souk_actors::metrics::ActorMetrics;
@@ -15,6 +15,7 @@ use souk_actors::persistence::{PersistenceActor, PersistenceConfig};
 use souk_actors::registry::{ActorConfig, Deps, Registry};
 use souk_http::auth::JwtKeys;
 use souk_http::metrics::HttpMetrics;
+use souk_http::ratelimit::RateLimits;
 use souk_http::AppState;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -52,6 +53,7 @@ pub fn state_dir() -> PathBuf {
 
 impl Application {
     pub async fn build(settings: Settings, state_dir: PathBuf) -> Result<Application, StartError> {
+        souk_http::panics::install_hook();
         let secret = settings.jwt_secret(&state_dir)?;
         let target = db::locate(&settings, &state_dir).await?;
         let applied = db::migrate(&target.url).await?;
@@ -157,7 +159,18 @@ impl Application {
             db_timeout: settings.database_timeout(),
             maintenance,
             known_users: Default::default(),
+            stock_low_threshold: settings.metrics.stock_low_threshold,
+            dashboard: Default::default(),
         });
+        let limits = RateLimits::new(&settings.rate_limits, state.metrics.rate_limited.clone())
+            .ok_or_else(|| {
+                crate::config::ConfigError::Invalid("rate limits must be positive".into())
+            })?;
+        limits.sweep_periodically();
+        let limits = web::Data::from(limits);
+        let cors_origins = souk_http::cors::parse_origins(&settings.http.cors_origins)
+            .map_err(crate::config::ConfigError::Invalid)?;
+        let test_routes = settings.test_routes;
 
         let addr = settings.http.addr.clone();
         let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind {
@@ -175,10 +188,25 @@ impl Application {
             settings.http.workers
         };
         let server = HttpServer::new(move || {
+            // Outermost last: the request id and metrics see every answer, CORS preflights are
+            // answered before any limit, and a refused request never reaches a handler. (A
+            // panic's 500 leaves as an error past CORS, so a browser sees it as a CORS failure.)
             App::new()
                 .app_data(state.clone())
+                .app_data(limits.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
+                .wrap(from_fn(souk_http::ratelimit::limit))
+                .wrap(from_fn(souk_http::panics::catch))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    souk_http::cors::middleware(&cors_origins),
+                ))
                 .wrap(from_fn(souk_http::metrics::observe))
+                .configure(|cfg| {
+                    if let Some(mount) = test_routes {
+                        mount(cfg);
+                    }
+                })
                 .configure(souk_http::configure)
         })
         .workers(workers)

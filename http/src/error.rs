@@ -76,6 +76,27 @@ impl ApiError {
         e
     }
 
+    /// 429: the caller's `class` quota is spent; `retry_after_secs` is at least 1.
+    pub fn rate_limited(class: &str, retry_after_secs: u32) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many {class} requests; retry in {retry_after_secs} s"),
+        )
+        .with_details(json!({ "class": class }));
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
+    /// 500 for a failure the caller can do nothing about; the cause is logged where it happened.
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; it has been logged",
+        )
+    }
+
     pub fn is_server_error(&self) -> bool {
         self.status.is_server_error()
     }

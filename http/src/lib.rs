@@ -2,11 +2,15 @@
 //! leaves through the one error envelope of `error.rs`.
 
 pub mod auth;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
+pub mod panics;
+pub mod ratelimit;
 pub mod routes;
+pub mod scrape;
 pub mod state;
 
 use actix_web::web;

@@ -19,6 +19,12 @@ pub struct HttpMetrics {
     pub checkouts: IntCounterVec,
     pub maintenance: prometheus::IntGauge,
     pub payment_events: IntCounterVec,
+    /// Requests refused with 429, by route class.
+    pub rate_limited: IntCounterVec,
+    /// Handler panics answered with 500 (each one is a bug).
+    pub panics: prometheus::IntCounter,
+    /// Pool, process and stock figures sampled at scrape time.
+    pub scrape: crate::scrape::ScrapeGauges,
 }
 
 impl HttpMetrics {
@@ -57,6 +63,18 @@ impl HttpMetrics {
                 ),
                 &["type", "outcome"],
             )?,
+            rate_limited: IntCounterVec::new(
+                Opts::new(
+                    "souk_rate_limited_total",
+                    "Requests refused with 429, by route class",
+                ),
+                &["class"],
+            )?,
+            panics: prometheus::IntCounter::new(
+                "souk_http_panics_total",
+                "Handler panics answered with 500",
+            )?,
+            scrape: crate::scrape::ScrapeGauges::new(registry)?,
         };
         for kind in ["payment.succeeded", "payment.failed"] {
             for outcome in [
@@ -90,6 +108,8 @@ impl HttpMetrics {
         registry.register(Box::new(m.checkouts.clone()))?;
         registry.register(Box::new(m.maintenance.clone()))?;
         registry.register(Box::new(m.payment_events.clone()))?;
+        registry.register(Box::new(m.rate_limited.clone()))?;
+        registry.register(Box::new(m.panics.clone()))?;
         Ok(m)
     }
 }
@@ -122,7 +142,18 @@ pub async fn observe(
         .contains_key(actix_web::http::header::AUTHORIZATION);
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
-        Err(e) => return Err(e),
+        // Only a caught panic (and actix-cors refusing a preflight) arrive here: the request
+        // is gone, so the route is unknown; the error renders its own answer.
+        Err(e) => {
+            if let Some(metrics) = metrics {
+                let status = e.as_response_error().status_code().as_u16().to_string();
+                metrics
+                    .requests
+                    .with_label_values(&["unknown", &method, &status])
+                    .inc();
+            }
+            return Err(e);
+        }
     };
     let error = res.response().extensions().get::<ApiError>().cloned();
     let mut res = match error {
@@ -152,7 +183,18 @@ pub async fn observe(
     Ok(res)
 }
 
-pub async fn render(state: web::Data<AppState>) -> HttpResponse {
+pub async fn render(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    state.metrics.scrape.sample(&state.pool);
+    if let Some(limits) = req.app_data::<web::Data<crate::ratelimit::RateLimits>>() {
+        let keys = i64::try_from(limits.keys()).unwrap_or(i64::MAX);
+        state.metrics.scrape.rate_limit_keys.set(keys);
+    }
+    let low = souk_actors::dashboard::low_stock_count(&state.pool, state.stock_low_threshold);
+    match state.bounded(low).await {
+        Ok(n) => state.metrics.scrape.stock_low.set(n),
+        // The scrape still answers; the gauge keeps its last value and readiness reports the outage.
+        Err(e) => tracing::debug!(error = %e, "low-stock count not sampled"),
+    }
     let families = state.prometheus.gather();
     match TextEncoder::new().encode_to_string(&families) {
         Ok(text) => HttpResponse::Ok()
@@ -172,7 +214,7 @@ impl ApiError {
 
 /// Headers every response carries: no MIME sniffing, no referrer leaking ids to other
 /// sites, and nothing personal kept in a shared cache.
-fn secure(headers: &mut actix_web::http::header::HeaderMap, authenticated: bool) {
+pub(crate) fn secure(headers: &mut actix_web::http::header::HeaderMap, authenticated: bool) {
     use actix_web::http::header;
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -28,6 +28,10 @@ pub struct AppState {
     pub known_users: DashSet<UserId>,
     /// Signs payment provider events; `None` refuses every event.
     pub payment_webhook_secret: Option<secrecy::SecretString>,
+    /// A product with at most this many units left counts in `souk_stock_low_products`.
+    pub stock_low_threshold: i64,
+    /// The admin dashboard's snapshot of committed figures.
+    pub dashboard: souk_actors::dashboard::DashboardView,
 }
 
 impl AppState {

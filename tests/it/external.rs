@@ -45,7 +45,14 @@ impl Souk {
             .append(true)
             .open(&log)
             .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_souk"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_souk"));
+        // Load from one address and a few users in closed loops: the limits would refuse it.
+        for class in ["CHECKOUT", "WRITES", "READS", "AUTH", "WEBHOOKS"] {
+            for knob in ["PER_SECOND", "BURST"] {
+                cmd.env(format!("SOUK__RATE_LIMITS__{class}__{knob}"), "1000000");
+            }
+        }
+        let child = cmd
             .env("SOUK__DATABASE__URL", db_url)
             .env("SOUK__HTTP__ADDR", format!("127.0.0.1:{port}"))
             .env("SOUK__AUTH__JWT_SECRET", SECRET)

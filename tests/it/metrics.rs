@@ -81,4 +81,19 @@ async fn metrics_count_exactly_what_a_scripted_run_did() {
     );
     assert_eq!(value(&m, "souk_persistence_queue_depth"), 0.0);
     assert_eq!(value(&m, "souk_maintenance_mode"), 0.0);
+    // The one product has 1 unit left, under the default low-stock threshold of 5.
+    assert_eq!(value(&m, "souk_stock_low_products"), 1.0);
+    assert!(value(&m, "souk_db_pool_size") >= 1.0);
+    assert!(value(&m, "souk_db_pool_available") <= value(&m, "souk_db_pool_size"));
+    assert_eq!(value(&m, "souk_db_pool_waiting"), 0.0);
+    assert!(value(&m, "souk_process_cpu_seconds_total") > 0.0);
+    assert!(value(&m, "souk_process_resident_memory_bytes") > 1e6);
+    for class in ["checkout", "writes", "reads", "auth", "webhooks"] {
+        let series = format!("souk_rate_limited_total{{class=\"{class}\"}}");
+        assert_eq!(value(&m, &series), 0.0);
+    }
+    assert_eq!(value(&m, "souk_http_panics_total"), 0.0);
+    // Users 1, 2 and 3 and this test's own address (for the anonymous scrape) at most.
+    let keys = value(&m, "souk_rate_limit_keys");
+    assert!((1.0..=8.0).contains(&keys), "{keys}");
 }

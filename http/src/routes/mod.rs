@@ -4,6 +4,7 @@ pub mod admin_catalog;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod dashboard;
 pub mod health;
 pub mod operations;
 pub mod orders;
@@ -34,7 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(operations::configure)
                 .configure(promos::configure)
                 .configure(payments::configure)
-                .configure(returns::configure),
+                .configure(returns::configure)
+                .configure(dashboard::configure),
         );
 }
 

@@ -1,0 +1,49 @@
+//! `GET /v1/admin/dashboard`: sales today and over 7 days, checkouts by outcome, low-stock
+//! and top products. Committed figures come from the in-process snapshot of
+//! `souk_actors::dashboard` (fresh for every write answered before the request); checkout
+//! outcomes come from the live counters, since the process started.
+
+use crate::error::ApiResult;
+use crate::extract::Admin;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use prometheus::core::Collector;
+use serde_json::{json, Map, Value};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/dashboard", web::get().to(dashboard));
+}
+
+async fn dashboard(_admin: Admin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let threshold = state.stock_low_threshold;
+    let figures = state
+        .bounded(state.dashboard.read(&state.pool, threshold))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "currency": state.currency,
+        "today": figures.today,
+        "last_7_days": figures.last_7_days,
+        "checkouts_by_outcome_since_start": checkout_outcomes(&state),
+        "low_stock": { "threshold": threshold, "items": figures.low_stock },
+        "top_products_7_days": figures.top_products_7_days,
+        "computed_at": figures.computed_at,
+    })))
+}
+
+/// `{"ok": 3, "out_of_stock": 1, ...}` from `souk_checkouts_total`.
+fn checkout_outcomes(state: &AppState) -> Value {
+    let mut outcomes = Map::new();
+    for family in state.metrics.checkouts.collect() {
+        for metric in family.get_metric() {
+            let outcome = metric
+                .get_label()
+                .iter()
+                .find(|l| l.name() == "outcome")
+                .map(|l| l.value().to_string());
+            if let Some(outcome) = outcome {
+                outcomes.insert(outcome, json!(metric.get_counter().get_value() as u64));
+            }
+        }
+    }
+    Value::Object(outcomes)
+}

@@ -63,9 +63,15 @@ pub async fn transition(
     if !current.status.can_move_to(to) {
         return Err(refused(current.status, to));
     }
+    // Paid means money arrived: only the payment flow may say so (I2); a return exists only
+    // as the customer's request.
     if matches!(
         to,
-        OrderStatus::Cancelled | OrderStatus::Refunded | OrderStatus::Returned
+        OrderStatus::Paid
+            | OrderStatus::ReturnRequested
+            | OrderStatus::Cancelled
+            | OrderStatus::Refunded
+            | OrderStatus::Returned
     ) {
         return Err(DomainError::NeedsItsOwnFlow { to });
     }

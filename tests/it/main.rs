@@ -37,6 +37,7 @@ mod shutdown;
 mod smoke;
 mod sql_lint;
 mod stock;
+mod transitions;
 mod users;
 mod variants;
 mod wallet;

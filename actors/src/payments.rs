@@ -399,7 +399,17 @@ pub async fn expire_overdue(registry: &Arc<Registry>) -> DomainResult<usize> {
             by_owner: false,
             actor: "system".into(),
             note: Some("payment window expired".into()),
-            meta: WriteMeta::default(),
+            meta: WriteMeta {
+                idempotency: None,
+                audit: Some(AuditEntry {
+                    actor: "system".into(),
+                    action: "order.expire",
+                    target: format!("order:{order}"),
+                    before: Some(serde_json::json!({ "status": "pending_payment" })),
+                    after: Some(serde_json::json!({ "status": "cancelled" })),
+                    request_id: None,
+                }),
+            },
             expiry: true,
         };
         match registry.user(user, cancel).await {

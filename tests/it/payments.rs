@@ -341,6 +341,13 @@ async fn an_unpaid_order_expires_and_a_late_payment_goes_to_the_wallet() {
         .await,
         1
     );
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM audit_log WHERE actor = 'system' AND action = 'order.expire'"
+        )
+        .await,
+        1
+    );
     let (s, b) = signed(&app, &paid("evt_late", id, 1_500)).await;
     assert_eq!(
         (s, b["outcome"].clone()),

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_maintenance",
         include_str!("../sql/0003_maintenance.sql"),
     ),
+    ("0005_telegram", include_str!("../sql/0005_telegram.sql")),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

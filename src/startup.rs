@@ -69,6 +69,10 @@ impl Application {
         let prometheus = prometheus::Registry::new();
         let actor_metrics = ActorMetrics::new(&prometheus)?;
         let http_metrics = HttpMetrics::new(&prometheus)?;
+        let telegram = std::sync::Arc::new(souk_http::telegram::Bot::new(
+            crate::telegram_cli::bot_config(&settings)?,
+            &prometheus,
+        )?);
 
         let threads = if settings.actors.threads == 0 {
             num_cpus()
@@ -133,6 +137,7 @@ impl Application {
             db_timeout: settings.database_timeout(),
             maintenance,
             known_users: Default::default(),
+            telegram,
         });
 
         let addr = settings.http.addr.clone();

@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod routes;
 pub mod state;
+pub mod telegram;
 
 use actix_web::web;
 

@@ -26,6 +26,8 @@ pub struct AppState {
     pub maintenance: MaintenanceSwitch,
     /// Users known to exist, so a token's first request creates its user once.
     pub known_users: DashSet<UserId>,
+    /// The Telegram bot: its settings, Bot API client and metrics.
+    pub telegram: Arc<crate::telegram::Bot>,
 }
 
 impl AppState {

@@ -28,7 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(checkout::configure)
                 .configure(orders::configure)
                 .configure(users::configure)
-                .configure(operations::configure),
+                .configure(operations::configure)
+                .configure(crate::telegram::configure),
         );
 }
 

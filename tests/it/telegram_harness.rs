@@ -176,3 +176,23 @@ pub fn answers(calls: &[Call]) -> Vec<&Call> {
 }
 
 pub const QUICK: Duration = Duration::from_secs(5);
+
+/// The value of one sample of the Prometheus text (0 when absent).
+pub fn sample(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+/// The sum of `souk_telegram_updates_total` over kinds for one outcome.
+pub fn updates_with(metrics: &str, outcome: &str) -> u64 {
+    let label = format!("outcome=\"{outcome}\"");
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("souk_telegram_updates_total{") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}

@@ -52,7 +52,15 @@ pub async fn receive(
     let update_id = value
         .get("update_id")
         .and_then(serde_json::Value::as_i64)
-        .ok_or_else(|| ApiError::invalid("update_id", "an update needs an integer update_id"))?;
+        .ok_or_else(|| {
+            // Not an update at all: 400 like malformed JSON (Telegram never sends one).
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_update",
+                "a Telegram update is a JSON object with an integer update_id",
+            )
+            .with_details(serde_json::json!({ "field": "update_id" }))
+        })?;
     // Fields the bot cannot read make the update one it ignores, not an error to retry.
     let update =
         serde_json::from_value::<Update>(value).unwrap_or_else(|_| Update::unsupported(update_id));
@@ -88,6 +96,17 @@ async fn process(state: web::Data<AppState>, update: Update) {
         Err(e) => {
             bot.count(kind, "error");
             tracing::warn!(update_id = update.update_id, error = %e, "a Telegram update was not applied");
+            // The button is still answered, so the user is told instead of left waiting.
+            if let Some(q) = &update.callback_query {
+                let body = serde_json::json!({
+                    "callback_query_id": q.id, "show_alert": true,
+                    "text": "Something went wrong on our side; please try again in a moment.",
+                });
+                let _ = bot
+                    .api
+                    .call("answerCallbackQuery", &body, update.update_id)
+                    .await;
+            }
         }
     }
 }

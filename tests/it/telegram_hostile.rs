@@ -238,3 +238,47 @@ async fn the_same_update_delivered_ten_times_at_once_has_one_effect_and_one_set_
         .contains("souk_telegram_updates_total{kind=\"callback_query\",outcome=\"duplicate\"} 18"));
     shop.app.assert_invariants().await;
 }
+
+#[tokio::test]
+async fn cart_buttons_carry_the_new_quantity_so_pressing_one_twice_changes_it_once() {
+    let shop = Shop::open().await;
+    let id = shop.app.digital(100, &codes("TWICE", 5)).await;
+    let calls = shop.say(8301, "/start").await;
+    let (menu, _) = find_button(&calls, "Catalog");
+    let calls = shop
+        .press(
+            8301,
+            &data(Action::Product {
+                id: product(id),
+                qty: 2,
+            }),
+            &menu,
+        )
+        .await;
+    let (card, add) = find_button(&calls, "Add 2 to cart");
+    shop.press(8301, &add, &card).await;
+    let calls = shop.press(8301, &add, &card).await;
+    assert!(
+        texts(&calls).contains("In your cart: 2"),
+        "{}",
+        texts(&calls)
+    );
+    let calls = shop.say(8301, "/cart").await;
+    let (cart, more) = find_button(&calls, "+");
+    shop.press(8301, &more, &cart).await;
+    shop.press(8301, &more, &cart).await;
+    assert_eq!(
+        shop.app
+            .scalar("SELECT sum(quantity)::bigint FROM cart_items")
+            .await,
+        3
+    );
+    let (cart, less) = find_button(&shop.api.calls(), "− Game key");
+    shop.press(8301, &less, &cart).await;
+    assert_eq!(
+        shop.app
+            .scalar("SELECT sum(quantity)::bigint FROM cart_items")
+            .await,
+        2
+    );
+}

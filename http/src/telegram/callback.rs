@@ -34,16 +34,17 @@ pub enum Action {
         id: ProductId,
         qty: u8,
     },
+    /// Sets the cart line to `qty` from the product card. Quantities in buttons are the
+    /// line's new value, not a step: a second press, or a redelivered one, sets the same.
     Add {
         id: ProductId,
         qty: u8,
     },
     Cart,
-    CartInc {
+    /// Sets the cart line to `qty` from the cart (its − and + buttons).
+    CartSet {
         id: ProductId,
-    },
-    CartDec {
-        id: ProductId,
+        qty: u8,
     },
     CartRemove {
         id: ProductId,
@@ -93,8 +94,7 @@ impl Action {
             Action::Product { id, qty } => ("p", vec![id.get(), qty.into()]),
             Action::Add { id, qty } => ("a", vec![id.get(), qty.into()]),
             Action::Cart => ("k", vec![]),
-            Action::CartInc { id } => ("i", vec![id.get()]),
-            Action::CartDec { id } => ("d", vec![id.get()]),
+            Action::CartSet { id, qty } => ("s", vec![id.get(), qty.into()]),
             Action::CartRemove { id } => ("r", vec![id.get()]),
             Action::Checkout => ("o", vec![]),
             Action::Pay { confirmation } => ("P", vec![confirmation]),
@@ -155,11 +155,9 @@ pub fn decode(data: &str) -> Option<Action> {
             qty: qty(*q)?,
         },
         ("k", []) => Action::Cart,
-        ("i", [id]) => Action::CartInc {
+        ("s", [id, q]) => Action::CartSet {
             id: ProductId::new(*id)?,
-        },
-        ("d", [id]) => Action::CartDec {
-            id: ProductId::new(*id)?,
+            qty: qty(*q)?,
         },
         ("r", [id]) => Action::CartRemove {
             id: ProductId::new(*id)?,
@@ -252,12 +250,13 @@ mod tests {
                 id: ProductId::new(i).unwrap(),
                 qty
             }),
-            (id.clone(), qty).prop_map(|(i, qty)| Action::Add {
+            (id.clone(), qty.clone()).prop_map(|(i, qty)| Action::Add {
                 id: ProductId::new(i).unwrap(),
                 qty
             }),
-            id.clone().prop_map(|i| Action::CartDec {
-                id: ProductId::new(i).unwrap()
+            (id.clone(), qty).prop_map(|(i, qty)| Action::CartSet {
+                id: ProductId::new(i).unwrap(),
+                qty
             }),
             id.clone()
                 .prop_map(|confirmation| Action::Pay { confirmation }),

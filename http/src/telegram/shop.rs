@@ -134,7 +134,10 @@ pub async fn product(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()>
         ctx.stale();
         return Ok(());
     }
-    let most = u8::try_from(p.stock_available.clamp(0, i64::from(QTY_MAX))).unwrap_or(QTY_MAX);
+    let in_cart = quantity_in_cart(ctx, id).await?;
+    // The picker offers what is in stock and what still fits the line's limit.
+    let room = (i64::from(QTY_MAX) - in_cart).min(p.stock_available).max(0);
+    let most = u8::try_from(room).unwrap_or(QTY_MAX);
     let qty = qty.min(most.max(1));
     let mut text = format!(
         "{}\nPrice: {}\n",
@@ -146,13 +149,16 @@ pub async fn product(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()>
     } else {
         text.push_str("Sold out for now.\n");
     }
+    if in_cart > 0 {
+        text.push_str(&format!("In your cart: {in_cart}\n"));
+    }
     if !p.description.is_empty() {
         text.push('\n');
         text.push_str(&p.description);
     }
     let mut screen = Screen::text(text);
     screen.photo = p.image_url.clone();
-    if p.stock_available > 0 {
+    if most > 0 {
         let mut picker = Vec::new();
         if qty > 1 {
             picker.push(button("−", Action::Product { id, qty: qty - 1 }));
@@ -163,7 +169,10 @@ pub async fn product(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()>
         }
         screen = screen.row(picker).row(vec![button(
             format!("Add {qty} to cart"),
-            Action::Add { id, qty },
+            Action::Add {
+                id,
+                qty: u8::try_from(in_cart + i64::from(qty)).unwrap_or(QTY_MAX),
+            },
         )]);
     }
     let screen = screen.row(vec![
@@ -180,30 +189,17 @@ pub async fn product(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()>
     Ok(())
 }
 
+/// "Add to cart" on the product card: the line becomes `qty` (what the card showed plus
+/// what was picked), then the card is shown again with the new line.
 pub async fn add(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()> {
-    let in_cart = quantity_in_cart(ctx, id).await?;
-    let want = (in_cart + i64::from(qty)).min(Quantity::MAX);
-    set_line(ctx, id, Some(want)).await?;
-    let state = ctx.state;
-    let p = state
-        .bounded(state.registry.catalog.get(&state.pool, id, &state.currency))
-        .await?;
-    ctx.answer(
-        Some(&format!("Added to your cart: {} × {}", want, p.name)),
-        false,
-    );
-    Ok(())
+    set_line(ctx, id, Some(i64::from(qty))).await?;
+    ctx.answer(Some(&format!("Added — in your cart: {qty}")), false);
+    product(ctx, id, 1).await
 }
 
-/// − / + / remove on a cart line, then the cart again.
-pub async fn change(ctx: &mut Ctx<'_>, id: ProductId, by: i64) -> ApiResult<()> {
-    let in_cart = quantity_in_cart(ctx, id).await?;
-    if in_cart == 0 {
-        ctx.answer(Some("That item is no longer in your cart."), false);
-    } else {
-        let want = (in_cart + by).min(Quantity::MAX);
-        set_line(ctx, id, (want > 0).then_some(want)).await?;
-    }
+/// − / + / remove on a cart line (`None` removes it), then the cart again.
+pub async fn change(ctx: &mut Ctx<'_>, id: ProductId, qty: Option<u8>) -> ApiResult<()> {
+    set_line(ctx, id, qty.map(i64::from)).await?;
     cart(ctx).await
 }
 
@@ -255,12 +251,17 @@ pub async fn cart(ctx: &mut Ctx<'_>) -> ApiResult<()> {
             continue;
         };
         if i < CART_BUTTON_LINES {
+            let less = match u8::try_from(qty - 1) {
+                Ok(q) if q >= 1 => Action::CartSet { id, qty: q },
+                _ => Action::CartRemove { id },
+            };
+            let more = match u8::try_from(qty + 1) {
+                Ok(q) if q <= QTY_MAX => Action::CartSet { id, qty: q },
+                _ => Action::Noop,
+            };
             screen = screen.row(vec![
-                button(
-                    format!("− {}", super::screens::clip(name, 20)),
-                    Action::CartDec { id },
-                ),
-                button("+", Action::CartInc { id }),
+                button(format!("− {}", super::screens::clip(name, 20)), less),
+                button("+", more),
                 button("✕", Action::CartRemove { id }),
             ]);
         }

@@ -30,6 +30,7 @@ mod shutdown;
 mod smoke;
 mod stock;
 mod telegram;
+mod telegram_admin;
 mod telegram_cli;
 mod telegram_crawl;
 mod telegram_harness;

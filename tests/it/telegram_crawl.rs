@@ -1,6 +1,7 @@
 //! A crawler presses every button reachable from /start, breadth first (P21, P22): every
 //! `callback_data` fits 64 bytes, every press is answered exactly once, every product is
-//! reachable through the pages, no keyboard is over 100 buttons, and nothing fails.
+//! reachable through the pages, no keyboard is over 100 buttons, and nothing fails. It runs
+//! as a customer and as an admin (whose menu adds the admin screens).
 
 use crate::fake_bot_api::Call;
 use crate::telegram_harness::*;
@@ -9,21 +10,21 @@ use serde_json::json;
 use souk_http::telegram::callback::{decode, Action};
 use std::collections::{HashSet, VecDeque};
 
-const PRESSES_MAX: usize = 300;
+const PRESSES_MAX: usize = 400;
 
-#[tokio::test]
-async fn a_crawler_reaches_every_product_and_every_press_is_answered_once() {
-    let shop = Shop::open().await;
+/// A shop with 30 physical products in one category; returns their ids.
+async fn thirty_products(shop: &Shop) -> HashSet<i64> {
     let cat = shop.app.category("Everything").await;
     let mut products = HashSet::new();
     for i in 0..30 {
         let body = json!({ "category_id": cat, "name": format!("Item {i:02}"), "kind": "physical", "price_minor": 100 + i });
+        let admin = shop.app.admin();
         let (s, b) = shop
             .app
             .call(
                 Method::POST,
                 "/v1/admin/products",
-                Some(&shop.app.admin()),
+                Some(&admin),
                 None,
                 Some(body),
             )
@@ -31,21 +32,23 @@ async fn a_crawler_reaches_every_product_and_every_press_is_answered_once() {
         assert_eq!(s.as_u16(), 201, "{b}");
         products.insert(b["id"].as_i64().unwrap());
     }
-    let user = 9001;
+    products
+}
+
+/// Presses everything reachable from /start as `user`; returns the number of presses and
+/// every action seen on a button.
+async fn crawl(shop: &Shop, user: i64) -> (usize, Vec<Action>) {
     let start = shop.say(user, "/start").await;
-    shop.app.credit(shop.user_of(user).await, 100_000).await;
     let mut queue: VecDeque<(String, Call)> = VecDeque::new();
     let mut seen: HashSet<String> = HashSet::new();
-    let mut reached = HashSet::new();
+    let mut actions = Vec::new();
     let mut enqueue = |calls: &[Call], queue: &mut VecDeque<(String, Call)>| {
         for call in calls {
             let buttons = call.buttons();
             assert!(buttons.len() <= 100, "{} buttons", buttons.len());
             for (label, data) in buttons {
                 assert!(!data.is_empty() && data.len() <= 64, "{label}: {data}");
-                if let Some(Action::Product { id, .. }) = decode(&data) {
-                    reached.insert(id.get());
-                }
+                actions.push(decode(&data).expect("every button decodes"));
                 if seen.insert(data.clone()) {
                     queue.push_back((data, call.clone()));
                 }
@@ -73,11 +76,58 @@ async fn a_crawler_reaches_every_product_and_every_press_is_answered_once() {
         );
         enqueue(&calls, &mut queue);
     }
+    let metrics = shop.app.metrics().await;
+    assert_eq!(updates_with(&metrics, "error"), 0, "no update failed");
+    (presses, actions)
+}
+
+#[tokio::test]
+async fn a_customer_crawler_reaches_every_product_and_every_press_is_answered_once() {
+    let shop = Shop::open().await;
+    let products = thirty_products(&shop).await;
+    shop.say(9001, "/start").await;
+    shop.app.credit(shop.user_of(9001).await, 100_000).await;
+    let (presses, actions) = crawl(&shop, 9001).await;
+    let reached: HashSet<i64> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Product { id, .. } => Some(id.get()),
+            _ => None,
+        })
+        .collect();
     let missing: Vec<_> = products.difference(&reached).collect();
     assert!(missing.is_empty(), "unreachable products: {missing:?}");
     assert!(presses > 40, "only {presses} presses");
-    let metrics = shop.app.metrics().await;
-    assert_eq!(updates_with(&metrics, "error"), 0, "no update failed");
-    assert_eq!(updates_with(&metrics, "ok"), presses as u64 + 1);
+    assert!(
+        !actions.contains(&Action::Admin),
+        "no admin button for a customer"
+    );
+    shop.app.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn an_admin_crawler_reaches_every_product_through_the_admin_pages_too() {
+    let shop = Shop::open().await;
+    let products = thirty_products(&shop).await;
+    shop.app
+        .digital(100, &crate::common::codes("CRAWL", 2))
+        .await;
+    let (presses, actions) = crawl(&shop, ADMIN).await;
+    let stocked: HashSet<i64> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::AdminStock { id } => Some(id.get()),
+            _ => None,
+        })
+        .collect();
+    let missing: Vec<_> = products.difference(&stocked).collect();
+    assert!(
+        missing.is_empty(),
+        "not on the admin stock pages: {missing:?}"
+    );
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::AdminCodes { .. })));
+    assert!(presses > 60, "only {presses} presses");
     shop.app.assert_invariants().await;
 }

@@ -82,6 +82,16 @@ async fn malformed_json_is_400_and_every_well_formed_update_is_200_even_unknown_
     assert!(said.contains("only read text"), "{said}");
     let recorded = "SELECT count(*) FROM telegram_updates WHERE update_id BETWEEN 501 AND 507";
     assert_eq!(shop.app.scalar(recorded).await, 7);
+    // Records past Telegram's redelivery window are pruned as updates go by.
+    let old = "INSERT INTO telegram_updates (update_id, kind, applied_at) VALUES (3, 'message', now() - interval '8 days')";
+    shop.app.db().await.execute(old, &[]).await.unwrap();
+    assert_eq!(
+        shop.post(&json!({ "update_id": 2048, "poll": {} })).await,
+        StatusCode::OK
+    );
+    let kept = "SELECT count(*) FROM telegram_updates WHERE update_id = 3";
+    assert_eq!(shop.app.scalar(kept).await, 0);
+    assert_eq!(shop.app.scalar(recorded).await, 7);
 }
 
 #[tokio::test]

@@ -57,8 +57,22 @@ pub async fn record_applied(
             &[&update_id, &kind, &telegram_id],
         )
         .await?;
+    // Telegram gives up redelivering after a day, so old records are pruned now and then
+    // (update ids are consecutive, so this runs once per `PRUNE_EVERY` updates).
+    if update_id % PRUNE_EVERY == 0 {
+        client
+            .execute(
+                "DELETE FROM telegram_updates WHERE applied_at < now() - make_interval(days => $1)",
+                &[&APPLIED_KEPT_DAYS],
+            )
+            .await?;
+    }
     Ok(n == 1)
 }
+
+/// How long an applied update id is remembered, and how often old ones are pruned.
+const APPLIED_KEPT_DAYS: i32 = 7;
+const PRUNE_EVERY: i64 = 1024;
 
 /// One page of a list and how many pages there are.
 pub struct Paged<T> {

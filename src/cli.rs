@@ -36,6 +36,11 @@ pub enum Command {
         #[arg(long)]
         from: std::path::PathBuf,
     },
+    /// The Telegram bot: register its webhook, or show what Telegram knows of it.
+    Telegram {
+        #[command(subcommand)]
+        command: TelegramCommand,
+    },
     /// Verify the invariants I1, I2, I5, I6 on the database; non-zero exit on a violation.
     Check,
     /// Load a freshly seeded Souk over HTTP and report throughput and latency.
@@ -61,4 +66,15 @@ pub enum Command {
         #[arg(long)]
         json: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TelegramCommand {
+    /// Register URL as the webhook, with the secret token and the update kinds used.
+    SetWebhook {
+        #[arg(long)]
+        url: String,
+    },
+    /// Print getWebhookInfo.
+    Info,
 }

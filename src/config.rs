@@ -120,6 +120,54 @@ pub struct TelegramSettings {
     pub bot_token: Option<SecretString>,
     pub webhook_secret: Option<SecretString>,
     pub api_base: String,
+    /// Comma-separated Telegram user ids with the admin role in the bot; empty: no admin.
+    pub admin_ids: String,
+    /// Oldest Mini App `initData` (by `auth_date`) that `POST /v1/auth/telegram` accepts.
+    pub init_data_max_age_secs: u64,
+    /// Bound on each Bot API call, and how many times a failed call is retried.
+    pub api_timeout_ms: u64,
+    pub api_retries: u32,
+    /// A 429's `retry_after` above this is not waited for (the call fails instead).
+    pub retry_after_max_secs: u64,
+    /// The webhook answers within this even when the Bot API is slow; sending goes on.
+    pub reply_within_ms: u64,
+    /// Payments provider token for `sendInvoice` (empty for Telegram Stars).
+    pub payment_provider_token: Option<SecretString>,
+    /// Fixed top-up amounts offered in the bot, comma-separated minor units.
+    pub topup_amounts_minor: String,
+    /// How long a top-up invoice may be paid after it was sent.
+    pub invoice_ttl_secs: u64,
+    /// Products at or below this many units are on the admin's low-stock list.
+    pub low_stock_threshold: i64,
+}
+
+impl TelegramSettings {
+    pub fn admin_ids(&self) -> Result<Vec<i64>, ConfigError> {
+        id_list(&self.admin_ids, "telegram.admin_ids")
+    }
+
+    pub fn topup_amounts(&self) -> Result<Vec<i64>, ConfigError> {
+        let amounts = id_list(&self.topup_amounts_minor, "telegram.topup_amounts_minor")?;
+        if amounts.is_empty() || amounts.len() > 6 {
+            return Err(ConfigError::Invalid(
+                "telegram.topup_amounts_minor must list 1..=6 positive amounts".into(),
+            ));
+        }
+        Ok(amounts)
+    }
+}
+
+/// A comma-separated list of positive integers ("" is the empty list).
+fn id_list(raw: &str, name: &str) -> Result<Vec<i64>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::Invalid(format!("{name} must be comma-separated positive integers"))
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +238,15 @@ threads = 0
 
 [telegram]
 api_base = "https://api.telegram.org"
+admin_ids = ""
+init_data_max_age_secs = 86400
+api_timeout_ms = 5000
+api_retries = 2
+retry_after_max_secs = 30
+reply_within_ms = 2000
+topup_amounts_minor = "500,1000,2500"
+invoice_ttl_secs = 3600
+low_stock_threshold = 5
 
 # No shipping fee and no tax until the shop sets its own: a guessed tax rate is a wrong one.
 [shipping]
@@ -334,6 +391,8 @@ impl Settings {
             return invalid("actors.mailbox_max and actors.idle_timeout_secs must be positive");
         }
         self.validate_pricing()?;
+        self.telegram.admin_ids()?;
+        self.telegram.topup_amounts()?;
         if let Some(origin) = souk_http::cors::parse_origins(&self.http.cors_origins).err() {
             return Err(ConfigError::Invalid(format!(
                 "SOUK__HTTP__CORS_ORIGINS: {origin}"

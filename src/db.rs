@@ -22,6 +22,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../sql/0003_maintenance.sql"),
     ),
     ("0004_commerce", include_str!("../sql/0004_commerce.sql")),
+    ("0005_telegram", include_str!("../sql/0005_telegram.sql")),
     ("0006_dashboard", include_str!("../sql/0006_dashboard.sql")),
 ];
 

@@ -10,3 +10,4 @@ pub mod db;
 pub mod pgcluster;
 pub mod seed;
 pub mod startup;
+pub mod telegram_cli;

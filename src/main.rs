@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use secrecy::ExposeSecret;
-use souk::cli::{Cli, Command};
+use souk::cli::{Cli, Command, TelegramCommand};
 use souk::config::Settings;
 use souk::startup::{state_dir, Application};
 use souk_actors::ids::UserId;
@@ -103,6 +103,16 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 "restored from {}; run `souk check` to verify it",
                 from.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Telegram { command } => actix_web::rt::System::new().block_on(async move {
+            let out = match command {
+                TelegramCommand::SetWebhook { url } => {
+                    souk::telegram_cli::set_webhook(&settings, &url).await?
+                }
+                TelegramCommand::Info => souk::telegram_cli::info(&settings).await?,
+            };
+            println!("{out}");
             Ok(ExitCode::SUCCESS)
         }),
         Command::Check => actix_web::rt::System::new().block_on(async move {

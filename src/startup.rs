@@ -71,6 +71,10 @@ impl Application {
         let prometheus = prometheus::Registry::new();
         let actor_metrics = ActorMetrics::new(&prometheus)?;
         let http_metrics = HttpMetrics::new(&prometheus)?;
+        let telegram = std::sync::Arc::new(souk_http::telegram::Bot::new(
+            crate::telegram_cli::bot_config(&settings)?,
+            &prometheus,
+        )?);
 
         let threads = if settings.actors.threads == 0 {
             num_cpus()
@@ -161,6 +165,7 @@ impl Application {
             known_users: Default::default(),
             stock_low_threshold: settings.metrics.stock_low_threshold,
             dashboard: Default::default(),
+            telegram,
         });
         let limits = RateLimits::new(&settings.rate_limits, state.metrics.rate_limited.clone())
             .ok_or_else(|| {

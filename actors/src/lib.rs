@@ -6,6 +6,7 @@ pub mod address;
 pub mod baseline;
 pub mod catalog;
 pub mod checkout;
+pub mod conversation;
 pub mod dashboard;
 pub mod error;
 pub mod ids;

@@ -29,6 +29,8 @@ pub struct UserActor {
     pub(crate) state: Load<UserState>,
     last_active: Instant,
     gate: HashMap<String, InFlight>,
+    /// The Telegram conversation (turn and step), see `conversation.rs`.
+    pub(crate) conversation: crate::conversation::Conversation,
 }
 
 pub(crate) struct UserState {
@@ -60,6 +62,7 @@ impl UserActor {
             state: Load::Loading,
             last_active: Instant::now(),
             gate: HashMap::new(),
+            conversation: Default::default(),
         }
     }
 
@@ -120,7 +123,11 @@ impl Entity for UserActor {
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let idle = self.last_active.elapsed() >= self.registry.deps.config.idle_timeout;
         let gone = matches!(self.state, Load::Gone(_));
-        if (idle || gone) && self.gate.is_empty() && !matches!(self.state, Load::Loading) {
+        if (idle || gone)
+            && self.gate.is_empty()
+            && self.conversation.is_idle()
+            && !matches!(self.state, Load::Loading)
+        {
             lifecycle::retire(self, ctx);
         }
     }

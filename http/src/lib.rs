@@ -12,6 +12,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod scrape;
 pub mod state;
+pub mod telegram;
 
 use actix_web::web;
 

@@ -32,6 +32,8 @@ pub struct AppState {
     pub stock_low_threshold: i64,
     /// The admin dashboard's snapshot of committed figures.
     pub dashboard: souk_actors::dashboard::DashboardView,
+    /// The Telegram bot: its settings, Bot API client and metrics.
+    pub telegram: Arc<crate::telegram::Bot>,
 }
 
 impl AppState {

@@ -257,9 +257,9 @@ struct StockBody {
 
 /// Splits codes into the ones to insert (with their request index) and the ones refused.
 /// Codes to insert (with their index in the request) and the ones refused.
-type SortedCodes = (Vec<(usize, String)>, Vec<RejectedCode>);
+pub type SortedCodes = (Vec<(usize, String)>, Vec<RejectedCode>);
 
-fn sort_codes(codes: Vec<String>) -> Result<SortedCodes, ApiError> {
+pub fn sort_codes(codes: Vec<String>) -> Result<SortedCodes, ApiError> {
     if codes.is_empty() || codes.len() > CODES_PER_REQUEST_MAX {
         return Err(ApiError::invalid(
             "codes",

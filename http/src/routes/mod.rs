@@ -36,7 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(promos::configure)
                 .configure(payments::configure)
                 .configure(returns::configure)
-                .configure(dashboard::configure),
+                .configure(dashboard::configure)
+                .configure(crate::telegram::configure),
         );
 }
 

@@ -1,0 +1,340 @@
+//! Admins in the bot (P19, P25): the Telegram ids of `SOUK__TELEGRAM__ADMIN_IDS`, none by
+//! default. Every admin step asks `Caller::require(Role::Admin)`, the one role check of the
+//! HTTP API; a refused step answers "not allowed" and clears the conversation state, so a
+//! forwarded button or a stale dialogue leads nowhere. Codes are validated by the HTTP stock
+//! endpoint's own function and added in chunks of its request limit, each keyed by the
+//! update, so a long message works and a redelivery adds nothing twice.
+
+use super::callback::{Action, AdminList};
+use super::queries;
+use super::screens::{button, Ctx, Screen};
+use super::shop::{forget_step, pager};
+use super::{webhook, Step};
+use crate::auth::Role;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::IdempotencyKey;
+use crate::idempotency::{once, Answer};
+use crate::routes::admin_catalog::{sort_codes, CODES_PER_REQUEST_MAX};
+use actix_web::http::StatusCode;
+use sha2::{Digest, Sha256};
+use souk_actors::ids::ProductId;
+use souk_actors::model::ProductKind;
+use souk_actors::operations::{self, Maintenance};
+use souk_actors::product::{AddCodes, AdjustStock, WriteMeta};
+use souk_actors::writes::AuditEntry;
+
+const NOT_ALLOWED: &str = "Not allowed.";
+/// Rejected codes listed one by one in the reply; the rest are counted.
+const REJECTED_LISTED: usize = 20;
+
+/// The one gate of every admin step.
+async fn allowed(ctx: &mut Ctx<'_>) -> ApiResult<bool> {
+    if ctx.caller.require(Role::Admin).is_ok() {
+        return Ok(true);
+    }
+    forget_step(ctx).await?;
+    ctx.answer(Some(NOT_ALLOWED), true);
+    ctx.say(NOT_ALLOWED);
+    Ok(false)
+}
+
+pub async fn menu(ctx: &mut Ctx<'_>) -> ApiResult<()> {
+    if !allowed(ctx).await? {
+        return Ok(());
+    }
+    let on = ctx.state.maintenance.get().enabled;
+    let screen = Screen::text(format!(
+        "Admin. Maintenance is {}.",
+        if on { "ON" } else { "off" }
+    ))
+    .row(vec![
+        button(
+            "➕ Add codes",
+            Action::AdminPick {
+                list: AdminList::Codes,
+                page: 0,
+            },
+        ),
+        button(
+            "📦 Adjust stock",
+            Action::AdminPick {
+                list: AdminList::Stock,
+                page: 0,
+            },
+        ),
+    ])
+    .row(vec![
+        button("⚠ Low stock", Action::AdminLow),
+        button(
+            if on {
+                "Maintenance off"
+            } else {
+                "Maintenance on"
+            },
+            Action::AdminMaintenance { on: !on },
+        ),
+    ])
+    .row(vec![button("⬅ Menu", Action::Menu)]);
+    ctx.show(screen);
+    Ok(())
+}
+
+pub async fn on_action(ctx: &mut Ctx<'_>, action: Action) -> ApiResult<()> {
+    if !allowed(ctx).await? {
+        return Ok(());
+    }
+    match action {
+        Action::AdminPick { list, page } => pick(ctx, list, page).await,
+        Action::AdminCodes { id } => ask_codes(ctx, id).await,
+        Action::AdminStock { id } => stock_card(ctx, id).await,
+        Action::AdminAdjust { id, delta } => adjust(ctx, id, delta).await,
+        Action::AdminLow => low_stock(ctx).await,
+        Action::AdminMaintenance { on } => maintenance(ctx, on).await,
+        _ => menu(ctx).await,
+    }
+}
+
+async fn pick(ctx: &mut Ctx<'_>, list: AdminList, page: u32) -> ApiResult<()> {
+    let kind = match list {
+        AdminList::Codes => ProductKind::Digital,
+        AdminList::Stock => ProductKind::Physical,
+    };
+    let paged = ctx
+        .state
+        .bounded(queries::products(
+            &ctx.state.pool,
+            None,
+            Some(kind.as_str()),
+            page,
+        ))
+        .await?;
+    let mut screen = Screen::text(format!("Choose a {} product:", kind.as_str()));
+    for p in &paged.items {
+        let action = match list {
+            AdminList::Codes => Action::AdminCodes { id: p.id },
+            AdminList::Stock => Action::AdminStock { id: p.id },
+        };
+        screen = screen.row(vec![button(
+            format!("{} ({} left)", p.name, p.available),
+            action,
+        )]);
+    }
+    let screen = screen
+        .row(pager(&paged, |page| Action::AdminPick { list, page }))
+        .row(vec![button("⬅ Admin", Action::Admin)]);
+    ctx.show(screen);
+    Ok(())
+}
+
+async fn product_name(ctx: &Ctx<'_>, id: ProductId) -> ApiResult<(String, ProductKind, i64)> {
+    let state = ctx.state;
+    let p = state
+        .bounded(state.registry.catalog.get(&state.pool, id, &state.currency))
+        .await?;
+    Ok((p.name.clone(), p.kind, p.stock_available))
+}
+
+async fn ask_codes(ctx: &mut Ctx<'_>, id: ProductId) -> ApiResult<()> {
+    let (name, kind, _) = product_name(ctx, id).await?;
+    if kind != ProductKind::Digital {
+        ctx.stale();
+        return Ok(());
+    }
+    webhook::set_step(ctx, Some(Step::AwaitCodes { product: id.get() })).await?;
+    ctx.answer(None, false);
+    ctx.say(&format!(
+        "Send the codes for '{name}', one per line (3–500 printable characters, no spaces). /cancel to stop."
+    ));
+    Ok(())
+}
+
+/// The text an admin sent while the bot waited for codes.
+pub async fn receive_codes(ctx: &mut Ctx<'_>, product: i64, text: &str) -> ApiResult<()> {
+    if !allowed(ctx).await? {
+        return Ok(());
+    }
+    let Some(id) = ProductId::new(product) else {
+        return forget_step(ctx).await;
+    };
+    let (name, _, _) = product_name(ctx, id).await?;
+    // Line numbers as the admin sees them; blank lines are not codes.
+    let lines: Vec<(usize, String)> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l.to_string()))
+        .collect();
+    let mut accepted = 0;
+    let mut rejected: Vec<(usize, &'static str)> = Vec::new();
+    let mut available = 0;
+    for (chunk_no, chunk) in lines.chunks(CODES_PER_REQUEST_MAX).enumerate() {
+        let codes: Vec<String> = chunk.iter().map(|(_, c)| c.clone()).collect();
+        let (valid, refused) = sort_codes(codes)?;
+        let key = IdempotencyKey(format!("telegram-codes-{}-{chunk_no}", ctx.update_id));
+        let hash = Sha256::digest(format!("telegram codes {product} {chunk_no}")).to_vec();
+        let report = run_once(ctx, key, hash, id, |meta| AddCodes {
+            codes: valid,
+            rejected: refused,
+            meta,
+        })
+        .await?;
+        accepted += report["accepted"].as_i64().unwrap_or(0);
+        available = report["stock_available"].as_i64().unwrap_or(available);
+        for r in report["rejected"].as_array().into_iter().flatten() {
+            let index = r["code_index"].as_u64().unwrap_or(0) as usize;
+            let line = chunk.get(index).map_or(0, |(n, _)| *n);
+            let reason = if r["reason"] == "duplicate" {
+                "duplicate"
+            } else {
+                "invalid"
+            };
+            rejected.push((line, reason));
+        }
+    }
+    forget_step(ctx).await?;
+    let mut reply = format!("Added {accepted} code(s) to '{name}'; {available} available now.");
+    if !rejected.is_empty() {
+        reply.push_str(&format!("\nRejected {}:", rejected.len()));
+        for (line, reason) in rejected.iter().take(REJECTED_LISTED) {
+            reply.push_str(&format!("\nline {line}: {reason}"));
+        }
+        if rejected.len() > REJECTED_LISTED {
+            reply.push_str(&format!(
+                "\n… and {} more",
+                rejected.len() - REJECTED_LISTED
+            ));
+        }
+    }
+    ctx.say(&reply);
+    Ok(())
+}
+
+/// Runs a stock change through the same Idempotency-Key gate as the HTTP stock endpoint.
+async fn run_once<M>(
+    ctx: &Ctx<'_>,
+    key: IdempotencyKey,
+    hash: Vec<u8>,
+    id: ProductId,
+    message: impl FnOnce(WriteMeta) -> M,
+) -> ApiResult<serde_json::Value>
+where
+    M: actix::Message<Result = souk_actors::DomainResult<souk_actors::model::StockReport>>
+        + Clone
+        + Send
+        + 'static,
+    souk_actors::product::ProductActor: actix::Handler<M>,
+    <souk_actors::product::ProductActor as actix::Actor>::Context:
+        actix::dev::ToEnvelope<souk_actors::product::ProductActor, M>,
+{
+    let state = ctx.state;
+    let request_id = format!("telegram-update-{}", ctx.update_id);
+    let audit = AuditEntry {
+        actor: ctx.caller.audit_name(),
+        action: "stock.change",
+        target: format!("product:{id}"),
+        before: None,
+        after: None,
+        request_id: Some(request_id.clone()),
+    };
+    let registry = state.registry.clone();
+    let (response, _) = once(
+        state,
+        ctx.caller,
+        key,
+        hash,
+        &request_id,
+        |draft| async move {
+            let meta = WriteMeta {
+                idempotency: Some(draft),
+                audit: Some(audit),
+            };
+            let report = registry.product(id, message(meta)).await?;
+            Answer::new(StatusCode::OK, report)
+        },
+    )
+    .await?;
+    let bytes = actix_web::body::to_bytes(response.into_body())
+        .await
+        .map_err(|_| ApiError::unavailable("the stock answer could not be read"))?;
+    Ok(serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+async fn stock_card(ctx: &mut Ctx<'_>, id: ProductId) -> ApiResult<()> {
+    let (name, kind, available) = product_name(ctx, id).await?;
+    if kind != ProductKind::Physical {
+        ctx.stale();
+        return Ok(());
+    }
+    let deltas = [-10, -1, 1, 10];
+    let row = deltas
+        .iter()
+        .map(|d| button(format!("{d:+}"), Action::AdminAdjust { id, delta: *d }))
+        .collect();
+    ctx.show(
+        Screen::text(format!("'{name}': {available} in stock."))
+            .row(row)
+            .row(vec![button("⬅ Admin", Action::Admin)]),
+    );
+    Ok(())
+}
+
+async fn adjust(ctx: &mut Ctx<'_>, id: ProductId, delta: i64) -> ApiResult<()> {
+    let key = IdempotencyKey(format!("telegram-stock-{}", ctx.update_id));
+    let hash = Sha256::digest(format!("telegram stock {id} {delta}")).to_vec();
+    match run_once(ctx, key, hash, id, |meta| AdjustStock { delta, meta }).await {
+        Ok(_) => ctx.answer(Some(&format!("Stock {delta:+}")), false),
+        Err(e) if e.code == "stock_would_go_negative" => {
+            ctx.answer(Some("Stock cannot go below zero."), true)
+        }
+        Err(e) => return Err(e),
+    }
+    stock_card(ctx, id).await
+}
+
+async fn low_stock(ctx: &mut Ctx<'_>) -> ApiResult<()> {
+    let threshold = ctx.bot.config.low_stock_threshold;
+    let items = ctx
+        .state
+        .bounded(queries::low_stock(&ctx.state.pool, threshold))
+        .await?;
+    let mut text = format!("Products with {threshold} or fewer units:\n");
+    if items.is_empty() {
+        text.push_str("none.");
+    }
+    for p in &items {
+        text.push_str(&format!("• {} (#{}): {}\n", p.name, p.id, p.available));
+    }
+    ctx.show(Screen::text(text).row(vec![button("⬅ Admin", Action::Admin)]));
+    Ok(())
+}
+
+async fn maintenance(ctx: &mut Ctx<'_>, on: bool) -> ApiResult<()> {
+    let state = ctx.state;
+    let to = Maintenance {
+        enabled: on,
+        message: None,
+    };
+    let audit = AuditEntry {
+        actor: ctx.caller.audit_name(),
+        action: "maintenance.set",
+        target: "shop".into(),
+        before: None,
+        after: None,
+        request_id: Some(format!("telegram-update-{}", ctx.update_id)),
+    };
+    let set = state
+        .bounded(operations::set_maintenance(&state.pool, &to, audit))
+        .await?;
+    state.maintenance.set(&set);
+    state.metrics.maintenance.set(i64::from(set.enabled));
+    ctx.answer(
+        Some(if on {
+            "Maintenance is on."
+        } else {
+            "Maintenance is off."
+        }),
+        false,
+    );
+    menu(ctx).await
+}

@@ -1,0 +1,208 @@
+//! The Bot API client: `POST {api_base}/bot<token>/<method>` with a JSON body. Every call
+//! has a timeout; a failed call is retried a bounded number of times with backoff, waiting
+//! out a 429's `retry_after` (asynchronously: nothing blocks a thread). Every call is counted
+//! by method and outcome, and failures are logged with the update they belong to.
+
+use prometheus::{IntCounterVec, Opts, Registry};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+
+/// The methods the bot calls; the `method` label is bounded by this list.
+pub const METHODS: [&str; 11] = [
+    "sendMessage",
+    "editMessageText",
+    "editMessageCaption",
+    "sendPhoto",
+    "answerCallbackQuery",
+    "sendInvoice",
+    "answerPreCheckoutQuery",
+    "setWebhook",
+    "getWebhookInfo",
+    "deleteWebhook",
+    "getMe",
+];
+const OUTCOMES: [&str; 5] = ["ok", "rejected", "rate_limited", "timeout", "error"];
+/// First backoff after a failure; doubled on each retry.
+const BACKOFF_START: Duration = Duration::from_millis(100);
+
+#[derive(Clone)]
+pub struct ApiSettings {
+    pub base: String,
+    pub token: Option<SecretString>,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub retry_after_max: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("no bot token is configured (SOUK__TELEGRAM__BOT_TOKEN)")]
+    NoToken,
+    #[error("the Bot API refused {method}: {description}")]
+    Rejected {
+        method: &'static str,
+        description: String,
+    },
+    #[error("{method} failed after retries: {reason}")]
+    Failed {
+        method: &'static str,
+        reason: String,
+    },
+}
+
+pub struct BotApi {
+    http: reqwest::Client,
+    settings: ApiSettings,
+    calls: IntCounterVec,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    ok: bool,
+    result: Option<Value>,
+    description: Option<String>,
+    parameters: Option<ReplyParameters>,
+}
+
+#[derive(Deserialize)]
+struct ReplyParameters {
+    retry_after: Option<u64>,
+}
+
+enum Attempt {
+    Done(Value),
+    Refused(String),
+    Retry {
+        after: Duration,
+        outcome: &'static str,
+        reason: String,
+    },
+}
+
+impl BotApi {
+    pub fn new(settings: ApiSettings, registry: &Registry) -> prometheus::Result<BotApi> {
+        let calls = IntCounterVec::new(
+            Opts::new(
+                "souk_telegram_api_calls_total",
+                "Bot API calls by method and outcome",
+            ),
+            &["method", "outcome"],
+        )?;
+        for method in METHODS {
+            for outcome in OUTCOMES {
+                calls.with_label_values(&[method, outcome]);
+            }
+        }
+        registry.register(Box::new(calls.clone()))?;
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            .build()
+            .map_err(|e| prometheus::Error::Msg(format!("HTTP client: {e}")))?;
+        Ok(BotApi {
+            http,
+            settings,
+            calls,
+        })
+    }
+
+    /// Calls `method`; `update_id` is only for the log. Retries are bounded, so the whole
+    /// call takes at most about (retries + 1) × (timeout + retry_after_max).
+    pub async fn call(
+        &self,
+        method: &'static str,
+        body: &Value,
+        update_id: i64,
+    ) -> Result<Value, CallError> {
+        let token = self.settings.token.as_ref().ok_or(CallError::NoToken)?;
+        let url = format!(
+            "{}/bot{}/{method}",
+            self.settings.base.trim_end_matches('/'),
+            token.expose_secret()
+        );
+        let mut backoff = BACKOFF_START;
+        let mut attempt = 0;
+        loop {
+            match self.attempt(&url, body).await {
+                Attempt::Done(result) => {
+                    self.count(method, "ok");
+                    return Ok(result);
+                }
+                Attempt::Refused(description) => {
+                    self.count(method, "rejected");
+                    tracing::warn!(update_id, method, %description, "the Bot API refused a call");
+                    return Err(CallError::Rejected {
+                        method,
+                        description,
+                    });
+                }
+                Attempt::Retry {
+                    after,
+                    outcome,
+                    reason,
+                } => {
+                    self.count(method, outcome);
+                    let wait = after.max(backoff);
+                    if attempt >= self.settings.retries || wait > self.settings.retry_after_max {
+                        tracing::warn!(update_id, method, %reason, attempts = attempt + 1, "a Bot API call failed");
+                        return Err(CallError::Failed { method, reason });
+                    }
+                    tokio::time::sleep(wait).await;
+                    backoff = backoff.saturating_mul(2);
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, url: &str, body: &Value) -> Attempt {
+        let response = match self.http.post(url).json(body).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let outcome = if e.is_timeout() { "timeout" } else { "error" };
+                return Attempt::Retry {
+                    after: Duration::ZERO,
+                    outcome,
+                    // Without the URL: it holds the bot token.
+                    reason: e.without_url().to_string(),
+                };
+            }
+        };
+        let status = response.status();
+        let reply: Option<Reply> = match response.json::<Reply>().await {
+            Ok(r) => Some(r),
+            Err(e) if e.is_timeout() => {
+                return Attempt::Retry {
+                    after: Duration::ZERO,
+                    outcome: "timeout",
+                    reason: "timed out reading the answer".into(),
+                }
+            }
+            Err(_) => None,
+        };
+        match reply {
+            Some(Reply {
+                ok: true, result, ..
+            }) => Attempt::Done(result.unwrap_or(Value::Null)),
+            Some(r) if status.as_u16() == 429 => Attempt::Retry {
+                after: Duration::from_secs(r.parameters.and_then(|p| p.retry_after).unwrap_or(1)),
+                outcome: "rate_limited",
+                reason: r.description.unwrap_or_else(|| "too many requests".into()),
+            },
+            Some(r) if status.is_client_error() => {
+                Attempt::Refused(r.description.unwrap_or_else(|| status.to_string()))
+            }
+            _ => Attempt::Retry {
+                after: Duration::ZERO,
+                outcome: "error",
+                reason: format!("HTTP {status}"),
+            },
+        }
+    }
+
+    fn count(&self, method: &'static str, outcome: &'static str) {
+        self.calls.with_label_values(&[method, outcome]).inc();
+    }
+}

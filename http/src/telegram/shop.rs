@@ -1,0 +1,294 @@
+//! What a customer browses: the menu, /help, categories and products in pages of at most
+//! eight buttons with previous/next and "page i of n" (P22), the product card with its
+//! quantity picker, and the cart priced by the same function as `GET /v1/me/cart` (P7).
+
+use super::callback::{Action, QTY_MAX};
+use super::queries::{self, Paged};
+use super::screens::{button, Button, Ctx, Screen};
+use super::{money, webhook};
+use crate::auth::Role;
+use crate::error::ApiResult;
+use souk_actors::ids::{CategoryId, ProductId};
+use souk_actors::quantity::Quantity;
+use souk_actors::user::{GetCart, SetCartLine};
+
+pub fn menu(ctx: &Ctx<'_>) -> Screen {
+    let mut screen = Screen::text("Welcome to the shop! What would you like to do?")
+        .row(vec![
+            button("🛍 Catalog", Action::Categories { page: 0 }),
+            button("🛒 Cart", Action::Cart),
+        ])
+        .row(vec![
+            button("📦 My orders", Action::Orders),
+            button("💳 Wallet", Action::Wallet),
+        ]);
+    if ctx.caller.role == Role::Admin {
+        screen = screen.row(vec![button("🔧 Admin", Action::Admin)]);
+    }
+    screen
+}
+
+pub async fn start(ctx: &mut Ctx<'_>) -> ApiResult<()> {
+    let menu = menu(ctx);
+    ctx.send(menu);
+    Ok(())
+}
+
+pub fn help(ctx: &mut Ctx<'_>) -> ApiResult<()> {
+    let mut text = String::from(
+        "What I can do:\n\
+         /start — the main menu\n\
+         /catalog — browse categories and products\n\
+         /cart — your cart, with − / + / remove and checkout\n\
+         /orders — your orders; re-send the keys of any of them\n\
+         /wallet — your balance, history and top-up\n\
+         /cancel — stop what I was waiting for\n\
+         /help — this list",
+    );
+    if ctx.caller.role == Role::Admin {
+        text.push_str("\n/admin — add codes, adjust stock, low stock, maintenance");
+    }
+    ctx.say(&text);
+    Ok(())
+}
+
+/// The previous / "page i of n" / next row of a paged list.
+pub fn pager<T>(paged: &Paged<T>, to: impl Fn(u32) -> Action) -> Vec<Button> {
+    if paged.pages <= 1 {
+        return Vec::new();
+    }
+    let page = u32::try_from(paged.page).unwrap_or(0);
+    let mut row = Vec::new();
+    if page > 0 {
+        row.push(button("◀ Prev", to(page - 1)));
+    }
+    row.push(button(
+        format!("page {} of {}", page + 1, paged.pages),
+        Action::Noop,
+    ));
+    if i64::from(page) + 1 < paged.pages {
+        row.push(button("Next ▶", to(page + 1)));
+    }
+    row
+}
+
+pub async fn categories(ctx: &mut Ctx<'_>, page: u32) -> ApiResult<()> {
+    let paged = ctx
+        .state
+        .bounded(queries::categories(&ctx.state.pool, page))
+        .await?;
+    let text = if paged.items.is_empty() {
+        "The catalog is empty for now."
+    } else {
+        "Choose a category:"
+    };
+    let mut screen = Screen::text(text);
+    for (id, name) in &paged.items {
+        screen = screen.row(vec![button(
+            name.clone(),
+            Action::Category { id: *id, page: 0 },
+        )]);
+    }
+    let screen = screen
+        .row(pager(&paged, |page| Action::Categories { page }))
+        .row(vec![
+            button("⬅ Menu", Action::Menu),
+            button("🛒 Cart", Action::Cart),
+        ]);
+    ctx.show(screen);
+    Ok(())
+}
+
+pub async fn category(ctx: &mut Ctx<'_>, id: CategoryId, page: u32) -> ApiResult<()> {
+    let paged = ctx
+        .state
+        .bounded(queries::products(&ctx.state.pool, Some(id), None, page))
+        .await?;
+    let currency = ctx.currency().to_string();
+    let text = if paged.items.is_empty() {
+        "Nothing for sale in this category right now.".to_string()
+    } else {
+        format!("Products — page {} of {}:", paged.page + 1, paged.pages)
+    };
+    let mut screen = Screen::text(text);
+    for p in &paged.items {
+        let label = format!("{} — {}", p.name, money(p.price.minor(), &currency));
+        screen = screen.row(vec![button(label, Action::Product { id: p.id, qty: 1 })]);
+    }
+    let screen = screen
+        .row(pager(&paged, |page| Action::Category { id, page }))
+        .row(vec![
+            button("⬅ Categories", Action::Categories { page: 0 }),
+            button("🛒 Cart", Action::Cart),
+        ]);
+    ctx.show(screen);
+    Ok(())
+}
+
+pub async fn product(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()> {
+    let state = ctx.state;
+    let p = state
+        .bounded(state.registry.catalog.get(&state.pool, id, &state.currency))
+        .await?;
+    if !p.active {
+        ctx.stale();
+        return Ok(());
+    }
+    let in_cart = quantity_in_cart(ctx, id).await?;
+    // The picker offers what is in stock and what still fits the line's limit.
+    let room = (i64::from(QTY_MAX) - in_cart).min(p.stock_available).max(0);
+    let most = u8::try_from(room).unwrap_or(QTY_MAX);
+    let qty = qty.min(most.max(1));
+    let mut text = format!(
+        "{}\nPrice: {}\n",
+        p.name,
+        money(p.price_minor.minor(), &p.currency)
+    );
+    if p.stock_available > 0 {
+        text.push_str(&format!("In stock: {}\n", p.stock_available));
+    } else {
+        text.push_str("Sold out for now.\n");
+    }
+    if in_cart > 0 {
+        text.push_str(&format!("In your cart: {in_cart}\n"));
+    }
+    if !p.description.is_empty() {
+        text.push('\n');
+        text.push_str(&p.description);
+    }
+    let mut screen = Screen::text(text);
+    screen.photo = p.image_url.clone();
+    if most > 0 {
+        let mut picker = Vec::new();
+        if qty > 1 {
+            picker.push(button("−", Action::Product { id, qty: qty - 1 }));
+        }
+        picker.push(button(format!("{qty}"), Action::Noop));
+        if qty < most {
+            picker.push(button("+", Action::Product { id, qty: qty + 1 }));
+        }
+        screen = screen.row(picker).row(vec![button(
+            format!("Add {qty} to cart"),
+            Action::Add {
+                id,
+                qty: u8::try_from(in_cart + i64::from(qty)).unwrap_or(QTY_MAX),
+            },
+        )]);
+    }
+    let screen = screen.row(vec![
+        button(
+            "⬅ Back",
+            Action::Category {
+                id: p.category_id,
+                page: 0,
+            },
+        ),
+        button("🛒 Cart", Action::Cart),
+    ]);
+    ctx.show(screen);
+    Ok(())
+}
+
+/// "Add to cart" on the product card: the line becomes `qty` (what the card showed plus
+/// what was picked), then the card is shown again with the new line.
+pub async fn add(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()> {
+    set_line(ctx, id, Some(i64::from(qty))).await?;
+    ctx.answer(Some(&format!("Added — in your cart: {qty}")), false);
+    product(ctx, id, 1).await
+}
+
+/// − / + / remove on a cart line (`None` removes it), then the cart again.
+pub async fn change(ctx: &mut Ctx<'_>, id: ProductId, qty: Option<u8>) -> ApiResult<()> {
+    set_line(ctx, id, qty.map(i64::from)).await?;
+    cart(ctx).await
+}
+
+async fn quantity_in_cart(ctx: &Ctx<'_>, id: ProductId) -> ApiResult<i64> {
+    let lines = ctx.state.registry.user(ctx.caller.user, GetCart).await?;
+    Ok(lines
+        .iter()
+        .find(|(p, _)| *p == id)
+        .map_or(0, |(_, q)| q.get()))
+}
+
+async fn set_line(ctx: &Ctx<'_>, product: ProductId, quantity: Option<i64>) -> ApiResult<()> {
+    let quantity = quantity.and_then(Quantity::new);
+    ctx.state
+        .registry
+        .user(ctx.caller.user, SetCartLine { product, quantity })
+        .await?;
+    Ok(())
+}
+
+/// Lines shown with buttons; a longer cart is listed in full but only these get buttons,
+/// so the keyboard stays far below Telegram's 100 buttons.
+const CART_BUTTON_LINES: usize = 20;
+
+pub async fn cart(ctx: &mut Ctx<'_>) -> ApiResult<()> {
+    let body = crate::routes::cart::render(ctx.state, ctx.caller.user).await?;
+    let cart = serde_json::to_value(body).unwrap_or_default();
+    let currency = ctx.currency().to_string();
+    let amount = |field: &str| money(cart[field].as_i64().unwrap_or(0), &currency);
+    let lines = cart["lines"].as_array().cloned().unwrap_or_default();
+    if lines.is_empty() {
+        let screen = Screen::text("Your cart is empty.").row(vec![
+            button("🛍 Catalog", Action::Categories { page: 0 }),
+            button("⬅ Menu", Action::Menu),
+        ]);
+        ctx.show(screen);
+        return Ok(());
+    }
+    let mut text = String::from("Your cart:\n");
+    let mut screen = Screen::default();
+    for (i, line) in lines.iter().enumerate() {
+        let name = line["name"].as_str().unwrap_or("?");
+        let qty = line["quantity"].as_i64().unwrap_or(0);
+        text.push_str(&format!(
+            "• {name} × {qty} = {}\n",
+            money(line["line_total_minor"].as_i64().unwrap_or(0), &currency)
+        ));
+        let Some(id) = line["product_id"].as_i64().and_then(ProductId::new) else {
+            continue;
+        };
+        if i < CART_BUTTON_LINES {
+            let less = match u8::try_from(qty - 1) {
+                Ok(q) if q >= 1 => Action::CartSet { id, qty: q },
+                _ => Action::CartRemove { id },
+            };
+            let more = match u8::try_from(qty + 1) {
+                Ok(q) if q <= QTY_MAX => Action::CartSet { id, qty: q },
+                _ => Action::Noop,
+            };
+            screen = screen.row(vec![
+                button(format!("− {}", super::screens::clip(name, 20)), less),
+                button("+", more),
+                button("✕", Action::CartRemove { id }),
+            ]);
+        }
+    }
+    text.push_str(&format!("\nSubtotal: {}\n", amount("subtotal_minor")));
+    for (label, field) in [
+        ("Discount", "discount_minor"),
+        ("Shipping", "shipping_minor"),
+        ("Tax", "tax_minor"),
+    ] {
+        if cart[field].as_i64().unwrap_or(0) != 0 {
+            text.push_str(&format!("{label}: {}\n", amount(field)));
+        }
+    }
+    text.push_str(&format!("Total: {}", amount("total_minor")));
+    screen.text = text;
+    let screen = screen
+        .row(vec![button("✅ Checkout", Action::Checkout)])
+        .row(vec![
+            button("🛍 Catalog", Action::Categories { page: 0 }),
+            button("⬅ Menu", Action::Menu),
+        ]);
+    ctx.show(screen);
+    Ok(())
+}
+
+/// Clears a waiting dialogue (used by admin refusals and by /start).
+pub async fn forget_step(ctx: &Ctx<'_>) -> ApiResult<()> {
+    webhook::set_step(ctx, None).await
+}

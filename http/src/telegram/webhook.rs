@@ -1,0 +1,356 @@
+//! `POST /v1/telegram/webhook`. The secret header is checked before anything is read (401,
+//! nothing processed). Well-formed updates are answered 200 within `reply_within` whatever
+//! the Bot API does: the update is applied and its answers are sent on a task that goes on
+//! if the bound passes. Each update is applied once (I4, P26): under the user's turn (the
+//! user's actor serializes their updates), an update id already recorded changes nothing
+//! and sends nothing; money and stock effects are also keyed (see `checkout.rs`).
+
+use super::callback::{decode, Action};
+use super::screens::{deliver, Call, Ctx, Origin};
+use super::update::{Kind, Update};
+use super::{admin, checkout, queries, shop, wallet, Bot, Step};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use souk_actors::conversation::{BeginTurn, EndTurn, GetStep, SetStep};
+use souk_actors::ids::UserId;
+use souk_actors::registry::Registry;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+/// How long an update waits behind the same user's earlier ones.
+const TURN_WAIT: Duration = Duration::from_secs(10);
+
+pub async fn receive(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let bot = state.telegram.clone();
+    let sent = req.headers().get(SECRET_HEADER).map(|v| v.as_bytes());
+    if !bot.secret_matches(sent) {
+        bot.count(Kind::Unsupported, "unauthorized");
+        return Err(ApiError::unauthorized(
+            "missing or wrong X-Telegram-Bot-Api-Secret-Token",
+        ));
+    }
+    let bytes = web::Bytes::from_request(&req, &mut payload.into_inner())
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                e.to_string(),
+            )
+        })?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::malformed_json(format!("the update is not valid JSON: {e}")))?;
+    let update_id = value
+        .get("update_id")
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(|| {
+            // Not an update at all: 400 like malformed JSON (Telegram never sends one).
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_update",
+                "a Telegram update is a JSON object with an integer update_id",
+            )
+            .with_details(serde_json::json!({ "field": "update_id" }))
+        })?;
+    // Fields the bot cannot read make the update one it ignores, not an error to retry.
+    let update =
+        serde_json::from_value::<Update>(value).unwrap_or_else(|_| Update::unsupported(update_id));
+    let task = actix_web::rt::spawn(process(state.clone(), update));
+    if tokio::time::timeout(bot.config.reply_within, task)
+        .await
+        .is_err()
+    {
+        tracing::info!(
+            update_id,
+            "answering the webhook before the update's replies are sent"
+        );
+    }
+    Ok(HttpResponse::Ok().finish())
+}
+
+enum Applied {
+    Done(Vec<Call>),
+    Duplicate,
+    Ignored,
+}
+
+async fn process(state: web::Data<AppState>, update: Update) {
+    let bot = state.telegram.clone();
+    let kind = update.kind();
+    match apply(&state, &bot, &update).await {
+        Ok(Applied::Done(calls)) => {
+            bot.count(kind, "ok");
+            deliver(&bot, calls, update.update_id).await;
+        }
+        Ok(Applied::Duplicate) => bot.count(kind, "duplicate"),
+        Ok(Applied::Ignored) => bot.count(kind, "ignored"),
+        Err(e) => {
+            bot.count(kind, "error");
+            tracing::warn!(update_id = update.update_id, error = %e, "a Telegram update was not applied");
+            // The button is still answered, so the user is told instead of left waiting.
+            if let Some(q) = &update.callback_query {
+                let body = serde_json::json!({
+                    "callback_query_id": q.id, "show_alert": true,
+                    "text": "Something went wrong on our side; please try again in a moment.",
+                });
+                let _ = bot
+                    .api
+                    .call("answerCallbackQuery", &body, update.update_id)
+                    .await;
+            }
+        }
+    }
+}
+
+async fn apply(state: &AppState, bot: &Bot, update: &Update) -> ApiResult<Applied> {
+    let kind = update.kind();
+    let pool = &state.pool;
+    let Some(from) = update.sender() else {
+        state
+            .bounded(queries::record_applied(
+                pool,
+                update.update_id,
+                kind.as_str(),
+                None,
+            ))
+            .await?;
+        return Ok(Applied::Ignored);
+    };
+    let user = match bot.known_user(from.id) {
+        Some(user) => user,
+        None => {
+            let user = state.bounded(queries::user_for(pool, from)).await?;
+            bot.remember_user(from.id, user);
+            user
+        }
+    };
+    let turn = Turn::begin(&state.registry, user).await?;
+    if state
+        .bounded(queries::already_applied(pool, update.update_id))
+        .await?
+    {
+        return Ok(Applied::Duplicate);
+    }
+    let caller = Caller {
+        user,
+        role: bot.role_of(from.id),
+    };
+    let (chat_id, origin) = match (&update.callback_query, &update.message) {
+        (Some(q), _) => (
+            q.message.as_ref().map_or(from.id, |m| m.chat.id),
+            Origin::Button {
+                query_id: q.id.clone(),
+                message_id: q.message.as_ref().map(|m| m.message_id),
+                photo: q.message.as_ref().is_some_and(|m| m.photo.is_some()),
+            },
+        ),
+        (None, Some(m)) => (m.chat.id, Origin::Chat),
+        (None, None) => (from.id, Origin::Chat),
+    };
+    let mut ctx = Ctx::new(
+        state,
+        bot,
+        update.update_id,
+        caller,
+        from.id,
+        chat_id,
+        origin,
+    );
+    let result = route(&mut ctx, update).await;
+    explain(&mut ctx, result);
+    // Recorded after the effects: a crash in between re-applies the update, whose money
+    // and stock effects are keyed and so still happen once.
+    if let Err(e) = state
+        .bounded(queries::record_applied(
+            pool,
+            update.update_id,
+            kind.as_str(),
+            Some(from.id),
+        ))
+        .await
+    {
+        tracing::warn!(update_id = update.update_id, error = %e, "an applied update was not recorded");
+    }
+    drop(turn);
+    Ok(Applied::Done(ctx.finish()))
+}
+
+async fn route(ctx: &mut Ctx<'_>, update: &Update) -> ApiResult<()> {
+    if let Some(q) = &update.callback_query {
+        return match q.data.as_deref().and_then(decode) {
+            Some(action) => on_action(ctx, action).await,
+            None => {
+                ctx.stale();
+                Ok(())
+            }
+        };
+    }
+    if let Some(q) = &update.pre_checkout_query {
+        return wallet::pre_checkout(ctx, q).await;
+    }
+    let Some(message) = &update.message else {
+        return Ok(());
+    };
+    if let Some(payment) = &message.successful_payment {
+        return wallet::paid(ctx, payment).await;
+    }
+    match message.text.as_deref() {
+        Some(text) => on_text(ctx, text).await,
+        None => {
+            ctx.say("I can only read text and buttons. /help lists what I can do.");
+            Ok(())
+        }
+    }
+}
+
+async fn on_text(ctx: &mut Ctx<'_>, text: &str) -> ApiResult<()> {
+    let step = step(ctx).await?;
+    if let Some(command) = text.strip_prefix('/') {
+        let command = command
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .split('@')
+            .next()
+            .unwrap_or("");
+        // A command ends any dialogue that was waiting for text.
+        if step.is_some() {
+            set_step(ctx, None).await?;
+        }
+        return match command {
+            "start" => shop::start(ctx).await,
+            "help" => shop::help(ctx),
+            "catalog" => shop::categories(ctx, 0).await,
+            "cart" => shop::cart(ctx).await,
+            "orders" => checkout::orders(ctx).await,
+            "wallet" => wallet::wallet(ctx).await,
+            "admin" => admin::menu(ctx).await,
+            "cancel" => {
+                ctx.say("Cancelled.");
+                Ok(())
+            }
+            _ => {
+                ctx.say("I don't know that command. /help lists what I can do.");
+                Ok(())
+            }
+        };
+    }
+    match step {
+        Some(Step::AwaitCodes { product }) => admin::receive_codes(ctx, product, text).await,
+        None => {
+            ctx.say("I didn't understand that. /help lists what I can do.");
+            Ok(())
+        }
+    }
+}
+
+async fn on_action(ctx: &mut Ctx<'_>, action: Action) -> ApiResult<()> {
+    match action {
+        Action::Menu => {
+            let menu = shop::menu(ctx);
+            ctx.show(menu);
+            Ok(())
+        }
+        Action::Noop => Ok(()),
+        Action::Categories { page } => shop::categories(ctx, page).await,
+        Action::Category { id, page } => shop::category(ctx, id, page).await,
+        Action::Product { id, qty } => shop::product(ctx, id, qty).await,
+        Action::Add { id, qty } => shop::add(ctx, id, qty).await,
+        Action::Cart => shop::cart(ctx).await,
+        Action::CartSet { id, qty } => shop::change(ctx, id, Some(qty)).await,
+        Action::CartRemove { id } => shop::change(ctx, id, None).await,
+        Action::Checkout => checkout::confirm(ctx).await,
+        Action::Pay { confirmation } => checkout::pay(ctx, confirmation).await,
+        Action::Orders => checkout::orders(ctx).await,
+        Action::Keys { order } => checkout::keys(ctx, order).await,
+        Action::Wallet => wallet::wallet(ctx).await,
+        Action::TopUp { amount_minor } => wallet::invoice(ctx, amount_minor).await,
+        Action::Admin
+        | Action::AdminPick { .. }
+        | Action::AdminCodes { .. }
+        | Action::AdminStock { .. }
+        | Action::AdminAdjust { .. }
+        | Action::AdminLow
+        | Action::AdminMaintenance { .. } => admin::on_action(ctx, action).await,
+    }
+}
+
+/// A failed step becomes a message the user can act on, never silence (P24).
+fn explain(ctx: &mut Ctx<'_>, result: ApiResult<()>) {
+    let Err(error) = result else { return };
+    match error.code {
+        "not_found" | "product_inactive" => ctx.stale(),
+        "maintenance" => {
+            ctx.answer(Some(&error.message), true);
+            ctx.say(&format!("{} You can keep browsing.", error.message));
+        }
+        _ => {
+            tracing::warn!(update_id = ctx.update_id, error = %error, "a Telegram update failed");
+            let text = "Something went wrong on our side; nothing was applied twice. Please try again in a moment.";
+            ctx.answer(Some(text), true);
+            ctx.say(text);
+        }
+    }
+}
+
+pub async fn step(ctx: &Ctx<'_>) -> ApiResult<Option<Step>> {
+    let raw = ctx.state.registry.user(ctx.caller.user, GetStep).await?;
+    // A step this version cannot read is dropped, as if none was waiting.
+    Ok(raw.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+pub async fn set_step(ctx: &Ctx<'_>, step: Option<Step>) -> ApiResult<()> {
+    let value = step.and_then(|s| serde_json::to_value(s).ok());
+    ctx.state
+        .registry
+        .user(ctx.caller.user, SetStep(value))
+        .await?;
+    Ok(())
+}
+
+/// A user's turn: held while one update is applied; given back when dropped, whatever
+/// happened (also when waiting for it timed out).
+struct Turn {
+    registry: Arc<Registry>,
+    user: UserId,
+    ticket: u64,
+}
+
+impl Turn {
+    async fn begin(registry: &Arc<Registry>, user: UserId) -> ApiResult<Turn> {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let ticket = NEXT.fetch_add(1, Ordering::Relaxed);
+        let turn = Turn {
+            registry: registry.clone(),
+            user,
+            ticket,
+        };
+        let granted = registry.user(user, BeginTurn { ticket }).await?;
+        match tokio::time::timeout(TURN_WAIT, granted).await {
+            Ok(Ok(())) => Ok(turn),
+            _ => Err(ApiError::unavailable(
+                "this user's earlier updates are still being applied",
+            )),
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.registry.tell_user(
+            self.user,
+            EndTurn {
+                ticket: self.ticket,
+            },
+        );
+    }
+}

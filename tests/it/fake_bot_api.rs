@@ -1,0 +1,229 @@
+//! A local stand-in for the Telegram Bot API: it records every call (method and JSON body),
+//! answers `{"ok": true, "result": ...}` like Telegram, and can be told to fail, to be slow,
+//! to answer 429 with `parameters.retry_after`, or to refuse one method (a bad photo URL).
+
+#![allow(dead_code)]
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub body: Value,
+    /// The message the call created or edited (Telegram's `message_id`).
+    pub message_id: i64,
+}
+
+impl Call {
+    /// Whether the message it shows is a photo (its keyboard edits are caption edits).
+    pub fn is_photo(&self) -> bool {
+        matches!(self.method.as_str(), "sendPhoto" | "editMessageCaption")
+    }
+
+    /// Every button of the call's inline keyboard: (label, callback_data).
+    pub fn buttons(&self) -> Vec<(String, String)> {
+        let rows = self.body["reply_markup"]["inline_keyboard"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        rows.iter()
+            .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+            .map(|b| {
+                (
+                    b["text"].as_str().unwrap_or("").to_string(),
+                    b["callback_data"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn text(&self) -> String {
+        self.body
+            .get("text")
+            .or_else(|| self.body.get("caption"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    Ok,
+    /// Every call answers 500.
+    Down,
+    /// Every call waits this long before answering.
+    Slow(Duration),
+    /// The next `times` calls answer 429 with this `retry_after`.
+    RateLimited {
+        retry_after: u64,
+        times: u32,
+    },
+}
+
+struct Inner {
+    calls: Vec<Call>,
+    next_message_id: i64,
+    mode: Mode,
+    refuse: HashSet<String>,
+}
+
+pub struct FakeBotApi {
+    pub base: String,
+    inner: Arc<Mutex<Inner>>,
+    system: actix::System,
+}
+
+impl Drop for FakeBotApi {
+    fn drop(&mut self) {
+        self.system.stop();
+    }
+}
+
+impl FakeBotApi {
+    pub fn start() -> FakeBotApi {
+        let inner = Arc::new(Mutex::new(Inner {
+            calls: Vec::new(),
+            next_message_id: 1000,
+            mode: Mode::Ok,
+            refuse: HashSet::new(),
+        }));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake bot api");
+        let port = listener.local_addr().expect("addr").port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let shared = inner.clone();
+        std::thread::spawn(move || {
+            let system = actix::System::new();
+            system.block_on(async move {
+                let data = web::Data::new(shared);
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(data.clone())
+                        .app_data(web::PayloadConfig::new(4 << 20))
+                        .route("/{bot}/{method}", web::post().to(answer))
+                })
+                .workers(2)
+                .listen(listener)
+                .expect("listen")
+                .run();
+                let _ = tx.send(actix::System::current());
+                let _ = server.await;
+            });
+        });
+        let system = rx.recv().expect("fake bot api started");
+        FakeBotApi {
+            base: format!("http://127.0.0.1:{port}"),
+            inner,
+            system,
+        }
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.inner.lock().unwrap().mode = mode;
+    }
+
+    pub fn refuse(&self, method: &str) {
+        self.inner.lock().unwrap().refuse.insert(method.to_string());
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.lock().unwrap().calls.clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.inner.lock().unwrap().calls.len()
+    }
+
+    /// Calls recorded since the `from`-th one.
+    pub fn since(&self, from: usize) -> Vec<Call> {
+        self.inner.lock().unwrap().calls[from..].to_vec()
+    }
+
+    pub fn of(&self, method: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method)
+            .collect()
+    }
+
+    /// Polls until `done` holds for the calls recorded, or panics at the deadline.
+    pub async fn wait_for(&self, what: &str, within: Duration, done: impl Fn(&[Call]) -> bool) {
+        let deadline = Instant::now() + within;
+        loop {
+            if done(&self.calls()) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn answer(
+    path: web::Path<(String, String)>,
+    body: web::Json<Value>,
+    inner: web::Data<Arc<Mutex<Inner>>>,
+) -> HttpResponse {
+    let (_, method) = path.into_inner();
+    let body = body.into_inner();
+    let (mode, refused, message_id) = {
+        let mut inner = inner.lock().unwrap();
+        inner.next_message_id += 1;
+        let message_id = body["message_id"].as_i64().unwrap_or(inner.next_message_id);
+        inner.calls.push(Call {
+            method: method.clone(),
+            body: body.clone(),
+            message_id,
+        });
+        let mode = inner.mode;
+        if let Mode::RateLimited { retry_after, times } = mode {
+            inner.mode = if times <= 1 {
+                Mode::Ok
+            } else {
+                Mode::RateLimited {
+                    retry_after,
+                    times: times - 1,
+                }
+            };
+        }
+        (mode, inner.refuse.contains(&method), inner.next_message_id)
+    };
+    match mode {
+        Mode::Down => {
+            return HttpResponse::InternalServerError().json(
+                json!({ "ok": false, "error_code": 500, "description": "Internal Server Error" }),
+            )
+        }
+        Mode::Slow(delay) => tokio::time::sleep(delay).await,
+        Mode::RateLimited { retry_after, .. } => {
+            return HttpResponse::TooManyRequests().json(json!({
+                "ok": false, "error_code": 429,
+                "description": format!("Too Many Requests: retry after {retry_after}"),
+                "parameters": { "retry_after": retry_after },
+            }))
+        }
+        Mode::Ok => {}
+    }
+    if refused {
+        return HttpResponse::BadRequest().json(
+            json!({ "ok": false, "error_code": 400, "description": "Bad Request: wrong file identifier/HTTP URL specified" }),
+        );
+    }
+    let result = match method.as_str() {
+        "sendMessage" | "sendPhoto" | "sendInvoice" | "editMessageText" | "editMessageCaption" => {
+            json!({
+                "message_id": body.get("message_id").cloned().unwrap_or(json!(message_id)),
+                "chat": { "id": body["chat_id"] },
+                "date": 0,
+                "text": body.get("text").cloned().unwrap_or(Value::Null),
+            })
+        }
+        "getWebhookInfo" => json!({ "url": "", "pending_update_count": 0 }),
+        _ => json!(true),
+    };
+    HttpResponse::Ok().json(json!({ "ok": true, "result": result }))
+}

@@ -195,6 +195,26 @@ impl Registry {
         self.users.remove_if(&id, |_, h| &h.addr == addr);
     }
 
+    /// Messages waiting on actors, by kind: (kind, total, deepest single mailbox).
+    pub fn mailbox_depths(&self) -> [(&'static str, usize, usize); 3] {
+        fn depth<K: Eq + Hash, A: Actor>(map: &DashMap<K, Handle<A>>) -> (usize, usize) {
+            map.iter().fold((0, 0), |(total, max), h| {
+                let n = h.pending.load(Ordering::Relaxed);
+                (total + n, max.max(n))
+            })
+        }
+        let (p, u, c) = (
+            depth(&self.products),
+            depth(&self.users),
+            depth(&self.promos),
+        );
+        [
+            ("product", p.0, p.1),
+            ("user", u.0, u.1),
+            ("promo", c.0, c.1),
+        ]
+    }
+
     pub fn live_products(&self) -> usize {
         self.products.len()
     }

@@ -19,6 +19,8 @@ pub struct HttpMetrics {
     pub checkouts: IntCounterVec,
     pub maintenance: prometheus::IntGauge,
     pub payment_events: IntCounterVec,
+    /// Checkout latency as the customer sees it, every outcome included.
+    pub checkout_seconds: prometheus::Histogram,
     /// Requests refused with 429, by route class.
     pub rate_limited: IntCounterVec,
     /// Handler panics answered with 500 (each one is a bug).
@@ -55,6 +57,15 @@ impl HttpMetrics {
             maintenance: prometheus::IntGauge::new(
                 "souk_maintenance_mode",
                 "1 while maintenance mode is on",
+            )?,
+            checkout_seconds: prometheus::Histogram::with_opts(
+                HistogramOpts::new(
+                    "souk_checkout_duration_seconds",
+                    "Checkout latency, from request to answer, every outcome",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ]),
             )?,
             payment_events: IntCounterVec::new(
                 Opts::new(
@@ -108,6 +119,7 @@ impl HttpMetrics {
         registry.register(Box::new(m.checkouts.clone()))?;
         registry.register(Box::new(m.maintenance.clone()))?;
         registry.register(Box::new(m.payment_events.clone()))?;
+        registry.register(Box::new(m.checkout_seconds.clone()))?;
         registry.register(Box::new(m.rate_limited.clone()))?;
         registry.register(Box::new(m.panics.clone()))?;
         Ok(m)
@@ -185,6 +197,7 @@ pub async fn observe(
 
 pub async fn render(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     state.metrics.scrape.sample(&state.pool);
+    state.metrics.scrape.sample_mailboxes(&state.registry);
     if let Some(limits) = req.app_data::<web::Data<crate::ratelimit::RateLimits>>() {
         let keys = i64::try_from(limits.keys()).unwrap_or(i64::MAX);
         state.metrics.scrape.rate_limit_keys.set(keys);

@@ -1,10 +1,11 @@
 //! Figures `/metrics` samples when it is scraped rather than counts as things happen: the
-//! Postgres pool, the process's CPU and memory, and how many products run low on stock.
+//! Postgres pool, the process's CPU and memory, actor mailbox depths, and how many products
+//! run low on stock.
 //! CPU and memory come from `/proc/self` in a few lines instead of the prometheus crate's
 //! `process` feature, which would pull in `procfs` and its dependencies for two numbers.
 
 use deadpool_postgres::Pool;
-use prometheus::{Counter, IntGauge, Registry};
+use prometheus::{Counter, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// The kernel reports CPU time in USER_HZ ticks, fixed at 100 by the Linux ABI on every
 /// architecture Souk runs on.
@@ -20,6 +21,9 @@ pub struct ScrapeGauges {
     pub stock_low: IntGauge,
     /// Clients the rate limiter remembers: bounded by the periodic sweep.
     pub rate_limit_keys: IntGauge,
+    /// Messages waiting on actors (sent, not yet answered), by kind: all, and the deepest.
+    pub mailbox_depth: IntGaugeVec,
+    pub mailbox_depth_max: IntGaugeVec,
 }
 
 impl ScrapeGauges {
@@ -34,7 +38,23 @@ impl ScrapeGauges {
             "CPU time the process used, user and system",
         )?;
         registry.register(Box::new(cpu_seconds.clone()))?;
+        let by_kind = |name: &str, help: &str| -> prometheus::Result<IntGaugeVec> {
+            let g = IntGaugeVec::new(Opts::new(name, help), &["kind"])?;
+            for kind in ["product", "user", "promo"] {
+                g.with_label_values(&[kind]);
+            }
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
         Ok(ScrapeGauges {
+            mailbox_depth: by_kind(
+                "souk_actor_mailbox_depth",
+                "Messages waiting on actors of a kind, summed over all of them",
+            )?,
+            mailbox_depth_max: by_kind(
+                "souk_actor_mailbox_depth_max",
+                "Messages waiting on the busiest actor of a kind (a hot product shows here)",
+            )?,
             pool_size: gauge("souk_db_pool_size", "Postgres connections open in the pool")?,
             pool_available: gauge(
                 "souk_db_pool_available",
@@ -58,6 +78,18 @@ impl ScrapeGauges {
                 "Users, addresses and webhooks the rate limiter currently remembers",
             )?,
         })
+    }
+
+    /// Mailbox depths by kind; walks the live actors, which passivation keeps few.
+    pub fn sample_mailboxes(&self, registry: &souk_actors::registry::Registry) {
+        for (kind, total, max) in registry.mailbox_depths() {
+            self.mailbox_depth
+                .with_label_values(&[kind])
+                .set(to_i64(total));
+            self.mailbox_depth_max
+                .with_label_values(&[kind])
+                .set(to_i64(max));
+        }
     }
 
     /// The pool and the process; cheap and infallible, so every scrape does it.

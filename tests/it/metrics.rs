@@ -93,6 +93,15 @@ async fn metrics_count_exactly_what_a_scripted_run_did() {
         assert_eq!(value(&m, &series), 0.0);
     }
     assert_eq!(value(&m, "souk_http_panics_total"), 0.0);
+    // Every checkout the test made (4 answered 201, 2 with 409, 1 with 402) was timed.
+    assert_eq!(value(&m, "souk_checkout_duration_seconds_count"), 7.0);
+    // Nothing waits on an actor once every answer is in.
+    for kind in ["product", "user", "promo"] {
+        let depth = format!("souk_actor_mailbox_depth{{kind=\"{kind}\"}}");
+        assert_eq!(value(&m, &depth), 0.0);
+        let max = format!("souk_actor_mailbox_depth_max{{kind=\"{kind}\"}}");
+        assert_eq!(value(&m, &max), 0.0);
+    }
     // Users 1, 2 and 3 and this test's own address (for the anonymous scrape) at most.
     let keys = value(&m, "souk_rate_limit_keys");
     assert!((1.0..=8.0).contains(&keys), "{keys}");

@@ -62,7 +62,12 @@ async fn checkout(
     key: IdempotencyKey,
     body: Json<CheckoutBody>,
 ) -> ApiResult<HttpResponse> {
+    let started = std::time::Instant::now();
     let result = run(&req, caller, &state, key, body).await;
+    state
+        .metrics
+        .checkout_seconds
+        .observe(started.elapsed().as_secs_f64());
     let outcome = match &result {
         Ok((_, Served::Fresh)) => "ok",
         Ok((_, Served::Replayed)) => "idempotent_replay",

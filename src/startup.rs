@@ -163,6 +163,7 @@ impl Application {
             db_timeout: settings.database_timeout(),
             maintenance,
             known_users: Default::default(),
+            user_creation: Default::default(),
             stock_low_threshold: settings.metrics.stock_low_threshold,
             dashboard: Default::default(),
             telegram,

@@ -41,10 +41,16 @@ impl FromRequest for Caller {
                 .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
             let caller = state.keys.verify(token.trim())?;
             if !state.known_users.contains(&caller.user) {
-                state
-                    .bounded(store::ensure_user(&state.pool, caller.user))
-                    .await?;
-                state.known_users.insert(caller.user);
+                // Creating a user serializes on a lock in Postgres; taking turns here first
+                // means the requests waiting their turn hold no pooled connection, so a crowd
+                // of first-time users cannot starve the pool.
+                let _turn = state.user_creation.lock().await;
+                if !state.known_users.contains(&caller.user) {
+                    state
+                        .bounded(store::ensure_user(&state.pool, caller.user))
+                        .await?;
+                    state.known_users.insert(caller.user);
+                }
             }
             Ok(caller)
         })

@@ -26,6 +26,8 @@ pub struct AppState {
     pub maintenance: MaintenanceSwitch,
     /// Users known to exist, so a token's first request creates its user once.
     pub known_users: DashSet<UserId>,
+    /// One first-time user is created at a time (see the `Caller` extractor).
+    pub user_creation: tokio::sync::Mutex<()>,
     /// Signs payment provider events; `None` refuses every event.
     pub payment_webhook_secret: Option<secrecy::SecretString>,
     /// A product with at most this many units left counts in `souk_stock_low_products`.

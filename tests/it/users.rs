@@ -116,3 +116,20 @@ async fn a_token_naming_an_id_beyond_json_safe_integers_is_refused_and_ids_keep_
         .ok(200);
     create(&app, json!({})).await.ok(201);
 }
+
+#[tokio::test]
+async fn two_hundred_first_time_users_at_once_are_all_created_without_starving_the_pool() {
+    let app = TestApp::spawn().await;
+    let answers = futures_util::future::join_all((1_000..1_200).map(|id| {
+        let token = app.token(id, "customer");
+        let app = &app;
+        async move { app.get("/v1/me/wallet", Some(&token)).await.0 }
+    }))
+    .await;
+    assert!(answers.iter().all(|s| s.as_u16() == 200), "{answers:?}");
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM users WHERE id BETWEEN 1000 AND 1199")
+            .await,
+        200
+    );
+}

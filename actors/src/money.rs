@@ -7,7 +7,18 @@ use std::fmt;
 /// An amount in minor units. May be negative only as an intermediate (a delta);
 /// balances and prices are validated non-negative/positive where they are built.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 pub struct Money(i64);

@@ -19,6 +19,7 @@ mod idempotency;
 mod lifecycle;
 mod load;
 mod metrics;
+mod openapi;
 mod operations;
 mod ops;
 mod orders;

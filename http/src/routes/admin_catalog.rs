@@ -46,13 +46,21 @@ fn audit(caller: &Caller, action: &'static str, target: String, req: &HttpReques
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCategoryBody {
     name: String,
     parent_id: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/categories",
+    tag = "admin catalog",
+    request_body = NewCategoryBody,
+    responses((status = 201, body = souk_actors::model::Category)),
+    security(("bearer" = []))
+)]
 async fn create_category(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -75,7 +83,7 @@ async fn create_category(
     Ok(HttpResponse::Created().json(category))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewProductBody {
     category_id: i64,
@@ -133,6 +141,14 @@ fn image_url(raw: &str) -> Result<String, ApiError> {
     Ok(url)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/products",
+    tag = "admin catalog",
+    request_body = NewProductBody,
+    responses((status = 201, body = souk_actors::model::Product)),
+    security(("bearer" = []))
+)]
 async fn create_product(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -167,7 +183,7 @@ async fn create_product(
     Ok(HttpResponse::Created().json(product))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchProductBody {
     name: Option<String>,
@@ -192,6 +208,15 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/products/{product_id}",
+    tag = "admin catalog",
+    params(("product_id" = i64, Path, minimum = 1)),
+    request_body = PatchProductBody,
+    responses((status = 200, body = souk_actors::model::Product)),
+    security(("bearer" = []))
+)]
 async fn update_product(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -248,7 +273,7 @@ async fn update_product(
     Ok(HttpResponse::Ok().json(product))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StockBody {
     quantity_delta: Option<i64>,
@@ -289,6 +314,15 @@ fn sort_codes(codes: Vec<String>) -> Result<SortedCodes, ApiError> {
     Ok((valid, rejected))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/products/{product_id}/stock",
+    tag = "admin catalog",
+    params(("product_id" = i64, Path, minimum = 1), ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "1..=255 printable ASCII; a replay with the same key and body answers what the first call answered")),
+    request_body = StockBody,
+    responses((status = 200, body = souk_actors::model::StockReport)),
+    security(("bearer" = []))
+)]
 async fn add_stock(
     req: HttpRequest,
     Staff(caller): Staff,

@@ -18,6 +18,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/products/{product_id}", web::get().to(product));
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/categories",
+    tag = "catalog",
+    operation_id = "list_categories",
+    params(crate::openapi::PageParams),
+    responses((status = 200, body = ListBody<souk_actors::model::Category>))
+)]
 async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let (_, page) = page_query(&req)?;
     let list = state
@@ -26,6 +34,14 @@ async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<H
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/products",
+    tag = "catalog",
+    operation_id = "list_products",
+    params(crate::openapi::PageParams, ("category_id" = Option<i64>, Query, minimum = 1), ("q" = Option<String>, Query, max_length = 200, description = "Search in names and descriptions")),
+    responses((status = 200, body = ListBody<Product>))
+)]
 async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let (q, page) = page_query(&req)?;
     let category = match q.get("category_id").map(String::as_str) {
@@ -65,6 +81,14 @@ async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/products/{product_id}",
+    tag = "catalog",
+    operation_id = "get_product",
+    params(("product_id" = i64, Path, minimum = 1)),
+    responses((status = 200, body = ProductPage))
+)]
 async fn product(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let id: ProductId = path_id(&req, "product_id")?;
     let product = page(&state, id).await?;
@@ -80,14 +104,14 @@ async fn product(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Http
 
 /// A product page: the product and the other SKUs of its group (sizes, colours), so a
 /// storefront can offer "also in M / black" without a second request.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ProductPage<'a> {
     #[serde(flatten)]
     product: &'a Product,
     siblings: Vec<Sibling>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Sibling {
     id: ProductId,
     name: String,

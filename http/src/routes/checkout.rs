@@ -22,7 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/checkout", web::post().to(checkout));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckoutBody {
     promo_code: Option<String>,
@@ -30,7 +30,7 @@ struct CheckoutBody {
     shipping_address: Option<AddressBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddressBody {
     name: String,
@@ -55,6 +55,15 @@ impl AddressBody {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/checkout",
+    tag = "checkout",
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "1..=255 printable ASCII; a replay with the same key and body answers what the first call answered")),
+    request_body = CheckoutBody,
+    responses((status = 201, body = souk_actors::model::Order)),
+    security(("bearer" = []))
+)]
 async fn checkout(
     req: HttpRequest,
     caller: Caller,

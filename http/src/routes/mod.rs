@@ -36,12 +36,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(promos::configure)
                 .configure(payments::configure)
                 .configure(returns::configure)
-                .configure(dashboard::configure),
+                .configure(dashboard::configure)
+                .configure(crate::openapi::configure),
         );
 }
 
 /// The one list shape: `{"items": [...], "next_cursor": "..." | null}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ListBody<T: Serialize> {
     items: Vec<T>,
     next_cursor: Option<String>,

@@ -15,17 +15,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", web::get().to(audit));
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/maintenance",
+    tag = "operations",
+    responses((status = 200, body = souk_actors::operations::Maintenance))
+)]
 async fn get_maintenance(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.maintenance.get())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MaintenanceBody {
     enabled: bool,
     message: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/maintenance",
+    tag = "operations",
+    request_body = MaintenanceBody,
+    responses((status = 200, body = souk_actors::operations::Maintenance)),
+    security(("bearer" = []))
+)]
 async fn set_maintenance(
     req: HttpRequest,
     Admin(caller): Admin,
@@ -58,6 +72,15 @@ async fn set_maintenance(
     Ok(HttpResponse::Ok().json(set))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/audit",
+    tag = "operations",
+    operation_id = "list_audit",
+    params(crate::openapi::PageParams, ("actor" = Option<String>, Query), ("target" = Option<String>, Query), ("action" = Option<String>, Query)),
+    responses((status = 200, body = ListBody<souk_actors::operations::AuditRow>)),
+    security(("bearer" = []))
+)]
 async fn audit(
     req: HttpRequest,
     _admin: Admin,

@@ -26,21 +26,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/promos/{code}", web::patch().to(update));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPromoBody {
     code: String,
     kind: String,
     value: i64,
     min_subtotal_minor: Option<i64>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     starts_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     ends_at: Option<Timestamp>,
     max_redemptions: Option<i32>,
     max_per_user: Option<i32>,
     active: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchPromoBody {
     kind: Option<String>,
@@ -48,8 +50,10 @@ struct PatchPromoBody {
     min_subtotal_minor: Option<i64>,
     /// `null` clears the limit or date; absent leaves it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     starts_at: Option<Option<Timestamp>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     ends_at: Option<Option<Timestamp>>,
     #[serde(default, deserialize_with = "present")]
     max_redemptions: Option<Option<i32>>,
@@ -88,6 +92,15 @@ fn audit(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/promos",
+    tag = "promos",
+    operation_id = "create_promo",
+    request_body = NewPromoBody,
+    responses((status = 201, body = souk_actors::promo::Promo)),
+    security(("bearer" = []))
+)]
 async fn create(
     req: HttpRequest,
     Admin(caller): Admin,
@@ -132,6 +145,15 @@ async fn create(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/promos",
+    tag = "promos",
+    operation_id = "list_promos",
+    params(crate::openapi::PageParams),
+    responses((status = 200, body = ListBody<souk_actors::promo::Promo>)),
+    security(("bearer" = []))
+)]
 async fn list(
     req: HttpRequest,
     Admin(_): Admin,
@@ -147,6 +169,15 @@ fn path_code(req: &HttpRequest) -> ApiResult<PromoCode> {
     PromoCode::parse(raw).map_err(|_| ApiError::not_found(format!("there is no promo code {raw}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/promos/{code}",
+    tag = "promos",
+    operation_id = "get_promo",
+    params(("code" = String, Path)),
+    responses((status = 200, body = souk_actors::promo::Promo)),
+    security(("bearer" = []))
+)]
 async fn get(
     req: HttpRequest,
     Admin(_): Admin,
@@ -157,6 +188,16 @@ async fn get(
     Ok(HttpResponse::Ok().json(promo))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/promos/{code}",
+    tag = "promos",
+    operation_id = "update_promo",
+    params(("code" = String, Path)),
+    request_body = PatchPromoBody,
+    responses((status = 200, body = souk_actors::promo::Promo)),
+    security(("bearer" = []))
+)]
 async fn update(
     req: HttpRequest,
     Admin(caller): Admin,

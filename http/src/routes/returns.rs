@@ -31,22 +31,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReturnBody {
     lines: Vec<LineBody>,
     reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ReturnLineBody)]
 struct LineBody {
     product_id: i64,
     quantity: i64,
     exchange_product_id: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StepBody {
     note: Option<String>,
@@ -71,6 +72,16 @@ fn product(field: &str, raw: i64) -> ApiResult<ProductId> {
         .ok_or_else(|| ApiError::invalid(field, format!("{field} must be a positive id")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/orders/{order_id}/returns",
+    tag = "returns",
+    operation_id = "request_return",
+    params(("order_id" = i64, Path, minimum = 1)),
+    request_body = ReturnBody,
+    responses((status = 201, body = souk_actors::returns::Return)),
+    security(("bearer" = []))
+)]
 async fn request(
     req: HttpRequest,
     caller: Caller,
@@ -112,6 +123,15 @@ async fn request(
     Ok(HttpResponse::Created().json(created))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/orders/{order_id}/returns",
+    tag = "returns",
+    operation_id = "my_returns",
+    params(("order_id" = i64, Path, minimum = 1), crate::openapi::PageParams),
+    responses((status = 200, body = ListBody<souk_actors::returns::Return>)),
+    security(("bearer" = []))
+)]
 async fn mine(
     req: HttpRequest,
     caller: Caller,
@@ -133,6 +153,15 @@ async fn mine(
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/returns",
+    tag = "returns",
+    operation_id = "list_returns",
+    params(crate::openapi::PageParams, ("status" = Option<souk_actors::returns::ReturnStatus>, Query)),
+    responses((status = 200, body = ListBody<souk_actors::returns::Return>)),
+    security(("bearer" = []))
+)]
 async fn all(
     req: HttpRequest,
     Staff(_): Staff,
@@ -186,6 +215,16 @@ async fn step(
     Ok(HttpResponse::Ok().json(after))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/returns/{return_id}/approve",
+    tag = "returns",
+    operation_id = "approve_return",
+    params(("return_id" = i64, Path, minimum = 1)),
+    request_body = StepBody,
+    responses((status = 200, body = souk_actors::returns::Return)),
+    security(("bearer" = []))
+)]
 async fn approve(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -195,6 +234,16 @@ async fn approve(
     step(req, caller, state, body, Step::Approve, "return.approve").await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/returns/{return_id}/reject",
+    tag = "returns",
+    operation_id = "reject_return",
+    params(("return_id" = i64, Path, minimum = 1)),
+    request_body = StepBody,
+    responses((status = 200, body = souk_actors::returns::Return)),
+    security(("bearer" = []))
+)]
 async fn reject(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -204,6 +253,16 @@ async fn reject(
     step(req, caller, state, body, Step::Reject, "return.reject").await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/returns/{return_id}/receive",
+    tag = "returns",
+    operation_id = "receive_return",
+    params(("return_id" = i64, Path, minimum = 1)),
+    request_body = StepBody,
+    responses((status = 200, body = souk_actors::returns::Return)),
+    security(("bearer" = []))
+)]
 async fn receive(
     req: HttpRequest,
     Staff(caller): Staff,

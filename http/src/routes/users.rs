@@ -12,13 +12,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/users", web::post().to(create_user));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUserBody {
     display_name: Option<String>,
     telegram_id: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users",
+    tag = "users",
+    request_body = NewUserBody,
+    responses((status = 201, body = souk_actors::model::User)),
+    security(("bearer" = []))
+)]
 async fn create_user(
     _admin: Admin,
     state: web::Data<AppState>,

@@ -30,6 +30,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/wallet",
+    tag = "wallet",
+    operation_id = "get_balance",
+    responses((status = 200, body = crate::openapi::Balance)),
+    security(("bearer" = []))
+)]
 async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let balance = match state.engine {
         Engine::Actors => state.registry.user(caller.user, GetBalance).await?,
@@ -42,6 +50,15 @@ async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpRe
     Ok(HttpResponse::Ok().json(json!({ "balance_minor": balance, "currency": state.currency })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/wallet/transactions",
+    tag = "wallet",
+    operation_id = "list_wallet_transactions",
+    params(crate::openapi::PageParams),
+    responses((status = 200, body = ListBody<souk_actors::model::WalletTransaction>)),
+    security(("bearer" = []))
+)]
 async fn transactions(
     req: HttpRequest,
     caller: Caller,
@@ -58,13 +75,23 @@ async fn transactions(
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreditBody {
     amount_minor: i64,
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users/{user_id}/wallet/credits",
+    tag = "wallet",
+    operation_id = "credit_wallet",
+    params(("user_id" = i64, Path, minimum = 1), ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "1..=255 printable ASCII; a replay with the same key and body answers what the first call answered")),
+    request_body = CreditBody,
+    responses((status = 201, body = souk_actors::model::WalletTransaction)),
+    security(("bearer" = []))
+)]
 async fn credit(
     req: HttpRequest,
     Admin(caller): Admin,

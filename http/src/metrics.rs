@@ -185,7 +185,10 @@ pub async fn observe(
 
 /// Prometheus text exposition of every `souk_*` family.
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+    responses((
+        status = 200, description = "Prometheus text format",
+        content_type = "text/plain", body = String
+    )))]
 pub async fn render(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     state.metrics.scrape.sample(&state.pool);
     if let Some(limits) = req.app_data::<web::Data<crate::ratelimit::RateLimits>>() {

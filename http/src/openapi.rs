@@ -40,6 +40,16 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
+/// The header of every write that moves money or stock (the `IdempotencyKey` extractor).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// 1..=255 printable ASCII characters. A retry with the same key and body answers exactly
+    /// what the first call answered; the same key with another body is refused.
+    #[param(rename = "Idempotency-Key", pattern = "^[ -~]{1,255}$")]
+    pub idempotency_key: String,
+}
+
 /// `{"status": "ok"}` and `{"status": "ready"}`.
 #[derive(Serialize, ToSchema)]
 pub struct Status {
@@ -169,7 +179,9 @@ fn document() -> &'static str {
 
 /// This document.
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "operations",
-    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json", body = Object)))]
+    responses((
+        status = 200, description = "OpenAPI 3.1", content_type = "application/json", body = Object
+    )))]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")

@@ -5,8 +5,7 @@
 //! "Mounted" is checked from both sides: every documented operation is probed and must be
 //! matched by the running app (its request is counted under the documented route template
 //! in `souk_http_requests_total`, never as `unmatched`); and every `.route(..)` registered in
-//! `http/src/routes/*.rs` and `http/src/openapi.rs` must be documented, so a route added
-//! without docs fails here.
+//! `http/src/**/*.rs` must be documented, so a route added without docs fails here.
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
@@ -68,16 +67,22 @@ async fn probe(
         .await
 }
 
-/// Every `.route("<path>", web::<method>()` in the route modules; `/metrics` is the one route
-/// mounted outside the `/v1` scope. A `.route(` this cannot read fails the test, so the scan
-/// never silently misses a registration.
+/// Every `.route("<path>", web::<method>()` in the HTTP crate's sources; `/metrics` is the
+/// one route mounted outside the `/v1` scope. A `.route(` this cannot read fails the test, so
+/// the scan never silently misses a registration.
 fn registered_in_source() -> BTreeSet<Operation> {
-    let root = workspace_root().join("http/src");
-    let mut files: Vec<_> = std::fs::read_dir(root.join("routes"))
-        .expect("routes dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    files.push(root.join("openapi.rs"));
+    let mut files = Vec::new();
+    let mut dirs = vec![workspace_root().join("http/src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).expect("source dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
     let mut out = BTreeSet::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("source");

@@ -49,7 +49,9 @@ fn audit(caller: &Caller, action: &'static str, target: String, req: &HttpReques
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCategoryBody {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    #[schema(minimum = 1)]
     parent_id: Option<i64>,
 }
 
@@ -86,12 +88,19 @@ async fn create_category(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewProductBody {
+    #[schema(minimum = 1)]
     category_id: i64,
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    #[schema(max_length = 5000)]
     description: Option<String>,
+    #[schema(value_type = souk_actors::model::ProductKind)]
     kind: String,
+    #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: i64,
+    #[schema(max_length = 2000, pattern = "^https?://")]
     image_url: Option<String>,
+    #[schema(minimum = 1)]
     group_id: Option<i64>,
     options: Option<VariantOptions>,
 }
@@ -186,15 +195,20 @@ async fn create_product(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchProductBody {
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
+    #[schema(max_length = 5000)]
     description: Option<String>,
+    #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: Option<i64>,
     active: Option<bool>,
     /// `null` clears the image; absent leaves it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 2000, pattern = "^https?://")]
     image_url: Option<Option<String>>,
     /// `null` takes the product out of its group; absent leaves it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 1)]
     group_id: Option<Option<i64>>,
     options: Option<VariantOptions>,
 }
@@ -276,7 +290,9 @@ async fn update_product(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StockBody {
+    #[schema(minimum = -1_000_000, maximum = 1_000_000)]
     quantity_delta: Option<i64>,
+    #[schema(min_items = 1, max_items = 1000)]
     codes: Option<Vec<String>>,
 }
 
@@ -318,7 +334,7 @@ fn sort_codes(codes: Vec<String>) -> Result<SortedCodes, ApiError> {
     post,
     path = "/v1/admin/products/{product_id}/stock",
     tag = "admin catalog",
-    params(("product_id" = i64, Path, minimum = 1), ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "1..=255 printable ASCII; a replay with the same key and body answers what the first call answered")),
+    params(("product_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
     request_body = StockBody,
     responses((status = 200, body = souk_actors::model::StockReport)),
     security(("bearer" = []))

@@ -136,6 +136,7 @@ async fn check(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PromoBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
     code: String,
 }
 
@@ -203,6 +204,7 @@ async fn get_cart(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpR
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LineBody {
+    #[schema(minimum = 1, maximum = 100)]
     quantity: i64,
 }
 

@@ -39,7 +39,11 @@ async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<H
     path = "/v1/products",
     tag = "catalog",
     operation_id = "list_products",
-    params(crate::openapi::PageParams, ("category_id" = Option<i64>, Query, minimum = 1), ("q" = Option<String>, Query, max_length = 200, description = "Search in names and descriptions")),
+    params(
+        crate::openapi::PageParams,
+        ("category_id" = Option<i64>, Query, minimum = 1),
+        ("q" = Option<String>, Query, max_length = 200, description = "Text the name contains, any case")
+    ),
     responses((status = 200, body = ListBody<Product>))
 )]
 async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {

@@ -25,7 +25,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckoutBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
     promo_code: Option<String>,
+    #[schema(value_type = souk_actors::model::PaymentMethod)]
     payment: String,
     shipping_address: Option<AddressBody>,
 }
@@ -33,11 +35,17 @@ struct CheckoutBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddressBody {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    #[schema(min_length = 1, max_length = 200)]
     line1: String,
+    #[schema(min_length = 1, max_length = 200)]
     line2: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     city: String,
+    #[schema(min_length = 1, max_length = 20)]
     postal_code: String,
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     country: String,
 }
 
@@ -59,7 +67,7 @@ impl AddressBody {
     post,
     path = "/v1/me/checkout",
     tag = "checkout",
-    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "1..=255 printable ASCII; a replay with the same key and body answers what the first call answered")),
+    params(crate::openapi::IdempotencyKeyHeader),
     request_body = CheckoutBody,
     responses((status = 201, body = souk_actors::model::Order)),
     security(("bearer" = []))

@@ -29,6 +29,7 @@ async fn get_maintenance(state: web::Data<AppState>) -> HttpResponse {
 #[serde(deny_unknown_fields)]
 struct MaintenanceBody {
     enabled: bool,
+    #[schema(min_length = 1, max_length = 500)]
     message: Option<String>,
 }
 
@@ -77,7 +78,12 @@ async fn set_maintenance(
     path = "/v1/admin/audit",
     tag = "operations",
     operation_id = "list_audit",
-    params(crate::openapi::PageParams, ("actor" = Option<String>, Query), ("target" = Option<String>, Query), ("action" = Option<String>, Query)),
+    params(
+        crate::openapi::PageParams,
+        ("actor" = Option<String>, Query),
+        ("target" = Option<String>, Query),
+        ("action" = Option<String>, Query)
+    ),
     responses((status = 200, body = ListBody<souk_actors::operations::AuditRow>)),
     security(("bearer" = []))
 )]

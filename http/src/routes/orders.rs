@@ -149,7 +149,9 @@ async fn any_order(
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TransitionBody {
+    #[schema(value_type = souk_actors::status::OrderStatus)]
     to: String,
+    #[schema(min_length = 1, max_length = 500)]
     note: Option<String>,
 }
 
@@ -261,7 +263,9 @@ async fn cancel_mine(
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefundBody {
+    #[schema(minimum = 1)]
     amount_minor: Option<i64>,
+    #[schema(min_length = 1, max_length = 500)]
     reason: String,
 }
 
@@ -271,7 +275,7 @@ struct RefundBody {
     path = "/v1/admin/orders/{order_id}/refunds",
     tag = "orders",
     operation_id = "refund_order",
-    params(("order_id" = i64, Path, minimum = 1), ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "1..=255 printable ASCII; a replay with the same key and body answers what the first call answered")),
+    params(("order_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
     request_body = RefundBody,
     responses((status = 201, body = souk_actors::model::WalletTransaction)),
     security(("bearer" = []))

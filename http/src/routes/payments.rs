@@ -49,7 +49,10 @@ struct TopupBody {
     path = "/v1/payments/webhook",
     tag = "payments",
     operation_id = "payment_webhook",
-    params(("Souk-Signature" = String, Header, description = "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">`")),
+    params((
+        "Souk-Signature" = String, Header,
+        description = "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">`"
+    )),
     request_body = EventBody,
     responses((status = 200, body = souk_actors::payments::Receipt))
 )]

@@ -29,15 +29,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPromoBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
     code: String,
+    #[schema(value_type = souk_actors::promo::PromoKind)]
     kind: String,
+    #[schema(minimum = 1, maximum = 100_000_000)]
     value: i64,
+    #[schema(minimum = 0, maximum = 1e10)]
     min_subtotal_minor: Option<i64>,
     #[schema(value_type = Option<String>, format = DateTime)]
     starts_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
     ends_at: Option<Timestamp>,
+    #[schema(minimum = 1)]
     max_redemptions: Option<i32>,
+    #[schema(minimum = 1)]
     max_per_user: Option<i32>,
     active: Option<bool>,
 }
@@ -45,8 +51,11 @@ struct NewPromoBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchPromoBody {
+    #[schema(value_type = Option<souk_actors::promo::PromoKind>)]
     kind: Option<String>,
+    #[schema(minimum = 1, maximum = 100_000_000)]
     value: Option<i64>,
+    #[schema(minimum = 0, maximum = 1e10)]
     min_subtotal_minor: Option<i64>,
     /// `null` clears the limit or date; absent leaves it.
     #[serde(default, deserialize_with = "present")]
@@ -56,8 +65,10 @@ struct PatchPromoBody {
     #[schema(value_type = Option<String>, format = DateTime)]
     ends_at: Option<Option<Timestamp>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 1)]
     max_redemptions: Option<Option<i32>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 1)]
     max_per_user: Option<Option<i32>>,
     active: Option<bool>,
 }

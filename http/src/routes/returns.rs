@@ -34,7 +34,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReturnBody {
+    #[schema(min_items = 1)]
     lines: Vec<LineBody>,
+    #[schema(min_length = 1, max_length = 1000)]
     reason: String,
 }
 
@@ -42,14 +44,18 @@ struct ReturnBody {
 #[serde(deny_unknown_fields)]
 #[schema(as = ReturnLineBody)]
 struct LineBody {
+    #[schema(minimum = 1)]
     product_id: i64,
+    #[schema(minimum = 1, maximum = 100)]
     quantity: i64,
+    #[schema(minimum = 1)]
     exchange_product_id: Option<i64>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StepBody {
+    #[schema(min_length = 1, max_length = 1000)]
     note: Option<String>,
 }
 
@@ -158,7 +164,10 @@ async fn mine(
     path = "/v1/admin/returns",
     tag = "returns",
     operation_id = "list_returns",
-    params(crate::openapi::PageParams, ("status" = Option<souk_actors::returns::ReturnStatus>, Query)),
+    params(
+        crate::openapi::PageParams,
+        ("status" = Option<souk_actors::returns::ReturnStatus>, Query)
+    ),
     responses((status = 200, body = ListBody<souk_actors::returns::Return>)),
     security(("bearer" = []))
 )]

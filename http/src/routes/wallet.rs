@@ -78,7 +78,9 @@ async fn transactions(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreditBody {
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     amount_minor: i64,
+    #[schema(min_length = 1, max_length = 500)]
     reason: String,
 }
 
@@ -87,7 +89,7 @@ struct CreditBody {
     path = "/v1/admin/users/{user_id}/wallet/credits",
     tag = "wallet",
     operation_id = "credit_wallet",
-    params(("user_id" = i64, Path, minimum = 1), ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "1..=255 printable ASCII; a replay with the same key and body answers what the first call answered")),
+    params(("user_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
     request_body = CreditBody,
     responses((status = 201, body = souk_actors::model::WalletTransaction)),
     security(("bearer" = []))

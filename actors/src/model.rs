@@ -90,6 +90,7 @@ pub struct Product {
     /// Variants: SKUs of one article share a group (e.g. one shirt in sizes and colours).
     pub group_id: Option<i64>,
     /// What sets this SKU apart within its group, e.g. `{"size": "M", "color": "black"}`.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub options: VariantOptions,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,

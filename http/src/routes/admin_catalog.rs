@@ -102,6 +102,7 @@ struct NewProductBody {
     image_url: Option<String>,
     #[schema(minimum = 1)]
     group_id: Option<i64>,
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     options: Option<VariantOptions>,
 }
 
@@ -210,6 +211,7 @@ struct PatchProductBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(minimum = 1)]
     group_id: Option<Option<i64>>,
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     options: Option<VariantOptions>,
 }
 

@@ -119,6 +119,7 @@ struct ProductPage<'a> {
 struct Sibling {
     id: ProductId,
     name: String,
+    #[schema(value_type = BTreeMap<String, String>)]
     options: VariantOptions,
     price_minor: Money,
     stock_available: i64,

@@ -45,6 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ListBody<T: Serialize> {
     items: Vec<T>,
+    /// `null` on the last page.
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 

@@ -58,6 +58,7 @@ struct NewCategoryBody {
 #[utoipa::path(
     post,
     path = "/v1/admin/categories",
+    summary = "Create a category (staff)",
     tag = "admin catalog",
     request_body = NewCategoryBody,
     responses((status = 201, body = souk_actors::model::Category)),
@@ -154,6 +155,7 @@ fn image_url(raw: &str) -> Result<String, ApiError> {
 #[utoipa::path(
     post,
     path = "/v1/admin/products",
+    summary = "Create a product (staff)",
     tag = "admin catalog",
     request_body = NewProductBody,
     responses((status = 201, body = souk_actors::model::Product)),
@@ -227,6 +229,7 @@ where
 #[utoipa::path(
     patch,
     path = "/v1/admin/products/{product_id}",
+    summary = "Change a product; absent fields stay, null clears (staff)",
     tag = "admin catalog",
     params(("product_id" = i64, Path, minimum = 1)),
     request_body = PatchProductBody,
@@ -335,6 +338,7 @@ fn sort_codes(codes: Vec<String>) -> Result<SortedCodes, ApiError> {
 #[utoipa::path(
     post,
     path = "/v1/admin/products/{product_id}/stock",
+    summary = "Add or remove physical stock, or add digital codes (staff)",
     tag = "admin catalog",
     params(("product_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
     request_body = StockBody,

@@ -180,6 +180,7 @@ async fn apply_promo(
 #[utoipa::path(
     delete,
     path = "/v1/me/cart/promo",
+    summary = "Take the promo code off the cart",
     tag = "cart",
     responses((status = 200, body = CartBody)),
     security(("bearer" = []))
@@ -193,6 +194,7 @@ async fn remove_promo(caller: Caller, state: web::Data<AppState>) -> ApiResult<H
 #[utoipa::path(
     get,
     path = "/v1/me/cart",
+    summary = "The caller's cart, priced as checkout would price it",
     tag = "cart",
     responses((status = 200, body = CartBody)),
     security(("bearer" = []))
@@ -211,6 +213,7 @@ struct LineBody {
 #[utoipa::path(
     put,
     path = "/v1/me/cart/items/{product_id}",
+    summary = "Set a cart line's quantity",
     tag = "cart",
     params(("product_id" = i64, Path, minimum = 1)),
     request_body = LineBody,
@@ -237,6 +240,7 @@ async fn set_line(
 #[utoipa::path(
     delete,
     path = "/v1/me/cart/items/{product_id}",
+    summary = "Remove a cart line",
     tag = "cart",
     params(("product_id" = i64, Path, minimum = 1)),
     responses((status = 200, body = CartBody)),
@@ -282,6 +286,7 @@ async fn set(
 #[utoipa::path(
     delete,
     path = "/v1/me/cart",
+    summary = "Empty the cart",
     tag = "cart",
     responses((status = 200, body = CartBody)),
     security(("bearer" = []))

@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(
     get,
     path = "/v1/categories",
+    summary = "List categories",
     tag = "catalog",
     operation_id = "list_categories",
     params(crate::openapi::PageParams),
@@ -37,6 +38,7 @@ async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<H
 #[utoipa::path(
     get,
     path = "/v1/products",
+    summary = "List active products",
     tag = "catalog",
     operation_id = "list_products",
     params(
@@ -88,6 +90,7 @@ async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
 #[utoipa::path(
     get,
     path = "/v1/products/{product_id}",
+    summary = "A product and the other SKUs of its group",
     tag = "catalog",
     operation_id = "get_product",
     params(("product_id" = i64, Path, minimum = 1)),

@@ -66,6 +66,7 @@ impl AddressBody {
 #[utoipa::path(
     post,
     path = "/v1/me/checkout",
+    summary = "Turn the cart into an order, paid from the wallet or externally",
     tag = "checkout",
     params(crate::openapi::IdempotencyKeyHeader),
     request_body = CheckoutBody,

@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(
     get,
     path = "/v1/admin/dashboard",
+    summary = "Sales, checkouts, low stock and top products (admin)",
     tag = "operations",
     responses((status = 200, body = crate::openapi::Dashboard)),
     security(("bearer" = []))

@@ -14,6 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(
     get,
     path = "/v1/health",
+    summary = "The process is up",
     tag = "health",
     responses((status = 200, body = crate::openapi::Status))
 )]

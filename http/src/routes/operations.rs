@@ -18,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(
     get,
     path = "/v1/maintenance",
+    summary = "Whether maintenance mode is on",
     tag = "operations",
     responses((status = 200, body = souk_actors::operations::Maintenance))
 )]
@@ -36,6 +37,7 @@ struct MaintenanceBody {
 #[utoipa::path(
     put,
     path = "/v1/admin/maintenance",
+    summary = "Switch maintenance mode (admin)",
     tag = "operations",
     request_body = MaintenanceBody,
     responses((status = 200, body = souk_actors::operations::Maintenance)),
@@ -76,6 +78,7 @@ async fn set_maintenance(
 #[utoipa::path(
     get,
     path = "/v1/admin/audit",
+    summary = "The audit log, newest first (admin)",
     tag = "operations",
     operation_id = "list_audit",
     params(

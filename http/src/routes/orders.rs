@@ -42,6 +42,7 @@ fn show_items(caller: &Caller) -> ShowItems {
 #[utoipa::path(
     get,
     path = "/v1/me/orders",
+    summary = "The caller's orders",
     tag = "orders",
     params(crate::openapi::PageParams),
     responses((status = 200, body = ListBody<souk_actors::model::Order>)),
@@ -68,6 +69,7 @@ async fn my_orders(
 #[utoipa::path(
     get,
     path = "/v1/me/orders/{order_id}",
+    summary = "One of the caller's orders",
     tag = "orders",
     params(("order_id" = i64, Path, minimum = 1)),
     responses((status = 200, body = souk_actors::model::Order)),
@@ -93,6 +95,7 @@ async fn my_order(
 #[utoipa::path(
     get,
     path = "/v1/admin/orders",
+    summary = "All orders, optionally by status (staff)",
     tag = "orders",
     params(crate::openapi::PageParams, ("status" = Option<OrderStatus>, Query)),
     responses((status = 200, body = ListBody<souk_actors::model::Order>)),
@@ -129,6 +132,7 @@ async fn all_orders(
 #[utoipa::path(
     get,
     path = "/v1/admin/orders/{order_id}",
+    summary = "Any order (staff)",
     tag = "orders",
     params(("order_id" = i64, Path, minimum = 1)),
     responses((status = 200, body = souk_actors::model::Order)),

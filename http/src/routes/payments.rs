@@ -47,6 +47,7 @@ struct TopupBody {
 #[utoipa::path(
     post,
     path = "/v1/payments/webhook",
+    summary = "A payment provider event, HMAC-signed",
     tag = "payments",
     operation_id = "payment_webhook",
     params((

@@ -106,6 +106,7 @@ fn audit(
 #[utoipa::path(
     post,
     path = "/v1/admin/promos",
+    summary = "Create a promo code (admin)",
     tag = "promos",
     operation_id = "create_promo",
     request_body = NewPromoBody,
@@ -159,6 +160,7 @@ async fn create(
 #[utoipa::path(
     get,
     path = "/v1/admin/promos",
+    summary = "List promo codes (admin)",
     tag = "promos",
     operation_id = "list_promos",
     params(crate::openapi::PageParams),
@@ -183,6 +185,7 @@ fn path_code(req: &HttpRequest) -> ApiResult<PromoCode> {
 #[utoipa::path(
     get,
     path = "/v1/admin/promos/{code}",
+    summary = "One promo code (admin)",
     tag = "promos",
     operation_id = "get_promo",
     params(("code" = String, Path)),
@@ -202,6 +205,7 @@ async fn get(
 #[utoipa::path(
     patch,
     path = "/v1/admin/promos/{code}",
+    summary = "Change a promo code's rules (admin)",
     tag = "promos",
     operation_id = "update_promo",
     params(("code" = String, Path)),

@@ -81,6 +81,7 @@ fn product(field: &str, raw: i64) -> ApiResult<ProductId> {
 #[utoipa::path(
     post,
     path = "/v1/me/orders/{order_id}/returns",
+    summary = "Return delivered goods, or exchange them for another SKU of their group",
     tag = "returns",
     operation_id = "request_return",
     params(("order_id" = i64, Path, minimum = 1)),
@@ -132,6 +133,7 @@ async fn request(
 #[utoipa::path(
     get,
     path = "/v1/me/orders/{order_id}/returns",
+    summary = "The returns of one of the caller's orders",
     tag = "returns",
     operation_id = "my_returns",
     params(("order_id" = i64, Path, minimum = 1), crate::openapi::PageParams),
@@ -162,6 +164,7 @@ async fn mine(
 #[utoipa::path(
     get,
     path = "/v1/admin/returns",
+    summary = "All returns, optionally by status (staff)",
     tag = "returns",
     operation_id = "list_returns",
     params(
@@ -227,6 +230,7 @@ async fn step(
 #[utoipa::path(
     post,
     path = "/v1/admin/returns/{return_id}/approve",
+    summary = "Approve a return (staff)",
     tag = "returns",
     operation_id = "approve_return",
     params(("return_id" = i64, Path, minimum = 1)),
@@ -246,6 +250,7 @@ async fn approve(
 #[utoipa::path(
     post,
     path = "/v1/admin/returns/{return_id}/reject",
+    summary = "Reject a return (staff)",
     tag = "returns",
     operation_id = "reject_return",
     params(("return_id" = i64, Path, minimum = 1)),
@@ -265,6 +270,7 @@ async fn reject(
 #[utoipa::path(
     post,
     path = "/v1/admin/returns/{return_id}/receive",
+    summary = "Mark a return received: units back on the shelf, the order returned (staff)",
     tag = "returns",
     operation_id = "receive_return",
     params(("return_id" = i64, Path, minimum = 1)),

@@ -24,6 +24,7 @@ struct NewUserBody {
 #[utoipa::path(
     post,
     path = "/v1/admin/users",
+    summary = "Create a user (admin)",
     tag = "users",
     request_body = NewUserBody,
     responses((status = 201, body = souk_actors::model::User)),

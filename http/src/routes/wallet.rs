@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(
     get,
     path = "/v1/me/wallet",
+    summary = "The caller's wallet balance",
     tag = "wallet",
     operation_id = "get_balance",
     responses((status = 200, body = crate::openapi::Balance)),
@@ -53,6 +54,7 @@ async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpRe
 #[utoipa::path(
     get,
     path = "/v1/me/wallet/transactions",
+    summary = "The caller's wallet transactions, newest first",
     tag = "wallet",
     operation_id = "list_wallet_transactions",
     params(crate::openapi::PageParams),
@@ -87,6 +89,7 @@ struct CreditBody {
 #[utoipa::path(
     post,
     path = "/v1/admin/users/{user_id}/wallet/credits",
+    summary = "Credit a user's wallet (admin)",
     tag = "wallet",
     operation_id = "credit_wallet",
     params(("user_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),

@@ -68,8 +68,8 @@ async fn probe(
 }
 
 /// Every `.route("<path>", web::<method>()` in the HTTP crate's sources; `/metrics` is the
-/// one route mounted outside the `/v1` scope. A `.route(` this cannot read fails the test, so
-/// the scan never silently misses a registration.
+/// one route mounted outside the `/v1` scope. A `.route(` this cannot read, or a route
+/// registered another way, fails the test, so the scan never silently misses one.
 fn registered_in_source() -> BTreeSet<Operation> {
     let mut files = Vec::new();
     let mut dirs = vec![workspace_root().join("http/src")];
@@ -101,6 +101,21 @@ fn registered_in_source() -> BTreeSet<Operation> {
             found += 1;
         }
         assert_eq!(found, calls, "unreadable .route( in {}", file.display());
+        // Routes registered any other way would escape the scan.
+        for other in [
+            "web::resource(",
+            "#[get(",
+            "#[post(",
+            "#[put(",
+            "#[patch(",
+            "#[delete(",
+        ] {
+            assert!(
+                !text.contains(other),
+                "{} registers a route with {other}; use .route(..)",
+                file.display()
+            );
+        }
     }
     out
 }

@@ -7,20 +7,10 @@ use std::fmt;
 /// An amount in minor units. May be negative only as an intermediate (a delta);
 /// balances and prices are validated non-negative/positive where they are built.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
+#[derive(utoipa::ToSchema)]
 pub struct Money(i64);
 
 impl Money {

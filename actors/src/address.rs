@@ -4,7 +4,7 @@
 use crate::error::{DomainError, DomainResult};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShippingAddress {
     pub name: String,
     pub line1: String,

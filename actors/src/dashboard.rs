@@ -32,7 +32,7 @@ pub async fn low_stock_count(pool: &Pool, threshold: i64) -> DomainResult<i64> {
 
 /// Orders and money over one window. Cancelled orders and orders awaiting payment are not
 /// sales; refunds are counted when they were made.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Window {
     pub orders: i64,
     pub gross_minor: i64,
@@ -40,14 +40,14 @@ pub struct Window {
     pub net_minor: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StockLow {
     pub product_id: i64,
     pub name: String,
     pub stock_available: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TopProduct {
     pub product_id: i64,
     pub name: String,

@@ -10,6 +10,7 @@ macro_rules! id_type {
             Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
         )]
         #[serde(transparent)]
+        #[derive(utoipa::ToSchema)]
         pub struct $name(i64);
 
         impl $name {

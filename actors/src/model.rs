@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub type Timestamp = DateTime<Utc>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductKind {
     Digital,
@@ -35,7 +35,7 @@ impl ProductKind {
 }
 
 /// How an order is paid: from the wallet at checkout, or later by a payment provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Wallet,
@@ -59,22 +59,23 @@ impl PaymentMethod {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub display_name: Option<String>,
     pub telegram_id: Option<i64>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Category {
     pub id: CategoryId,
     pub name: String,
     pub parent_id: Option<CategoryId>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Product {
     pub id: ProductId,
     pub category_id: CategoryId,
@@ -89,14 +90,17 @@ pub struct Product {
     /// Variants: SKUs of one article share a group (e.g. one shirt in sizes and colours).
     pub group_id: Option<i64>,
     /// What sets this SKU apart within its group, e.g. `{"size": "M", "color": "black"}`.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub options: VariantOptions,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
 }
 
 pub type VariantOptions = std::collections::BTreeMap<String, String>;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderLine {
     pub product_id: ProductId,
     pub name: String,
@@ -107,7 +111,7 @@ pub struct OrderLine {
     pub delivered_items: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Order {
     pub id: OrderId,
     pub user_id: UserId,
@@ -124,13 +128,16 @@ pub struct Order {
     pub promo_code: Option<crate::promo::PromoCode>,
     pub payment: PaymentMethod,
     /// An external payment must arrive before this, or the order is cancelled.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub payment_due_at: Option<Timestamp>,
     pub shipping_address: Option<ShippingAddress>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WalletTxKind {
     Credit,
@@ -149,25 +156,26 @@ impl WalletTxKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WalletTransaction {
     pub id: i64,
     pub kind: WalletTxKind,
     pub amount_minor: Money,
     pub order_id: Option<OrderId>,
     pub reason: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
 /// Result of adding stock; also the body of `POST /v1/admin/products/{id}/stock`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StockReport {
     pub accepted: i64,
     pub rejected: Vec<RejectedCode>,
     pub stock_available: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RejectedCode {
     pub code_index: usize,
     pub reason: &'static str,

@@ -10,6 +10,7 @@ use std::fmt;
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
+#[derive(utoipa::ToSchema)]
 pub struct Money(i64);
 
 impl Money {

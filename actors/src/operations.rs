@@ -7,7 +7,7 @@ use crate::writes::AuditEntry;
 use deadpool_postgres::Pool;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Maintenance {
     pub enabled: bool,
     pub message: Option<String>,
@@ -52,7 +52,7 @@ pub async fn set_maintenance(
     Ok(to.clone())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditRow {
     pub id: i64,
     pub actor: String,
@@ -61,6 +61,7 @@ pub struct AuditRow {
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
     pub request_id: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 

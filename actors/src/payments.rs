@@ -62,7 +62,7 @@ pub struct PaymentEvent {
     pub target: PaymentTarget,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventOutcome {
     /// The order is paid, or the top-up credited.
@@ -98,7 +98,7 @@ impl EventOutcome {
 }
 
 /// What became of an event; a redelivery gets the first delivery's receipt.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Receipt {
     pub event_id: String,
     pub outcome: EventOutcome,

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// A code as stored: 3..=32 of A–Z, 0–9, `_` and `-`, upper-cased so `summer10` is `SUMMER10`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct PromoCode(String);
 
@@ -58,7 +58,7 @@ impl std::fmt::Display for PromoCode {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PromoKind {
     Percent,
@@ -83,12 +83,14 @@ impl PromoKind {
 }
 
 /// The rules of one code, as an admin wrote them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PromoRules {
     pub kind: PromoKind,
     pub value: i64,
     pub min_subtotal_minor: Money,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub starts_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub ends_at: Option<Timestamp>,
     pub max_redemptions: Option<i32>,
     pub max_per_user: Option<i32>,
@@ -139,18 +141,20 @@ impl PromoRules {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Promo {
     pub code: PromoCode,
     #[serde(flatten)]
     pub rules: PromoRules,
     pub redemptions: i64,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
 }
 
 /// Why a code does not apply; `details.reason` of 422 `promo_invalid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PromoRefusal {
     Unknown,

@@ -22,7 +22,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReturnStatus {
     Requested,
@@ -53,14 +53,14 @@ impl ReturnStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReturnLine {
     pub product_id: ProductId,
     pub quantity: i64,
     pub exchange_product_id: Option<ProductId>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Return {
     pub id: i64,
     pub order_id: OrderId,
@@ -69,7 +69,9 @@ pub struct Return {
     pub reason: String,
     pub note: Option<String>,
     pub lines: Vec<ReturnLine>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
 }
 

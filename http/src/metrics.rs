@@ -195,6 +195,12 @@ pub async fn observe(
     Ok(res)
 }
 
+/// Prometheus text exposition of every `souk_*` family.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    responses((
+        status = 200, description = "Prometheus text format",
+        content_type = "text/plain", body = String
+    )))]
 pub async fn render(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     state.metrics.scrape.sample(&state.pool);
     state.metrics.scrape.sample_mailboxes(&state.registry);

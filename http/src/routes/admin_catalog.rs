@@ -46,13 +46,24 @@ fn audit(caller: &Caller, action: &'static str, target: String, req: &HttpReques
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCategoryBody {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    #[schema(minimum = 1)]
     parent_id: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/categories",
+    summary = "Create a category (staff)",
+    tag = "admin catalog",
+    request_body = NewCategoryBody,
+    responses((status = 201, body = souk_actors::model::Category)),
+    security(("bearer" = []))
+)]
 async fn create_category(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -75,16 +86,24 @@ async fn create_category(
     Ok(HttpResponse::Created().json(category))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewProductBody {
+    #[schema(minimum = 1)]
     category_id: i64,
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    #[schema(max_length = 5000)]
     description: Option<String>,
+    #[schema(value_type = souk_actors::model::ProductKind)]
     kind: String,
+    #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: i64,
+    #[schema(max_length = 2000, pattern = "^https?://")]
     image_url: Option<String>,
+    #[schema(minimum = 1)]
     group_id: Option<i64>,
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     options: Option<VariantOptions>,
 }
 
@@ -133,6 +152,15 @@ fn image_url(raw: &str) -> Result<String, ApiError> {
     Ok(url)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/products",
+    summary = "Create a product (staff)",
+    tag = "admin catalog",
+    request_body = NewProductBody,
+    responses((status = 201, body = souk_actors::model::Product)),
+    security(("bearer" = []))
+)]
 async fn create_product(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -167,19 +195,25 @@ async fn create_product(
     Ok(HttpResponse::Created().json(product))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchProductBody {
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
+    #[schema(max_length = 5000)]
     description: Option<String>,
+    #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: Option<i64>,
     active: Option<bool>,
     /// `null` clears the image; absent leaves it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 2000, pattern = "^https?://")]
     image_url: Option<Option<String>>,
     /// `null` takes the product out of its group; absent leaves it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 1)]
     group_id: Option<Option<i64>>,
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     options: Option<VariantOptions>,
 }
 
@@ -192,6 +226,16 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/products/{product_id}",
+    summary = "Change a product; absent fields stay, null clears (staff)",
+    tag = "admin catalog",
+    params(("product_id" = i64, Path, minimum = 1)),
+    request_body = PatchProductBody,
+    responses((status = 200, body = souk_actors::model::Product)),
+    security(("bearer" = []))
+)]
 async fn update_product(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -248,10 +292,12 @@ async fn update_product(
     Ok(HttpResponse::Ok().json(product))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StockBody {
+    #[schema(minimum = -1_000_000, maximum = 1_000_000)]
     quantity_delta: Option<i64>,
+    #[schema(min_items = 1, max_items = 1000)]
     codes: Option<Vec<String>>,
 }
 
@@ -289,6 +335,16 @@ pub fn sort_codes(codes: Vec<String>) -> Result<SortedCodes, ApiError> {
     Ok((valid, rejected))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/products/{product_id}/stock",
+    summary = "Add or remove physical stock, or add digital codes (staff)",
+    tag = "admin catalog",
+    params(("product_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
+    request_body = StockBody,
+    responses((status = 200, body = souk_actors::model::StockReport)),
+    security(("bearer" = []))
+)]
 async fn add_stock(
     req: HttpRequest,
     Staff(caller): Staff,

@@ -25,7 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me/cart/promo", web::delete().to(remove_promo));
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CartLineBody {
     product_id: ProductId,
     name: String,
@@ -35,7 +35,7 @@ pub struct CartLineBody {
     available: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CartBody {
     lines: Vec<CartLineBody>,
     subtotal_minor: Money,
@@ -51,7 +51,7 @@ pub struct CartBody {
     promo_refusal: Option<Refusal>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Refusal {
     reason: PromoRefusal,
     message: &'static str,
@@ -133,14 +133,23 @@ async fn check(
     state.registry.promo(code, check).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PromoBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
     code: String,
 }
 
 /// Puts a code on the cart only if it applies to the cart as it is; otherwise 422
 /// `promo_invalid` says why, and the cart keeps what it had.
+#[utoipa::path(
+    post,
+    path = "/v1/me/cart/promo",
+    tag = "cart",
+    request_body = PromoBody,
+    responses((status = 200, body = CartBody)),
+    security(("bearer" = []))
+)]
 async fn apply_promo(
     caller: Caller,
     state: web::Data<AppState>,
@@ -168,22 +177,49 @@ async fn apply_promo(
     Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/cart/promo",
+    summary = "Take the promo code off the cart",
+    tag = "cart",
+    responses((status = 200, body = CartBody)),
+    security(("bearer" = []))
+)]
 async fn remove_promo(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let set = SetCartPromo { code: None };
     state.registry.user(caller.user, set).await?;
     Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/cart",
+    summary = "The caller's cart, priced as checkout would price it",
+    tag = "cart",
+    responses((status = 200, body = CartBody)),
+    security(("bearer" = []))
+)]
 async fn get_cart(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LineBody {
+    #[schema(minimum = 1, maximum = 100)]
     quantity: i64,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/me/cart/items/{product_id}",
+    summary = "Set a cart line's quantity",
+    tag = "cart",
+    params(("product_id" = i64, Path, minimum = 1)),
+    request_body = LineBody,
+    responses((status = 200, body = CartBody)),
+    security(("bearer" = []))
+)]
 async fn set_line(
     req: HttpRequest,
     caller: Caller,
@@ -201,6 +237,15 @@ async fn set_line(
     Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/cart/items/{product_id}",
+    summary = "Remove a cart line",
+    tag = "cart",
+    params(("product_id" = i64, Path, minimum = 1)),
+    responses((status = 200, body = CartBody)),
+    security(("bearer" = []))
+)]
 async fn remove_line(
     req: HttpRequest,
     caller: Caller,
@@ -238,6 +283,14 @@ async fn set(
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/cart",
+    summary = "Empty the cart",
+    tag = "cart",
+    responses((status = 200, body = CartBody)),
+    security(("bearer" = []))
+)]
 async fn clear_cart(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state.registry.user(caller.user, ClearCart).await?;
     Ok(HttpResponse::Ok().json(render(&state, caller.user).await?))

@@ -18,6 +18,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/products/{product_id}", web::get().to(product));
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/categories",
+    summary = "List categories",
+    tag = "catalog",
+    operation_id = "list_categories",
+    params(crate::openapi::PageParams),
+    responses((status = 200, body = ListBody<souk_actors::model::Category>))
+)]
 async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let (_, page) = page_query(&req)?;
     let list = state
@@ -26,6 +35,19 @@ async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<H
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/products",
+    summary = "List active products",
+    tag = "catalog",
+    operation_id = "list_products",
+    params(
+        crate::openapi::PageParams,
+        ("category_id" = Option<i64>, Query, minimum = 1),
+        ("q" = Option<String>, Query, max_length = 200, description = "Text the name contains, any case")
+    ),
+    responses((status = 200, body = ListBody<Product>))
+)]
 async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let (q, page) = page_query(&req)?;
     let category = match q.get("category_id").map(String::as_str) {
@@ -65,6 +87,15 @@ async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/products/{product_id}",
+    summary = "A product and the other SKUs of its group",
+    tag = "catalog",
+    operation_id = "get_product",
+    params(("product_id" = i64, Path, minimum = 1)),
+    responses((status = 200, body = ProductPage))
+)]
 async fn product(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let id: ProductId = path_id(&req, "product_id")?;
     let product = page(&state, id).await?;
@@ -80,17 +111,18 @@ async fn product(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Http
 
 /// A product page: the product and the other SKUs of its group (sizes, colours), so a
 /// storefront can offer "also in M / black" without a second request.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ProductPage<'a> {
     #[serde(flatten)]
     product: &'a Product,
     siblings: Vec<Sibling>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Sibling {
     id: ProductId,
     name: String,
+    #[schema(value_type = BTreeMap<String, String>)]
     options: VariantOptions,
     price_minor: Money,
     stock_available: i64,

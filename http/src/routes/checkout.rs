@@ -22,22 +22,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/checkout", web::post().to(checkout));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckoutBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
     promo_code: Option<String>,
+    #[schema(value_type = souk_actors::model::PaymentMethod)]
     payment: String,
     shipping_address: Option<AddressBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddressBody {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    #[schema(min_length = 1, max_length = 200)]
     line1: String,
+    #[schema(min_length = 1, max_length = 200)]
     line2: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     city: String,
+    #[schema(min_length = 1, max_length = 20)]
     postal_code: String,
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     country: String,
 }
 
@@ -55,6 +63,16 @@ impl AddressBody {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/checkout",
+    summary = "Turn the cart into an order, paid from the wallet or externally",
+    tag = "checkout",
+    params(crate::openapi::IdempotencyKeyHeader),
+    request_body = CheckoutBody,
+    responses((status = 201, body = souk_actors::model::Order)),
+    security(("bearer" = []))
+)]
 async fn checkout(
     req: HttpRequest,
     caller: Caller,

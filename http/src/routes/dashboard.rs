@@ -14,6 +14,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/dashboard", web::get().to(dashboard));
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/dashboard",
+    summary = "Sales, checkouts, low stock and top products (admin)",
+    tag = "operations",
+    responses((status = 200, body = crate::openapi::Dashboard)),
+    security(("bearer" = []))
+)]
 async fn dashboard(_admin: Admin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let threshold = state.stock_low_threshold;
     let figures = state

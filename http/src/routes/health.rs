@@ -11,11 +11,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/ready", web::get().to(ready));
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    summary = "The process is up",
+    tag = "health",
+    responses((status = 200, body = crate::openapi::Status))
+)]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// Ready when Postgres answers within a second (migrations ran before the server started).
+#[utoipa::path(
+    get,
+    path = "/v1/ready",
+    tag = "health",
+    responses((status = 200, body = crate::openapi::Status))
+)]
 async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     match tokio::time::timeout(
         Duration::from_secs(1),

@@ -37,14 +37,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(payments::configure)
                 .configure(returns::configure)
                 .configure(dashboard::configure)
-                .configure(crate::telegram::configure),
+                .configure(crate::telegram::configure)
+                .configure(crate::openapi::configure),
         );
 }
 
 /// The one list shape: `{"items": [...], "next_cursor": "..." | null}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ListBody<T: Serialize> {
     items: Vec<T>,
+    /// `null` on the last page.
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 

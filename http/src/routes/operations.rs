@@ -15,17 +15,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", web::get().to(audit));
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/maintenance",
+    summary = "Whether maintenance mode is on",
+    tag = "operations",
+    responses((status = 200, body = souk_actors::operations::Maintenance))
+)]
 async fn get_maintenance(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.maintenance.get())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MaintenanceBody {
     enabled: bool,
+    #[schema(min_length = 1, max_length = 500)]
     message: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/maintenance",
+    summary = "Switch maintenance mode (admin)",
+    tag = "operations",
+    request_body = MaintenanceBody,
+    responses((status = 200, body = souk_actors::operations::Maintenance)),
+    security(("bearer" = []))
+)]
 async fn set_maintenance(
     req: HttpRequest,
     Admin(caller): Admin,
@@ -58,6 +75,21 @@ async fn set_maintenance(
     Ok(HttpResponse::Ok().json(set))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/audit",
+    summary = "The audit log, newest first (admin)",
+    tag = "operations",
+    operation_id = "list_audit",
+    params(
+        crate::openapi::PageParams,
+        ("actor" = Option<String>, Query),
+        ("target" = Option<String>, Query),
+        ("action" = Option<String>, Query)
+    ),
+    responses((status = 200, body = ListBody<souk_actors::operations::AuditRow>)),
+    security(("bearer" = []))
+)]
 async fn audit(
     req: HttpRequest,
     _admin: Admin,

@@ -39,6 +39,15 @@ fn show_items(caller: &Caller) -> ShowItems {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/orders",
+    summary = "The caller's orders",
+    tag = "orders",
+    params(crate::openapi::PageParams),
+    responses((status = 200, body = ListBody<souk_actors::model::Order>)),
+    security(("bearer" = []))
+)]
 async fn my_orders(
     req: HttpRequest,
     caller: Caller,
@@ -57,6 +66,15 @@ async fn my_orders(
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/orders/{order_id}",
+    summary = "One of the caller's orders",
+    tag = "orders",
+    params(("order_id" = i64, Path, minimum = 1)),
+    responses((status = 200, body = souk_actors::model::Order)),
+    security(("bearer" = []))
+)]
 async fn my_order(
     req: HttpRequest,
     caller: Caller,
@@ -74,6 +92,15 @@ async fn my_order(
     Ok(HttpResponse::Ok().json(order))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/orders",
+    summary = "All orders, optionally by status (staff)",
+    tag = "orders",
+    params(crate::openapi::PageParams, ("status" = Option<OrderStatus>, Query)),
+    responses((status = 200, body = ListBody<souk_actors::model::Order>)),
+    security(("bearer" = []))
+)]
 async fn all_orders(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -102,6 +129,15 @@ async fn all_orders(
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/orders/{order_id}",
+    summary = "Any order (staff)",
+    tag = "orders",
+    params(("order_id" = i64, Path, minimum = 1)),
+    responses((status = 200, body = souk_actors::model::Order)),
+    security(("bearer" = []))
+)]
 async fn any_order(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -114,10 +150,12 @@ async fn any_order(
     Ok(HttpResponse::Ok().json(order))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TransitionBody {
+    #[schema(value_type = souk_actors::status::OrderStatus)]
     to: String,
+    #[schema(min_length = 1, max_length = 500)]
     note: Option<String>,
 }
 
@@ -137,6 +175,16 @@ fn audit(caller: &Caller, action: &'static str, order: OrderId, req: &HttpReques
 }
 
 /// Staff move an order along the transition table; cancelling refunds and restocks.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/orders/{order_id}/transitions",
+    tag = "orders",
+    operation_id = "transition_order",
+    params(("order_id" = i64, Path, minimum = 1)),
+    request_body = TransitionBody,
+    responses((status = 200, body = souk_actors::model::Order)),
+    security(("bearer" = []))
+)]
 async fn transition(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -187,6 +235,15 @@ async fn transition(
 }
 
 /// A customer cancels their own order before it ships: money back to the wallet, stock back.
+#[utoipa::path(
+    post,
+    path = "/v1/me/orders/{order_id}/cancel",
+    tag = "orders",
+    operation_id = "cancel_my_order",
+    params(("order_id" = i64, Path, minimum = 1)),
+    responses((status = 200, body = souk_actors::model::Order)),
+    security(("bearer" = []))
+)]
 async fn cancel_mine(
     req: HttpRequest,
     caller: Caller,
@@ -207,14 +264,26 @@ async fn cancel_mine(
     Ok(HttpResponse::Ok().json(order))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefundBody {
+    #[schema(minimum = 1)]
     amount_minor: Option<i64>,
+    #[schema(min_length = 1, max_length = 500)]
     reason: String,
 }
 
 /// Admin refunds to the customer's wallet ⚑: all that is left, or part of it; 201 with the ledger row.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/orders/{order_id}/refunds",
+    tag = "orders",
+    operation_id = "refund_order",
+    params(("order_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
+    request_body = RefundBody,
+    responses((status = 201, body = souk_actors::model::WalletTransaction)),
+    security(("bearer" = []))
+)]
 async fn refund(
     req: HttpRequest,
     Admin(caller): Admin,

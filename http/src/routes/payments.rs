@@ -26,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/payments/webhook", web::post().to(webhook));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EventBody {
     event_id: String,
@@ -38,12 +38,25 @@ struct EventBody {
     wallet_topup: Option<TopupBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TopupBody {
     user_id: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/payments/webhook",
+    summary = "A payment provider event, HMAC-signed",
+    tag = "payments",
+    operation_id = "payment_webhook",
+    params((
+        "Souk-Signature" = String, Header,
+        description = "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">`"
+    )),
+    request_body = EventBody,
+    responses((status = 200, body = souk_actors::payments::Receipt))
+)]
 async fn webhook(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -26,34 +26,49 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/promos/{code}", web::patch().to(update));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPromoBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
     code: String,
+    #[schema(value_type = souk_actors::promo::PromoKind)]
     kind: String,
+    #[schema(minimum = 1, maximum = 100_000_000)]
     value: i64,
+    #[schema(minimum = 0, maximum = 1e10)]
     min_subtotal_minor: Option<i64>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     starts_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     ends_at: Option<Timestamp>,
+    #[schema(minimum = 1)]
     max_redemptions: Option<i32>,
+    #[schema(minimum = 1)]
     max_per_user: Option<i32>,
     active: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchPromoBody {
+    #[schema(value_type = Option<souk_actors::promo::PromoKind>)]
     kind: Option<String>,
+    #[schema(minimum = 1, maximum = 100_000_000)]
     value: Option<i64>,
+    #[schema(minimum = 0, maximum = 1e10)]
     min_subtotal_minor: Option<i64>,
     /// `null` clears the limit or date; absent leaves it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     starts_at: Option<Option<Timestamp>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     ends_at: Option<Option<Timestamp>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 1)]
     max_redemptions: Option<Option<i32>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 1)]
     max_per_user: Option<Option<i32>>,
     active: Option<bool>,
 }
@@ -88,6 +103,16 @@ fn audit(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/promos",
+    summary = "Create a promo code (admin)",
+    tag = "promos",
+    operation_id = "create_promo",
+    request_body = NewPromoBody,
+    responses((status = 201, body = souk_actors::promo::Promo)),
+    security(("bearer" = []))
+)]
 async fn create(
     req: HttpRequest,
     Admin(caller): Admin,
@@ -132,6 +157,16 @@ async fn create(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/promos",
+    summary = "List promo codes (admin)",
+    tag = "promos",
+    operation_id = "list_promos",
+    params(crate::openapi::PageParams),
+    responses((status = 200, body = ListBody<souk_actors::promo::Promo>)),
+    security(("bearer" = []))
+)]
 async fn list(
     req: HttpRequest,
     Admin(_): Admin,
@@ -147,6 +182,16 @@ fn path_code(req: &HttpRequest) -> ApiResult<PromoCode> {
     PromoCode::parse(raw).map_err(|_| ApiError::not_found(format!("there is no promo code {raw}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/promos/{code}",
+    summary = "One promo code (admin)",
+    tag = "promos",
+    operation_id = "get_promo",
+    params(("code" = String, Path)),
+    responses((status = 200, body = souk_actors::promo::Promo)),
+    security(("bearer" = []))
+)]
 async fn get(
     req: HttpRequest,
     Admin(_): Admin,
@@ -157,6 +202,17 @@ async fn get(
     Ok(HttpResponse::Ok().json(promo))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/promos/{code}",
+    summary = "Change a promo code's rules (admin)",
+    tag = "promos",
+    operation_id = "update_promo",
+    params(("code" = String, Path)),
+    request_body = PatchPromoBody,
+    responses((status = 200, body = souk_actors::promo::Promo)),
+    security(("bearer" = []))
+)]
 async fn update(
     req: HttpRequest,
     Admin(caller): Admin,

@@ -31,24 +31,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReturnBody {
+    #[schema(min_items = 1)]
     lines: Vec<LineBody>,
+    #[schema(min_length = 1, max_length = 1000)]
     reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ReturnLineBody)]
 struct LineBody {
+    #[schema(minimum = 1)]
     product_id: i64,
+    #[schema(minimum = 1, maximum = 100)]
     quantity: i64,
+    #[schema(minimum = 1)]
     exchange_product_id: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StepBody {
+    #[schema(min_length = 1, max_length = 1000)]
     note: Option<String>,
 }
 
@@ -71,6 +78,17 @@ fn product(field: &str, raw: i64) -> ApiResult<ProductId> {
         .ok_or_else(|| ApiError::invalid(field, format!("{field} must be a positive id")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/orders/{order_id}/returns",
+    summary = "Return delivered goods, or exchange them for another SKU of their group",
+    tag = "returns",
+    operation_id = "request_return",
+    params(("order_id" = i64, Path, minimum = 1)),
+    request_body = ReturnBody,
+    responses((status = 201, body = souk_actors::returns::Return)),
+    security(("bearer" = []))
+)]
 async fn request(
     req: HttpRequest,
     caller: Caller,
@@ -112,6 +130,16 @@ async fn request(
     Ok(HttpResponse::Created().json(created))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/orders/{order_id}/returns",
+    summary = "The returns of one of the caller's orders",
+    tag = "returns",
+    operation_id = "my_returns",
+    params(("order_id" = i64, Path, minimum = 1), crate::openapi::PageParams),
+    responses((status = 200, body = ListBody<souk_actors::returns::Return>)),
+    security(("bearer" = []))
+)]
 async fn mine(
     req: HttpRequest,
     caller: Caller,
@@ -133,6 +161,19 @@ async fn mine(
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/returns",
+    summary = "All returns, optionally by status (staff)",
+    tag = "returns",
+    operation_id = "list_returns",
+    params(
+        crate::openapi::PageParams,
+        ("status" = Option<souk_actors::returns::ReturnStatus>, Query)
+    ),
+    responses((status = 200, body = ListBody<souk_actors::returns::Return>)),
+    security(("bearer" = []))
+)]
 async fn all(
     req: HttpRequest,
     Staff(_): Staff,
@@ -186,6 +227,17 @@ async fn step(
     Ok(HttpResponse::Ok().json(after))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/returns/{return_id}/approve",
+    summary = "Approve a return (staff)",
+    tag = "returns",
+    operation_id = "approve_return",
+    params(("return_id" = i64, Path, minimum = 1)),
+    request_body = StepBody,
+    responses((status = 200, body = souk_actors::returns::Return)),
+    security(("bearer" = []))
+)]
 async fn approve(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -195,6 +247,17 @@ async fn approve(
     step(req, caller, state, body, Step::Approve, "return.approve").await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/returns/{return_id}/reject",
+    summary = "Reject a return (staff)",
+    tag = "returns",
+    operation_id = "reject_return",
+    params(("return_id" = i64, Path, minimum = 1)),
+    request_body = StepBody,
+    responses((status = 200, body = souk_actors::returns::Return)),
+    security(("bearer" = []))
+)]
 async fn reject(
     req: HttpRequest,
     Staff(caller): Staff,
@@ -204,6 +267,17 @@ async fn reject(
     step(req, caller, state, body, Step::Reject, "return.reject").await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/returns/{return_id}/receive",
+    summary = "Mark a return received: units back on the shelf, the order returned (staff)",
+    tag = "returns",
+    operation_id = "receive_return",
+    params(("return_id" = i64, Path, minimum = 1)),
+    request_body = StepBody,
+    responses((status = 200, body = souk_actors::returns::Return)),
+    security(("bearer" = []))
+)]
 async fn receive(
     req: HttpRequest,
     Staff(caller): Staff,

@@ -12,13 +12,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/users", web::post().to(create_user));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUserBody {
+    #[schema(min_length = 1, max_length = 200)]
     display_name: Option<String>,
+    #[schema(minimum = 1)]
     telegram_id: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users",
+    summary = "Create a user (admin)",
+    tag = "users",
+    request_body = NewUserBody,
+    responses((status = 201, body = souk_actors::model::User)),
+    security(("bearer" = []))
+)]
 async fn create_user(
     _admin: Admin,
     state: web::Data<AppState>,

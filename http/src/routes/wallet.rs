@@ -30,6 +30,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/wallet",
+    summary = "The caller's wallet balance",
+    tag = "wallet",
+    operation_id = "get_balance",
+    responses((status = 200, body = crate::openapi::Balance)),
+    security(("bearer" = []))
+)]
 async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let balance = match state.engine {
         Engine::Actors => state.registry.user(caller.user, GetBalance).await?,
@@ -42,6 +51,16 @@ async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpRe
     Ok(HttpResponse::Ok().json(json!({ "balance_minor": balance, "currency": state.currency })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/wallet/transactions",
+    summary = "The caller's wallet transactions, newest first",
+    tag = "wallet",
+    operation_id = "list_wallet_transactions",
+    params(crate::openapi::PageParams),
+    responses((status = 200, body = ListBody<souk_actors::model::WalletTransaction>)),
+    security(("bearer" = []))
+)]
 async fn transactions(
     req: HttpRequest,
     caller: Caller,
@@ -58,13 +77,26 @@ async fn transactions(
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreditBody {
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     amount_minor: i64,
+    #[schema(min_length = 1, max_length = 500)]
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users/{user_id}/wallet/credits",
+    summary = "Credit a user's wallet (admin)",
+    tag = "wallet",
+    operation_id = "credit_wallet",
+    params(("user_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
+    request_body = CreditBody,
+    responses((status = 201, body = souk_actors::model::WalletTransaction)),
+    security(("bearer" = []))
+)]
 async fn credit(
     req: HttpRequest,
     Admin(caller): Admin,

@@ -11,20 +11,41 @@ use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use souk_actors::ids::UserId;
 
 /// Lifetime of the token handed to a Mini App.
 const TOKEN_TTL_SECS: i64 = 3600;
 /// Clock skew tolerated for an `auth_date` in the future.
 const SKEW_SECS: i64 = 60;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
+    /// The Mini App's `Telegram.WebApp.initData`, as it is.
     init_data: String,
 }
 
+/// A Souk JWT for the Telegram user.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignedIn {
+    token: String,
+    user_id: UserId,
+    #[schema(value_type = String)]
+    role: crate::auth::Role,
+    expires_in: i64,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/telegram",
+    summary = "Sign a Mini App's Telegram user in with its initData",
+    tag = "telegram",
+    operation_id = "telegram_sign_in",
+    request_body = SignIn,
+    responses((status = 200, body = SignedIn))
+)]
 pub async fn sign_in(state: web::Data<AppState>, body: Json<SignIn>) -> ApiResult<HttpResponse> {
     let bot = &state.telegram;
     let token = bot
@@ -48,9 +69,12 @@ pub async fn sign_in(state: web::Data<AppState>, body: Json<SignIn>) -> ApiResul
         .keys
         .mint(id, role, TOKEN_TTL_SECS)
         .map_err(|e| ApiError::from(souk_actors::DomainError::Internal(e.to_string())))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "token": jwt, "user_id": id, "role": role, "expires_in": TOKEN_TTL_SECS,
-    })))
+    Ok(HttpResponse::Ok().json(SignedIn {
+        token: jwt,
+        user_id: id,
+        role,
+        expires_in: TOKEN_TTL_SECS,
+    }))
 }
 
 /// The Telegram user named by signed, fresh `init_data`; `None` for anything else.

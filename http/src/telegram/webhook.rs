@@ -25,6 +25,19 @@ const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// How long an update waits behind the same user's earlier ones.
 const TURN_WAIT: Duration = Duration::from_secs(10);
 
+#[utoipa::path(
+    post,
+    path = "/v1/telegram/webhook",
+    summary = "A Telegram Update (the Bot API's webhook call)",
+    tag = "telegram",
+    operation_id = "telegram_webhook",
+    params((
+        "X-Telegram-Bot-Api-Secret-Token" = String, Header,
+        description = "The secret given to setWebhook (`SOUK__TELEGRAM__WEBHOOK_SECRET`)"
+    )),
+    request_body(content = Object, description = "A Telegram `Update` with an integer `update_id`"),
+    responses((status = 200, description = "Taken (also for update kinds the bot ignores)"))
+)]
 pub async fn receive(
     req: HttpRequest,
     payload: web::Payload,

@@ -2,7 +2,6 @@
 //! every change is audited in the transaction that makes it.
 
 use super::{multiline_text, request_id, text};
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{path_id, IdempotencyKey, Json, Staff};
 use crate::idempotency::{once, Answer};
@@ -15,7 +14,7 @@ use souk_actors::model::{ProductKind, RejectedCode, VariantOptions};
 use souk_actors::money::Money;
 use souk_actors::product::{AddCodes, AdjustStock, UpdateProduct, WriteMeta};
 use souk_actors::store::{self, NewProduct};
-use souk_actors::writes::{AuditEntry, ProductPatch};
+use souk_actors::writes::ProductPatch;
 
 pub const PRICE_MAX_MINOR: i64 = 100_000_000;
 /// One stock change moves at most this many units; larger jumps are almost always typos.
@@ -33,17 +32,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/admin/products/{product_id}/stock",
             web::post().to(add_stock),
         );
-}
-
-fn audit(caller: &Caller, action: &'static str, target: String, req: &HttpRequest) -> AuditEntry {
-    AuditEntry {
-        actor: caller.audit_name(),
-        action,
-        target,
-        before: None,
-        after: None,
-        request_id: Some(request_id(req)),
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -79,7 +67,7 @@ async fn create_category(
                 .ok_or_else(|| ApiError::invalid("parent_id", "parent_id must be a positive id"))
         })
         .transpose()?;
-    let entry = audit(&caller, "category.create", "category:new".into(), &req);
+    let entry = super::audit(&req, &caller, "category.create", "category:new".into());
     let category = state
         .bounded(store::create_category(&state.pool, &name, parent, entry))
         .await?;
@@ -183,7 +171,7 @@ async fn create_product(
         group_id: b.group_id.map(group_id).transpose()?,
         options: b.options.map(options).transpose()?.unwrap_or_default(),
     };
-    let entry = audit(&caller, "product.create", "product:new".into(), &req);
+    let entry = super::audit(&req, &caller, "product.create", "product:new".into());
     let product = state
         .bounded(store::create_product(
             &state.pool,
@@ -270,7 +258,7 @@ async fn update_product(
     let before = state
         .bounded(store::get_product(&state.pool, id, &state.currency))
         .await?;
-    let mut entry = audit(&caller, "product.update", format!("product:{id}"), &req);
+    let mut entry = super::audit(&req, &caller, "product.update", format!("product:{id}"));
     entry.before = serde_json::to_value(&before).ok();
     entry.after = serde_json::to_value(serde_json::json!({
         "name": patch.name, "description": patch.description, "price_minor": patch.price,
@@ -379,7 +367,7 @@ async fn add_stock(
         }
     };
     let rid = request_id(&req);
-    let entry = audit(&caller, "stock.change", format!("product:{id}"), &req);
+    let entry = super::audit(&req, &caller, "stock.change", format!("product:{id}"));
     let registry = state.registry.clone();
     let (response, _) = once(&state, caller, key, body.hash, &rid, |draft| async move {
         let meta = WriteMeta {

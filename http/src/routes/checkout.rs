@@ -16,7 +16,6 @@ use souk_actors::checkout::Checkout;
 use souk_actors::model::PaymentMethod;
 use souk_actors::product::WriteMeta;
 use souk_actors::promo::PromoCode;
-use souk_actors::writes::AuditEntry;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/checkout", web::post().to(checkout));
@@ -116,14 +115,12 @@ async fn run(
     state.maintenance.guard(&caller)?;
     let rid = request_id(req);
     let actor = caller.audit_name();
-    let audit = AuditEntry {
-        actor: actor.clone(),
-        action: "order.checkout",
-        target: format!("user:{}", caller.user),
-        before: None,
-        after: None,
-        request_id: Some(rid.clone()),
-    };
+    let audit = super::audit(
+        req,
+        &caller,
+        "order.checkout",
+        format!("user:{}", caller.user),
+    );
     let registry = state.registry.clone();
     let (engine, currency, write_timeout) =
         (state.engine, state.currency.clone(), state.db_timeout);

@@ -60,6 +60,36 @@ impl<T: Serialize> From<Page<T>> for ListBody<T> {
     }
 }
 
+/// The audit row of an action the caller of this request takes on `target`.
+pub fn audit(
+    req: &HttpRequest,
+    caller: &crate::auth::Caller,
+    action: &'static str,
+    target: String,
+) -> souk_actors::writes::AuditEntry {
+    souk_actors::writes::AuditEntry {
+        actor: caller.audit_name(),
+        action,
+        target,
+        before: None,
+        after: None,
+        request_id: Some(request_id(req)),
+    }
+}
+
+/// The same audit row as the metadata of a write that carries no Idempotency-Key.
+pub fn audited(
+    req: &HttpRequest,
+    caller: &crate::auth::Caller,
+    action: &'static str,
+    target: String,
+) -> souk_actors::product::WriteMeta {
+    souk_actors::product::WriteMeta {
+        idempotency: None,
+        audit: Some(audit(req, caller, action, target)),
+    }
+}
+
 pub fn request_id(req: &HttpRequest) -> String {
     req.extensions()
         .get::<RequestId>()

@@ -1,13 +1,12 @@
 //! Operators: maintenance mode and the audit log.
 
-use super::{request_id, text, ListBody};
+use super::{text, ListBody};
 use crate::error::ApiResult;
 use crate::extract::{page_query, Admin, Json};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use souk_actors::operations::{self, AuditFilter, Maintenance};
-use souk_actors::writes::AuditEntry;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/maintenance", web::get().to(get_maintenance))
@@ -59,14 +58,7 @@ async fn set_maintenance(
         enabled: body.value.enabled,
         message,
     };
-    let audit = AuditEntry {
-        actor: caller.audit_name(),
-        action: "maintenance.set",
-        target: "shop".into(),
-        before: None,
-        after: None,
-        request_id: Some(request_id(&req)),
-    };
+    let audit = super::audit(&req, &caller, "maintenance.set", "shop".into());
     let set = state
         .bounded(operations::set_maintenance(&state.pool, &to, audit))
         .await?;

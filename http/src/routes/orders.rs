@@ -11,11 +11,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use souk_actors::ids::OrderId;
 use souk_actors::money::Money;
 use souk_actors::orders::{self, CancelOrder};
-use souk_actors::product::WriteMeta;
 use souk_actors::refunds::RefundOrder;
 use souk_actors::status::OrderStatus;
 use souk_actors::store::{self, ShowItems};
-use souk_actors::writes::AuditEntry;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/orders", web::get().to(my_orders))
@@ -159,21 +157,6 @@ struct TransitionBody {
     note: Option<String>,
 }
 
-fn audit(caller: &Caller, action: &'static str, order: OrderId, req: &HttpRequest) -> WriteMeta {
-    let entry = AuditEntry {
-        actor: caller.audit_name(),
-        action,
-        target: format!("order:{order}"),
-        before: None,
-        after: None,
-        request_id: Some(super::request_id(req)),
-    };
-    WriteMeta {
-        idempotency: None,
-        audit: Some(entry),
-    }
-}
-
 /// Staff move an order along the transition table; cancelling refunds and restocks.
 #[utoipa::path(
     post,
@@ -202,7 +185,7 @@ async fn transition(
         .as_deref()
         .map(|n| super::text("note", n, 1, 500))
         .transpose()?;
-    let mut meta = audit(&caller, "order.transition", id, &req);
+    let mut meta = super::audited(&req, &caller, "order.transition", format!("order:{id}"));
     if let Some(entry) = meta.audit.as_mut() {
         entry.after = Some(serde_json::json!({ "to": to }));
     }
@@ -251,7 +234,7 @@ async fn cancel_mine(
 ) -> ApiResult<HttpResponse> {
     let id: OrderId = path_id(&req, "order_id")?;
     state.maintenance.guard(&caller)?;
-    let meta = audit(&caller, "order.cancel", id, &req);
+    let meta = super::audited(&req, &caller, "order.cancel", format!("order:{id}"));
     let cancel = CancelOrder {
         order: id,
         by_owner: true,
@@ -308,7 +291,7 @@ async fn refund(
         .await?
         .user_id;
     let rid = super::request_id(&req);
-    let mut meta = audit(&caller, "order.refund", id, &req);
+    let mut meta = super::audited(&req, &caller, "order.refund", format!("order:{id}"));
     if let Some(entry) = meta.audit.as_mut() {
         entry.after = Some(serde_json::json!({ "amount_minor": amount, "reason": reason }));
     }

@@ -2,7 +2,7 @@
 //! (`PromoActor`), so the rules it checks redemptions against are the ones just saved; every
 //! change is audited in the transaction that makes it.
 
-use super::{request_id, ListBody};
+use super::ListBody;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_query, Admin, Json};
 use crate::state::AppState;
@@ -17,7 +17,7 @@ use souk_actors::persistence::persist;
 use souk_actors::product::WriteMeta;
 use souk_actors::promo::{GetPromo, PromoCode, PromoKind, PromoPatch, PromoRules, UpdatePromo};
 use souk_actors::store::promos;
-use souk_actors::writes::{AuditEntry, Outcome, WriteOp};
+use souk_actors::writes::{Outcome, WriteOp};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/promos", web::post().to(create))
@@ -87,22 +87,6 @@ fn kind(raw: &str) -> ApiResult<PromoKind> {
         .ok_or_else(|| ApiError::invalid("kind", "kind must be \"percent\" or \"fixed\""))
 }
 
-fn audit(
-    req: &HttpRequest,
-    caller: &crate::auth::Caller,
-    action: &'static str,
-    code: &PromoCode,
-) -> AuditEntry {
-    AuditEntry {
-        actor: caller.audit_name(),
-        action,
-        target: format!("promo:{code}"),
-        before: None,
-        after: None,
-        request_id: Some(request_id(req)),
-    }
-}
-
 #[utoipa::path(
     post,
     path = "/v1/admin/promos",
@@ -132,7 +116,7 @@ async fn create(
         active: b.active.unwrap_or(true),
     };
     rules.validate()?;
-    let mut entry = audit(&req, &caller, "promo.create", &code);
+    let mut entry = super::audit(&req, &caller, "promo.create", format!("promo:{code}"));
     entry.after = serde_json::to_value(&rules).ok();
     let meta = WriteMeta {
         idempotency: None,
@@ -232,7 +216,7 @@ async fn update(
         active: b.active,
     };
     let before = state.registry.promo(&code, GetPromo).await?;
-    let mut entry = audit(&req, &caller, "promo.update", &code);
+    let mut entry = super::audit(&req, &caller, "promo.update", format!("promo:{code}"));
     entry.before = serde_json::to_value(&before.rules).ok();
     entry.after = serde_json::to_value(patch.apply(&before.rules)).ok();
     let meta = WriteMeta {

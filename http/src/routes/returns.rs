@@ -2,7 +2,7 @@
 //! for another size or colour); staff approve or reject, then mark the goods received.
 //! Refunds for returned goods go through the order's refunds endpoint.
 
-use super::{multiline_text, request_id, ListBody};
+use super::{multiline_text, ListBody};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_query, path_id, Json, Staff};
@@ -10,11 +10,9 @@ use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use souk_actors::ids::{OrderId, ProductId};
-use souk_actors::product::WriteMeta;
 use souk_actors::quantity::Quantity;
 use souk_actors::returns::{self, RequestReturn, ReturnStatus, ReturnStep, Step};
 use souk_actors::store;
-use souk_actors::writes::AuditEntry;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/orders/{order_id}/returns", web::post().to(request))
@@ -57,20 +55,6 @@ struct LineBody {
 struct StepBody {
     #[schema(min_length = 1, max_length = 1000)]
     note: Option<String>,
-}
-
-fn meta(req: &HttpRequest, caller: &Caller, action: &'static str, target: String) -> WriteMeta {
-    WriteMeta {
-        idempotency: None,
-        audit: Some(AuditEntry {
-            actor: caller.audit_name(),
-            action,
-            target,
-            before: None,
-            after: None,
-            request_id: Some(request_id(req)),
-        }),
-    }
 }
 
 fn product(field: &str, raw: i64) -> ApiResult<ProductId> {
@@ -124,7 +108,7 @@ async fn request(
         lines,
         reason,
         actor: caller.audit_name(),
-        meta: meta(&req, &caller, "return.request", format!("order:{order}")),
+        meta: super::audited(&req, &caller, "return.request", format!("order:{order}")),
     };
     let created = state.registry.user(caller.user, msg).await?;
     Ok(HttpResponse::Created().json(created))
@@ -221,7 +205,7 @@ async fn step(
         step,
         note,
         actor: caller.audit_name(),
-        meta: meta(&req, &caller, action, format!("return:{id}")),
+        meta: super::audited(&req, &caller, action, format!("return:{id}")),
     };
     let after = state.registry.user(current.user_id, msg).await?;
     Ok(HttpResponse::Ok().json(after))

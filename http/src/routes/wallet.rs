@@ -16,7 +16,6 @@ use souk_actors::money::Money;
 use souk_actors::product::WriteMeta;
 use souk_actors::store;
 use souk_actors::user::{Credit, GetBalance};
-use souk_actors::writes::AuditEntry;
 
 /// One credit is at most this much; larger amounts are split on purpose, not by a typo.
 pub const CREDIT_MAX_MINOR: i64 = 1_000_000_000;
@@ -114,14 +113,8 @@ async fn credit(
     }
     let reason = text("reason", &body.value.reason, 1, 500)?;
     let rid = request_id(&req);
-    let audit = AuditEntry {
-        actor: caller.audit_name(),
-        action: "wallet.credit",
-        target: format!("user:{user}"),
-        before: None,
-        after: Some(json!({ "amount_minor": amount, "reason": reason })),
-        request_id: Some(rid.clone()),
-    };
+    let mut audit = super::audit(&req, &caller, "wallet.credit", format!("user:{user}"));
+    audit.after = Some(json!({ "amount_minor": amount, "reason": reason }));
     let registry = state.registry.clone();
     let (response, _) = once(&state, caller, key, body.hash, &rid, |draft| async move {
         let meta = WriteMeta {

@@ -40,8 +40,28 @@ pub enum Served {
 }
 
 /// Runs `effect` at most once per (caller, key). `effect` must put the draft it is given
-/// into its write, so the answer is stored in the same transaction as the change.
+/// into its write, so the answer is stored in the same transaction as the change. Every
+/// replayed answer is counted in `souk_idempotent_replays_total`.
 pub async fn once<F, Fut>(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    request_hash: Vec<u8>,
+    request_id: &str,
+    effect: F,
+) -> ApiResult<(HttpResponse, Served)>
+where
+    F: FnOnce(IdempotencyDraft) -> Fut,
+    Fut: Future<Output = ApiResult<Answer>>,
+{
+    let result = gate(state, caller, key, request_hash, request_id, effect).await;
+    if let Ok((_, Served::Replayed)) = &result {
+        state.metrics.idempotent_replays.inc();
+    }
+    result
+}
+
+async fn gate<F, Fut>(
     state: &AppState,
     caller: Caller,
     key: IdempotencyKey,

@@ -19,6 +19,8 @@ pub struct HttpMetrics {
     pub checkouts: IntCounterVec,
     pub maintenance: prometheus::IntGauge,
     pub payment_events: IntCounterVec,
+    /// Answers replayed for a repeated Idempotency-Key, on every route that takes one.
+    pub idempotent_replays: prometheus::IntCounter,
     /// Checkout latency as the customer sees it, every outcome included.
     pub checkout_seconds: prometheus::Histogram,
     /// Requests refused with 429, by route class.
@@ -57,6 +59,10 @@ impl HttpMetrics {
             maintenance: prometheus::IntGauge::new(
                 "souk_maintenance_mode",
                 "1 while maintenance mode is on",
+            )?,
+            idempotent_replays: prometheus::IntCounter::new(
+                "souk_idempotent_replays_total",
+                "Answers replayed for a repeated Idempotency-Key",
             )?,
             checkout_seconds: prometheus::Histogram::with_opts(
                 HistogramOpts::new(
@@ -120,6 +126,7 @@ impl HttpMetrics {
         registry.register(Box::new(m.maintenance.clone()))?;
         registry.register(Box::new(m.payment_events.clone()))?;
         registry.register(Box::new(m.checkout_seconds.clone()))?;
+        registry.register(Box::new(m.idempotent_replays.clone()))?;
         registry.register(Box::new(m.rate_limited.clone()))?;
         registry.register(Box::new(m.panics.clone()))?;
         Ok(m)

@@ -95,6 +95,8 @@ async fn metrics_count_exactly_what_a_scripted_run_did() {
     assert_eq!(value(&m, "souk_http_panics_total"), 0.0);
     // Every checkout the test made (4 answered 201, 2 with 409, 1 with 402) was timed.
     assert_eq!(value(&m, "souk_checkout_duration_seconds_count"), 7.0);
+    // The one repeated checkout is the one replay.
+    assert_eq!(value(&m, "souk_idempotent_replays_total"), 1.0);
     // Nothing waits on an actor once every answer is in.
     for kind in ["product", "user", "promo"] {
         let depth = format!("souk_actor_mailbox_depth{{kind=\"{kind}\"}}");

@@ -1,5 +1,7 @@
-//! P18: secrets never reach the logs. The real binary runs with debug logging, a JWT secret
-//! and a database password; after requests that succeed and fail, neither is in its output.
+//! P18: secrets never reach the logs. The real binary runs with debug logging, a JWT secret,
+//! a database password, a payment webhook secret, a Telegram webhook secret and a bot token
+//! (whose Bot API is unreachable, so every outbound call fails and is logged); after
+//! requests that succeed and fail on every one of those paths, none is in its output.
 
 use crate::common::*;
 use crate::external::free_port;
@@ -8,6 +10,9 @@ use std::time::{Duration, Instant};
 
 const JWT: &str = "jwt-9c1e6f4b2d8a7e3f5a0b1c2d3e4f5a6b7c8d9e0f";
 const DB_PASSWORD: &str = "db-pw-77aa55cc33ee11";
+const PAY_SECRET: &str = "whsec-5f1e9d3c7b2a4e6f8d0c1b3a5e7f9d2c";
+const TG_SECRET: &str = "tgsec-8a6c4e2f0b9d7e5c3a1f8e6d4c2b0a9f";
+const BOT_TOKEN: &str = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr";
 
 /// The test database's URL with a password added (trust authentication ignores it).
 fn with_password(url: &str) -> String {
@@ -30,6 +35,14 @@ async fn no_secret_appears_in_the_log_of_a_full_run() {
         .env("SOUK__DATABASE__URL", &db_url)
         .env("SOUK__HTTP__ADDR", format!("127.0.0.1:{port}"))
         .env("SOUK__AUTH__JWT_SECRET", JWT)
+        .env("SOUK__PAYMENTS__WEBHOOK_SECRET", PAY_SECRET)
+        .env("SOUK__TELEGRAM__WEBHOOK_SECRET", TG_SECRET)
+        .env("SOUK__TELEGRAM__BOT_TOKEN", BOT_TOKEN)
+        .env(
+            "SOUK__TELEGRAM__API_BASE",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
+        .env("SOUK__TELEGRAM__API_RETRIES", "0")
         .env("SOUK__SHOP__DEMO_SEED", "false")
         .env("RUST_LOG", "debug")
         .stdout(out.try_clone().expect("clone"))
@@ -75,6 +88,37 @@ async fn no_secret_appears_in_the_log_of_a_full_run() {
         .json(&crate::common::wallet_checkout())
         .send()
         .await;
+    // Payment events: one badly signed, one well signed.
+    let event = serde_json::json!({ "event_id": "evt_log", "type": "payment.succeeded",
+        "amount_minor": 100, "currency": "USD", "wallet_topup": { "user_id": 1 } })
+    .to_string();
+    let now = chrono::Utc::now().timestamp();
+    for secret in [b"wrong-secret".as_slice(), PAY_SECRET.as_bytes()] {
+        let _ = http
+            .post(format!("{base}/v1/payments/webhook"))
+            .header(
+                "Souk-Signature",
+                souk_http::routes::payments::sign(secret, event.as_bytes(), now),
+            )
+            .header("content-type", "application/json")
+            .body(event.clone())
+            .send()
+            .await;
+    }
+    // Telegram updates: one with a wrong secret, one real (its replies fail: no Bot API).
+    let update = serde_json::json!({ "update_id": 7, "message": { "message_id": 1, "date": 0,
+        "chat": { "id": 42, "type": "private" }, "from": { "id": 42, "is_bot": false, "first_name": "Log" },
+        "text": "/start" } })
+    .to_string();
+    for secret in ["wrong", TG_SECRET] {
+        let _ = http
+            .post(format!("{base}/v1/telegram/webhook"))
+            .header("X-Telegram-Bot-Api-Secret-Token", secret)
+            .header("content-type", "application/json")
+            .body(update.clone())
+            .send()
+            .await;
+    }
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -88,6 +132,23 @@ async fn no_secret_appears_in_the_log_of_a_full_run() {
         "the log is too short to prove anything:\n{text}"
     );
     assert!(!text.contains(JWT), "the JWT secret is in the log");
+    assert!(
+        !text.contains(PAY_SECRET),
+        "the payment webhook secret is in the log"
+    );
+    assert!(
+        !text.contains(TG_SECRET),
+        "the Telegram webhook secret is in the log"
+    );
+    assert!(!text.contains(BOT_TOKEN), "the bot token is in the log");
+    assert!(
+        !text.contains(BOT_TOKEN.split(':').nth(1).unwrap_or("-")),
+        "the secret half of the bot token is in the log"
+    );
+    assert!(
+        text.contains("telegram") || text.contains("Telegram"),
+        "the Telegram path did not run, so its log proves nothing:\n{text}"
+    );
     assert!(
         !text.contains(DB_PASSWORD),
         "the database password is in the log"

@@ -29,6 +29,11 @@ async fn an_admin_creates_users_with_an_optional_name_and_telegram_id() {
     let mut keys: Vec<&String> = ann.as_object().unwrap().keys().collect();
     keys.sort();
     assert_eq!(keys, ["created_at", "display_name", "id", "telegram_id"]);
+    // Each creation is audited with who did it and what was created.
+    let audited = format!(
+        "SELECT count(*) FROM audit_log WHERE action = 'user.create' AND actor = 'user:1:admin' AND target IN ('user:{bare_id}', 'user:{ann_id}')"
+    );
+    assert_eq!(app.scalar(&audited).await, 2);
 
     // The new user is real: it can be credited and spends with its own token.
     let path = format!("/v1/admin/users/{ann_id}/wallet/credits");

@@ -3,6 +3,7 @@
 use crate::error::{DomainError, DomainResult};
 use crate::ids::UserId;
 use crate::model::User;
+use crate::writes::AuditEntry;
 use deadpool_postgres::Pool;
 use tokio_postgres::Row;
 
@@ -15,13 +16,16 @@ fn user_from(row: &Row) -> DomainResult<User> {
     })
 }
 
+/// Creates a user and its audit row in one transaction.
 pub async fn create_user(
     pool: &Pool,
     display_name: Option<&str>,
     telegram_id: Option<i64>,
+    audit: &AuditEntry,
 ) -> DomainResult<User> {
-    let client = pool.get().await?;
-    let row = client
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let row = tx
         .query_one(
             "INSERT INTO users (display_name, telegram_id) VALUES ($1, $2)
              RETURNING id, display_name, telegram_id, created_at",
@@ -34,7 +38,21 @@ pub async fn create_user(
             }
             other => other,
         })?;
-    user_from(&row)
+    let user = user_from(&row)?;
+    tx.execute(
+        "INSERT INTO audit_log (actor, action, target, before, after, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &audit.actor,
+            &audit.action,
+            &format!("user:{}", user.id),
+            &audit.before,
+            &serde_json::to_value(&user).ok(),
+            &audit.request_id,
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 /// Makes sure a user with this id exists (a token may name a user before any request did).

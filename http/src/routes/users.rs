@@ -31,7 +31,8 @@ struct NewUserBody {
     security(("bearer" = []))
 )]
 async fn create_user(
-    _admin: Admin,
+    req: actix_web::HttpRequest,
+    Admin(caller): Admin,
     state: web::Data<AppState>,
     body: Json<NewUserBody>,
 ) -> ApiResult<HttpResponse> {
@@ -54,6 +55,7 @@ async fn create_user(
             &state.pool,
             name.as_deref(),
             body.value.telegram_id,
+            &super::audit(&req, &caller, "user.create", "user:new".into()),
         ))
         .await?;
     Ok(HttpResponse::Created().json(user))

@@ -7,9 +7,11 @@
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{ProductId, UserId};
 use crate::lifecycle::{self, Entity, Load};
+use crate::model::ProductKind;
 use crate::model::WalletTransaction;
 use crate::money::Money;
 use crate::persistence::persist;
+use crate::pricing::PricedLine;
 use crate::product::{GetSnapshot, Snapshot, WriteMeta};
 use crate::promo::PromoCode;
 use crate::quantity::Quantity;
@@ -168,9 +170,17 @@ async fn load(pool: &deadpool_postgres::Pool, id: UserId) -> DomainResult<UserSt
 
 pub type CartLines = Vec<(ProductId, Quantity)>;
 
+/// The cart's lines and the promo code on it, read in one message.
 #[derive(Message, Clone)]
-#[rtype(result = "DomainResult<CartLines>")]
+#[rtype(result = "DomainResult<Cart>")]
 pub struct GetCart;
+
+#[derive(Debug, Clone)]
+pub struct Cart {
+    pub lines: CartLines,
+    /// The code the customer put on the cart; checkout re-checks it.
+    pub promo: Option<PromoCode>,
+}
 
 /// Sets one line; `None` removes it.
 #[derive(Message, Clone)]
@@ -189,10 +199,14 @@ fn lines(cart: &BTreeMap<ProductId, Quantity>) -> CartLines {
 }
 
 impl Handler<GetCart> for UserActor {
-    type Result = DomainResult<CartLines>;
+    type Result = DomainResult<Cart>;
 
     fn handle(&mut self, _: GetCart, _: &mut Context<Self>) -> Self::Result {
-        Ok(lines(&self.ready()?.cart))
+        let s = self.ready()?;
+        Ok(Cart {
+            lines: lines(&s.cart),
+            promo: s.promo.clone(),
+        })
     }
 }
 
@@ -260,24 +274,11 @@ impl Handler<ClearCart> for UserActor {
     }
 }
 
-/// The code on the cart, if any.
-#[derive(Message, Clone)]
-#[rtype(result = "DomainResult<Option<PromoCode>>")]
-pub struct GetCartPromo;
-
 /// Puts a code on the cart (the caller has checked that it applies) or takes it off.
 #[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
 pub struct SetCartPromo {
     pub code: Option<PromoCode>,
-}
-
-impl Handler<GetCartPromo> for UserActor {
-    type Result = DomainResult<Option<PromoCode>>;
-
-    fn handle(&mut self, _: GetCartPromo, _: &mut Context<Self>) -> Self::Result {
-        Ok(self.ready()?.promo.clone())
-    }
 }
 
 impl Handler<SetCartPromo> for UserActor {
@@ -313,15 +314,33 @@ pub struct CartLineView {
     pub snapshot: Snapshot,
 }
 
-/// The caller's cart with each product's current name, price and availability.
-pub async fn cart_view(registry: &Arc<Registry>, user: UserId) -> DomainResult<Vec<CartLineView>> {
+impl CartLineView {
+    /// The line as the one pricing function takes it.
+    pub fn priced(&self) -> PricedLine {
+        PricedLine {
+            unit_price: self.snapshot.price,
+            quantity: self.quantity.get(),
+            physical: self.snapshot.kind == ProductKind::Physical,
+        }
+    }
+}
+
+/// The caller's cart with each product's current name, price and availability, and the
+/// promo code on it.
+pub async fn cart_view(
+    registry: &Arc<Registry>,
+    user: UserId,
+) -> DomainResult<(Vec<CartLineView>, Option<PromoCode>)> {
     let cart = registry.user(user, GetCart).await?;
     let snapshots = futures_util::future::join_all(
-        cart.iter()
+        cart.lines
+            .iter()
             .map(|(product, _)| registry.product(*product, GetSnapshot)),
     )
     .await;
-    cart.into_iter()
+    let lines = cart
+        .lines
+        .into_iter()
         .zip(snapshots)
         .map(|((product, quantity), snapshot)| {
             let (name, snapshot) = snapshot?;
@@ -332,7 +351,8 @@ pub async fn cart_view(registry: &Arc<Registry>, user: UserId) -> DomainResult<V
                 snapshot,
             })
         })
-        .collect()
+        .collect::<DomainResult<Vec<_>>>()?;
+    Ok((lines, cart.promo))
 }
 
 // ---- wallet -----------------------------------------------------------------------------

@@ -9,12 +9,11 @@ use serde::{Deserialize, Serialize};
 use souk_actors::baseline::{self, Engine};
 use souk_actors::error::DomainError;
 use souk_actors::ids::{ProductId, UserId};
-use souk_actors::model::ProductKind;
 use souk_actors::money::Money;
 use souk_actors::pricing::{line_total, price, subtotal, Discount, PricedLine};
 use souk_actors::promo::{CheckPromo, PromoCode, PromoRefusal};
 use souk_actors::quantity::Quantity;
-use souk_actors::user::{cart_view, ClearCart, GetCartPromo, SetCartLine, SetCartPromo};
+use souk_actors::user::{cart_view, CartLineView, ClearCart, SetCartLine, SetCartPromo};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/cart", web::get().to(get_cart))
@@ -59,10 +58,7 @@ pub struct Refusal {
 
 pub async fn render(state: &AppState, user: UserId) -> ApiResult<CartBody> {
     let (view, promo) = match state.engine {
-        Engine::Actors => {
-            let view = cart_view(&state.registry, user).await?;
-            (view, state.registry.user(user, GetCartPromo).await?)
-        }
+        Engine::Actors => cart_view(&state.registry, user).await?,
         Engine::RowLocks => {
             let view = state
                 .bounded(baseline::cart_view(&state.pool, user))
@@ -73,11 +69,7 @@ pub async fn render(state: &AppState, user: UserId) -> ApiResult<CartBody> {
     let mut lines = Vec::with_capacity(view.len());
     let mut priced = Vec::with_capacity(view.len());
     for line in view {
-        let p = PricedLine {
-            unit_price: line.snapshot.price,
-            quantity: line.quantity.get(),
-            physical: line.snapshot.kind == ProductKind::Physical,
-        };
+        let p = line.priced();
         priced.push(p);
         lines.push(CartLineBody {
             product_id: line.product,
@@ -162,15 +154,8 @@ async fn apply_promo(
         ));
     }
     let code = PromoCode::parse(&body.value.code)?;
-    let view = cart_view(&state.registry, caller.user).await?;
-    let priced: Vec<PricedLine> = view
-        .iter()
-        .map(|l| PricedLine {
-            unit_price: l.snapshot.price,
-            quantity: l.quantity.get(),
-            physical: l.snapshot.kind == ProductKind::Physical,
-        })
-        .collect();
+    let (view, _) = cart_view(&state.registry, caller.user).await?;
+    let priced: Vec<PricedLine> = view.iter().map(CartLineView::priced).collect();
     check(&state, caller.user, &code, subtotal(&priced)?).await?;
     let set = SetCartPromo { code: Some(code) };
     state.registry.user(caller.user, set).await?;

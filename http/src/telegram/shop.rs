@@ -204,8 +204,9 @@ pub async fn change(ctx: &mut Ctx<'_>, id: ProductId, qty: Option<u8>) -> ApiRes
 }
 
 async fn quantity_in_cart(ctx: &Ctx<'_>, id: ProductId) -> ApiResult<i64> {
-    let lines = ctx.state.registry.user(ctx.caller.user, GetCart).await?;
-    Ok(lines
+    let cart = ctx.state.registry.user(ctx.caller.user, GetCart).await?;
+    Ok(cart
+        .lines
         .iter()
         .find(|(p, _)| *p == id)
         .map_or(0, |(_, q)| q.get()))

@@ -77,10 +77,11 @@ pub async fn cart_view(pool: &Pool, user: UserId) -> DomainResult<Vec<CartLineVi
     let client = pool.get().await?;
     let rows = client
         .query(
-            "SELECT c.product_id, c.quantity, p.name, p.kind, p.price_minor, p.active,
-                    CASE WHEN p.kind = 'physical' THEN p.stock_on_hand
-                         ELSE (SELECT count(*) FROM digital_items d WHERE d.product_id = p.id AND d.order_id IS NULL) END
-             FROM cart_items c JOIN products p ON p.id = c.product_id WHERE c.user_id = $1 ORDER BY c.product_id",
+            concat!(
+                "SELECT c.product_id, c.quantity, p.name, p.kind, p.price_minor, p.active, ",
+                crate::stock_available_sql!(),
+                " FROM cart_items c JOIN products p ON p.id = c.product_id WHERE c.user_id = $1 ORDER BY c.product_id"
+            ),
             &[&user.get()],
         )
         .await?;

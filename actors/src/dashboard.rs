@@ -20,10 +20,11 @@ pub async fn low_stock_count(pool: &Pool, threshold: i64) -> DomainResult<i64> {
     let client = pool.get().await?;
     let row = client
         .query_one(
-            "SELECT count(*) FROM products p
-             WHERE p.active AND (CASE WHEN p.kind = 'physical' THEN p.stock_on_hand
-                 ELSE (SELECT count(*) FROM digital_items d
-                       WHERE d.product_id = p.id AND d.order_id IS NULL) END) <= $1",
+            concat!(
+                "SELECT count(*) FROM products p WHERE p.active AND (",
+                crate::stock_available_sql!(),
+                ") <= $1"
+            ),
             &[&threshold],
         )
         .await?;
@@ -78,13 +79,12 @@ const WINDOW: &str = "
         FROM wallet_transactions WHERE kind = 'refund' AND created_at >= $1)
     SELECT sales.orders, sales.gross, refunds.refunded FROM sales, refunds";
 
-const LOW_STOCK: &str = "
-    SELECT id, name, available FROM (
-        SELECT p.id, p.name, CASE WHEN p.kind = 'physical' THEN p.stock_on_hand
-            ELSE (SELECT count(*) FROM digital_items d
-                  WHERE d.product_id = p.id AND d.order_id IS NULL) END AS available
-        FROM products p WHERE p.active) s
-    WHERE available <= $1 ORDER BY available, id LIMIT $2";
+const LOW_STOCK: &str = concat!(
+    "SELECT id, name, available FROM (SELECT p.id, p.name, ",
+    crate::stock_available_sql!(),
+    " AS available FROM products p WHERE p.active) s
+    WHERE available <= $1 ORDER BY available, id LIMIT $2"
+);
 
 const TOP_PRODUCTS: &str = "
     SELECT l.product_id, min(l.name) AS name, sum(l.quantity)::bigint AS units,

@@ -58,11 +58,26 @@ pub async fn create_category(
     Ok(category)
 }
 
-const PRODUCT_COLUMNS: &str = "p.id, p.category_id, p.name, p.description, p.kind, p.price_minor, p.active,
-    p.image_url, p.group_id, p.options, p.created_at, p.updated_at,
-    CASE WHEN p.kind = 'physical' THEN p.stock_on_hand
-         ELSE (SELECT count(*) FROM digital_items d WHERE d.product_id = p.id AND d.order_id IS NULL) END
-    AS stock_available";
+/// How many units of product `p` are for sale: on hand for physical goods, keys neither
+/// delivered nor held by an unpaid order for digital ones. Every read that shows
+/// availability uses this one definition (a macro, so statements stay literals).
+#[macro_export]
+macro_rules! stock_available_sql {
+    () => {
+        "CASE WHEN p.kind = 'physical' THEN p.stock_on_hand
+         ELSE (SELECT count(*) FROM digital_items d WHERE d.product_id = p.id AND d.order_id IS NULL) END"
+    };
+}
+
+/// `stock_available_sql!()` as a constant, for statements assembled with `format!`.
+pub const STOCK_AVAILABLE: &str = stock_available_sql!();
+
+const PRODUCT_COLUMNS: &str = concat!(
+    "p.id, p.category_id, p.name, p.description, p.kind, p.price_minor, p.active,
+    p.image_url, p.group_id, p.options, p.created_at, p.updated_at, ",
+    stock_available_sql!(),
+    " AS stock_available"
+);
 
 fn product_from(row: &Row, currency: &str) -> DomainResult<Product> {
     let kind: String = row.try_get("kind")?;

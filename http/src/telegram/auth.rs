@@ -86,18 +86,8 @@ pub fn verify(init_data: &str, bot_token: &[u8], now: i64, max_age_secs: i64) ->
     let (_, hash) = pairs.remove(hash_at);
     let hash = hex::decode(hash).ok()?;
     pairs.sort();
-    let check = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut secret = Hmac::<Sha256>::new_from_slice(b"WebAppData").ok()?;
-    secret.update(bot_token);
-    let key = secret.finalize().into_bytes();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
-    mac.update(check.as_bytes());
     // Constant-time comparison of the signature.
-    mac.verify_slice(&hash).ok()?;
+    mac(&pairs, bot_token)?.verify_slice(&hash).ok()?;
     let find = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     let auth_date: i64 = find("auth_date")?.parse().ok()?;
     if now - auth_date > max_age_secs || auth_date - now > SKEW_SECS {
@@ -107,13 +97,12 @@ pub fn verify(init_data: &str, bot_token: &[u8], now: i64, max_age_secs: i64) ->
     (user.id > 0 && !user.is_bot).then_some(user)
 }
 
-/// Signs `pairs` as Telegram does (for tests and tools that play the Telegram side).
-pub fn sign(pairs: &[(&str, &str)], bot_token: &[u8]) -> Option<String> {
-    let mut sorted: Vec<_> = pairs.to_vec();
-    sorted.sort();
+/// The MAC Telegram signs `initData` with: HMAC-SHA256 keyed by HMAC-SHA256("WebAppData",
+/// bot token), over the sorted `key=value` pairs joined by newlines.
+fn mac<K: AsRef<str>, V: AsRef<str>>(sorted: &[(K, V)], bot_token: &[u8]) -> Option<Hmac<Sha256>> {
     let check = sorted
         .iter()
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{}={}", k.as_ref(), v.as_ref()))
         .collect::<Vec<_>>()
         .join("\n");
     let mut secret = Hmac::<Sha256>::new_from_slice(b"WebAppData").ok()?;
@@ -121,7 +110,14 @@ pub fn sign(pairs: &[(&str, &str)], bot_token: &[u8]) -> Option<String> {
     let key = secret.finalize().into_bytes();
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
     mac.update(check.as_bytes());
-    let hash = hex::encode(mac.finalize().into_bytes());
+    Some(mac)
+}
+
+/// Signs `pairs` as Telegram does (for tests and tools that play the Telegram side).
+pub fn sign(pairs: &[(&str, &str)], bot_token: &[u8]) -> Option<String> {
+    let mut sorted: Vec<_> = pairs.to_vec();
+    sorted.sort();
+    let hash = hex::encode(mac(&sorted, bot_token)?.finalize().into_bytes());
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         out.append_pair(k, v);

@@ -124,8 +124,8 @@ const FILTER: &str =
     "($1::bigint IS NULL OR p.category_id = $1) AND ($2::text IS NULL OR p.kind = $2)
     AND (p.active OR $2::text IS NOT NULL)";
 
-const AVAILABLE: &str = "CASE WHEN p.kind = 'physical' THEN p.stock_on_hand
-    ELSE (SELECT count(*) FROM digital_items d WHERE d.product_id = p.id AND d.order_id IS NULL) END";
+/// Units for sale, as every other availability read counts them.
+const AVAILABLE: &str = souk_actors::store::STOCK_AVAILABLE;
 
 /// Active products of a category (or, for admins, every product of a kind), paged by id.
 pub async fn products(
@@ -153,6 +153,16 @@ pub async fn products(
             &[&category, &kind, &PAGE_SIZE, &(page * PAGE_SIZE)],
         )
         .await?;
+    let items = product_lines(&rows)?;
+    Ok(Paged {
+        items,
+        page,
+        pages: pages(total),
+    })
+}
+
+/// Rows of (id, name, price_minor, available) as product lines.
+fn product_lines(rows: &[tokio_postgres::Row]) -> DomainResult<Vec<ProductLine>> {
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
         if let Some(id) = ProductId::new(r.try_get(0)?) {
@@ -164,11 +174,7 @@ pub async fn products(
             });
         }
     }
-    Ok(Paged {
-        items,
-        page,
-        pages: pages(total),
-    })
+    Ok(items)
 }
 
 /// Active products at or below `threshold` units, lowest first (at most 50).
@@ -184,16 +190,5 @@ pub async fn low_stock(pool: &Pool, threshold: i64) -> DomainResult<Vec<ProductL
             &[&threshold],
         )
         .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        if let Some(id) = ProductId::new(r.try_get(0)?) {
-            items.push(ProductLine {
-                id,
-                name: r.try_get(1)?,
-                price: Money::from_minor(r.try_get(2)?),
-                available: r.try_get(3)?,
-            });
-        }
-    }
-    Ok(items)
+    product_lines(&rows)
 }

@@ -234,10 +234,8 @@ impl TestApp {
         b["id"].as_i64().expect("category id")
     }
 
-    /// Creates a product in a new category; returns its id.
-    async fn product(&self, category: &str, name: &str, kind: &str, price: i64) -> i64 {
-        let cat = self.category(category).await;
-        let body = json!({ "category_id": cat, "name": name, "kind": kind, "price_minor": price });
+    /// Creates a product from a full body (as an admin); returns the created product.
+    pub async fn create_product(&self, body: Value) -> Value {
         let (s, b) = self
             .call(
                 Method::POST,
@@ -248,7 +246,16 @@ impl TestApp {
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
-        b["id"].as_i64().expect("product id")
+        b
+    }
+
+    /// Creates a product in a new category; returns its id.
+    async fn product(&self, category: &str, name: &str, kind: &str, price: i64) -> i64 {
+        let cat = self.category(category).await;
+        let body = json!({ "category_id": cat, "name": name, "kind": kind, "price_minor": price });
+        self.create_product(body).await["id"]
+            .as_i64()
+            .expect("product id")
     }
 
     /// A physical product with `stock` units.

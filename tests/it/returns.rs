@@ -12,17 +12,7 @@ async fn tees(app: &TestApp) -> (i64, i64, i64) {
     for (size, stock) in [("S", 5), ("M", 0), ("L", 2)] {
         let body = json!({ "category_id": cat, "name": format!("Tee {size}"), "kind": "physical",
                            "price_minor": 1_000, "group_id": 42, "options": { "size": size } });
-        let (s, b) = app
-            .call(
-                Method::POST,
-                "/v1/admin/products",
-                Some(&app.admin()),
-                None,
-                Some(body),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-        let id = b["id"].as_i64().unwrap();
+        let id = app.create_product(body).await["id"].as_i64().unwrap();
         if stock > 0 {
             app.add_stock(id, json!({ "quantity_delta": stock })).await;
         }

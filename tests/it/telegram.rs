@@ -188,17 +188,7 @@ async fn a_product_image_is_sent_as_a_photo_and_a_failed_photo_falls_back_to_tex
     let cat = shop.app.category("Posters").await;
     let body = json!({ "category_id": cat, "name": "Poster", "kind": "physical", "price_minor": 900,
         "image_url": "https://example.com/poster.png", "description": "A fine poster" });
-    let (s, _) = shop
-        .app
-        .call(
-            Method::POST,
-            "/v1/admin/products",
-            Some(&shop.app.admin()),
-            None,
-            Some(body),
-        )
-        .await;
-    assert_eq!(s.as_u16(), 201);
+    shop.app.create_product(body).await;
     let calls = shop.say(5001, "/catalog").await;
     let (list, data) = find_button(&calls, "Posters");
     let calls = shop.press(5001, &data, &list).await;

@@ -5,7 +5,6 @@
 
 use crate::fake_bot_api::Call;
 use crate::telegram_harness::*;
-use reqwest::Method;
 use serde_json::json;
 use souk_http::telegram::callback::{decode, Action};
 use std::collections::{HashSet, VecDeque};
@@ -18,18 +17,7 @@ async fn thirty_products(shop: &Shop) -> HashSet<i64> {
     let mut products = HashSet::new();
     for i in 0..30 {
         let body = json!({ "category_id": cat, "name": format!("Item {i:02}"), "kind": "physical", "price_minor": 100 + i });
-        let admin = shop.app.admin();
-        let (s, b) = shop
-            .app
-            .call(
-                Method::POST,
-                "/v1/admin/products",
-                Some(&admin),
-                None,
-                Some(body),
-            )
-            .await;
-        assert_eq!(s.as_u16(), 201, "{b}");
+        let b = shop.app.create_product(body).await;
         products.insert(b["id"].as_i64().unwrap());
     }
     products

@@ -4,7 +4,6 @@
 //! `cargo test --release --test it telegram_load -- --ignored --nocapture`.
 
 use crate::telegram_harness::*;
-use reqwest::Method;
 use serde_json::json;
 use souk_actors::ids::{CategoryId, ProductId};
 use souk_http::telegram::callback::Action;
@@ -22,17 +21,7 @@ async fn telegram_load_64_users_browse_and_add_to_cart() {
     let mut products = Vec::new();
     for i in 0..24 {
         let body = json!({ "category_id": cat, "name": format!("Item {i}"), "kind": "physical", "price_minor": 100 });
-        let (_, b) = shop
-            .app
-            .call(
-                Method::POST,
-                "/v1/admin/products",
-                Some(&shop.app.admin()),
-                None,
-                Some(body),
-            )
-            .await;
-        let id = b["id"].as_i64().unwrap();
+        let id = shop.app.create_product(body).await["id"].as_i64().unwrap();
         shop.app
             .add_stock(id, json!({ "quantity_delta": 1_000_000 }))
             .await;

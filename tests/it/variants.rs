@@ -8,16 +8,7 @@ use serde_json::{json, Value};
 async fn sku(app: &TestApp, category: i64, size: &str, stock: i64) -> i64 {
     let body = json!({ "category_id": category, "name": format!("Tee {size}"), "kind": "physical",
                        "price_minor": 2_000, "group_id": 7, "options": { "size": size, "color": "black" } });
-    let (s, b) = app
-        .call(
-            Method::POST,
-            "/v1/admin/products",
-            Some(&app.admin()),
-            None,
-            Some(body),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let b = app.create_product(body).await;
     assert_eq!(
         (b["group_id"].clone(), b["options"]["size"].clone()),
         (json!(7), json!(size))

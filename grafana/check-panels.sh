@@ -22,6 +22,8 @@ started_at=$SECONDS
 
 say() { printf 'check-panels: %s\n' "$*" >&2; }
 die() { say "FAIL: $*"; exit 1; }
+# stop_pid, stop_private_cluster, free_port, wait_for
+source "$repo/tests/harness.sh"
 
 if [[ -n "${PROMETHEUS_BIN:-}" ]]; then
     prometheus_bin="$PROMETHEUS_BIN"
@@ -57,17 +59,6 @@ mkdir -m 755 "$work"
 souk_pid=""
 prom_pid=""
 
-stop_pid() { # pid signal: signal, wait up to 10 s, then SIGKILL
-    local pid="$1" sig="$2" i
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill "-$sig" "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
 cleanup() {
     local rc=$?
     set +e
@@ -78,12 +69,7 @@ cleanup() {
     fi
     stop_pid "$souk_pid" TERM
     stop_pid "$prom_pid" TERM
-    # Souk leaves its private cluster running (by design, for fast restarts): stop the one it
-    # made under our temp dir, by the pid in its postmaster.pid (SIGINT = fast shutdown).
-    local pidfile="$work/.souk/pg/data/postmaster.pid"
-    if [[ -f "$pidfile" ]]; then
-        stop_pid "$(head -n 1 "$pidfile")" INT
-    fi
+    stop_private_cluster "$work"
     if [[ "${KEEP_TMP:-}" == 1 ]]; then
         say "kept $tmp"
     else
@@ -93,21 +79,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() { # description timeout_s pid command...: polls every 0.2 s while pid lives
-    local what="$1" timeout="$2" pid="$3" deadline
-    shift 3
-    deadline=$((SECONDS + timeout))
-    until "$@" >/dev/null 2>&1; do
-        kill -0 "$pid" 2>/dev/null || die "the process $pid exited while waiting for $what"
-        ((SECONDS < deadline)) || die "timed out after ${timeout}s waiting for $what"
-        sleep 0.2
-    done
-}
 
 # --- Souk ------------------------------------------------------------------------------------
 souk_port="$(free_port)"

@@ -21,6 +21,8 @@ started_at=$SECONDS
 
 say() { printf 'schemathesis.sh: %s\n' "$*" >&2; }
 die() { say "FAIL: $*"; exit 1; }
+# stop_pid, stop_private_cluster, free_port, wait_for
+source "$repo/tests/harness.sh"
 
 st="${SCHEMATHESIS:-$(command -v schemathesis || true)}"
 if [[ -z "$st" ]]; then
@@ -47,17 +49,6 @@ work="$tmp/souk"
 mkdir -m 755 "$work"
 souk_pid=""
 
-stop_pid() { # pid signal: signal, wait up to 10 s, then SIGKILL
-    local pid="$1" sig="$2" i
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill "-$sig" "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
 cleanup() {
     local rc=$?
     set +e
@@ -66,17 +57,14 @@ cleanup() {
         tail -n 25 "$tmp/souk.log" >&2
     fi
     stop_pid "$souk_pid" TERM
-    # Souk leaves its private cluster running (for fast restarts): stop the one it made under
-    # our temp dir, by the pid in its postmaster.pid (SIGINT = fast shutdown).
-    local pidfile="$work/.souk/pg/data/postmaster.pid"
-    [[ -f "$pidfile" ]] && stop_pid "$(head -n 1 "$pidfile")" INT
+    stop_private_cluster "$work"
     if [[ "${KEEP_TMP:-}" == 1 ]]; then say "kept $tmp"; else rm -rf "$tmp"; fi
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+port="$(free_port)"
 souk="http://127.0.0.1:$port"
 # A fresh private database (no SOUK__DATABASE__URL) gets the demo seed. Rate limits are lifted:
 # a fuzzer is one client sending thousands of requests, and 429s would hide what it probes.
@@ -91,12 +79,7 @@ done
 ) >"$tmp/souk.log" 2>&1 &
 souk_pid=$!
 say "Souk (pid $souk_pid) on $souk"
-deadline=$((SECONDS + 120))
-until curl -fsS -m 2 "$souk/v1/ready" >/dev/null 2>&1; do
-    kill -0 "$souk_pid" 2>/dev/null || die "Souk exited before it was ready"
-    ((SECONDS < deadline)) || die "Souk was not ready after 120 s"
-    sleep 0.2
-done
+wait_for "Souk to be ready on $souk" 120 "$souk_pid" curl -fsS -m 2 "$souk/v1/ready"
 admin_token="$(cd "$work" && "$souk_bin" token --user 1 --role admin)"
 
 # Data behind id 1 (the fuzzer's first choice for `minimum: 1` ids), so order, return and

@@ -6,7 +6,7 @@
 
 use crate::error::DomainResult;
 use crate::ids::ProductId;
-use crate::model::Product;
+use crate::model::{Product, Timestamp};
 use crate::store;
 use dashmap::DashMap;
 use deadpool_postgres::Pool;
@@ -74,6 +74,22 @@ impl CatalogView {
                 Some(cursor) => page.after = Some(cursor),
                 None => return Ok(loaded),
             }
+        }
+    }
+
+    /// A committed sale: a cached page takes the new figure in place (a sale changes nothing
+    /// else on it), so hot pages stay in memory under a stream of checkouts. The generation
+    /// still moves, so a read that began before the sale does not cache what it read.
+    pub fn sold(&self, id: ProductId, stock_available: i64, updated_at: Option<Timestamp>) {
+        let mut slot = self.slots.entry(id).or_default();
+        slot.generation += 1;
+        if let Some(cached) = slot.product.take() {
+            let mut page = Product::clone(&cached);
+            page.stock_available = stock_available;
+            if let Some(at) = updated_at {
+                page.updated_at = at;
+            }
+            slot.product = Some(Arc::new(page));
         }
     }
 

@@ -75,7 +75,10 @@ impl Handler<Checkout> for UserActor {
                 }
             }
             match &result {
-                Ok(_) => settle(&registry, &held, Commit).await,
+                Ok(order) => {
+                    let at = Some(order.created_at);
+                    settle(&registry, &held, |rid| Commit { rid, at }).await
+                }
                 Err(e) => {
                     settle(&registry, &held, Release).await;
                     if matches!(e, DomainError::Unavailable(_)) {

@@ -337,3 +337,63 @@ async fn a_cached_product_page_shows_every_committed_change_at_once() {
         (Some(650), Some("Shirt v2"))
     );
 }
+
+/// A sale refreshes a cached page in place rather than dropping it (so busy pages stay in
+/// memory); the refreshed page must be exactly what a fresh process reads from Postgres,
+/// `updated_at` included, for goods and for keys, sold or held for an unpaid order.
+#[tokio::test]
+async fn a_sale_refreshes_a_cached_page_to_exactly_what_postgres_holds() {
+    let app = TestApp::spawn().await;
+    let shirt = app.physical(700, 5).await;
+    let key = app.digital(300, &codes("page", 4)).await;
+    let pages = [
+        format!("/v1/products/{shirt}"),
+        format!("/v1/products/{key}"),
+    ];
+    for page in &pages {
+        assert_eq!(app.get(page, None).await.0.as_u16(), 200);
+    }
+
+    let paying = app.customer(2, 100_000).await;
+    app.put_cart(&paying, shirt, 2).await;
+    app.put_cart(&paying, key, 1).await;
+    assert_eq!(app.checkout(&paying, "wallet").await.0.as_u16(), 201);
+    let waiting = app.customer(3, 0).await;
+    app.put_cart(&waiting, key, 1).await;
+    let (s, order) = app
+        .call(
+            Method::POST,
+            "/v1/me/checkout",
+            Some(&waiting),
+            Some("external"),
+            Some(json!({ "payment": "external" })),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), order["status"].as_str()),
+        (201, Some("pending_payment"))
+    );
+
+    let mut served = Vec::new();
+    for page in &pages {
+        served.push(app.get(page, None).await.1);
+    }
+    let stock: Vec<_> = served
+        .iter()
+        .map(|p| p["stock_available"].as_i64())
+        .collect();
+    assert_eq!(
+        stock,
+        [Some(3), Some(2)],
+        "sold and held units are off sale"
+    );
+
+    let fresh = TestApp::spawn_on(app.db_url.clone(), app.db_name.clone(), |_| {}).await;
+    for (page, cached) in pages.iter().zip(&served) {
+        assert_eq!(
+            &fresh.get(page, None).await.1,
+            cached,
+            "{page}: the page refreshed in memory differs from Postgres"
+        );
+    }
+}

@@ -57,6 +57,18 @@ struct Reservation {
 }
 
 impl ProductState {
+    /// Units for sale as Postgres has them (`stock_available_sql!`): reservations and a
+    /// decrease in flight have not committed, so they still count.
+    fn committed_available(&self) -> i64 {
+        match self.kind {
+            ProductKind::Physical => self.on_hand,
+            ProductKind::Digital => {
+                let reserved: usize = self.reservations.values().map(|r| r.items.len()).sum();
+                (self.items.len() + reserved) as i64
+            }
+        }
+    }
+
     fn available(&self) -> i64 {
         match self.kind {
             ProductKind::Physical => self.on_hand - self.reserved_units - self.pending_decrease,
@@ -115,9 +127,15 @@ pub struct Reserve {
     pub quantity: Quantity,
 }
 
+/// Settles a reservation as sold. `at` is the sale's transaction time (the `updated_at` it
+/// gave the product's row), known to a checkout: the product page is then refreshed in
+/// place, so a storefront never waits on Postgres for a page a sale touched.
 #[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
-pub struct Commit(pub ReservationId);
+pub struct Commit {
+    pub rid: ReservationId,
+    pub at: Option<crate::model::Timestamp>,
+}
 
 #[derive(Message, Clone)]
 #[rtype(result = "DomainResult<()>")]
@@ -331,7 +349,7 @@ impl Handler<Reserve> for ProductActor {
 impl Handler<Commit> for ProductActor {
     type Result = DomainResult<()>;
 
-    fn handle(&mut self, Commit(rid): Commit, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, Commit { rid, at }: Commit, ctx: &mut Context<Self>) -> Self::Result {
         let s = self.ready()?;
         let consistent = match s.reservations.remove(&rid) {
             Some(r) => {
@@ -345,7 +363,16 @@ impl Handler<Commit> for ProductActor {
             // committed: memory now overstates the stock.
             None => false,
         };
-        self.registry.catalog.changed(self.id);
+        match at {
+            Some(at) if consistent => {
+                // Only physical stock is a column of the product's row; a key sale leaves
+                // the row, and so its `updated_at`, as it was.
+                let touched = (s.kind == ProductKind::Physical).then_some(at);
+                let available = s.committed_available();
+                self.registry.catalog.sold(self.id, available, touched);
+            }
+            _ => self.registry.catalog.changed(self.id),
+        }
         if !consistent {
             tracing::error!(product = %self.id, "committed sale disagrees with memory");
             self.mark_stale(ctx, "commit of an expired reservation");

@@ -158,7 +158,17 @@ impl Handler<RequestReturn> for UserActor {
             .await;
             for h in &held {
                 let settled = match &result {
-                    Ok(_) => registry.product(h.product, Commit(h.rid)).await,
+                    Ok(_) => {
+                        registry
+                            .product(
+                                h.product,
+                                Commit {
+                                    rid: h.rid,
+                                    at: None,
+                                },
+                            )
+                            .await
+                    }
                     Err(_) => registry.product(h.product, Release(h.rid)).await,
                 };
                 if let Err(e) = settled {

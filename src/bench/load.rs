@@ -1,12 +1,23 @@
 //! The load generator: clients that each own some users (so no two clients edit one cart)
 //! and loop until the deadline. A checkout is `PUT` of one cart line, then `POST
 //! /v1/me/checkout` with a fresh Idempotency-Key; its latency is the checkout's alone.
+//!
+//! Each client holds one keep-alive HTTP/1.1 connection of its own (hyper's connection
+//! API, request bodies serialized once). The generator shares two cores with Souk and
+//! Postgres, so every cycle it spends is taken from what it measures: a pooled general
+//! client (reqwest) cost more CPU per request than the server's handling of it.
 
+use bytes::Bytes;
 use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request};
 use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 fn histogram() -> Histogram<u64> {
@@ -53,10 +64,95 @@ impl Observed {
 
 #[derive(Clone)]
 pub struct Target {
+    /// For the few requests outside the measured loops (metrics, the memory workload).
     pub http: reqwest::Client,
     pub base: String,
+    pub addr: SocketAddr,
     pub products: i64,
 }
+
+/// One client's connection to Souk; reopened after a transport error.
+pub struct Conn {
+    addr: SocketAddr,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+/// What a request came back with: its status and body, or a transport failure.
+type Answer = Result<(u16, Bytes), ()>;
+
+impl Conn {
+    pub fn new(addr: SocketAddr) -> Conn {
+        Conn { addr, sender: None }
+    }
+
+    async fn open(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, ()> {
+        if self.sender.as_ref().is_some_and(|s| !s.is_closed()) {
+            return self.sender.as_mut().ok_or(());
+        }
+        let stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .map_err(|_| ())?;
+        let _ = stream.set_nodelay(true);
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let (sender, connection) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|_| ())?;
+        tokio::spawn(connection);
+        Ok(self.sender.insert(sender))
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: Option<Bytes>,
+    ) -> Answer {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(HOST, "127.0.0.1");
+        if let Some(token) = token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if body.is_some() {
+            request = request.header(CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Full::new(body.unwrap_or_default()))
+            .map_err(|_| ())?;
+        let result = async {
+            let sender = self.open().await?;
+            sender.ready().await.map_err(|_| ())?;
+            let response = sender.send_request(request).await.map_err(|_| ())?;
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.map_err(|_| ())?;
+            Ok((status, body.to_bytes()))
+        }
+        .await;
+        if result.is_err() {
+            self.sender = None;
+        }
+        result
+    }
+}
+
+static CART_LINE: LazyLock<Bytes> =
+    LazyLock::new(|| Bytes::from(json!({ "quantity": 1 }).to_string()));
+static CHECKOUT: LazyLock<Bytes> = LazyLock::new(|| {
+    Bytes::from(
+        json!({
+            "payment": "wallet",
+            "shipping_address": { "name": "Bench Buyer", "line1": "1 Load St", "city": "Testville",
+                                  "postal_code": "00000", "country": "US" },
+        })
+        .to_string(),
+    )
+});
 
 /// What each loop iteration does.
 #[derive(Debug, Clone, Copy)]
@@ -71,66 +167,55 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
 
-async fn put_line(t: &Target, token: &str, product: i64) -> bool {
-    let res = t
-        .http
-        .put(format!("{}/v1/me/cart/items/{product}", t.base))
-        .bearer_auth(token)
-        .json(&json!({ "quantity": 1 }))
-        .send()
-        .await;
-    matches!(res, Ok(r) if r.status().is_success())
+async fn put_line(conn: &mut Conn, token: &str, product: i64) -> bool {
+    let path = format!("/v1/me/cart/items/{product}");
+    let body = Some(CART_LINE.clone());
+    let answer = conn.send(Method::PUT, &path, Some(token), None, body).await;
+    matches!(answer, Ok((status, _)) if (200..300).contains(&status))
 }
 
-/// One checkout; `Ok(latency)` when it was 201, else the error code.
-async fn checkout(t: &Target, token: &str) -> (Duration, Result<(), String>) {
+/// One checkout; `Ok(latency)` when it was 201, else the error code. The latency ends
+/// when the whole answer has arrived.
+async fn checkout(conn: &mut Conn, token: &str) -> (Duration, Result<(), String>) {
     let sent = Instant::now();
-    let res = t
-        .http
-        .post(format!("{}/v1/me/checkout", t.base))
-        .bearer_auth(token)
-        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({
-            "payment": "wallet",
-            "shipping_address": { "name": "Bench Buyer", "line1": "1 Load St", "city": "Testville",
-                                  "postal_code": "00000", "country": "US" },
-        }))
-        .send()
+    let key = uuid::Uuid::new_v4().to_string();
+    let body = Some(CHECKOUT.clone());
+    let answer = conn
+        .send(
+            Method::POST,
+            "/v1/me/checkout",
+            Some(token),
+            Some(&key),
+            body,
+        )
         .await;
-    let outcome = match res {
-        Ok(r) if r.status().as_u16() == 201 => {
-            // Read the body: the answer is complete only when it has arrived.
-            let _ = r.bytes().await;
-            Ok(())
-        }
-        Ok(r) => {
-            let body: Value = r.json().await.unwrap_or(Value::Null);
+    let outcome = match answer {
+        Ok((201, _)) => Ok(()),
+        Ok((_, body)) => {
+            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             Err(body["error"]["code"]
                 .as_str()
                 .unwrap_or("unknown")
                 .to_string())
         }
-        Err(_) => Err("transport".to_string()),
+        Err(()) => Err("transport".to_string()),
     };
     (sent.elapsed(), outcome)
 }
 
-async fn read(t: &Target, token: &str, product: i64, cart: bool) -> Result<Duration, String> {
+async fn read(conn: &mut Conn, token: &str, product: i64, cart: bool) -> Result<Duration, String> {
     let sent = Instant::now();
-    let req = if cart {
-        t.http
-            .get(format!("{}/v1/me/cart", t.base))
-            .bearer_auth(token)
+    let answer = if cart {
+        conn.send(Method::GET, "/v1/me/cart", Some(token), None, None)
+            .await
     } else {
-        t.http.get(format!("{}/v1/products/{product}", t.base))
+        let path = format!("/v1/products/{product}");
+        conn.send(Method::GET, &path, None, None, None).await
     };
-    match req.send().await {
-        Ok(r) if r.status().is_success() => {
-            let _ = r.bytes().await;
-            Ok(sent.elapsed())
-        }
-        Ok(r) => Err(format!("read_{}", r.status().as_u16())),
-        Err(_) => Err("transport".into()),
+    match answer {
+        Ok((status, _)) if (200..300).contains(&status) => Ok(sent.elapsed()),
+        Ok((status, _)) => Err(format!("read_{status}")),
+        Err(()) => Err("transport".into()),
     }
 }
 
@@ -146,6 +231,7 @@ pub async fn client(
     if tokens.is_empty() {
         return seen;
     }
+    let mut conn = Conn::new(t.addr);
     while Instant::now() < deadline {
         let (token, product, roll) = {
             let mut rng = rand::rng();
@@ -159,7 +245,7 @@ pub async fn client(
         if let Mix::Reads(share) = mix {
             if roll < share {
                 let cart = roll < share / 2.0;
-                let result = read(&t, token, product, cart).await;
+                let result = read(&mut conn, token, product, cart).await;
                 if measured() {
                     match result {
                         Ok(d) if cart => t_record(&mut seen.cart_reads, d),
@@ -170,14 +256,14 @@ pub async fn client(
                 continue;
             }
         }
-        if !put_line(&t, token, product).await {
+        if !put_line(&mut conn, token, product).await {
             if measured() {
                 seen.error("cart");
             }
             continue;
         }
         let started_in_window = Instant::now() >= measure_from;
-        let (latency, outcome) = checkout(&t, token).await;
+        let (latency, outcome) = checkout(&mut conn, token).await;
         if !started_in_window || Instant::now() > deadline {
             continue;
         }
@@ -203,13 +289,14 @@ pub async fn flash(t: Target, tokens: Vec<String>) -> (Observed, Duration) {
             let (t, barrier, start) = (t.clone(), barrier.clone(), start.clone());
             tokio::spawn(async move {
                 let mut seen = Observed::new();
-                let ready = put_line(&t, &token, 1).await;
+                let mut conn = Conn::new(t.addr);
+                let ready = put_line(&mut conn, &token, 1).await;
                 barrier.wait().await;
                 if !ready {
                     seen.error("cart");
                     return seen;
                 }
-                let (latency, outcome) = checkout(&t, &token).await;
+                let (latency, outcome) = checkout(&mut conn, &token).await;
                 match outcome {
                     Ok(()) => {
                         t_record(&mut seen.checkouts, latency);
@@ -263,10 +350,11 @@ pub async fn health_ceiling(t: &Target, clients: usize, time: Duration) -> f64 {
         .map(|_| {
             let t = t.clone();
             tokio::spawn(async move {
+                let mut conn = Conn::new(t.addr);
                 let mut n = 0u64;
                 while Instant::now() < deadline {
-                    if let Ok(r) = t.http.get(format!("{}/v1/health", t.base)).send().await {
-                        let _ = r.bytes().await;
+                    let answer = conn.send(Method::GET, "/v1/health", None, None, None);
+                    if let Ok((200, _)) = answer.await {
                         n += 1;
                     }
                 }

@@ -162,6 +162,7 @@ async fn run_engine(
     let t = Target {
         http,
         base: format!("http://127.0.0.1:{}", app.port),
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], app.port)),
         products,
     };
     let keys = JwtKeys::new(&secret);

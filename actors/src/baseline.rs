@@ -13,7 +13,7 @@ use crate::pricing::{price, PricedLine};
 use crate::product::{Snapshot, WriteMeta};
 use crate::quantity::Quantity;
 use crate::user::CartLineView;
-use crate::writes::{apply, ApplyError, CheckoutLine, CheckoutWrite, Outcome, WriteOp};
+use crate::writes::{apply, ApplyError, CheckoutLine, CheckoutWrite, Db, OpenTx, Outcome, WriteOp};
 use deadpool_postgres::Pool;
 use serde::Deserialize;
 
@@ -133,8 +133,51 @@ pub async fn checkout(
     shipping_address: Option<ShippingAddress>,
     rules: &crate::pricing::PricingRules,
 ) -> DomainResult<Order> {
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
+    let tx = OpenTx::new(pool.get().await?);
+    let db = tx
+        .db()
+        .ok_or_else(|| DomainError::Unavailable("no connection".into()))?;
+    db.batch_execute("BEGIN").await?;
+    let checkout = CheckoutRequest {
+        user,
+        currency,
+        actor,
+        meta,
+        shipping_address,
+        rules,
+    };
+    match locked_checkout(db, checkout).await {
+        Ok(order) => {
+            tx.finish(true).await?;
+            Ok(order)
+        }
+        Err(e) => {
+            // A connection that cannot roll back is closed by `finish`; the refusal stands.
+            let _ = tx.finish(false).await;
+            Err(e)
+        }
+    }
+}
+
+struct CheckoutRequest<'a> {
+    user: UserId,
+    currency: &'a str,
+    actor: String,
+    meta: WriteMeta,
+    shipping_address: Option<ShippingAddress>,
+    rules: &'a crate::pricing::PricingRules,
+}
+
+/// The transaction's statements, the conventional way: lock, check, write.
+async fn locked_checkout(tx: &Db, c: CheckoutRequest<'_>) -> DomainResult<Order> {
+    let CheckoutRequest {
+        user,
+        currency,
+        actor,
+        meta,
+        shipping_address,
+        rules,
+    } = c;
     let cart = tx
         .query(
             "SELECT product_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY product_id",
@@ -240,10 +283,9 @@ pub async fn checkout(
         promo: None,
         payment_due: None,
     };
-    let outcome = apply(&tx, &meta.write(WriteOp::Checkout(Box::new(write))))
+    let outcome = apply(tx, &meta.write(WriteOp::Checkout(Box::new(write))))
         .await
         .map_err(from_apply)?;
-    tx.commit().await?;
     match outcome {
         Outcome::Order(order) => Ok(*order),
         other => Err(DomainError::Internal(format!(

@@ -15,9 +15,9 @@ use crate::registry::Registry;
 use crate::status::OrderStatus;
 use crate::store::{self, ShowItems};
 use crate::user::UserActor;
+use crate::writes::Db;
 use crate::writes::{ApplyError, Outcome, WriteOp};
 use actix::prelude::*;
-use deadpool_postgres::Transaction;
 use std::sync::Arc;
 
 /// A status change, as written.
@@ -200,10 +200,7 @@ impl Handler<CancelOrder> for UserActor {
 
 // ---- writes -----------------------------------------------------------------------------
 
-pub(crate) async fn change_status(
-    tx: &Transaction<'_>,
-    c: &StatusChange,
-) -> Result<(), ApplyError> {
+pub(crate) async fn change_status(tx: &Db, c: &StatusChange) -> Result<(), ApplyError> {
     let sql = "WITH o AS (
                    UPDATE orders SET status = $3, updated_at = now() WHERE id = $1 AND status = $2 RETURNING id
                )
@@ -229,18 +226,12 @@ pub(crate) async fn change_status(
     Ok(())
 }
 
-pub(crate) async fn apply_status(
-    tx: &Transaction<'_>,
-    c: &StatusChange,
-) -> Result<Outcome, ApplyError> {
+pub(crate) async fn apply_status(tx: &Db, c: &StatusChange) -> Result<Outcome, ApplyError> {
     change_status(tx, c).await?;
     Ok(Outcome::Done)
 }
 
-pub(crate) async fn apply_cancel(
-    tx: &Transaction<'_>,
-    c: &Cancellation,
-) -> Result<Outcome, ApplyError> {
+pub(crate) async fn apply_cancel(tx: &Db, c: &Cancellation) -> Result<Outcome, ApplyError> {
     change_status(tx, &c.change).await?;
     if c.refund > Money::ZERO {
         let sql = "WITH u AS (UPDATE users SET balance_minor = balance_minor + $2 WHERE id = $1 RETURNING id)
@@ -270,7 +261,7 @@ pub(crate) async fn apply_cancel(
 /// Puts physical units back on the shelf (`release` movements) for an order; answers each
 /// product's movement, which tells its owner whether its loaded state already counts it.
 pub(crate) async fn restock(
-    tx: &Transaction<'_>,
+    tx: &Db,
     lines: &[(ProductId, i64)],
     order: OrderId,
 ) -> Result<Outcome, ApplyError> {
@@ -285,7 +276,7 @@ pub(crate) async fn restock(
 /// One stock change with its movement: positive is a `release`, negative a `sale`. The
 /// table's check refuses stock below zero.
 pub(crate) async fn move_stock(
-    tx: &Transaction<'_>,
+    tx: &Db,
     product: ProductId,
     delta: i64,
     order: OrderId,

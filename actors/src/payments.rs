@@ -15,9 +15,10 @@ use crate::registry::Registry;
 use crate::status::OrderStatus;
 use crate::store::{self, ShowItems};
 use crate::user::UserActor;
+use crate::writes::Db;
 use crate::writes::{ApplyError, AuditEntry, Outcome, WriteOp};
 use actix::prelude::*;
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::Pool;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -327,7 +328,7 @@ impl Handler<ApplyPayment> for UserActor {
     }
 }
 
-pub(crate) async fn apply(tx: &Transaction<'_>, w: &PaymentWrite) -> Result<Outcome, ApplyError> {
+pub(crate) async fn apply(tx: &Db, w: &PaymentWrite) -> Result<Outcome, ApplyError> {
     let e = &w.event;
     let (order, topup_user) = match e.target {
         PaymentTarget::Order(o) => (Some(o.get()), None),

@@ -6,9 +6,9 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::metrics::ActorMetrics;
-use crate::writes::{apply, ApplyError, Outcome, Write};
+use crate::writes::{apply, ApplyError, OpenTx, Outcome, Write};
 use actix::prelude::*;
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::Pool;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -189,19 +189,23 @@ enum BatchResult {
 }
 
 async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
-    let mut client: Object = match pool.get().await {
-        Ok(client) => client,
+    let tx = match pool.get().await {
+        Ok(client) => OpenTx::new(client),
         Err(e) => return BatchResult::Failed(DomainError::from(e)),
     };
-    let tx = match client.transaction().await {
-        Ok(tx) => tx,
-        Err(e) => return BatchResult::Failed(DomainError::Unavailable(e.to_string())),
+    let Some(db) = tx.db() else {
+        return BatchResult::Failed(DomainError::Unavailable("no connection".into()));
     };
-    // All writes are sent at once and pipelined on the one connection: the batch costs about
-    // one round trip, not one per statement. Writes of one batch never depend on each other
+    // BEGIN and all writes are sent at once and pipelined on the one connection (BEGIN is
+    // polled first, so it is sent and run first): the batch costs about one round trip
+    // before COMMIT, not one per statement. Writes of one batch never depend on each other
     // (each entity has one owner, which waits for its write before sending the next).
-    let results =
-        futures_util::future::join_all(jobs.iter().map(|job| apply(&tx, &job.write))).await;
+    let begin = db.batch_execute("BEGIN");
+    let writes = futures_util::future::join_all(jobs.iter().map(|job| apply(db, &job.write)));
+    let (begun, results) = futures_util::future::join(begin, writes).await;
+    if let Err(e) = begun {
+        return BatchResult::Failed(DomainError::Unavailable(e.to_string()));
+    }
     let mut outcomes = Vec::with_capacity(jobs.len());
     let mut culprit = None;
     for (index, result) in results.into_iter().enumerate() {
@@ -218,6 +222,8 @@ async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
         }
     }
     if let Some((index, error)) = culprit {
+        // A connection that cannot even roll back is closed by `finish`; the retry takes another.
+        let _ = tx.finish(false).await;
         return BatchResult::JobFailed(index, error);
     }
     if outcomes.len() != jobs.len() {
@@ -226,7 +232,7 @@ async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
             "the batch's transaction aborted".into(),
         ));
     }
-    match tx.commit().await {
+    match tx.finish(true).await {
         Ok(()) => BatchResult::Committed(outcomes),
         // A failed COMMIT may or may not have reached the disk; callers see "unavailable"
         // and their idempotent retry finds the truth in the database.

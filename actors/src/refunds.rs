@@ -13,9 +13,9 @@ use crate::product::WriteMeta;
 use crate::status::OrderStatus;
 use crate::store::{self, ShowItems};
 use crate::user::UserActor;
+use crate::writes::Db;
 use crate::writes::{ApplyError, Outcome, WriteOp};
 use actix::prelude::*;
-use deadpool_postgres::Transaction;
 
 #[derive(Debug, Clone)]
 pub struct RefundWrite {
@@ -105,7 +105,7 @@ impl Handler<RefundOrder> for UserActor {
     }
 }
 
-pub(crate) async fn apply(tx: &Transaction<'_>, r: &RefundWrite) -> Result<Outcome, ApplyError> {
+pub(crate) async fn apply(tx: &Db, r: &RefundWrite) -> Result<Outcome, ApplyError> {
     // The bound is checked again here, under the write, against what Postgres holds.
     let sql = "WITH paid AS (
                    SELECT o.total_minor - coalesce((SELECT sum(amount_minor) FROM wallet_transactions

@@ -5,6 +5,7 @@ use crate::common::*;
 use reqwest::StatusCode;
 use souk_actors::ids::{ProductId, UserId};
 use souk_actors::metrics::ActorMetrics;
+use souk_actors::money::Money;
 use souk_actors::persistence::{persist, PersistenceActor, PersistenceConfig};
 use souk_actors::quantity::Quantity;
 use souk_actors::writes::{Write, WriteOp};
@@ -125,4 +126,69 @@ async fn idle_actors_leave_memory_and_return_with_committed_state() {
         gauge(&m, "souk_actors_started_total{kind=\"product\"}").unwrap_or(0.0) >= 2.0,
         "{m}"
     );
+}
+
+/// A batch cut off by the write timeout leaves no connection inside its transaction: with
+/// one pooled connection, the next batch would otherwise run in the same transaction and
+/// its COMMIT would also commit the write that was reported as failed.
+#[actix_rt::test]
+async fn a_batch_cut_off_by_the_timeout_never_commits_later() {
+    let (url, _) = fresh_database().await;
+    let mut settings = test_settings(&url);
+    settings.database.pool_size = 1;
+    let secret_url = settings.database.url.clone().expect("url");
+    souk::db::migrate(&secret_url).await.expect("migrate");
+    let mut client = souk::db::connect_one(&url).await.expect("db");
+    client
+        .batch_execute("INSERT INTO users (display_name) VALUES ('held'), ('free')")
+        .await
+        .expect("seed");
+    let pool = souk::db::pool(&secret_url, &settings).expect("pool");
+    let metrics = ActorMetrics::new(&prometheus::Registry::new()).expect("metrics");
+    let config = PersistenceConfig {
+        batch_max: 256,
+        queue_max: 1000,
+        write_timeout: Duration::from_millis(300),
+    };
+    let persistence = actix::Actor::start(PersistenceActor::new(pool, config, metrics));
+    let credit = |user: i64, amount: i64| {
+        Write::new(WriteOp::WalletCredit {
+            user: UserId::new(user).expect("id"),
+            amount: Money::from_minor(amount),
+            reason: "test".into(),
+        })
+    };
+
+    // Another session holds user 1's row, so the credit waits past the timeout.
+    let lock = client.transaction().await.expect("begin");
+    lock.execute("SELECT 1 FROM users WHERE id = 1 FOR UPDATE", &[])
+        .await
+        .expect("lock");
+    let cut_off = persist(&persistence, credit(1, 100)).await;
+    assert!(
+        matches!(cut_off, Err(DomainError::Unavailable(_))),
+        "{cut_off:?}"
+    );
+    lock.rollback().await.expect("release");
+
+    let next = persist(&persistence, credit(2, 5)).await;
+    assert!(next.is_ok(), "{next:?}");
+    let balances: Vec<i64> = client
+        .query("SELECT balance_minor FROM users ORDER BY id", &[])
+        .await
+        .expect("balances")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(balances, [0, 5], "the cut-off credit must never commit");
+    let open: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+            &[],
+        )
+        .await
+        .expect("activity")
+        .get(0);
+    assert_eq!(open, 0, "no pooled connection is left inside a transaction");
 }

@@ -7,11 +7,12 @@ use crate::ids::{OrderId, ProductId, UserId};
 use crate::model::Timestamp;
 use crate::orders::{change_status, move_stock, restock};
 use crate::store::{Page, PageRequest};
+use crate::writes::Db;
 use crate::writes::{ApplyError, Outcome};
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::Pool;
 use std::collections::HashMap;
 
-pub(crate) async fn apply(tx: &Transaction<'_>, w: &ReturnWrite) -> Result<Outcome, ApplyError> {
+pub(crate) async fn apply(tx: &Db, w: &ReturnWrite) -> Result<Outcome, ApplyError> {
     match w {
         ReturnWrite::Request {
             order,
@@ -78,7 +79,7 @@ pub(crate) async fn apply(tx: &Transaction<'_>, w: &ReturnWrite) -> Result<Outco
 }
 
 async fn set_status(
-    tx: &Transaction<'_>,
+    tx: &Db,
     id: i64,
     from: &str,
     to: &str,

@@ -1,15 +1,15 @@
 //! Writes to the catalog and wallets that one owner makes: stock changes, license codes,
 //! product edits and wallet credits.
 
+use super::Db;
 use super::{ApplyError, Outcome, ProductPatch};
 use crate::error::DomainError;
 use crate::ids::{ProductId, UserId};
 use crate::model::{RejectedCode, StockReport, WalletTransaction, WalletTxKind};
 use crate::money::Money;
-use deadpool_postgres::Transaction;
 
 pub(super) async fn stock_delta(
-    tx: &Transaction<'_>,
+    tx: &Db,
     product: ProductId,
     delta: i64,
     available_after: i64,
@@ -40,7 +40,7 @@ pub(super) async fn stock_delta(
 }
 
 pub(super) async fn add_codes(
-    tx: &Transaction<'_>,
+    tx: &Db,
     product: ProductId,
     codes: &[(usize, String)],
     rejected: &[RejectedCode],
@@ -81,7 +81,7 @@ pub(super) async fn add_codes(
 }
 
 pub(super) async fn credit(
-    tx: &Transaction<'_>,
+    tx: &Db,
     user: UserId,
     amount: Money,
     reason: &str,
@@ -107,7 +107,7 @@ pub(super) async fn credit(
 }
 
 pub(super) async fn product_update(
-    tx: &Transaction<'_>,
+    tx: &Db,
     product: ProductId,
     patch: &ProductPatch,
 ) -> Result<Outcome, ApplyError> {

@@ -1,12 +1,12 @@
 //! The checkout's write: order, lines, stock, movements, delivered codes, debit, ledger,
 //! status history and cart in one statement, so a checkout costs one round trip in its batch.
 
+use super::Db;
 use super::{ApplyError, CheckoutLine, CheckoutWrite, Outcome};
 use crate::error::DomainError;
 use crate::ids::OrderId;
 use crate::model::{Order, OrderLine, PaymentMethod, ProductKind};
 use crate::status::OrderStatus;
-use deadpool_postgres::Transaction;
 
 /// Order, lines, stock, delivered codes, debit, history and cart in one statement, so a
 /// checkout costs one round trip inside its batch.
@@ -62,7 +62,7 @@ SELECT o.id, o.created_at, o.updated_at,
        (SELECT coalesce(array_agg(code ORDER BY id), '{}') FROM items) AS item_codes
 FROM o";
 
-pub(super) async fn apply(tx: &Transaction<'_>, c: &CheckoutWrite) -> Result<Outcome, ApplyError> {
+pub(super) async fn apply(tx: &Db, c: &CheckoutWrite) -> Result<Outcome, ApplyError> {
     let ids: Vec<i64> = c.lines.iter().map(|l| l.product.get()).collect();
     let names: Vec<&str> = c.lines.iter().map(|l| l.name.as_str()).collect();
     let quantities: Vec<i32> = c.lines.iter().map(|l| l.quantity.get() as i32).collect();

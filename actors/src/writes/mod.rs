@@ -13,8 +13,56 @@ use crate::model::{Order, ProductKind, RejectedCode, StockReport, WalletTransact
 use crate::money::Money;
 use crate::pricing::Totals;
 use crate::quantity::Quantity;
-use deadpool_postgres::Transaction;
 use serde_json::Value;
+
+/// The connection a write runs on, inside a transaction its caller began (see [`OpenTx`]).
+pub(crate) type Db = deadpool_postgres::ClientWrapper;
+
+/// A pooled connection inside a transaction begun with `BEGIN` by hand, so BEGIN can travel
+/// in one flight with the statements that follow it instead of costing a round trip of
+/// its own. Dropped before [`OpenTx::finish`] (its future was cancelled, e.g. by a
+/// timeout), the connection is closed rather than returned to the pool, and Postgres rolls
+/// the transaction back: a pool never hands out a connection inside a transaction.
+pub(crate) struct OpenTx {
+    client: Option<deadpool_postgres::Object>,
+}
+
+impl OpenTx {
+    pub(crate) fn new(client: deadpool_postgres::Object) -> OpenTx {
+        OpenTx {
+            client: Some(client),
+        }
+    }
+
+    /// The connection; `None` only after `finish`.
+    pub(crate) fn db(&self) -> Option<&Db> {
+        self.client.as_deref()
+    }
+
+    /// Ends the transaction with COMMIT or ROLLBACK and gives the connection back to the
+    /// pool; if that statement fails, the connection is closed instead.
+    pub(crate) async fn finish(mut self, commit: bool) -> Result<(), tokio_postgres::Error> {
+        let Some(client) = self.client.as_deref() else {
+            return Ok(());
+        };
+        let result = client
+            .batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })
+            .await;
+        if result.is_ok() {
+            // Back to the pool: the transaction is over.
+            drop(self.client.take());
+        }
+        result
+    }
+}
+
+impl Drop for OpenTx {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
+}
 
 /// Why a write could not be applied: the write's own fault (the batch goes on without it),
 /// another write's fault (its error aborted the shared transaction), or the connection's
@@ -216,7 +264,7 @@ impl Outcome {
     }
 }
 
-pub(crate) async fn apply(tx: &Transaction<'_>, write: &Write) -> Result<Outcome, ApplyError> {
+pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError> {
     let outcome = match &write.op {
         WriteOp::Checkout(c) => checkout::apply(tx, c).await?,
         WriteOp::StockDelta {

@@ -1,10 +1,10 @@
 //! Promo writes: an admin's create and update, and the code a customer puts on their cart.
 
+use super::Db;
 use super::{ApplyError, Outcome};
 use crate::ids::UserId;
 use crate::promo::{PromoCode, PromoRules};
 use crate::store::promos::{from_row, promo_columns};
-use deadpool_postgres::Transaction;
 
 const INSERT: &str = concat!(
     "INSERT INTO promos (code, kind, value, min_subtotal_minor, starts_at, ends_at,
@@ -21,7 +21,7 @@ const UPDATE: &str = concat!(
 );
 
 pub(super) async fn save(
-    tx: &Transaction<'_>,
+    tx: &Db,
     code: &PromoCode,
     r: &PromoRules,
     create: bool,
@@ -53,7 +53,7 @@ pub(super) async fn save(
 
 /// The code a cart carries into its preview and checkout; `None` takes it off.
 pub(super) async fn cart_promo(
-    tx: &Transaction<'_>,
+    tx: &Db,
     user: UserId,
     code: Option<&PromoCode>,
 ) -> Result<Outcome, ApplyError> {

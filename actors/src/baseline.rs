@@ -138,15 +138,8 @@ pub async fn checkout(
         .db()
         .ok_or_else(|| DomainError::Unavailable("no connection".into()))?;
     db.batch_execute("BEGIN").await?;
-    let checkout = CheckoutRequest {
-        user,
-        currency,
-        actor,
-        meta,
-        shipping_address,
-        rules,
-    };
-    match locked_checkout(db, checkout).await {
+    let checkout = locked_checkout(db, user, currency, actor, meta, shipping_address, rules);
+    match checkout.await {
         Ok(order) => {
             tx.finish(true).await?;
             Ok(order)
@@ -159,25 +152,16 @@ pub async fn checkout(
     }
 }
 
-struct CheckoutRequest<'a> {
+/// The transaction's statements, the conventional way: lock, check, write.
+async fn locked_checkout(
+    tx: &Db,
     user: UserId,
-    currency: &'a str,
+    currency: &str,
     actor: String,
     meta: WriteMeta,
     shipping_address: Option<ShippingAddress>,
-    rules: &'a crate::pricing::PricingRules,
-}
-
-/// The transaction's statements, the conventional way: lock, check, write.
-async fn locked_checkout(tx: &Db, c: CheckoutRequest<'_>) -> DomainResult<Order> {
-    let CheckoutRequest {
-        user,
-        currency,
-        actor,
-        meta,
-        shipping_address,
-        rules,
-    } = c;
+    rules: &crate::pricing::PricingRules,
+) -> DomainResult<Order> {
     let cart = tx
         .query(
             "SELECT product_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY product_id",

@@ -292,6 +292,14 @@ impl Background {
                     }
                 }
             });
+            // The server has stopped, but the actor threads (arbiters), whose actors hold the
+            // pool, stop only when the system does, and its controller runs only while this
+            // thread drives it: `block_on` may return before it saw `Drop`'s stop. So stop
+            // it here and drive it until it has told every arbiter.
+            actix::System::current().stop();
+            if let Err(e) = system.run() {
+                tracing::warn!(error = %e, "the application's actor threads did not stop cleanly");
+            }
         });
         let (port, system, server) = rx
             .await

@@ -223,6 +223,16 @@ async fn a_stopped_app_leaves_no_connection_behind() {
     let c = app.customer(2, 1_000).await;
     app.put_cart(&c, p, 1).await;
     assert_eq!(app.checkout(&c, "leak").await.0.as_u16(), 201);
+    // Stopped while busy, as `souk bench` stops one engine's app before the next: every
+    // actor thread must stop too, not only the HTTP server.
+    let busy: Vec<_> = (10..40).map(|u| app.customer(u, 1_000)).collect();
+    let tokens = futures_util::future::join_all(busy).await;
+    let carts = tokens.iter().map(|t| app.put_cart(t, p, 1));
+    futures_util::future::join_all(carts).await;
+    // A client still holds a keep-alive connection when the app stops.
+    let lingering = reqwest::Client::new();
+    let health = lingering.get(format!("{}/v1/health", app.base)).send();
+    assert!(health.await.expect("health").status().is_success());
     let (url, name) = (app.db_url.clone(), app.db_name.clone());
     drop(app);
     let client = souk::db::connect_one(&url).await.expect("connect");

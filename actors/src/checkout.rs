@@ -89,9 +89,7 @@ impl Handler<Checkout> for UserActor {
             }
             result
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
-            act.restart_if_unknown(&result, ctx);
-            let order = result?;
+        self.serially(work, |act, order| {
             let s = act.ready()?;
             let debited = match order.payment {
                 PaymentMethod::Wallet => order.total_minor,
@@ -109,7 +107,7 @@ impl Handler<Checkout> for UserActor {
             }
             s.promo = None;
             Ok(order)
-        })))
+        })
     }
 }
 

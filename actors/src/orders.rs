@@ -110,10 +110,8 @@ impl Handler<CancelOrder> for UserActor {
     fn handle(&mut self, msg: CancelOrder, _: &mut Context<Self>) -> Self::Result {
         let user = self.id;
         let registry = self.registry.clone();
-        let checked = self.ready().map(|_| ());
         // Atomic: this user's balance does not move until the cancellation has committed.
         let work = async move {
-            checked?;
             let pool = &registry.deps.pool;
             let order = store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await?;
             let allowed = if msg.expiry {
@@ -185,16 +183,14 @@ impl Handler<CancelOrder> for UserActor {
             let order = store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await?;
             Ok((order, refund))
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
-            act.restart_if_unknown(&result, ctx);
-            let (order, refund) = result?;
+        self.serially(work, |act, (order, refund)| {
             let s = act.ready()?;
             s.balance = s
                 .balance
                 .checked_add(refund)
                 .ok_or_else(|| DomainError::Internal("balance overflow".into()))?;
             Ok(order)
-        })))
+        })
     }
 }
 

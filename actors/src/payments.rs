@@ -304,9 +304,7 @@ impl Handler<ApplyPayment> for UserActor {
 
     fn handle(&mut self, msg: ApplyPayment, _: &mut Context<Self>) -> Self::Result {
         let (user, registry) = (self.id, self.registry.clone());
-        let checked = self.ready().map(|_| ());
         let work = async move {
-            checked?;
             if let Some(receipt) = recorded(&registry.deps.pool, &msg.event.event_id).await? {
                 return Ok((receipt, Money::ZERO));
             }
@@ -315,16 +313,14 @@ impl Handler<ApplyPayment> for UserActor {
             persist_payment(&registry, write, msg.audit).await?;
             Ok((receipt, credit))
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
-            act.restart_if_unknown(&result, ctx);
-            let (receipt, credit) = result?;
+        self.serially(work, |act, (receipt, credit)| {
             let s = act.ready()?;
             s.balance = s
                 .balance
                 .checked_add(credit)
                 .ok_or_else(|| DomainError::Internal("balance overflow".into()))?;
             Ok(receipt)
-        })))
+        })
     }
 }
 

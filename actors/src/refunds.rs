@@ -45,9 +45,7 @@ impl Handler<RefundOrder> for UserActor {
     fn handle(&mut self, msg: RefundOrder, _: &mut Context<Self>) -> Self::Result {
         let user = self.id;
         let registry = self.registry.clone();
-        let checked = self.ready().map(|_| ());
         let work = async move {
-            checked?;
             let pool = &registry.deps.pool;
             let order = store::get_order(pool, msg.order, Some(user), ShowItems::No).await?;
             if !order.status.can_move_to(OrderStatus::Refunded) {
@@ -92,16 +90,14 @@ impl Handler<RefundOrder> for UserActor {
                 ))),
             }
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
-            act.restart_if_unknown(&result, ctx);
-            let (tx, amount) = result?;
+        self.serially(work, |act, (tx, amount)| {
             let s = act.ready()?;
             s.balance = s
                 .balance
                 .checked_add(amount)
                 .ok_or_else(|| DomainError::Internal("balance overflow".into()))?;
             Ok(tx)
-        })))
+        })
     }
 }
 

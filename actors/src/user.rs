@@ -73,13 +73,29 @@ impl UserActor {
         self.state.ready()
     }
 
+    /// Runs `work` with no other message of this user in between, so what the handler
+    /// read from the state (balance, cart) holds until it ends; then `apply` brings the
+    /// state up to date with its result. A write whose outcome is unknown restarts the
+    /// actor from Postgres instead.
+    pub(crate) fn serially<R: 'static, T: 'static>(
+        &mut self,
+        work: impl std::future::Future<Output = DomainResult<R>> + 'static,
+        apply: impl FnOnce(&mut UserActor, R) -> DomainResult<T> + 'static,
+    ) -> AtomicResponse<Self, DomainResult<T>> {
+        let checked = self.ready().map(|_| ());
+        let work = async move {
+            checked?;
+            work.await
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
+            act.restart_if_unknown(&result, ctx);
+            apply(act, result?)
+        })))
+    }
+
     /// After a write whose outcome is unknown (the database went away around COMMIT), this
     /// owner's memory may be wrong; it leaves so the next message loads committed state.
-    pub(crate) fn restart_if_unknown<T>(
-        &mut self,
-        result: &DomainResult<T>,
-        ctx: &mut Context<Self>,
-    ) {
+    fn restart_if_unknown<T>(&mut self, result: &DomainResult<T>, ctx: &mut Context<Self>) {
         if matches!(result, Err(DomainError::Unavailable(_))) {
             tracing::warn!(user = %self.id, "a write's outcome is unknown; reloading this user");
             self.registry.forget_user(self.id, &ctx.address());
@@ -216,9 +232,7 @@ impl Handler<SetCartLine> for UserActor {
     fn handle(&mut self, msg: SetCartLine, _: &mut Context<Self>) -> Self::Result {
         let user = self.id;
         let registry = self.registry.clone();
-        let checked = self.ready().map(|_| ());
         let work = async move {
-            checked?;
             if msg.quantity.is_some() {
                 // Only products that exist and are for sale go into a cart.
                 let (_, snapshot) = registry.product(msg.product, GetSnapshot).await?;
@@ -234,18 +248,14 @@ impl Handler<SetCartLine> for UserActor {
             persist(&registry.deps.persistence, WriteMeta::default().write(op)).await?;
             Ok(())
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(
-            move |result, act, ctx| {
-                act.restart_if_unknown(&result, ctx);
-                result?;
-                let s = act.ready()?;
-                match msg.quantity {
-                    Some(q) => s.cart.insert(msg.product, q),
-                    None => s.cart.remove(&msg.product),
-                };
-                Ok(lines(&s.cart))
-            },
-        )))
+        self.serially(work, move |act, ()| {
+            let s = act.ready()?;
+            match msg.quantity {
+                Some(q) => s.cart.insert(msg.product, q),
+                None => s.cart.remove(&msg.product),
+            };
+            Ok(lines(&s.cart))
+        })
     }
 }
 
@@ -255,22 +265,18 @@ impl Handler<ClearCart> for UserActor {
     fn handle(&mut self, _: ClearCart, _: &mut Context<Self>) -> Self::Result {
         let user = self.id;
         let persistence = self.registry.deps.persistence.clone();
-        let checked = self.ready().map(|_| ());
         let work = async move {
-            checked?;
             persist(
                 &persistence,
                 WriteMeta::default().write(WriteOp::CartClear { user }),
             )
             .await
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
-            act.restart_if_unknown(&result, ctx);
-            result?;
+        self.serially(work, |act, _| {
             let s = act.ready()?;
             s.cart.clear();
             Ok(Vec::new())
-        })))
+        })
     }
 }
 
@@ -287,21 +293,15 @@ impl Handler<SetCartPromo> for UserActor {
     fn handle(&mut self, msg: SetCartPromo, _: &mut Context<Self>) -> Self::Result {
         let user = self.id;
         let persistence = self.registry.deps.persistence.clone();
-        let checked = self.ready().map(|_| ());
         let code = msg.code.clone();
         let work = async move {
-            checked?;
             let op = WriteOp::CartPromo { user, code };
             persist(&persistence, WriteMeta::default().write(op)).await
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(
-            move |result, act, ctx| {
-                act.restart_if_unknown(&result, ctx);
-                result?;
-                act.ready()?.promo = msg.code;
-                Ok(())
-            },
-        )))
+        self.serially(work, move |act, _| {
+            act.ready()?.promo = msg.code;
+            Ok(())
+        })
     }
 }
 
@@ -398,24 +398,21 @@ impl Handler<Credit> for UserActor {
             };
             persist(&persistence, msg.meta.write(op)).await
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(
-            move |result, act, ctx| {
-                act.restart_if_unknown(&result, ctx);
-                let s = act.ready()?;
-                match result? {
-                    Outcome::Credit(tx) => {
-                        s.balance = s
-                            .balance
-                            .checked_add(amount)
-                            .ok_or_else(|| DomainError::Internal("overflow".into()))?;
-                        Ok(tx)
-                    }
-                    other => Err(DomainError::Internal(format!(
-                        "unexpected outcome {other:?}"
-                    ))),
+        self.serially(work, move |act, outcome| {
+            let s = act.ready()?;
+            match outcome {
+                Outcome::Credit(tx) => {
+                    s.balance = s
+                        .balance
+                        .checked_add(amount)
+                        .ok_or_else(|| DomainError::Internal("overflow".into()))?;
+                    Ok(tx)
                 }
-            },
-        )))
+                other => Err(DomainError::Internal(format!(
+                    "unexpected outcome {other:?}"
+                ))),
+            }
+        })
     }
 }
 

@@ -146,9 +146,7 @@ impl Handler<RequestReturn> for UserActor {
 
     fn handle(&mut self, msg: RequestReturn, _: &mut Context<Self>) -> Self::Result {
         let (user, registry) = (self.id, self.registry.clone());
-        let checked = self.ready().map(|_| ());
         let work = async move {
-            checked?;
             let write = plan_request(&registry, user, &msg).await?;
             let held = reserve_exchanges(&registry, &write).await?;
             let result = persist(
@@ -183,10 +181,7 @@ impl Handler<RequestReturn> for UserActor {
                 ))),
             }
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
-            act.restart_if_unknown(&result, ctx);
-            result
-        })))
+        self.serially(work, |_, done| Ok(done))
     }
 }
 
@@ -338,9 +333,7 @@ impl Handler<ReturnStep> for UserActor {
 
     fn handle(&mut self, msg: ReturnStep, _: &mut Context<Self>) -> Self::Result {
         let (user, registry) = (self.id, self.registry.clone());
-        let checked = self.ready().map(|_| ());
         let work = async move {
-            checked?;
             let pool = &registry.deps.pool;
             let current = get(pool, msg.id).await?;
             if current.user_id != user {
@@ -359,10 +352,7 @@ impl Handler<ReturnStep> for UserActor {
             }
             get(pool, msg.id).await
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
-            act.restart_if_unknown(&result, ctx);
-            result
-        })))
+        self.serially(work, |_, done| Ok(done))
     }
 }
 

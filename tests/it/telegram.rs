@@ -216,16 +216,12 @@ async fn a_mini_app_signs_in_with_init_data_and_bad_or_stale_data_is_401() {
         BOT_TOKEN.as_bytes(),
     )
     .unwrap();
-    let (s, body) = shop
-        .app
-        .call(
-            Method::POST,
-            "/v1/auth/telegram",
-            None,
-            None,
-            Some(json!({ "init_data": signed })),
-        )
-        .await;
+    let sign_in = |init_data: String| {
+        let body = json!({ "init_data": init_data });
+        shop.app
+            .call(Method::POST, "/v1/auth/telegram", None, None, Some(body))
+    };
+    let (s, body) = sign_in(signed).await;
     assert_eq!(s.as_u16(), 200, "{body}");
     let token = body["token"].as_str().unwrap();
     let (s, _) = shop.app.get("/v1/me/wallet", Some(token)).await;
@@ -246,16 +242,7 @@ async fn a_mini_app_signs_in_with_init_data_and_bad_or_stale_data_is_401() {
         "user=%7B%7D&hash=00".to_string(),
         String::new(),
     ] {
-        let (s, body) = shop
-            .app
-            .call(
-                Method::POST,
-                "/v1/auth/telegram",
-                None,
-                None,
-                Some(json!({ "init_data": bad })),
-            )
-            .await;
+        let (s, body) = sign_in(bad).await;
         assert_eq!(s.as_u16(), 401, "{body}");
         assert_eq!(body["error"]["code"], "unauthorized");
     }

@@ -22,7 +22,7 @@ started_at=$SECONDS
 
 say() { printf 'check-panels: %s\n' "$*" >&2; }
 die() { say "FAIL: $*"; exit 1; }
-# stop_pid, stop_private_cluster, free_port, wait_for
+# find_souk, stop_pid, stop_private_cluster, free_port, wait_for
 source "$repo/tests/harness.sh"
 
 if [[ -n "${PROMETHEUS_BIN:-}" ]]; then
@@ -41,14 +41,7 @@ done
 [[ -f "$dashboard" ]] || die "no dashboard at $dashboard"
 
 # --- Souk binary -----------------------------------------------------------------------------
-if [[ -n "${SOUK_BIN:-}" ]]; then
-    souk_bin="$(cd "$(dirname "$SOUK_BIN")" && pwd)/$(basename "$SOUK_BIN")"
-else
-    say "building Souk (cargo build --release)"
-    (cd "$repo" && cargo build --release) >&2 || die "cargo build --release failed"
-    souk_bin="$repo/target/release/souk"
-fi
-[[ -x "$souk_bin" ]] || die "no Souk binary at $souk_bin"
+find_souk "$repo" release
 
 # --- Temp dir and cleanup --------------------------------------------------------------------
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/souk-panels.XXXXXX")"

@@ -1,5 +1,18 @@
 # Shared by the scripts that run a real Souk outside `cargo test` (grafana/check-panels.sh,
-# tests/schemathesis.sh): sourced, not run. The caller defines `die`.
+# tests/schemathesis.sh): sourced, not run. The caller defines `say` and `die`.
+
+find_souk() { # repo profile(debug|release): sets souk_bin to $SOUK_BIN (made absolute), else builds it
+    local repo="$1" profile="$2" flags=()
+    if [[ -n "${SOUK_BIN:-}" ]]; then
+        souk_bin="$(cd "$(dirname "$SOUK_BIN")" && pwd)/$(basename "$SOUK_BIN")"
+    else
+        [[ "$profile" == release ]] && flags=(--release)
+        say "building Souk (cargo build ${flags[*]})"
+        (cd "$repo" && cargo build "${flags[@]}") >&2 || die "cargo build ${flags[*]} failed"
+        souk_bin="${CARGO_TARGET_DIR:-$repo/target}/$profile/souk"
+    fi
+    [[ -x "$souk_bin" ]] || die "no Souk binary at $souk_bin"
+}
 
 stop_pid() { # pid signal: signal, wait up to 10 s, then SIGKILL
     local pid="$1" sig="$2" i

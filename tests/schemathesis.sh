@@ -21,7 +21,7 @@ started_at=$SECONDS
 
 say() { printf 'schemathesis.sh: %s\n' "$*" >&2; }
 die() { say "FAIL: $*"; exit 1; }
-# stop_pid, stop_private_cluster, free_port, wait_for
+# find_souk, stop_pid, stop_private_cluster, free_port, wait_for
 source "$repo/tests/harness.sh"
 
 st="${SCHEMATHESIS:-$(command -v schemathesis || true)}"
@@ -33,14 +33,7 @@ for tool in curl python3; do
     command -v "$tool" >/dev/null || die "$tool is required"
 done
 
-if [[ -n "${SOUK_BIN:-}" ]]; then
-    souk_bin="$(cd "$(dirname "$SOUK_BIN")" && pwd)/$(basename "$SOUK_BIN")"
-else
-    say "building Souk (cargo build)"
-    (cd "$repo" && cargo build) >&2 || die "cargo build failed"
-    souk_bin="${CARGO_TARGET_DIR:-$repo/target}/debug/souk"
-fi
-[[ -x "$souk_bin" ]] || die "no Souk binary at $souk_bin"
+find_souk "$repo" debug
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/souk-schemathesis.XXXXXX")"
 # Souk's private Postgres runs as an unprivileged user when we are root: it must enter the dir.

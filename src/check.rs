@@ -71,20 +71,34 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
             "I2: order {id} totals {total} but {debited} was debited for it"
         ));
     }
-    // I2: no order gives back more than was paid for it.
+    // I2: no order gives back more than was paid for it, and its own money account (what the
+    // database bounds refunds by) agrees with the ledger and the applied payments.
     for row in client
         .query(
-            "SELECT o.id, o.total_minor, sum(w.amount_minor)::bigint FROM orders o
-             JOIN wallet_transactions w ON w.order_id = o.id AND w.kind = 'refund'
-             GROUP BY o.id HAVING sum(w.amount_minor) > o.total_minor",
+            "SELECT o.id, o.paid_minor, o.refunded_minor,
+                    coalesce((SELECT sum(w.amount_minor) FROM wallet_transactions w
+                              WHERE w.order_id = o.id AND w.kind = 'debit'), 0)::bigint
+                  + coalesce((SELECT sum(e.amount_minor) FROM payment_events e
+                              WHERE e.order_id = o.id AND e.outcome = 'applied'), 0)::bigint AS paid,
+                    coalesce((SELECT sum(w.amount_minor) FROM wallet_transactions w
+                              WHERE w.order_id = o.id AND w.kind = 'refund'), 0)::bigint AS refunded
+             FROM orders o",
             &[],
         )
         .await?
     {
-        let (id, total, refunded): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-        found.push(format!(
-            "I2: order {id} totals {total} but {refunded} was refunded for it"
-        ));
+        let (id, paid_col, refunded_col, paid, refunded): (i64, i64, i64, i64, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        if refunded > paid {
+            found.push(format!(
+                "I2: order {id} was paid {paid} but {refunded} was refunded for it"
+            ));
+        }
+        if (paid_col, refunded_col) != (paid, refunded) {
+            found.push(format!(
+                "I2: order {id} records paid {paid_col} and refunded {refunded_col}, its ledger says {paid} and {refunded}"
+            ));
+        }
     }
     // I2/I4: an externally paid order was paid exactly once, by an applied event of its total.
     for row in client

@@ -53,6 +53,8 @@ pub enum DomainError {
     NeedsItsOwnFlow { to: OrderStatus },
     #[error("a refund of {requested} is more than the {remaining} left to refund")]
     RefundExceedsPaid { requested: Money, remaining: Money },
+    #[error("every item of order {order} was delivered, so there is nothing to cancel; the shop can refund it instead")]
+    AlreadyDelivered { order: OrderId },
     #[error("the order's status changed meanwhile; read it again")]
     StatusChanged,
     /// The Idempotency-Key already holds an answer: the caller replays it instead.

@@ -25,6 +25,7 @@ pub mod quantity;
 pub mod refunds;
 pub mod registry;
 pub mod returns;
+pub mod settlement;
 pub mod status;
 pub mod store;
 pub mod user;

@@ -124,6 +124,10 @@ pub struct Order {
     pub total_minor: Money,
     /// With tax-inclusive prices: how much of the total is tax (0 when tax is added on top).
     pub tax_included_minor: Money,
+    /// What was paid for the order: its total once the wallet or the provider paid it, 0 before.
+    pub paid_minor: Money,
+    /// What has been given back to the wallet for it so far; never more than `paid_minor`.
+    pub refunded_minor: Money,
     pub currency: String,
     pub promo_code: Option<crate::promo::PromoCode>,
     pub payment: PaymentMethod,

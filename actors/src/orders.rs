@@ -12,6 +12,7 @@ use crate::money::Money;
 use crate::persistence::persist;
 use crate::product::{MarkStale, Restock, WriteMeta};
 use crate::registry::Registry;
+use crate::settlement::{self, OrderMoney};
 use crate::status::OrderStatus;
 use crate::store::{self, ShowItems};
 use crate::user::UserActor;
@@ -133,18 +134,17 @@ impl Handler<CancelOrder> for UserActor {
             let kinds =
                 store::product_kinds(pool, order.lines.iter().map(|l| l.product_id).collect())
                     .await?;
+            settlement::check_cancellable(&order, &kinds)?;
             let restock = order
                 .lines
                 .iter()
                 .filter(|l| kinds.get(&l.product_id) == Some(&ProductKind::Physical))
                 .map(|l| (l.product_id, l.quantity))
                 .collect();
-            // Wallet orders were paid at checkout; an order still awaiting payment has taken nothing.
-            let refund = if order.status == OrderStatus::PendingPayment {
-                Money::ZERO
-            } else {
-                order.total_minor
-            };
+            // What was paid and not yet given back, less the delivered keys, which stay
+            // paid: an order awaiting payment has taken nothing, and a partial refund
+            // already made is not paid out twice.
+            let refund = OrderMoney::of(&order).on_cancel(settlement::delivered_value(&order));
             let change = StatusChange {
                 order: msg.order,
                 from: order.status,
@@ -164,12 +164,15 @@ impl Handler<CancelOrder> for UserActor {
                     .write(WriteOp::Cancel(Box::new(cancellation.clone()))),
             )
             .await?;
-            let Outcome::Restocked(movements) = outcome else {
+            let Outcome::Cancelled { restocked, promo } = outcome else {
                 return Err(DomainError::Internal(format!(
                     "unexpected outcome {outcome:?}"
                 )));
             };
-            announce_restock(&registry, movements);
+            announce_restock(&registry, restocked);
+            if let Some(released) = promo {
+                registry.tell_promo(&released.code.clone(), released);
+            }
             // Keys held for an unpaid order went back on sale in the same transaction;
             // their products reload to offer them again.
             if order.status == OrderStatus::PendingPayment {
@@ -230,19 +233,7 @@ pub(crate) async fn apply_status(tx: &Db, c: &StatusChange) -> Result<Outcome, A
 pub(crate) async fn apply_cancel(tx: &Db, c: &Cancellation) -> Result<Outcome, ApplyError> {
     change_status(tx, &c.change).await?;
     if c.refund > Money::ZERO {
-        let sql = "WITH u AS (UPDATE users SET balance_minor = balance_minor + $2 WHERE id = $1 RETURNING id)
-                   INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
-                   SELECT id, 'refund', $2, $3, 'order cancelled' FROM u";
-        let stmt = tx.prepare_cached(sql).await?;
-        let n = tx
-            .execute(
-                &stmt,
-                &[&c.user.get(), &c.refund.minor(), &c.change.order.get()],
-            )
-            .await?;
-        if n != 1 {
-            return Err(ApplyError::Job(DomainError::not_found_user(c.user)));
-        }
+        crate::refunds::give_back(tx, c.user, c.change.order, c.refund, "order cancelled").await?;
     }
     // Keys held for an order never paid were never delivered: they go back on sale.
     let stmt = tx
@@ -251,7 +242,9 @@ pub(crate) async fn apply_cancel(tx: &Db, c: &Cancellation) -> Result<Outcome, A
         )
         .await?;
     tx.execute(&stmt, &[&c.change.order.get()]).await?;
-    restock(tx, &c.restock, c.change.order).await
+    let promo = crate::writes::promos::release_redemption(tx, c.change.order).await?;
+    let restocked = restock(tx, &c.restock, c.change.order).await?;
+    Ok(Outcome::Cancelled { restocked, promo })
 }
 
 /// Puts physical units back on the shelf (`release` movements) for an order; answers each
@@ -260,13 +253,13 @@ pub(crate) async fn restock(
     tx: &Db,
     lines: &[(ProductId, i64)],
     order: OrderId,
-) -> Result<Outcome, ApplyError> {
+) -> Result<Vec<(ProductId, i64, i64)>, ApplyError> {
     let mut movements = Vec::with_capacity(lines.len());
     for (product, quantity) in lines {
         let movement = move_stock(tx, *product, *quantity, order).await?;
         movements.push((*product, *quantity, movement));
     }
-    Ok(Outcome::Restocked(movements))
+    Ok(movements)
 }
 
 /// One stock change with its movement: positive is a `release`, negative a `sale`. The

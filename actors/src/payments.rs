@@ -359,6 +359,11 @@ pub(crate) async fn apply(tx: &Db, w: &PaymentWrite) -> Result<Outcome, ApplyErr
             note: Some("external payment received".into()),
         };
         change_status(tx, &change).await?;
+        // The money that arrived is what a refund or cancel may later give back.
+        let stmt = tx
+            .prepare_cached("UPDATE orders SET paid_minor = paid_minor + $2 WHERE id = $1")
+            .await?;
+        tx.execute(&stmt, &[&paid.get(), &e.amount.minor()]).await?;
         let stmt = tx
             .prepare_cached(
                 "UPDATE digital_items SET delivered_at = now() WHERE order_id = $1 AND delivered_at IS NULL",

@@ -202,6 +202,8 @@ pub(crate) struct PromoState {
     promo: Promo,
     per_user: HashMap<UserId, i64>,
     pending: HashMap<ClaimId, (UserId, Instant)>,
+    /// Redemptions given back before this state was loaded: a later give-back counts.
+    releases_loaded: i64,
 }
 
 impl PromoState {
@@ -274,12 +276,13 @@ impl Entity for PromoActor {
     fn load(&self) -> BoxFuture<'static, DomainResult<PromoState>> {
         let (pool, code) = (self.registry.deps.pool.clone(), self.code.clone());
         Box::pin(async move {
-            let promo = crate::store::promos::get(&pool, &code).await?;
-            let per_user = crate::store::promos::redemptions_by_user(&pool, &code).await?;
+            let (promo, per_user, releases_loaded) =
+                crate::store::promos::load(&pool, &code).await?;
             Ok(PromoState {
                 promo,
                 per_user,
                 pending: HashMap::new(),
+                releases_loaded,
             })
         })
     }
@@ -320,6 +323,17 @@ pub struct CheckPromo {
 pub struct SettleClaim {
     pub claim: ClaimId,
     pub committed: bool,
+}
+
+/// A redemption given back by a cancelled order, after its commit. `releases` is the
+/// promo's count of give-backs including this one, so an owner that loaded after the commit
+/// (and so already counts it) does not count it twice.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "DomainResult<()>")]
+pub struct RedemptionReleased {
+    pub code: PromoCode,
+    pub user: UserId,
+    pub releases: i64,
 }
 
 #[derive(Message, Clone)]
@@ -387,6 +401,21 @@ impl Handler<SettleClaim> for PromoActor {
             if msg.committed {
                 s.promo.redemptions += 1;
                 *s.per_user.entry(user).or_default() += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Handler<RedemptionReleased> for PromoActor {
+    type Result = DomainResult<()>;
+
+    fn handle(&mut self, msg: RedemptionReleased, _: &mut Context<Self>) -> Self::Result {
+        let s = self.ready()?;
+        if msg.releases > s.releases_loaded {
+            s.promo.redemptions = (s.promo.redemptions - 1).max(0);
+            if let Some(used) = s.per_user.get_mut(&msg.user) {
+                *used = (*used - 1).max(0);
             }
         }
         Ok(())

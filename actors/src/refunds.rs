@@ -10,6 +10,7 @@ use crate::money::Money;
 use crate::orders::StatusChange;
 use crate::persistence::persist;
 use crate::product::WriteMeta;
+use crate::settlement::OrderMoney;
 use crate::status::OrderStatus;
 use crate::store::{self, ShowItems};
 use crate::user::UserActor;
@@ -51,20 +52,9 @@ impl Handler<RefundOrder> for UserActor {
             if !order.status.can_move_to(OrderStatus::Refunded) {
                 return Err(crate::orders::refused(order.status, OrderStatus::Refunded));
             }
-            let refunded = store::refunded_total(pool, msg.order).await?;
-            let remaining = order
-                .total_minor
-                .checked_sub(refunded)
-                .filter(|r| !r.is_negative())
-                .unwrap_or(Money::ZERO);
-            let amount = msg.amount.unwrap_or(remaining);
-            if amount <= Money::ZERO || amount > remaining {
-                return Err(DomainError::RefundExceedsPaid {
-                    requested: amount,
-                    remaining,
-                });
-            }
-            let completes = (amount == remaining).then(|| StatusChange {
+            let money = OrderMoney::of(&order);
+            let amount = money.refund(msg.amount)?;
+            let completes = (amount == money.refundable()).then(|| StatusChange {
                 order: msg.order,
                 from: order.status,
                 to: OrderStatus::Refunded,
@@ -102,40 +92,69 @@ impl Handler<RefundOrder> for UserActor {
 }
 
 pub(crate) async fn apply(tx: &Db, r: &RefundWrite) -> Result<Outcome, ApplyError> {
-    // The bound is checked again here, under the write, against what Postgres holds.
-    let sql = "WITH paid AS (
-                   SELECT o.total_minor - coalesce((SELECT sum(amount_minor) FROM wallet_transactions
-                                                    WHERE order_id = o.id AND kind = 'refund'), 0)::bigint AS remaining
-                   FROM orders o WHERE o.id = $2 AND o.user_id = $1
-               ), u AS (
-                   UPDATE users SET balance_minor = balance_minor + $3::bigint
-                   WHERE id = $1 AND (SELECT remaining FROM paid) >= $3::bigint RETURNING id
-               )
-               INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
-               SELECT id, 'refund', $3, $2, $4 FROM u RETURNING id, created_at";
-    let stmt = tx.prepare_cached(sql).await?;
-    let refused = || {
-        ApplyError::Job(DomainError::RefundExceedsPaid {
-            requested: r.amount,
-            remaining: Money::ZERO,
-        })
-    };
-    let row = tx
-        .query_opt(
-            &stmt,
-            &[&r.user.get(), &r.order.get(), &r.amount.minor(), &r.reason],
-        )
-        .await?
-        .ok_or_else(refused)?;
+    let (id, created_at) = give_back(tx, r.user, r.order, r.amount, &r.reason).await?;
     if let Some(change) = &r.completes {
         crate::orders::apply_status(tx, change).await?;
     }
     Ok(Outcome::Credit(WalletTransaction {
-        id: row.try_get(0)?,
+        id,
         kind: WalletTxKind::Refund,
         amount_minor: r.amount,
         order_id: Some(r.order),
         reason: r.reason.clone(),
-        created_at: row.try_get(1)?,
+        created_at,
     }))
 }
+
+/// Gives `amount` of an order's money back to its owner's wallet: the order's refunded
+/// total, the balance and the ledger row in one statement. Every flow that gives money
+/// back (refunds, cancellations) comes through here, so the order's check
+/// (`refunded_minor <= paid_minor`) bounds them all, whatever the actors believed.
+pub(crate) async fn give_back(
+    tx: &Db,
+    user: UserId,
+    order: OrderId,
+    amount: Money,
+    reason: &str,
+) -> Result<(i64, crate::model::Timestamp), ApplyError> {
+    let sql = "WITH o AS (
+                   UPDATE orders SET refunded_minor = refunded_minor + $3, updated_at = now()
+                   WHERE id = $2 AND user_id = $1 RETURNING user_id
+               ), u AS (
+                   UPDATE users SET balance_minor = balance_minor + $3
+                   WHERE id = (SELECT user_id FROM o) RETURNING id
+               )
+               INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
+               SELECT id, 'refund', $3, $2, $4 FROM u RETURNING id, created_at";
+    let stmt = tx.prepare_cached(sql).await?;
+    let exceeds = || {
+        ApplyError::Job(DomainError::RefundExceedsPaid {
+            requested: amount,
+            remaining: Money::ZERO,
+        })
+    };
+    let row = match tx
+        .query_opt(
+            &stmt,
+            &[&user.get(), &order.get(), &amount.minor(), &reason],
+        )
+        .await
+    {
+        Ok(Some(row)) => row,
+        Ok(None) => return Err(ApplyError::Job(DomainError::not_found_order(order))),
+        Err(e) => {
+            return Err(match ApplyError::from(e) {
+                ApplyError::Job(DomainError::Rejected { constraint })
+                    if constraint == REFUND_BOUND =>
+                {
+                    exceeds()
+                }
+                other => other,
+            })
+        }
+    };
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// The database's own bound on what an order gives back.
+const REFUND_BOUND: &str = "orders_refunds_within_paid";

@@ -183,6 +183,19 @@ impl Registry {
         }
     }
 
+    /// Sends without waiting for an answer, to a live owner only (see `tell_product`).
+    pub fn tell_promo<M>(&self, code: &PromoCode, msg: M)
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        PromoActor: Handler<M>,
+        <PromoActor as Actor>::Context: ToEnvelope<PromoActor, M>,
+    {
+        if let Some(handle) = self.promos.get(code) {
+            handle.addr.do_send(msg);
+        }
+    }
+
     pub(crate) fn forget_product(&self, id: ProductId, addr: &Addr<ProductActor>) {
         self.products.remove_if(&id, |_, h| &h.addr == addr);
     }

@@ -194,6 +194,10 @@ impl From<DomainError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refund_exceeds_paid", message)
                     .with_details(json!({ "field": "amount_minor", "requested_minor": requested, "remaining_minor": remaining }))
             }
+            D::AlreadyDelivered { order } => {
+                ApiError::new(StatusCode::CONFLICT, "already_delivered", message)
+                    .with_details(json!({ "order_id": order }))
+            }
             D::StatusChanged => ApiError::new(StatusCode::CONFLICT, "status_changed", message),
             D::KeyTaken => ApiError::new(StatusCode::CONFLICT, "idempotency_key_in_use", message),
             D::Rejected { constraint } => ApiError::new(StatusCode::CONFLICT, "conflict", message)

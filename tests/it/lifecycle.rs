@@ -98,7 +98,7 @@ async fn a_customer_may_not_move_an_order_and_only_one_of_two_racing_moves_wins(
 }
 
 #[tokio::test]
-async fn cancelling_gives_the_money_back_and_the_shirts_back_but_not_the_delivered_key() {
+async fn cancelling_gives_the_shirts_money_and_units_back_but_the_delivered_key_stays_paid() {
     let app = TestApp::spawn().await;
     let (token, order, shirt, key) = paid_order(&app).await;
     let (_, before) = app.get("/v1/me/wallet", Some(&token)).await;
@@ -109,15 +109,16 @@ async fn cancelling_gives_the_money_back_and_the_shirts_back_but_not_the_deliver
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "cancelled");
+    // The shirts' 2,000 comes back; the delivered key's 500 stays paid.
     let (_, after) = app.get("/v1/me/wallet", Some(&token)).await;
     assert_eq!(
-        after["balance_minor"], 10_000,
+        after["balance_minor"], 9_500,
         "the actor's balance has the refund"
     );
     assert_eq!(
         app.scalar("SELECT balance_minor FROM users WHERE id = 2")
             .await,
-        10_000
+        9_500
     );
     let (_, p) = app.get(&format!("/v1/products/{shirt}"), None).await;
     assert_eq!(p["stock_available"], 5);
@@ -162,7 +163,7 @@ async fn a_shipped_order_cannot_be_cancelled_by_its_customer_and_ten_racing_canc
     assert_eq!(
         app.scalar("SELECT balance_minor FROM users WHERE id = 2")
             .await,
-        10_000
+        9_500
     );
 
     let (_, second, _, _) = {
@@ -195,8 +196,9 @@ async fn staff_cancel_a_processing_order_with_the_same_refund_and_restock() {
     assert_eq!(move_to(&app, order, "processing").await.0, StatusCode::OK);
     let (s, body) = move_to(&app, order, "cancelled").await;
     assert_eq!(s, StatusCode::OK, "{body}");
+    // The shirts' money comes back; the delivered key stays paid, as in a customer's cancel.
     let (_, wallet) = app.get("/v1/me/wallet", Some(&token)).await;
-    assert_eq!(wallet["balance_minor"], 10_000);
+    assert_eq!(wallet["balance_minor"], 9_500);
     assert_eq!(
         app.scalar(&format!(
             "SELECT stock_on_hand FROM products WHERE id = {shirt}"

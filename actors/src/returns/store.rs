@@ -60,7 +60,9 @@ pub(crate) async fn apply(tx: &Db, w: &ReturnWrite) -> Result<Outcome, ApplyErro
             match order {
                 Some(change) => {
                     change_status(tx, change).await?;
-                    restock(tx, back, change.order).await
+                    restock(tx, back, change.order)
+                        .await
+                        .map(Outcome::Restocked)
                 }
                 None => Ok(Outcome::Done),
             }
@@ -73,7 +75,7 @@ pub(crate) async fn apply(tx: &Db, w: &ReturnWrite) -> Result<Outcome, ApplyErro
         } => {
             set_status(tx, *id, "approved", "received", note).await?;
             change_status(tx, order).await?;
-            restock(tx, back, order.order).await
+            restock(tx, back, order.order).await.map(Outcome::Restocked)
         }
     }
 }

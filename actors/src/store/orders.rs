@@ -17,7 +17,7 @@ pub enum ShowItems {
 }
 
 const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.currency, o.subtotal_minor, o.discount_minor,
-    o.shipping_minor, o.tax_minor, o.total_minor, o.tax_included_minor, o.promo_code, o.payment, o.payment_due_at, o.shipping_address, o.created_at, o.updated_at,
+    o.shipping_minor, o.tax_minor, o.total_minor, o.tax_included_minor, o.paid_minor, o.refunded_minor, o.promo_code, o.payment, o.payment_due_at, o.shipping_address, o.created_at, o.updated_at,
     coalesce(array_agg(l.product_id ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_products,
     coalesce(array_agg(l.name ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_names,
     coalesce(array_agg(l.quantity ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_quantities,
@@ -64,6 +64,8 @@ fn order_from(row: &Row, show: ShowItems) -> DomainResult<Order> {
         tax_minor: Money::from_minor(row.try_get("tax_minor")?),
         total_minor: Money::from_minor(row.try_get("total_minor")?),
         tax_included_minor: Money::from_minor(row.try_get("tax_included_minor")?),
+        paid_minor: Money::from_minor(row.try_get("paid_minor")?),
+        refunded_minor: Money::from_minor(row.try_get("refunded_minor")?),
         currency: row.try_get::<_, String>("currency")?,
         promo_code: row
             .try_get::<_, Option<String>>("promo_code")?
@@ -166,18 +168,6 @@ pub async fn list_wallet_transactions(
         })
         .collect::<DomainResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |t| t.id))
-}
-
-/// What has been refunded for an order so far.
-pub async fn refunded_total(pool: &Pool, order: OrderId) -> DomainResult<Money> {
-    let client = pool.get().await?;
-    let row = client
-        .query_one(
-            "SELECT coalesce(sum(amount_minor), 0)::bigint FROM wallet_transactions WHERE order_id = $1 AND kind = 'refund'",
-            &[&order.get()],
-        )
-        .await?;
-    Ok(Money::from_minor(row.try_get(0)?))
 }
 
 /// Who placed an order, if it exists.

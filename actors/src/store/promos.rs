@@ -1,5 +1,5 @@
-//! Promo codes as committed: the definition an owner loads, its per-user redemption counts,
-//! and the admin's list.
+//! Promo codes as committed: the definition an owner loads with its per-user redemption
+//! counts, and the admin's list.
 
 use super::{Page, PageRequest};
 use crate::error::{DomainError, DomainResult};
@@ -51,20 +51,29 @@ pub async fn get(pool: &Pool, code: &PromoCode) -> DomainResult<Promo> {
     from_row(&row)
 }
 
-pub async fn redemptions_by_user(
+/// What a promo's owner loads, read in one statement so the three agree: the promo, its
+/// live redemptions by user, and how many redemptions were ever given back (`releases`).
+pub async fn load(
     pool: &Pool,
     code: &PromoCode,
-) -> DomainResult<HashMap<UserId, i64>> {
+) -> DomainResult<(Promo, HashMap<UserId, i64>, i64)> {
     let client = pool.get().await?;
-    let rows = client
-        .query(
-            "SELECT user_id, count(*) FROM promo_redemptions WHERE code = $1 GROUP BY user_id",
-            &[&code.as_str()],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| Ok((UserId::from_db(r.try_get(0)?), r.try_get(1)?)))
-        .collect()
+    let sql = concat!(
+        "SELECT ",
+        promo_columns!(),
+        ", releases, (SELECT coalesce(array_agg(r.user_id), '{}') FROM promo_redemptions r
+                      WHERE r.code = promos.code) AS redeemers
+         FROM promos WHERE code = $1"
+    );
+    let row = client
+        .query_opt(sql, &[&code.as_str()])
+        .await?
+        .ok_or_else(|| DomainError::UnknownPromo(code.clone()))?;
+    let mut per_user: HashMap<UserId, i64> = HashMap::new();
+    for user in row.try_get::<_, Vec<i64>>("redeemers")? {
+        *per_user.entry(UserId::from_db(user)).or_default() += 1;
+    }
+    Ok((from_row(&row)?, per_user, row.try_get("releases")?))
 }
 
 pub async fn list(pool: &Pool, page: PageRequest) -> DomainResult<Page<Promo>> {

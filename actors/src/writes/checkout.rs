@@ -6,6 +6,7 @@ use super::{ApplyError, CheckoutLine, CheckoutWrite, Outcome};
 use crate::error::DomainError;
 use crate::ids::OrderId;
 use crate::model::{Order, OrderLine, PaymentMethod, ProductKind};
+use crate::money::Money;
 use crate::status::OrderStatus;
 
 /// Order, lines, stock, delivered codes, debit, history and cart in one statement, so a
@@ -13,9 +14,10 @@ use crate::status::OrderStatus;
 const CHECKOUT_SQL: &str = "
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor,
-                        payment, shipping_address, promo_code, tax_included_minor, payment_due_at)
+                        payment, shipping_address, promo_code, tax_included_minor, payment_due_at, paid_minor)
     VALUES ($1, CASE WHEN $19::timestamptz IS NULL THEN 'paid' ELSE 'pending_payment' END, $2, $3, $4, $5, $6, $7,
-            CASE WHEN $19::timestamptz IS NULL THEN 'wallet' ELSE 'external' END, $16, $17, $18, $19)
+            CASE WHEN $19::timestamptz IS NULL THEN 'wallet' ELSE 'external' END, $16, $17, $18, $19,
+            CASE WHEN $19::timestamptz IS NULL THEN $7::bigint ELSE 0 END)
     RETURNING id, created_at, updated_at
 ), lines AS (
     INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_minor)
@@ -165,6 +167,12 @@ pub(super) async fn apply(tx: &Db, c: &CheckoutWrite) -> Result<Outcome, ApplyEr
         tax_minor: t.tax_minor,
         total_minor: t.total_minor,
         tax_included_minor: t.tax_included_minor,
+        // A wallet order is paid by its own debit; an external one when its payment arrives.
+        paid_minor: match c.payment_due {
+            None => t.total_minor,
+            Some(_) => Money::ZERO,
+        },
+        refunded_minor: Money::ZERO,
         currency: c.currency.clone(),
         promo_code: c.promo.clone(),
         shipping_address: c.shipping_address.clone(),

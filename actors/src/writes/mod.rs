@@ -4,7 +4,7 @@
 
 mod catalog;
 mod checkout;
-mod promos;
+pub(crate) mod promos;
 
 use crate::address::ShippingAddress;
 use crate::error::DomainError;
@@ -242,6 +242,11 @@ pub enum Outcome {
     Done,
     /// Stock given back: (product, units, stock movement id) for each product.
     Restocked(Vec<(ProductId, i64, i64)>),
+    /// An order cancelled: the stock it gave back, and the promo redemption it gave back.
+    Cancelled {
+        restocked: Vec<(ProductId, i64, i64)>,
+        promo: Option<crate::promo::RedemptionReleased>,
+    },
     Stored {
         status: u16,
         body: Value,
@@ -258,7 +263,7 @@ impl Outcome {
             Outcome::Credit(tx) => (201, to_json(serde_json::to_value(tx))),
             Outcome::Promo(promo) => (200, to_json(serde_json::to_value(promo))),
             Outcome::Id(id) => (201, Value::from(*id)),
-            Outcome::Done | Outcome::Restocked(_) => (204, Value::Null),
+            Outcome::Done | Outcome::Restocked(_) | Outcome::Cancelled { .. } => (204, Value::Null),
             Outcome::Stored { status, body } => (*status, body.clone()),
         }
     }

@@ -2,8 +2,8 @@
 
 use super::Db;
 use super::{ApplyError, Outcome};
-use crate::ids::UserId;
-use crate::promo::{PromoCode, PromoRules};
+use crate::ids::{OrderId, UserId};
+use crate::promo::{PromoCode, PromoRules, RedemptionReleased};
 use crate::store::promos::{from_row, promo_columns};
 
 const INSERT: &str = concat!(
@@ -63,4 +63,26 @@ pub(super) async fn cart_promo(
     tx.execute(&stmt, &[&user.get(), &code.map(PromoCode::as_str)])
         .await?;
     Ok(Outcome::Done)
+}
+
+/// Gives back the redemption of an order being cancelled, if it had one: its row goes and
+/// the count goes down, in the cancel's transaction. A cancel happens once per order (its
+/// status change is conditional), and the row can be deleted once, so a redemption is
+/// given back exactly once.
+pub(crate) async fn release_redemption(
+    tx: &Db,
+    order: OrderId,
+) -> Result<Option<RedemptionReleased>, ApplyError> {
+    let sql = "WITH r AS (DELETE FROM promo_redemptions WHERE order_id = $1 RETURNING code, user_id)
+               UPDATE promos p SET redemptions = p.redemptions - 1, releases = p.releases + 1, updated_at = now()
+               FROM r WHERE p.code = r.code RETURNING p.code, r.user_id, p.releases";
+    let stmt = tx.prepare_cached(sql).await?;
+    let Some(row) = tx.query_opt(&stmt, &[&order.get()]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(RedemptionReleased {
+        code: PromoCode::from_db(row.try_get(0)?),
+        user: UserId::from_db(row.try_get(1)?),
+        releases: row.try_get(2)?,
+    }))
 }

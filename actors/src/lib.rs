@@ -27,6 +27,7 @@ pub mod registry;
 pub mod returns;
 pub mod status;
 pub mod store;
+pub mod unpaid;
 pub mod user;
 pub mod writes;
 

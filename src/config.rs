@@ -9,6 +9,9 @@ use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
 
+/// 30 days: longer would refuse an honest buyer's next unpaid order for no gain.
+const UNPAID_COOLDOWN_SECS_MAX: u64 = 30 * 86_400;
+
 /// The shortest JWT secret production accepts: HS256 wants at least the hash's 32 bytes.
 pub const JWT_SECRET_MIN_BYTES: usize = 32;
 
@@ -177,6 +180,24 @@ pub struct CheckoutSettings {
     pub reservation_ttl_secs: u64,
     /// How often overdue orders are looked for and cancelled.
     pub expiry_sweep_ms: u64,
+    /// Bounds on one buyer's orders awaiting an external payment: how many orders, how many
+    /// units in all, and what percentage of one product's units for sale (at least 1 unit).
+    pub unpaid_orders_max: u32,
+    pub unpaid_units_max: u32,
+    pub unpaid_product_share_pct: u32,
+    /// How long an order that ended unpaid keeps counting after its payment was due.
+    pub unpaid_cooldown_secs: u64,
+}
+
+impl CheckoutSettings {
+    pub fn unpaid_limits(&self) -> souk_actors::unpaid::UnpaidLimits {
+        souk_actors::unpaid::UnpaidLimits {
+            orders_max: i64::from(self.unpaid_orders_max),
+            units_max: i64::from(self.unpaid_units_max),
+            product_share_pct: i64::from(self.unpaid_product_share_pct),
+            cooldown: Duration::from_secs(self.unpaid_cooldown_secs),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -256,9 +277,18 @@ flat_minor = 0
 rate_bp = 0
 inclusive = false
 
+# An unpaid order holds stock for nothing: a buyer may have 3 awaiting payment (room for a
+# retried payment page or two), 20 units in all, and half of any product's units for sale,
+# so at least half of every product stays buyable by others. An order that ended unpaid
+# counts one more window after its payment was due, so cancelling or lapsing and ordering
+# again cannot keep a hold alive: a hoarder holds a product at most half of the time.
 [checkout]
 reservation_ttl_secs = 900
 expiry_sweep_ms = 1000
+unpaid_orders_max = 3
+unpaid_units_max = 20
+unpaid_product_share_pct = 50
+unpaid_cooldown_secs = 900
 
 [payments]
 
@@ -367,6 +397,18 @@ impl Settings {
                 "checkout.reservation_ttl_secs and checkout.expiry_sweep_ms must be positive"
                     .into(),
             ));
+        }
+        let c = &self.checkout;
+        if c.unpaid_orders_max == 0
+            || c.unpaid_units_max == 0
+            || !(1..=100).contains(&c.unpaid_product_share_pct)
+            || c.unpaid_cooldown_secs > UNPAID_COOLDOWN_SECS_MAX
+        {
+            return Err(ConfigError::Invalid(format!(
+                "checkout.unpaid_orders_max and checkout.unpaid_units_max must be positive, \
+                 checkout.unpaid_product_share_pct within 1..=100 and \
+                 checkout.unpaid_cooldown_secs at most {UNPAID_COOLDOWN_SECS_MAX}"
+            )));
         }
         if self.tax.rate_bp > souk_actors::pricing::TAX_RATE_BP_MAX {
             return Err(ConfigError::Invalid(

@@ -106,6 +106,7 @@ impl Application {
                 currency: settings.shop.currency.clone(),
                 pricing: settings.pricing(),
                 payment_window: Duration::from_secs(settings.checkout.reservation_ttl_secs),
+                unpaid: settings.checkout.unpaid_limits(),
                 return_window: Duration::from_secs(settings.returns.window_days * 86_400),
             },
             metrics: actor_metrics,

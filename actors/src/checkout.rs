@@ -3,6 +3,8 @@
 //! checks the balance, and sends one write (order, lines, stock, codes, debit, idempotency
 //! record, audit) to the group commit. Only after COMMIT are reservations committed and the
 //! answer sent; on any failure every reservation is released and nothing has changed.
+//! An order that will await an external payment is first bounded by what its buyer already
+//! holds unpaid (`unpaid.rs`), before anything is reserved.
 
 use crate::address::ShippingAddress;
 use crate::error::{DomainError, DomainResult};
@@ -15,6 +17,8 @@ use crate::product::{Commit, MarkStale, Release, Reserve, Reserved, WriteMeta};
 use crate::promo::{CheckPromo, ClaimId, PromoCode, SettleClaim};
 use crate::quantity::Quantity;
 use crate::registry::Registry;
+use crate::store;
+use crate::unpaid::UnpaidHolds;
 use crate::user::UserActor;
 use crate::writes::{AuditEntry, CheckoutLine, CheckoutWrite, Outcome, WriteOp};
 use actix::prelude::*;
@@ -59,7 +63,11 @@ impl Handler<Checkout> for UserActor {
             if cart.is_empty() {
                 return Err(DomainError::CartEmpty);
             }
-            let held = reserve_all(&registry, &cart).await?;
+            let unpaid = match msg.payment {
+                PaymentMethod::External => Some(unpaid_holds(&registry, user, &cart).await?),
+                PaymentMethod::Wallet => None,
+            };
+            let held = reserve_all(&registry, &cart, unpaid.as_ref()).await?;
             let claim = ClaimId::next();
             let pending = Pending {
                 user,
@@ -111,16 +119,43 @@ impl Handler<Checkout> for UserActor {
     }
 }
 
+/// What the buyer already holds unpaid, once its order and unit caps admit `cart`. Read
+/// from committed orders inside the buyer's serial section: its earlier checkouts have
+/// committed and no other one runs, so concurrent checkouts cannot both fit under a cap.
+async fn unpaid_holds(
+    registry: &Arc<Registry>,
+    user: UserId,
+    cart: &[(ProductId, Quantity)],
+) -> DomainResult<UnpaidHolds> {
+    let limits = registry.deps.config.unpaid;
+    let since = chrono::Utc::now()
+        - chrono::Duration::from_std(limits.cooldown)
+            .map_err(|_| DomainError::Internal("unpaid cooldown out of range".into()))?;
+    let lines = store::unpaid_lines(&registry.deps.pool, user, since).await?;
+    let holds = UnpaidHolds::from_lines(lines);
+    holds.admit(cart, &limits)?;
+    Ok(holds)
+}
+
 /// Reserves every line in product-id order (the cart is a BTreeMap); on the first refusal
-/// releases what it took and returns the refusal.
+/// releases what it took and returns the refusal. For an unpaid order, each product also
+/// bounds the buyer's share of it.
 async fn reserve_all(
     registry: &Arc<Registry>,
     cart: &[(ProductId, Quantity)],
+    unpaid: Option<&UnpaidHolds>,
 ) -> DomainResult<Vec<Held>> {
+    let limits = &registry.deps.config.unpaid;
     let mut held: Vec<Held> = Vec::with_capacity(cart.len());
     for &(product, quantity) in cart {
         let rid = ReservationId::next();
-        match registry.product(product, Reserve { rid, quantity }).await {
+        let unpaid = unpaid.map(|holds| holds.share(product, limits));
+        let reserve = Reserve {
+            rid,
+            quantity,
+            unpaid,
+        };
+        match registry.product(product, reserve).await {
             Ok(reserved) => held.push(Held {
                 product,
                 quantity,

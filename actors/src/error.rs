@@ -24,6 +24,16 @@ pub enum DomainError {
     CartEmpty,
     #[error("a checkout for this cart is already running")]
     CheckoutInProgress,
+    /// A checkout awaiting an external payment would take its buyer past a bound on what
+    /// one buyer may hold unpaid (`unpaid.rs`).
+    #[error("{}", limit.explain(*max, *held, *requested))]
+    UnpaidLimit {
+        limit: crate::unpaid::HoldLimit,
+        max: i64,
+        held: i64,
+        requested: i64,
+        product_id: Option<ProductId>,
+    },
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,

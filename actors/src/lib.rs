@@ -28,6 +28,7 @@ pub mod returns;
 pub mod settlement;
 pub mod status;
 pub mod store;
+pub mod unpaid;
 pub mod user;
 pub mod writes;
 

@@ -38,6 +38,8 @@ pub struct ActorConfig {
     pub pricing: crate::pricing::PricingRules,
     /// How long an order awaiting an external payment holds its stock.
     pub payment_window: Duration,
+    /// Bounds on what one buyer may hold in orders awaiting an external payment.
+    pub unpaid: crate::unpaid::UnpaidLimits,
     /// How long after delivery a return may be asked for.
     pub return_window: Duration,
 }

@@ -2,7 +2,7 @@
 //! a message that changes the cart or the balance finishes (committed) before the next
 //! message of that user is looked at, so one user's checkouts, credits and cart edits are
 //! serialized without a lock. It also gates Idempotency-Keys: a second request with a key
-//! that is still running waits for the first one's answer.
+//! that is still running waits for the key's answer, then compares its own body with it.
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{ProductId, UserId};
@@ -45,8 +45,7 @@ pub(crate) struct UserState {
 }
 
 struct InFlight {
-    request_hash: Vec<u8>,
-    waiters: Vec<oneshot::Sender<Option<StoredAnswer>>>,
+    waiters: Vec<oneshot::Sender<Option<KeyAnswer>>>,
 }
 
 /// A response as first sent: replayed byte for byte to a repeated request.
@@ -418,20 +417,28 @@ impl Handler<Credit> for UserActor {
 
 // ---- idempotency gate ---------------------------------------------------------------------
 
+/// A key's answer and the hash of the request that produced it. A duplicate compares its
+/// own hash with this, never with whichever request happens to hold the key in flight: the
+/// request in flight may be refused itself (its body differs from the stored answer's).
+#[derive(Debug, Clone)]
+pub struct KeyAnswer {
+    pub request_hash: Vec<u8>,
+    pub answer: StoredAnswer,
+}
+
 pub enum GateEntry {
     /// The caller owns the key until it sends `FinishKey`.
     Proceed,
-    /// The same request is running; this resolves to its answer (None if it failed).
-    Wait(oneshot::Receiver<Option<StoredAnswer>>),
-    /// The key is running with a different request body.
-    Mismatch,
+    /// Another request holds the key; this resolves to the key's answer once it ends (None
+    /// if it ended without one, e.g. a 5xx: then a waiter takes the lead itself).
+    Wait(oneshot::Receiver<Option<KeyAnswer>>),
 }
 
+/// Every request with a key, whatever its body, waits while another request holds that key.
 #[derive(Message, Clone)]
 #[rtype(result = "DomainResult<GateEntry>")]
 pub struct BeginKey {
     pub key: String,
-    pub request_hash: Vec<u8>,
 }
 
 /// Releases a key and hands its answer to every request that waited on it.
@@ -439,7 +446,7 @@ pub struct BeginKey {
 #[rtype(result = "DomainResult<()>")]
 pub struct FinishKey {
     pub key: String,
-    pub answer: Option<StoredAnswer>,
+    pub answer: Option<KeyAnswer>,
 }
 
 impl Handler<BeginKey> for UserActor {
@@ -448,7 +455,6 @@ impl Handler<BeginKey> for UserActor {
     fn handle(&mut self, msg: BeginKey, _: &mut Context<Self>) -> Self::Result {
         self.ready()?;
         match self.gate.get_mut(&msg.key) {
-            Some(running) if running.request_hash != msg.request_hash => Ok(GateEntry::Mismatch),
             Some(running) => {
                 let (tx, rx) = oneshot::channel();
                 running.waiters.push(tx);
@@ -458,7 +464,6 @@ impl Handler<BeginKey> for UserActor {
                 self.gate.insert(
                     msg.key,
                     InFlight {
-                        request_hash: msg.request_hash,
                         waiters: Vec::new(),
                     },
                 );

@@ -170,6 +170,20 @@ impl From<DomainError> for ApiError {
             D::CheckoutInProgress => {
                 ApiError::new(StatusCode::CONFLICT, "checkout_in_progress", message)
             }
+            D::UnpaidLimit {
+                limit,
+                max,
+                held,
+                requested,
+                product_id,
+            } => {
+                let mut details = json!({ "limit": unpaid_setting(limit), "max": max,
+                                          "held": held, "requested": requested });
+                if let Some(product) = product_id {
+                    details["product_id"] = json!(product);
+                }
+                ApiError::new(StatusCode::CONFLICT, "unpaid_limit", message).with_details(details)
+            }
             D::Invalid { field, .. } => ApiError::invalid(field, message),
             D::StockWouldGoNegative { available, delta } => {
                 ApiError::new(StatusCode::CONFLICT, "stock_would_go_negative", message)
@@ -222,6 +236,16 @@ impl From<DomainError> for ApiError {
                 )
             }
         }
+    }
+}
+
+/// The setting that sets an unpaid bound, so a refusal names what an operator would change.
+fn unpaid_setting(limit: souk_actors::unpaid::HoldLimit) -> &'static str {
+    use souk_actors::unpaid::HoldLimit;
+    match limit {
+        HoldLimit::Orders => "SOUK__CHECKOUT__UNPAID_ORDERS_MAX",
+        HoldLimit::Units => "SOUK__CHECKOUT__UNPAID_UNITS_MAX",
+        HoldLimit::ProductShare => "SOUK__CHECKOUT__UNPAID_PRODUCT_SHARE_PCT",
     }
 }
 

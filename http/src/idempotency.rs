@@ -1,6 +1,7 @@
 //! Idempotency-Key handling for ⚑ endpoints. The user's actor gates a key in memory (a
-//! duplicate that arrives while the first runs waits for its answer; a different body is
-//! refused); the stored answer rides in the same group-commit write as the effect, so after
+//! duplicate that arrives while another request holds the key waits for the key's answer,
+//! and gets it only if its body is the one that produced it; else it is refused as a
+//! reuse); the stored answer rides in the same group-commit write as the effect, so after
 //! a restart the database replays it. Refusals (4xx) are stored too, so a retry sees the
 //! same answer; 5xx answers are not, so a retry after an outage runs again.
 
@@ -14,7 +15,7 @@ use serde_json::Value;
 use souk_actors::persistence::persist;
 use souk_actors::product::WriteMeta;
 use souk_actors::store;
-use souk_actors::user::{BeginKey, FinishKey, GateEntry, StoredAnswer};
+use souk_actors::user::{BeginKey, FinishKey, GateEntry, KeyAnswer, StoredAnswer};
 use souk_actors::writes::{IdempotencyDraft, WriteOp};
 use souk_actors::DomainError;
 use std::future::Future;
@@ -75,19 +76,19 @@ where
 {
     let registry = &state.registry;
     let key = key.0;
-    let begin = BeginKey {
-        key: key.clone(),
-        request_hash: request_hash.clone(),
-    };
-    // A waiter whose leader failed without an answer (5xx) takes the lead itself; bounded.
+    let begin = BeginKey { key: key.clone() };
+    // Every duplicate waits, whatever its body: the request holding the key may not be the
+    // one whose answer is (or becomes) stored, so only the key's answer can say whether a
+    // body is the same request. A waiter whose leader ended without an answer (5xx) takes
+    // the lead itself; bounded.
     let mut attempts = 0;
     loop {
         attempts += 1;
         match registry.user(caller.user, begin.clone()).await? {
-            GateEntry::Mismatch => return Err(reused()),
             GateEntry::Wait(rx) => match rx.await {
-                Ok(Some(answer)) => {
-                    return Ok((replay(answer.status, answer.body), Served::Replayed))
+                Ok(Some(known)) => {
+                    let (status, body, served) = replayed_to(&known, &request_hash)?;
+                    return Ok((replay(status, body), served));
                 }
                 _ if attempts < 3 => continue,
                 _ => {
@@ -104,25 +105,35 @@ where
         user: caller.user,
         key: Some(key.clone()),
     };
-    let result = lead(state, caller, &key, request_hash, request_id, effect).await;
-    let answer = match &result {
-        Ok((status, body, _)) => Some(StoredAnswer {
-            status: *status,
-            body: body.clone(),
-        }),
-        Err(_) => None,
-    };
+    let Led { own, key_answer } = lead(state, caller, &key, request_hash, request_id, effect).await;
     held.key = None;
     // Told, not asked: the gate lives only in a running actor, and one that stopped (after
     // a write of unknown outcome) has nothing to release; starting a new one would only wait
     // on the database.
-    registry.tell_user(caller.user, FinishKey { key, answer });
-    let (status, body, served) = result?;
+    registry.tell_user(
+        caller.user,
+        FinishKey {
+            key,
+            answer: key_answer,
+        },
+    );
+    let (status, body, served) = own?;
     let response = match served {
         Served::Fresh => HttpResponse::build(status_of(status)).json(body),
         Served::Replayed => replay(status, body),
     };
     Ok((response, served))
+}
+
+/// A key's answer, as given to a request that hashes to `request_hash`: the answer itself
+/// if it is the request that produced it, else the refusal of a reused key. This is the
+/// only comparison of bodies.
+fn replayed_to(known: &KeyAnswer, request_hash: &[u8]) -> ApiResult<(u16, Value, Served)> {
+    if known.request_hash != request_hash {
+        return Err(reused());
+    }
+    let StoredAnswer { status, body } = known.answer.clone();
+    Ok((status, body, Served::Replayed))
 }
 
 /// A key this request leads. If the request is dropped before it finishes (the client went
@@ -143,6 +154,32 @@ impl Drop for HeldKey {
     }
 }
 
+/// What the key's leader ends with: its own answer, and the key's answer (with the hash of
+/// the request that produced it) for the duplicates that waited; `None` when the key still
+/// has no stored answer (a 5xx, or a refusal the database could not record).
+struct Led {
+    own: ApiResult<(u16, Value, Served)>,
+    key_answer: Option<KeyAnswer>,
+}
+
+impl Led {
+    /// This request's own answer became the key's answer.
+    fn fresh(request_hash: Vec<u8>, status: u16, body: Value) -> Led {
+        Led {
+            key_answer: Some(known(request_hash, status, body.clone())),
+            own: Ok((status, body, Served::Fresh)),
+        }
+    }
+
+    /// The key has no answer yet; `error` is this request's alone.
+    fn unanswered(error: ApiError) -> Led {
+        Led {
+            own: Err(error),
+            key_answer: None,
+        }
+    }
+}
+
 /// The key's owner runs the effect optimistically: the effect's write stores its answer
 /// under the key, and if the key already holds one (a retry, or a restart since), the
 /// write is refused as a whole and the stored answer is replayed. So a first request costs
@@ -154,7 +191,7 @@ async fn lead<F, Fut>(
     request_hash: Vec<u8>,
     request_id: &str,
     effect: F,
-) -> ApiResult<(u16, Value, Served)>
+) -> Led
 where
     F: FnOnce(IdempotencyDraft) -> Fut,
     Fut: Future<Output = ApiResult<Answer>>,
@@ -165,13 +202,15 @@ where
         request_hash,
     };
     let error = match effect(draft.clone()).await {
-        Ok(answer) => return Ok((answer.status.as_u16(), answer.body, Served::Fresh)),
+        Ok(answer) => {
+            return Led::fresh(draft.request_hash, answer.status.as_u16(), answer.body);
+        }
         Err(error) if error.code == KEY_TAKEN => return stored(state, &draft).await,
         Err(error) => error,
     };
     if !error.status.is_client_error() {
         // 5xx is not an answer: a retry with this key runs again.
-        return Err(error);
+        return Led::unanswered(error);
     }
     // The refusal is this key's answer from now on; store it so a retry agrees.
     let body = error.body(request_id);
@@ -180,45 +219,60 @@ where
         idempotency: Some(draft.clone()),
         audit: None,
     };
-    match persist(
-        &state.registry.deps.persistence,
-        meta.write(WriteOp::StoredResponse { status, body }),
-    )
-    .await
-    {
-        Ok(_) => Err(error),
+    let write = meta.write(WriteOp::StoredResponse {
+        status,
+        body: body.clone(),
+    });
+    match persist(&state.registry.deps.persistence, write).await {
+        // Its own answer leaves as the error it is (so it is counted and logged as one).
+        Ok(_) => Led {
+            own: Err(error),
+            key_answer: Some(known(draft.request_hash, status, body)),
+        },
         Err(DomainError::KeyTaken) => stored(state, &draft).await,
         // The database refused the record itself (e.g. the message quotes input with a NUL,
         // which jsonb cannot hold): the refusal still stands, unrecorded.
         Err(DomainError::Rejected { constraint }) => {
             tracing::warn!(%constraint, "a refusal could not be stored for its key");
-            Err(error)
+            Led::unanswered(error)
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Led::unanswered(e.into()),
     }
 }
 
 /// The code `DomainError::KeyTaken` maps to.
 const KEY_TAKEN: &str = "idempotency_key_in_use";
 
-/// The answer already stored under the key, if the request is the same one.
-async fn stored(state: &AppState, draft: &IdempotencyDraft) -> ApiResult<(u16, Value, Served)> {
-    match state
+/// The answer already stored under the key: replayed if the request is the same one, and in
+/// any case handed to the duplicates that waited, so each compares its own body with it.
+async fn stored(state: &AppState, draft: &IdempotencyDraft) -> Led {
+    let found = state
         .bounded(store::find_idempotency_key(
             &state.pool,
             draft.user,
             &draft.key,
         ))
-        .await?
-    {
-        Some(stored) if stored.request_hash == draft.request_hash => {
-            Ok((stored.status, stored.body, Served::Replayed))
-        }
-        Some(_) => Err(reused()),
+        .await;
+    let key_answer = match found {
+        Ok(Some(stored)) => known(stored.request_hash, stored.status, stored.body),
         // Stored, yet not found: the answer outlived its 24 h window meanwhile; retry.
-        None => Err(ApiError::unavailable(
-            "the Idempotency-Key's answer could not be read; retry",
-        )),
+        Ok(None) => {
+            return Led::unanswered(ApiError::unavailable(
+                "the Idempotency-Key's answer could not be read; retry",
+            ))
+        }
+        Err(e) => return Led::unanswered(e),
+    };
+    Led {
+        own: replayed_to(&key_answer, &draft.request_hash),
+        key_answer: Some(key_answer),
+    }
+}
+
+fn known(request_hash: Vec<u8>, status: u16, body: Value) -> KeyAnswer {
+    KeyAnswer {
+        request_hash,
+        answer: StoredAnswer { status, body },
     }
 }
 

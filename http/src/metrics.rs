@@ -111,6 +111,7 @@ impl HttpMetrics {
             "insufficient_funds",
             "cart_empty",
             "promo_invalid",
+            "unpaid_limit",
             "unavailable",
             "overloaded",
             "maintenance",

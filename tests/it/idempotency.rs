@@ -4,6 +4,7 @@ use crate::common::*;
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_checkouts_with_one_key_make_one_order_and_one_debit() {
@@ -208,4 +209,84 @@ async fn a_refusal_is_the_keys_answer_even_after_the_reason_is_gone() {
     assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 0);
     // A new key checks out.
     assert_eq!(app.checkout(&token, "now").await.0, StatusCode::CREATED);
+}
+
+/// Issue 13, item 6: four requests with body A and four with body B race for one key, in
+/// many trials. The key's stored answer decides: every request with the body that produced
+/// it gets exactly that answer, every other one is refused as a reuse, whichever request
+/// happened to hold the key in flight when it arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_with_the_stored_answers_body_gets_that_answer_when_two_bodies_race() {
+    let app = TestApp::spawn().await;
+    app.customer(16, 0).await;
+    let admin = app.admin();
+    let path = "/v1/admin/users/16/wallet/credits";
+    let bodies = [
+        json!({ "amount_minor": 100, "reason": "body A" }),
+        json!({ "amount_minor": 200, "reason": "body B" }),
+    ];
+    let mut credited = 0;
+    for trial in 0..20 {
+        let key = format!("race-{trial}");
+        // A, B, A, B, ...: each body both leads and follows in some trials.
+        let sent: Vec<usize> = (0..8).map(|i| (i + trial) % 2).collect();
+        // Arrivals spread over about one effect's time, so some come while the first runs,
+        // some after it stored its answer and while a request of the other body holds the key.
+        let step = Duration::from_micros(500 * (1 + trial as u64 % 4));
+        let answers = join_all(sent.iter().enumerate().map(|(i, &b)| {
+            let (app, admin, key, body) = (&app, &admin, &key, bodies[b].clone());
+            async move {
+                tokio::time::sleep(step * i as u32).await;
+                app.call(Method::POST, path, Some(admin), Some(key), Some(body))
+                    .await
+            }
+        }))
+        .await;
+        let created: Vec<_> = answers
+            .iter()
+            .filter(|a| a.0 == StatusCode::CREATED)
+            .collect();
+        let stored = created
+            .first()
+            .map(|a| a.1.clone())
+            .unwrap_or_else(|| panic!("trial {trial}: no request was answered 201: {answers:?}"));
+        let winner = usize::from(stored["amount_minor"] != 100);
+        // Who got what, short enough to read when a trial fails: (body, status).
+        let seen: Vec<_> = sent
+            .iter()
+            .zip(&answers)
+            .map(|(b, a)| (*b, a.0.as_u16()))
+            .collect();
+        for (&body, (status, answer)) in sent.iter().zip(&answers) {
+            if body == winner {
+                assert_eq!(
+                    (*status, answer),
+                    (StatusCode::CREATED, &stored),
+                    "trial {trial}: body {winner} was stored, so every request with it gets \
+                     that answer; (body, status) = {seen:?}"
+                );
+            } else {
+                assert_error(*status, answer, 422, "idempotency_key_reused");
+            }
+        }
+        credited += stored["amount_minor"].as_i64().expect("amount");
+        assert_eq!(
+            app.scalar(&format!(
+                "SELECT count(*) FROM idempotency_keys WHERE user_id = 1 AND key = '{key}'"
+            ))
+            .await,
+            1
+        );
+    }
+    // Each trial's effect happened once.
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM wallet_transactions WHERE user_id = 16")
+            .await,
+        20
+    );
+    assert_eq!(
+        app.scalar("SELECT balance_minor FROM users WHERE id = 16")
+            .await,
+        credited
+    );
 }

@@ -50,6 +50,7 @@ mod telegram_load;
 mod telegram_outage;
 mod telegram_race;
 mod transitions;
+mod unpaid;
 mod users;
 mod variants;
 mod wallet;

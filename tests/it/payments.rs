@@ -364,6 +364,8 @@ async fn a_held_order_survives_a_restart_and_still_expires() {
     let tweak = |s: &mut Settings| {
         configure(s);
         s.checkout.reservation_ttl_secs = 3;
+        // The one buyer holds every unit, which the default share would refuse.
+        s.checkout.unpaid_product_share_pct = 100;
     };
     let app = TestApp::spawn_with(tweak).await;
     let shirt = app.physical(1_000, 2).await;

@@ -82,7 +82,8 @@ async fn order_in(app: &TestApp, token: &str, product: i64, status: OrderStatus)
 
 #[tokio::test]
 async fn every_move_of_the_table_is_allowed_or_refused_with_the_allowed_set() {
-    let app = TestApp::spawn().await;
+    // One order awaits payment for each move tried from `pending_payment`, all by one buyer.
+    let app = TestApp::spawn_with(|s| s.checkout.unpaid_orders_max = 20).await;
     let shirt = app.physical(100, 1_000).await;
     let c = app.customer(2, 1_000_000).await;
     let froms = [

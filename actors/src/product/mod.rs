@@ -14,6 +14,7 @@ use crate::model::ProductKind;
 use crate::money::Money;
 use crate::quantity::Quantity;
 use crate::registry::Registry;
+use crate::unpaid::ShareBound;
 use crate::writes::{AuditEntry, IdempotencyDraft, Write, WriteOp};
 use actix::prelude::*;
 use futures_util::future::BoxFuture;
@@ -125,6 +126,9 @@ pub struct Snapshot {
 pub struct Reserve {
     pub rid: ReservationId,
     pub quantity: Quantity,
+    /// For an order that will await an external payment: the buyer's share of this product,
+    /// checked here because only this actor knows, in the same step, what is for sale.
+    pub unpaid: Option<ShareBound>,
 }
 
 /// Settles a reservation as sold. `at` is the sale's transaction time (the `updated_at` it
@@ -322,6 +326,9 @@ impl Handler<Reserve> for ProductActor {
                 requested: quantity,
                 available,
             });
+        }
+        if let Some(share) = msg.unpaid {
+            share.check(id, quantity, available)?;
         }
         let items: Vec<i64> = match s.kind {
             ProductKind::Digital => s.items.drain(..quantity as usize).collect(),

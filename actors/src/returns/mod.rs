@@ -312,7 +312,13 @@ async fn reserve_exchanges(
         let quantity = Quantity::new(line.quantity)
             .ok_or_else(|| DomainError::Internal("return quantity out of range".into()))?;
         let rid = ReservationId::next();
-        match registry.product(other, Reserve { rid, quantity }).await {
+        // An exchange is already paid for: no unpaid share bounds it.
+        let reserve = Reserve {
+            rid,
+            quantity,
+            unpaid: None,
+        };
+        match registry.product(other, reserve).await {
             Ok(_) => held.push(Held {
                 product: other,
                 rid,

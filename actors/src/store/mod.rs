@@ -6,10 +6,12 @@
 mod catalog;
 mod orders;
 pub mod promos;
+mod unpaid;
 mod users;
 
 pub use catalog::*;
 pub use orders::*;
+pub use unpaid::*;
 pub use users::*;
 
 use crate::error::DomainResult;

@@ -93,6 +93,7 @@ async fn checkout(
             | "insufficient_funds"
             | "cart_empty"
             | "promo_invalid"
+            | "unpaid_limit"
             | "unavailable"
             | "overloaded"
             | "maintenance"

@@ -1,0 +1,42 @@
+//! The committed orders that count against a buyer's unpaid limits (`unpaid.rs`).
+
+use crate::error::DomainResult;
+use crate::ids::{OrderId, ProductId, UserId};
+use crate::model::Timestamp;
+use crate::unpaid::UnpaidLine;
+use deadpool_postgres::Pool;
+
+/// The lines of `user`'s external orders still awaiting payment, and of those that ended
+/// unpaid (cancelled, never paid) whose payment was due after `counted_since`. Read by the
+/// buyer's own actor, which serializes its checkouts and cancellations, so nothing of this
+/// buyer changes between this read and the checkout's commit except a payment, which only
+/// lowers what counts.
+pub async fn unpaid_lines(
+    pool: &Pool,
+    user: UserId,
+    counted_since: Timestamp,
+) -> DomainResult<Vec<UnpaidLine>> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT o.id, l.product_id, l.quantity, o.status = 'pending_payment'
+             FROM orders o JOIN order_lines l ON l.order_id = o.id
+             WHERE o.user_id = $1 AND o.payment = 'external'
+               AND (o.status = 'pending_payment'
+                    OR (o.status = 'cancelled' AND o.payment_due_at > $2
+                        AND NOT EXISTS (SELECT 1 FROM order_status_history h
+                                        WHERE h.order_id = o.id AND h.to_status = 'paid')))",
+            &[&user.get(), &counted_since],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(UnpaidLine {
+                order: OrderId::from_db(r.try_get(0)?),
+                product: ProductId::from_db(r.try_get(1)?),
+                quantity: i64::from(r.try_get::<_, i32>(2)?),
+                holding: r.try_get(3)?,
+            })
+        })
+        .collect()
+}

@@ -56,6 +56,9 @@ pub struct HttpSettings {
     /// Worker threads for HTTP; 0 means one per core.
     pub workers: usize,
     pub body_limit_bytes: usize,
+    /// Bound on reading a request: its headers within this, then its whole body within this
+    /// again, so a client trickling bytes cannot hold a connection open.
+    pub request_read_timeout_ms: u64,
     /// Comma-separated origins allowed to call from a browser (`https://shop.example`); none by default.
     pub cors_origins: String,
 }
@@ -233,6 +236,7 @@ engine = "actors"
 addr = "127.0.0.1:8080"
 workers = 0
 body_limit_bytes = 262144
+request_read_timeout_ms = 10000
 cors_origins = ""
 
 [database]
@@ -431,6 +435,9 @@ impl Settings {
         }
         if self.actors.mailbox_max == 0 || self.actors.idle_timeout_secs == 0 {
             return invalid("actors.mailbox_max and actors.idle_timeout_secs must be positive");
+        }
+        if self.http.request_read_timeout_ms == 0 {
+            return invalid("http.request_read_timeout_ms must be positive");
         }
         self.validate_pricing()?;
         self.telegram.admin_ids()?;

@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod logging;
 pub mod pgcluster;
 pub mod seed;
 pub mod startup;

@@ -10,13 +10,7 @@ use souk_http::auth::{JwtKeys, Role};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,souk=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    souk::logging::init();
     let cli = Cli::parse();
     match run(cli.command.unwrap_or(Command::Serve)) {
         Ok(code) => code,

@@ -16,6 +16,7 @@ use souk_actors::registry::{ActorConfig, Deps, Registry};
 use souk_http::auth::JwtKeys;
 use souk_http::metrics::HttpMetrics;
 use souk_http::ratelimit::RateLimits;
+use souk_http::read_timeout::ReadTimeout;
 use souk_http::AppState;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -189,6 +190,8 @@ impl Application {
             .map_err(|source| StartError::Bind { addr, source })?
             .port();
         let body_limit = settings.http.body_limit_bytes;
+        let read_timeout = Duration::from_millis(settings.http.request_read_timeout_ms);
+        let read_timeout_data = web::Data::new(ReadTimeout(read_timeout));
         let workers = if settings.http.workers == 0 {
             num_cpus()
         } else {
@@ -202,6 +205,8 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(limits.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(read_timeout_data.clone())
+                .wrap(from_fn(souk_http::read_timeout::bound))
                 .wrap(from_fn(souk_http::ratelimit::limit))
                 .wrap(from_fn(souk_http::panics::catch))
                 .wrap(Condition::new(
@@ -217,6 +222,8 @@ impl Application {
                 .configure(souk_http::configure)
         })
         .workers(workers)
+        // The headers get the same bound as the body (`read_timeout::bound`).
+        .client_request_timeout(read_timeout)
         .shutdown_timeout(30)
         .listen(listener)
         .map_err(|source| StartError::Bind {

@@ -105,16 +105,31 @@ impl DomainError {
             message: message.into(),
         }
     }
+
+    /// Postgres class 22 (data exception): a value the request carried that the database
+    /// cannot hold (a NUL in text, a number past bigint). The caller's input, not an outage,
+    /// and its SQLSTATE is no business of the caller's.
+    pub fn data_exception(code: &str) -> Self {
+        tracing::debug!(code, "a request's value was refused by Postgres");
+        DomainError::invalid(
+            "request",
+            "a value in the request is out of range or holds a character that cannot be stored",
+        )
+    }
 }
 
-/// Errors from reads and loads: anything Postgres says that is not a row is "unavailable"
-/// from the caller's point of view (connection refused, pool timeout, server shutting down).
+/// Errors from reads and loads: a data exception is the request's fault (see
+/// `data_exception`); anything else Postgres says that is not a row is "unavailable" from
+/// the caller's point of view (connection refused, pool timeout, server shutting down).
 impl From<tokio_postgres::Error> for DomainError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.as_db_error() {
             Some(db) if db.code().code().starts_with("23") => DomainError::Rejected {
                 constraint: db.constraint().unwrap_or("unknown").to_string(),
             },
+            Some(db) if db.code().code().starts_with("22") => {
+                DomainError::data_exception(db.code().code())
+            }
             _ => DomainError::Unavailable(e.to_string()),
         }
     }

@@ -16,6 +16,18 @@ pub struct Money(i64);
 impl Money {
     pub const ZERO: Money = Money(0);
 
+    /// The largest amount, of either sign, that one request may name (a payment event, and
+    /// any other amount without a tighter bound of its own). Far below `i64::MAX`, so sums of
+    /// many (a wallet, a day's gross) stay far from overflowing Postgres's bigint.
+    pub const AMOUNT_MAX_MINOR: i64 = 1_000_000_000_000;
+
+    /// An amount a request names, if it is within `AMOUNT_MAX_MINOR` of zero.
+    pub fn bounded(minor: i64) -> Option<Money> {
+        (-Self::AMOUNT_MAX_MINOR..=Self::AMOUNT_MAX_MINOR)
+            .contains(&minor)
+            .then_some(Money(minor))
+    }
+
     pub const fn from_minor(minor: i64) -> Self {
         Money(minor)
     }
@@ -94,6 +106,18 @@ mod tests {
             Some(Money::from_minor(15))
         );
         assert_eq!(Money::from_minor(i64::MAX).checked_mul(2), None);
+    }
+
+    #[test]
+    fn a_requested_amount_is_bounded_on_both_sides() {
+        assert_eq!(
+            Money::bounded(Money::AMOUNT_MAX_MINOR).map(Money::minor),
+            Some(Money::AMOUNT_MAX_MINOR)
+        );
+        assert!(Money::bounded(-Money::AMOUNT_MAX_MINOR).is_some());
+        assert!(Money::bounded(Money::AMOUNT_MAX_MINOR + 1).is_none());
+        assert!(Money::bounded(i64::MAX).is_none());
+        assert!(Money::bounded(i64::MIN).is_none());
     }
 
     #[test]

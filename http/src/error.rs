@@ -2,6 +2,7 @@
 //! `{"error": {"code", "message", "details", "request_id"}}`. Codes are stable snake_case
 //! identifiers clients can switch on; messages are for people; nothing leaks internals.
 
+use actix_web::error::PayloadError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::{json, Value};
@@ -95,6 +96,63 @@ impl ApiError {
             "internal",
             "internal error; it has been logged",
         )
+    }
+
+    /// A body that could not be read: past the size limit (413), not arrived within the read
+    /// timeout (408), or broken off or garbled on the way (400).
+    pub fn payload(e: &PayloadError) -> ApiError {
+        match e {
+            PayloadError::Overflow => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body is larger than this server accepts",
+            ),
+            PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                ApiError::request_timeout()
+            }
+            _ => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "the body could not be read: it ended early or its encoding is broken",
+            ),
+        }
+    }
+
+    /// 408: the request did not arrive within the read timeout.
+    pub fn request_timeout() -> ApiError {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request did not arrive in time",
+        )
+    }
+
+    /// An error actix-web raised itself (an extractor, a body read) as the envelope, with its
+    /// status and a code for it, never its plain text.
+    pub fn framework(e: &actix_web::Error) -> ApiError {
+        if let Some(payload) = e.as_error::<PayloadError>() {
+            return ApiError::payload(payload);
+        }
+        let status = e.as_response_error().status_code();
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload(&PayloadError::Overflow),
+            StatusCode::REQUEST_TIMEOUT => ApiError::request_timeout(),
+            StatusCode::NOT_FOUND => ApiError::not_found("no such resource"),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+                status,
+                "method_not_allowed",
+                "this method is not allowed here",
+            ),
+            s if s.is_client_error() => ApiError::new(
+                status,
+                "bad_request",
+                "the request is not one this server reads",
+            ),
+            _ => {
+                tracing::error!(error = %e, "internal error");
+                ApiError::internal()
+            }
+        }
     }
 
     pub fn is_server_error(&self) -> bool {

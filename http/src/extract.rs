@@ -109,16 +109,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Json<T>, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let bytes = web::Bytes::from_request(req, payload);
+        let bytes = read_body(req, payload);
         let route = format!("{} {}", req.method(), req.path());
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|e| {
-                ApiError::new(
-                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    e.to_string(),
-                )
-            })?;
+            let bytes = bytes.await?;
             let value = parse_json(&bytes)?;
             let mut hasher = Sha256::new();
             hasher.update(route.as_bytes());
@@ -130,6 +124,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             })
         })
     }
+}
+
+/// The raw body, within the body limit (`PayloadConfig`) and the read timeout; each way it
+/// can fail is answered in the envelope (413, 408, 400), never as actix-web's plain text.
+pub fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl std::future::Future<Output = Result<web::Bytes, ApiError>> + 'static {
+    let bytes = web::Bytes::from_request(req, payload);
+    async move { bytes.await.map_err(|e| ApiError::framework(&e)) }
 }
 
 /// Syntax errors are 400; a well-formed body with a wrong, missing or unknown field is 422.
@@ -250,14 +254,30 @@ pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Ap
 }
 
 /// Query strings are parsed into a flat map first so every parameter error names its field.
+/// A NUL (`%00`) is refused here for every route: Postgres text cannot hold one, and a
+/// filter carrying it would otherwise fail as a database error.
 pub fn query_map(req: &HttpRequest) -> Result<std::collections::HashMap<String, String>, ApiError> {
-    web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-        .map(web::Query::into_inner)
-        .map_err(|e| {
-            ApiError::new(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                "invalid_query",
-                e.to_string(),
-            )
-        })
+    let bad_query = |message: String| {
+        ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_query",
+            message,
+        )
+    };
+    let map =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .map(web::Query::into_inner)
+            .map_err(|e| bad_query(e.to_string()))?;
+    for (name, value) in &map {
+        if name.contains('\0') {
+            return Err(bad_query("a query parameter's name contains NUL".into()));
+        }
+        if value.contains('\0') {
+            return Err(ApiError::invalid(
+                name,
+                format!("{name} must not contain NUL"),
+            ));
+        }
+    }
+    Ok(map)
 }

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod panics;
 pub mod ratelimit;
+pub mod read_timeout;
 pub mod routes;
 pub mod scrape;
 pub mod state;

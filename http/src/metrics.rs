@@ -1,12 +1,14 @@
 //! HTTP metrics and the middleware that every request passes: it assigns the request id
 //! (or keeps a sane one the client sent), fills it into error envelopes, and counts the
-//! request by route template (never the raw path, so label sets stay bounded).
+//! request by route template (never the raw path) and method (one of a closed set), so no
+//! input can add a series.
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
@@ -156,7 +158,7 @@ pub async fn observe(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let authenticated = req
         .headers()
         .contains_key(actix_web::http::header::AUTHORIZATION);
@@ -169,12 +171,13 @@ pub async fn observe(
                 let status = e.as_response_error().status_code().as_u16().to_string();
                 metrics
                     .requests
-                    .with_label_values(&["unknown", &method, &status])
+                    .with_label_values(&["unknown", method, &status])
                     .inc();
             }
             return Err(e);
         }
     };
+    let res = enveloped(res);
     let error = res.response().extensions().get::<ApiError>().cloned();
     let mut res = match error {
         // Errors are rendered without the request; the envelope gets its id here.
@@ -193,14 +196,43 @@ pub async fn observe(
         let status = res.status().as_u16().to_string();
         metrics
             .requests
-            .with_label_values(&[&route, &method, &status])
+            .with_label_values(&[&route, method, &status])
             .inc();
         metrics
             .duration
-            .with_label_values(&[&route, &method])
+            .with_label_values(&[&route, method])
             .observe(started.elapsed().as_secs_f64());
     }
     Ok(res)
+}
+
+/// An error actix-web answered itself (plain text) is answered again in the envelope, so
+/// every error leaves in one shape whichever layer raised it.
+fn enveloped(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    if res.response().extensions().get::<ApiError>().is_some() {
+        return res;
+    }
+    let Some(error) = res.response().error().map(ApiError::framework) else {
+        return res;
+    };
+    res.into_response(actix_web::ResponseError::error_response(&error))
+}
+
+/// The `method` label: the standard methods by name, any other (a client may send any
+/// token as a method) as `other`, so each one sent does not become a series of its own.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 /// Prometheus text exposition of every `souk_*` family.

@@ -1,6 +1,8 @@
 //! Rate limits: every request is charged to one route class (checkout, writes, reads, auth,
-//! webhooks) under one key — the user of a valid token, else the client's IP, and for the
-//! webhooks the webhook itself, never the IP of the provider that sends them. Over its quota a
+//! webhooks) under one key — the user of a valid token, else the client's IP. A webhook call
+//! is charged by its handler once its signature or secret is checked: an authentic one to the
+//! webhook's own bucket (never the IP of the provider that sends them), anything else to its
+//! sender's IP in `auth`, so junk cannot spend the provider's quota. Over its quota a
 //! request answers 429 `rate_limited` with `Retry-After` and is counted by class.
 //! Keyed state lives in governor's keyed store; a periodic `retain_recent` drops keys whose
 //! bucket is full again, so memory is bounded by the clients seen within one sweep.
@@ -11,7 +13,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{web, HttpRequest};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use prometheus::IntCounterVec;
@@ -120,8 +122,14 @@ impl Class {
 pub enum Key {
     User(i64),
     Ip(IpAddr),
-    /// A webhook is one sender however many addresses it comes from.
-    Webhook(&'static str),
+    /// A webhook's authentic calls are one sender however many addresses they come from.
+    Webhook(Webhook),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Webhook {
+    Telegram,
+    Payments,
 }
 
 const WEBHOOKS: [&str; 2] = ["/v1/telegram/webhook", "/v1/payments/webhook"];
@@ -140,13 +148,11 @@ pub enum Bearer {
     Absent,
 }
 
-/// The class and key of a request, or `None` for exempt paths.
+/// The class and key of a request, or `None` for exempt paths and for the webhooks, which
+/// their handlers charge once they know whether the call is authentic (`charge_webhook`).
 pub fn classify(method: &Method, path: &str, bearer: Bearer, ip: IpAddr) -> Option<(Class, Key)> {
-    if EXEMPT.contains(&path) {
+    if EXEMPT.contains(&path) || WEBHOOKS.contains(&path) {
         return None;
-    }
-    if let Some(hook) = WEBHOOKS.iter().find(|w| **w == path) {
-        return Some((Class::Webhooks, Key::Webhook(hook)));
     }
     let key = match bearer {
         Bearer::Valid(user) => Key::User(user),
@@ -163,6 +169,31 @@ pub fn classify(method: &Method, path: &str, bearer: Bearer, ip: IpAddr) -> Opti
         Class::Writes
     };
     Some((class, key))
+}
+
+/// Who pays for a webhook call whose signature or secret has been checked.
+pub fn webhook_charge(hook: Webhook, authentic: bool, ip: IpAddr) -> (Class, Key) {
+    if authentic {
+        (Class::Webhooks, Key::Webhook(hook))
+    } else {
+        (Class::Auth, Key::Ip(client_net(ip)))
+    }
+}
+
+/// Charges a checked webhook call (see `webhook_charge`); `Err` is the 429 to answer.
+pub fn charge_webhook(req: &HttpRequest, hook: Webhook, authentic: bool) -> Result<(), ApiError> {
+    let Some(limits) = req.app_data::<web::Data<RateLimits>>() else {
+        return Ok(());
+    };
+    let (class, key) = webhook_charge(hook, authentic, peer_ip(req.peer_addr()));
+    limits
+        .check(class, &key)
+        .map_err(|secs| ApiError::rate_limited(class.as_str(), secs))
+}
+
+/// The peer's address; a request without one (a test harness) counts as 0.0.0.0.
+fn peer_ip(peer: Option<std::net::SocketAddr>) -> IpAddr {
+    peer.map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip())
 }
 
 /// An IPv6 client controls a whole /64, so that is what one key covers.
@@ -266,10 +297,7 @@ pub async fn limit(
     let limits = req.app_data::<web::Data<RateLimits>>().cloned();
     if let Some(limits) = limits {
         let state = req.app_data::<web::Data<AppState>>();
-        let ip = req
-            .peer_addr()
-            .map(|a| a.ip())
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let ip = peer_ip(req.peer_addr());
         let who = bearer(&req, state);
         if let Some((class, key)) = classify(req.method(), req.path(), who, ip) {
             if let Err(secs) = limits.check(class, &key) {
@@ -309,11 +337,26 @@ mod tests {
         for hook in WEBHOOKS {
             assert_eq!(
                 c(Method::POST, hook, Bearer::Absent),
-                Some((Class::Webhooks, Key::Webhook(hook))),
-                "never keyed by the sender's address"
+                None,
+                "charged by the handler"
             );
         }
         assert_eq!(c(Method::GET, "/metrics", Bearer::Absent), None);
+    }
+
+    #[test]
+    fn an_authentic_webhook_call_spends_the_webhooks_bucket_and_junk_its_senders() {
+        for hook in [Webhook::Telegram, Webhook::Payments] {
+            assert_eq!(
+                webhook_charge(hook, true, HOME),
+                (Class::Webhooks, Key::Webhook(hook)),
+                "never keyed by the sender's address"
+            );
+            assert_eq!(
+                webhook_charge(hook, false, HOME),
+                (Class::Auth, Key::Ip(HOME))
+            );
+        }
     }
 
     #[test]

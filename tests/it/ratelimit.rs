@@ -1,6 +1,6 @@
 //! P20: rate limits per route class, keyed by the token's user or else the client's IP; the
-//! webhooks by their own rule. Quotas here refill once per 100 s, so a burst meets exactly
-//! its `burst` allowance.
+//! webhooks by their own rule (authentic calls per webhook, junk per address; `abuse.rs` has
+//! the flood). Quotas here refill once per 100 s, so a burst meets exactly its `burst`.
 
 use crate::common::*;
 use futures_util::future::join_all;
@@ -162,15 +162,27 @@ async fn tokens_that_do_not_verify_are_limited_per_address() {
 }
 
 #[tokio::test]
-async fn webhooks_are_never_charged_to_the_senders_address() {
-    let app = spawn_limited(|r| r.writes = at_once(1)).await;
-    for hook in ["/v1/telegram/webhook", "/v1/payments/webhook"] {
-        let (_, limited) = burst(&app, reqwest::Method::POST, hook, None, 6).await;
-        assert_eq!(
-            limited, 0,
-            "{hook} shares a webhook bucket, not the address's writes"
-        );
-    }
+async fn webhook_calls_that_do_not_verify_spend_the_senders_auth_quota_not_its_writes() {
+    let app = spawn_limited(|r| {
+        r.writes = at_once(1);
+        r.auth = at_once(3);
+    })
+    .await;
+    let (passed, limited) =
+        burst(&app, reqwest::Method::POST, "/v1/telegram/webhook", None, 2).await;
+    assert_eq!((passed, limited), (2, 0), "two 401s");
+    let (passed, limited) =
+        burst(&app, reqwest::Method::POST, "/v1/payments/webhook", None, 3).await;
+    assert_eq!(
+        (passed, limited),
+        (1, 2),
+        "the address's auth quota is spent"
+    );
+    assert_eq!(counted(&app.metrics().await, "auth"), 2.0);
+    assert_eq!(counted(&app.metrics().await, "webhooks"), 0.0);
     let (_, limited) = burst(&app, reqwest::Method::POST, "/v1/admin/users", None, 3).await;
-    assert_eq!(limited, 2, "the same address's ordinary writes are limited");
+    assert_eq!(
+        limited, 2,
+        "the same address's ordinary writes have their own quota"
+    );
 }

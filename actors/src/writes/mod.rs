@@ -87,9 +87,10 @@ impl From<tokio_postgres::Error> for ApplyError {
                 tracing::error!(code, %detail, "a write's statement is invalid");
                 ApplyError::Job(DomainError::Internal(format!("invalid statement ({code})")))
             }
-            Some(code)
-                if code.starts_with("22") || code.starts_with("23") || code.starts_with("P0") =>
-            {
+            Some(code) if code.starts_with("22") => {
+                ApplyError::Job(DomainError::data_exception(code))
+            }
+            Some(code) if code.starts_with("23") || code.starts_with("P0") => {
                 ApplyError::Job(DomainError::Rejected {
                     constraint: e
                         .as_db_error()

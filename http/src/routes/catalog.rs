@@ -61,7 +61,7 @@ async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
         Some(text) if text.chars().count() > 200 => {
             return Err(ApiError::invalid("q", "q is at most 200 characters"))
         }
-        // Postgres text cannot hold NUL; control characters are never a sensible search.
+        // Control characters are never a sensible search (NUL never gets this far).
         Some(text) if text.chars().any(char::is_control) => {
             return Err(ApiError::invalid(
                 "q",

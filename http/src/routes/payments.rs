@@ -1,12 +1,15 @@
 //! `POST /v1/payments/webhook`: a payment provider's events, signed the way Stripe signs
 //! webhooks (`Souk-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`).
-//! A bad or stale signature is 401 and nothing is read; a well-signed event is answered
-//! 200 with what became of it (also when rejected), so the provider stops retrying, and
-//! an event id is applied once however often it is delivered (I4).
+//! A missing, malformed or stale signature is 401 before the body is read, a MAC that does
+//! not match is 401 after, and either is charged to the sender's address, never to the
+//! provider's quota. A well-signed event is answered 200 with what became of it (also when
+//! rejected), so the provider stops retrying, and an event id is applied once however often
+//! it is delivered (I4).
 
 use super::request_id;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::parse_json;
+use crate::extract::{parse_json, read_body};
+use crate::ratelimit::{charge_webhook, Webhook};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use hmac::{Hmac, Mac};
@@ -60,23 +63,12 @@ struct TopupBody {
 async fn webhook(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let secret = state.payment_webhook_secret.as_ref().ok_or_else(|| {
-        ApiError::unauthorized("payment events are refused: no webhook secret is configured")
-    })?;
-    let header = req
-        .headers()
-        .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("the Souk-Signature header is missing"))?;
-    verify(
-        secret.expose_secret().as_bytes(),
-        header,
-        &body,
-        chrono::Utc::now().timestamp(),
-    )
-    .map_err(ApiError::unauthorized)?;
+    let body = authentic_body(&req, &state, &mut payload.into_inner()).await;
+    // Only a verified event spends the provider's quota; junk spends its sender's.
+    charge_webhook(&req, Webhook::Payments, body.is_ok())?;
+    let body = body?;
     let event = parse(parse_json::<EventBody>(&body)?)?;
     let kind = event.kind.as_str();
     let audit = AuditEntry {
@@ -107,6 +99,31 @@ async fn webhook(
         .with_label_values(&[kind, outcome])
         .inc();
     Ok(HttpResponse::Ok().json(receipt))
+}
+
+/// The body, once the signature proves the provider sent it. The header is checked before
+/// the body is read, so junk without a fresh, well-formed signature costs no read and no MAC.
+async fn authentic_body(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: &mut actix_web::dev::Payload,
+) -> ApiResult<web::Bytes> {
+    let secret = state.payment_webhook_secret.as_ref().ok_or_else(|| {
+        ApiError::unauthorized("payment events are refused: no webhook secret is configured")
+    })?;
+    let header = req
+        .headers()
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthorized("the Souk-Signature header is missing"))?;
+    let signature =
+        Signature::parse(header, chrono::Utc::now().timestamp()).map_err(ApiError::unauthorized)?;
+    let body = read_body(req, payload).await?;
+    if signature.matches(secret.expose_secret().as_bytes(), &body) {
+        Ok(body)
+    } else {
+        Err(ApiError::unauthorized("the signature does not match"))
+    }
 }
 
 fn parse(b: EventBody) -> ApiResult<PaymentEvent> {
@@ -149,41 +166,72 @@ fn parse(b: EventBody) -> ApiResult<PaymentEvent> {
     Ok(PaymentEvent {
         event_id: b.event_id,
         kind,
-        amount: Money::from_minor(b.amount_minor),
+        amount: Money::bounded(b.amount_minor).ok_or_else(|| {
+            ApiError::invalid(
+                "amount_minor",
+                format!(
+                    "amount_minor must be within {} of zero",
+                    Money::AMOUNT_MAX_MINOR
+                ),
+            )
+        })?,
         currency: b.currency.to_ascii_uppercase(),
         target,
     })
 }
 
-/// Checks `t=<unix>,v1=<hex>[,v1=<hex>...]` against the raw body. Any `v1` may match, so a
-/// provider rotating its secret can sign with the old and the new one at once. The MAC
-/// comparison is constant-time (`verify_slice`).
-pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), &'static str> {
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
-            Some(("v1", hex_sig)) => {
-                if let Ok(sig) = hex::decode(hex_sig) {
-                    signatures.push(sig);
+/// A `Souk-Signature` header, `t=<unix>,v1=<hex>[,v1=<hex>...]`, whose timestamp is within
+/// the tolerance of now. Any `v1` may match, so a provider rotating its secret can sign with
+/// the old and the new one at once.
+pub struct Signature {
+    t: i64,
+    v1: Vec<Vec<u8>>,
+}
+
+impl Signature {
+    pub fn parse(header: &str, now: i64) -> Result<Signature, &'static str> {
+        let mut timestamp = None;
+        let mut v1 = Vec::new();
+        for part in header.split(',') {
+            match part.trim().split_once('=') {
+                Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+                Some(("v1", hex_sig)) => {
+                    if let Ok(sig) = hex::decode(hex_sig) {
+                        v1.push(sig);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
         }
+        let t = timestamp.ok_or("the signature has no valid timestamp")?;
+        // `abs_diff` cannot overflow, so no `t` however far off wraps into the tolerance.
+        if t.abs_diff(now) > SIGNATURE_TOLERANCE_SECS.unsigned_abs() {
+            return Err("the signature's timestamp is outside the 5-minute tolerance");
+        }
+        if v1.is_empty() {
+            return Err("the signature has no v1 value");
+        }
+        Ok(Signature { t, v1 })
     }
-    let t = timestamp.ok_or("the signature has no valid timestamp")?;
-    if (now - t).abs() > SIGNATURE_TOLERANCE_SECS {
-        return Err("the signature's timestamp is outside the 5-minute tolerance");
+
+    /// Whether any `v1` is the MAC of `body` under `secret`; compared in constant time
+    /// (`verify_slice`).
+    pub fn matches(&self, secret: &[u8], body: &[u8]) -> bool {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+            return false;
+        };
+        mac.update(self.t.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        self.v1
+            .iter()
+            .any(|sig| mac.clone().verify_slice(sig).is_ok())
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| "unusable secret")?;
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    if signatures
-        .iter()
-        .any(|sig| mac.clone().verify_slice(sig).is_ok())
-    {
+}
+
+/// Checks a whole signature header against the raw body.
+pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), &'static str> {
+    if Signature::parse(header, now)?.matches(secret, body) {
         Ok(())
     } else {
         Err("the signature does not match")
@@ -224,6 +272,10 @@ mod tests {
         assert_eq!(verify(b"secret", &rotated, body, 1_000), Ok(()));
         for bad in ["", "t=abc,v1=00", "v1=00", "t=1000", "t=1000,v1=zz"] {
             assert!(verify(b"secret", bad, body, 1_000).is_err(), "{bad}");
+        }
+        for t in [i64::MIN, i64::MIN + 1_000, i64::MAX, 1_000 - i64::MAX] {
+            let far = sign(b"secret", body, t);
+            assert!(verify(b"secret", &far, body, 1_000).is_err(), "t={t}");
         }
     }
 }

@@ -203,6 +203,16 @@ impl BotApi {
     }
 
     fn count(&self, method: &'static str, outcome: &'static str) {
+        // The label set stays the registered one even if a call is added without listing it.
+        debug_assert!(
+            METHODS.contains(&method),
+            "{method} is missing from METHODS"
+        );
+        let method = if METHODS.contains(&method) {
+            method
+        } else {
+            "other"
+        };
         self.calls.with_label_values(&[method, outcome]).inc();
     }
 }

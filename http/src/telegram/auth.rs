@@ -90,7 +90,9 @@ pub fn verify(init_data: &str, bot_token: &[u8], now: i64, max_age_secs: i64) ->
     mac(&pairs, bot_token)?.verify_slice(&hash).ok()?;
     let find = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     let auth_date: i64 = find("auth_date")?.parse().ok()?;
-    if now - auth_date > max_age_secs || auth_date - now > SKEW_SECS {
+    // Checked: an auth_date however far off is refused, never wrapped into the window.
+    let age = now.checked_sub(auth_date)?;
+    if age > max_age_secs || age < -SKEW_SECS {
         return None;
     }
     let user: User = serde_json::from_str(find("user")?).ok()?;
@@ -145,5 +147,10 @@ mod tests {
         assert!(verify(&data.replace("Ann", "Bob"), token, 1000, 60).is_none());
         assert!(verify("user=x", token, 1000, 60).is_none());
         assert!(verify("", token, 1000, 60).is_none());
+        for far in [i64::MIN, i64::MIN + 1000, i64::MAX] {
+            let far = far.to_string();
+            let data = sign(&[("auth_date", far.as_str()), ("user", user)], token).unwrap();
+            assert!(verify(&data, token, 1000, 60).is_none(), "auth_date {far}");
+        }
     }
 }

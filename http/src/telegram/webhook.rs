@@ -1,9 +1,10 @@
 //! `POST /v1/telegram/webhook`. The secret header is checked before anything is read (401,
-//! nothing processed). Well-formed updates are answered 200 within `reply_within` whatever
-//! the Bot API does: the update is applied and its answers are sent on a task that goes on
-//! if the bound passes. Each update is applied once (I4, P26): under the user's turn (the
-//! user's actor serializes their updates), an update id already recorded changes nothing
-//! and sends nothing; money and stock effects are also keyed (see `checkout.rs`).
+//! nothing processed, charged to the sender's address rather than the webhook's quota).
+//! Well-formed updates are answered 200 within `reply_within` whatever the Bot API does:
+//! the update is applied and its answers are sent on a task that goes on if the bound
+//! passes. Each update is applied once (I4, P26): under the user's turn (the user's actor
+//! serializes their updates), an update id already recorded changes nothing and sends
+//! nothing; money and stock effects are also keyed (see `checkout.rs`).
 
 use super::callback::{decode, Action};
 use super::screens::{deliver, Call, Ctx, Origin};
@@ -11,9 +12,11 @@ use super::update::{Kind, Update};
 use super::{admin, checkout, queries, shop, wallet, Bot, Step};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::read_body;
+use crate::ratelimit::{charge_webhook, Webhook};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use souk_actors::conversation::{BeginTurn, EndTurn, GetStep, SetStep};
 use souk_actors::ids::UserId;
 use souk_actors::registry::Registry;
@@ -45,21 +48,16 @@ pub async fn receive(
 ) -> ApiResult<HttpResponse> {
     let bot = state.telegram.clone();
     let sent = req.headers().get(SECRET_HEADER).map(|v| v.as_bytes());
-    if !bot.secret_matches(sent) {
+    let authentic = bot.secret_matches(sent);
+    // Only Telegram's own calls spend the webhook's quota; junk spends its sender's.
+    charge_webhook(&req, Webhook::Telegram, authentic)?;
+    if !authentic {
         bot.count(Kind::Unsupported, "unauthorized");
         return Err(ApiError::unauthorized(
             "missing or wrong X-Telegram-Bot-Api-Secret-Token",
         ));
     }
-    let bytes = web::Bytes::from_request(&req, &mut payload.into_inner())
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                e.to_string(),
-            )
-        })?;
+    let bytes = read_body(&req, &mut payload.into_inner()).await?;
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::malformed_json(format!("the update is not valid JSON: {e}")))?;
     let update_id = value

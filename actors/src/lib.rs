@@ -26,6 +26,7 @@ pub mod refunds;
 pub mod registry;
 pub mod returns;
 pub mod status;
+pub mod stock;
 pub mod store;
 pub mod user;
 pub mod writes;

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (one link), one module per area.
 
+mod abuse_bot;
 mod actors;
 mod admin_products;
 mod auth;

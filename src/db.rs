@@ -24,6 +24,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_commerce", include_str!("../sql/0004_commerce.sql")),
     ("0005_telegram", include_str!("../sql/0005_telegram.sql")),
     ("0006_dashboard", include_str!("../sql/0006_dashboard.sql")),
+    ("0007_user_ids", include_str!("../sql/0007_user_ids.sql")),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

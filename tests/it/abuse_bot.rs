@@ -1,5 +1,5 @@
-//! Attacks on the running shop through the bot's doors: forged top-up payments and crafted
-//! admin buttons.
+//! Attacks on the running shop through the bot's doors: forged top-up payments, crafted
+//! admin buttons, and a token that tried to push the user ids past what tokens carry.
 
 use crate::common::SECRET;
 use crate::fake_bot_api::Call;
@@ -197,4 +197,47 @@ async fn the_bots_stock_button_is_held_to_the_same_bound_as_the_http_api() {
         .as_str()
         .is_some_and(|m| m.contains("at most ±1000000")));
     shop.app.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn a_token_for_the_largest_user_id_never_pushes_new_users_past_the_token_limit() {
+    let shop = Shop::open().await;
+    let max = souk_http::auth::MAX_TOKEN_USER_ID;
+    let huge = shop.app.token(max, "customer");
+    let (s, body) = shop.app.get("/v1/me/wallet", Some(&huge)).await;
+    assert_eq!(s.as_u16(), 200, "{body}");
+
+    let now = chrono::Utc::now().timestamp().to_string();
+    let user = r#"{"id":6101,"first_name":"Mia"}"#;
+    let init_data = souk_http::telegram::auth::sign(
+        &[("auth_date", &now), ("user", user)],
+        BOT_TOKEN.as_bytes(),
+    )
+    .unwrap();
+    let body = json!({ "init_data": init_data });
+    let (s, signed_in) = shop
+        .app
+        .call(Method::POST, "/v1/auth/telegram", None, None, Some(body))
+        .await;
+    assert_eq!(s.as_u16(), 200, "{signed_in}");
+    let id = signed_in["user_id"].as_i64().unwrap();
+    assert!(id < max, "a new user took id {id}");
+    let token = signed_in["token"].as_str().unwrap();
+    let (s, body) = shop.app.get("/v1/me/wallet", Some(token)).await;
+    assert_eq!(s.as_u16(), 200, "Souk accepts the token it issued: {body}");
+    // A user the bot meets first, and one an admin creates, get small ids too.
+    shop.say(6102, "/start").await;
+    assert!(shop.user_of(6102).await < max);
+    let (s, created) = shop
+        .app
+        .call(
+            Method::POST,
+            "/v1/admin/users",
+            Some(&shop.app.admin()),
+            None,
+            Some(json!({ "display_name": "Created" })),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{created}");
+    assert!(created["id"].as_i64().unwrap() < max, "{created}");
 }

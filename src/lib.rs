@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod pgcluster;
+pub mod secret_strength;
 pub mod seed;
 pub mod startup;
 pub mod telegram_cli;

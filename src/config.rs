@@ -467,6 +467,17 @@ impl Settings {
                 }
             }
         }
+        if let Some((a, b)) = crate::secret_strength::first_reused(&self.secrets()) {
+            let problem = format!("{a} and {b} have the same value; each secret must be its own");
+            match self.profile {
+                Profile::Dev => tracing::warn!("{problem}; production refuses it"),
+                Profile::Production => {
+                    return Err(ConfigError::Invalid(format!(
+                        "{problem} (e.g. a separate `openssl rand -hex 32` for each)"
+                    )))
+                }
+            }
+        }
         if self.profile == Profile::Production && self.database.url.is_none() {
             return invalid(
                 "the production profile needs SOUK__DATABASE__URL; the private cluster is for dev only",
@@ -527,7 +538,7 @@ fn secret_problem(secret: Option<&SecretString>) -> Option<&'static str> {
         None => Some("is missing"),
         Some(s) if is_placeholder(s) => Some("is a placeholder"),
         Some(s) if s.len() < JWT_SECRET_MIN_BYTES => Some("is shorter than 32 bytes"),
-        Some(_) => None,
+        Some(s) => crate::secret_strength::low_entropy(s),
     }
 }
 
@@ -583,10 +594,16 @@ mod tests {
         assert!(s.validate().is_err());
         s.auth.jwt_secret = Some(SecretString::from("short".to_string()));
         assert!(s.validate().is_err());
-        s.auth.jwt_secret = Some(SecretString::from("x".repeat(32)));
-        s.payments.webhook_secret = Some(SecretString::from("p".repeat(32)));
-        s.telegram.webhook_secret = Some(SecretString::from("t".repeat(32)));
+        let strong = |i: u8| SecretString::from(format!("{i}f3a9c1e5b7d2048e6a1c3b5d7f9e0a2c"));
+        s.auth.jwt_secret = Some(strong(1));
+        s.payments.webhook_secret = Some(strong(2));
+        s.telegram.webhook_secret = Some(strong(3));
         s.validate().unwrap();
+        s.telegram.webhook_secret = Some(SecretString::from("t".repeat(32)));
+        assert!(s.validate().is_err(), "low entropy");
+        s.telegram.webhook_secret = Some(strong(1));
+        assert!(s.validate().is_err(), "reused");
+        s.telegram.webhook_secret = Some(strong(3));
         for placeholder in [
             "change-me-change-me-change-me-change-me",
             "your-jwt-secret-your-jwt-secret-your-jwt-secret",

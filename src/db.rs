@@ -24,9 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_commerce", include_str!("../sql/0004_commerce.sql")),
     ("0005_telegram", include_str!("../sql/0005_telegram.sql")),
     ("0006_dashboard", include_str!("../sql/0006_dashboard.sql")),
+    ("0007_user_ids", include_str!("../sql/0007_user_ids.sql")),
     (
-        "0007_order_money",
-        include_str!("../sql/0007_order_money.sql"),
+        "0008_order_money",
+        include_str!("../sql/0008_order_money.sql"),
     ),
 ];
 

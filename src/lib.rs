@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod logging;
 pub mod pgcluster;
+pub mod secret_strength;
 pub mod seed;
 pub mod startup;
 pub mod telegram_cli;

@@ -73,7 +73,7 @@ impl Application {
         let actor_metrics = ActorMetrics::new(&prometheus)?;
         let http_metrics = HttpMetrics::new(&prometheus)?;
         let telegram = std::sync::Arc::new(souk_http::telegram::Bot::new(
-            crate::telegram_cli::bot_config(&settings)?,
+            crate::telegram_cli::bot_config(&settings, &secret)?,
             &prometheus,
         )?);
 

@@ -3,25 +3,26 @@
 //! the update kinds the bot reads) and `souk telegram info` (prints `getWebhookInfo`).
 
 use crate::config::{ConfigError, Settings};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use souk_http::telegram::api::{ApiSettings, BotApi};
+use souk_http::telegram::invoice::InvoiceKey;
 use souk_http::telegram::BotConfig;
 use std::time::Duration;
 
 /// The update kinds the bot handles; Telegram sends no others.
 pub const ALLOWED_UPDATES: [&str; 3] = ["message", "callback_query", "pre_checkout_query"];
 
-pub fn bot_config(settings: &Settings) -> Result<BotConfig, ConfigError> {
+/// The bot's settings; top-up invoices are signed with a key derived from `jwt_secret`.
+pub fn bot_config(
+    settings: &Settings,
+    jwt_secret: &SecretString,
+) -> Result<BotConfig, ConfigError> {
     let t = &settings.telegram;
+    let invoice_key = InvoiceKey::derive(jwt_secret)
+        .map_err(|e| ConfigError::Invalid(format!("the invoice key cannot be derived: {e}")))?;
     Ok(BotConfig {
-        api: ApiSettings {
-            base: t.api_base.clone(),
-            token: t.bot_token.clone(),
-            timeout: Duration::from_millis(t.api_timeout_ms.max(1)),
-            retries: t.api_retries,
-            retry_after_max: Duration::from_secs(t.retry_after_max_secs),
-        },
+        api: api_settings(settings),
         webhook_secret: t
             .webhook_secret
             .clone()
@@ -32,16 +33,28 @@ pub fn bot_config(settings: &Settings) -> Result<BotConfig, ConfigError> {
         payment_provider_token: t.payment_provider_token.clone(),
         topup_amounts_minor: t.topup_amounts()?,
         invoice_ttl: Duration::from_secs(t.invoice_ttl_secs),
+        invoice_key,
         low_stock_threshold: t.low_stock_threshold,
     })
 }
 
+fn api_settings(settings: &Settings) -> ApiSettings {
+    let t = &settings.telegram;
+    ApiSettings {
+        base: t.api_base.clone(),
+        token: t.bot_token.clone(),
+        timeout: Duration::from_millis(t.api_timeout_ms.max(1)),
+        retries: t.api_retries,
+        retry_after_max: Duration::from_secs(t.retry_after_max_secs),
+    }
+}
+
 fn api(settings: &Settings) -> Result<BotApi, String> {
-    let config = bot_config(settings).map_err(|e| e.to_string())?;
-    if config.api.token.is_none() {
+    let api = api_settings(settings);
+    if api.token.is_none() {
         return Err("set SOUK__TELEGRAM__BOT_TOKEN first".into());
     }
-    BotApi::new(config.api, &prometheus::Registry::new()).map_err(|e| e.to_string())
+    BotApi::new(api, &prometheus::Registry::new()).map_err(|e| e.to_string())
 }
 
 pub async fn set_webhook(settings: &Settings, url: &str) -> Result<String, String> {

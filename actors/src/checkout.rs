@@ -211,7 +211,7 @@ async fn pay(
                 now: chrono::Utc::now(),
                 claim: Some(*claim),
             };
-            Some(registry.promo(code, check).await?)
+            Some(check.ask(registry, code).await?)
         }
         None => None,
     };

@@ -27,6 +27,7 @@ pub mod registry;
 pub mod returns;
 pub mod settlement;
 pub mod status;
+pub mod stock;
 pub mod store;
 pub mod unpaid;
 pub mod user;

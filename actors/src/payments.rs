@@ -153,6 +153,30 @@ pub async fn receive(
     }
 }
 
+/// Records an event its front-end already found does not match what the shop asked for
+/// (a Telegram payment whose invoice says otherwise): nothing moves, the event is kept
+/// as `rejected` with `reason` and audited, once per event id like any other.
+pub async fn reject(
+    registry: &Arc<Registry>,
+    event: PaymentEvent,
+    reason: &str,
+    audit: AuditEntry,
+) -> DomainResult<Receipt> {
+    let pool = &registry.deps.pool;
+    if let Some(receipt) = recorded(pool, &event.event_id).await? {
+        return Ok(receipt);
+    }
+    let event_id = event.event_id.clone();
+    match record_only(registry, event, EventOutcome::Rejected, Some(reason), audit).await {
+        Err(DomainError::Rejected { constraint }) if constraint == "payment_events_pkey" => {
+            recorded(pool, &event_id)
+                .await?
+                .ok_or_else(|| DomainError::Internal("a recorded event vanished".into()))
+        }
+        other => other,
+    }
+}
+
 async fn recorded(pool: &Pool, event_id: &str) -> DomainResult<Option<Receipt>> {
     let client = pool.get().await?;
     let row = client

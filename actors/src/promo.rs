@@ -5,7 +5,7 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::UserId;
-use crate::lifecycle::{self, Entity, Load};
+use crate::lifecycle::{self, Entity};
 use crate::model::Timestamp;
 use crate::money::Money;
 use crate::persistence::persist;
@@ -14,7 +14,6 @@ use crate::product::WriteMeta;
 use crate::registry::Registry;
 use crate::writes::{Outcome, WriteOp};
 use actix::prelude::*;
-use futures_util::future::BoxFuture;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -194,7 +193,7 @@ impl ClaimId {
 pub struct PromoActor {
     code: PromoCode,
     registry: Arc<Registry>,
-    state: Load<PromoState>,
+    state: PromoState,
     last_active: Instant,
 }
 
@@ -234,18 +233,19 @@ impl PromoState {
 }
 
 impl PromoActor {
-    pub(crate) fn new(code: PromoCode, registry: Arc<Registry>) -> Self {
+    pub(crate) fn new(code: PromoCode, registry: Arc<Registry>, state: PromoState) -> Self {
         PromoActor {
             code,
             registry,
-            state: Load::Loading,
+            state,
             last_active: Instant::now(),
         }
     }
 
+    /// The state, for a message that uses it (which keeps the owner from idling out).
     fn ready(&mut self) -> DomainResult<&mut PromoState> {
         self.last_active = Instant::now();
-        self.state.ready()
+        Ok(&mut self.state)
     }
 }
 
@@ -262,29 +262,10 @@ impl Actor for PromoActor {
 }
 
 impl Entity for PromoActor {
-    type State = PromoState;
     const KIND: &'static str = "promo";
 
     fn registry(&self) -> &Arc<Registry> {
         &self.registry
-    }
-
-    fn state(&mut self) -> &mut Load<PromoState> {
-        &mut self.state
-    }
-
-    fn load(&self) -> BoxFuture<'static, DomainResult<PromoState>> {
-        let (pool, code) = (self.registry.deps.pool.clone(), self.code.clone());
-        Box::pin(async move {
-            let (promo, per_user, releases_loaded) =
-                crate::store::promos::load(&pool, &code).await?;
-            Ok(PromoState {
-                promo,
-                per_user,
-                pending: HashMap::new(),
-                releases_loaded,
-            })
-        })
     }
 
     fn forget(&self, addr: &Addr<Self>) {
@@ -294,16 +275,26 @@ impl Entity for PromoActor {
     /// Claims whose checkout vanished expire like stock reservations; idle owners leave.
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let ttl = self.registry.deps.config.reservation_ttl;
-        if let Load::Ready(s) = &mut self.state {
-            s.pending.retain(|_, (_, at)| at.elapsed() < ttl);
-        }
+        self.state.pending.retain(|_, (_, at)| at.elapsed() < ttl);
         let idle = self.last_active.elapsed() >= self.registry.deps.config.idle_timeout;
-        let pending = matches!(&self.state, Load::Ready(s) if !s.pending.is_empty());
-        let gone = matches!(self.state, Load::Gone(_));
-        if (idle && !pending) || gone {
+        if idle && self.state.pending.is_empty() {
             lifecycle::retire(self, ctx);
         }
     }
+}
+
+/// A code's committed rules and redemptions; `UnknownPromo` if there is no such code.
+pub(crate) async fn load(
+    pool: &deadpool_postgres::Pool,
+    code: &PromoCode,
+) -> DomainResult<PromoState> {
+    let (promo, per_user, releases_loaded) = crate::store::promos::load(pool, code).await?;
+    Ok(PromoState {
+        promo,
+        per_user,
+        pending: HashMap::new(),
+        releases_loaded,
+    })
 }
 
 /// Checks the code for this user and cart; with a claim id, also counts one pending
@@ -381,7 +372,7 @@ impl Handler<CheckPromo> for PromoActor {
 
     fn handle(&mut self, msg: CheckPromo, _: &mut Context<Self>) -> Self::Result {
         let code = self.code.clone();
-        let s = self.ready().map_err(|e| refused_if_missing(e, &code))?;
+        let s = self.ready()?;
         if let Some(reason) = s.refusal(msg.user, msg.subtotal, msg.now) {
             return Err(DomainError::PromoInvalid { code, reason });
         }
@@ -462,7 +453,17 @@ impl Handler<UpdatePromo> for PromoActor {
     }
 }
 
-/// A code that does not exist is a refusal like any other, not a 404: the customer typed it.
+impl CheckPromo {
+    /// Asks the code's owner. A code that does not exist is a refusal like any other, not
+    /// a 404: the customer typed it.
+    pub async fn ask(self, registry: &Arc<Registry>, code: &PromoCode) -> DomainResult<Discount> {
+        registry
+            .promo(code, self)
+            .await
+            .map_err(|e| refused_if_missing(e, code))
+    }
+}
+
 fn refused_if_missing(e: DomainError, code: &PromoCode) -> DomainError {
     match e {
         DomainError::UnknownPromo(_) => DomainError::PromoInvalid {

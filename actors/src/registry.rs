@@ -1,7 +1,10 @@
 //! The registry: one `DashMap` per actor kind from id to the one live owner of that id.
-//! Owners start lazily (their state loads from Postgres) and leave the map before they
-//! stop when idle. The entry API makes sure two racing requests start one owner, and a
-//! message that meets an owner which just stopped is re-sent once to a fresh one.
+//! An owner starts only once its state has loaded from Postgres: an id that names nothing
+//! gets its caller's "not found" and no actor, so requests for random ids cost one read
+//! each and leave nothing in memory. Requests that arrive while a state loads share that
+//! one load; the entry API makes sure two racing requests start one owner; owners leave
+//! the map before they stop when idle, and a message that meets an owner which just
+//! stopped is re-sent once to a fresh one.
 
 use crate::catalog::CatalogView;
 use crate::error::{DomainError, DomainResult};
@@ -15,6 +18,7 @@ use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use dashmap::DashMap;
 use deadpool_postgres::Pool;
+use futures_util::future::{BoxFuture, FutureExt, Shared};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -28,8 +32,8 @@ pub struct ActorConfig {
     pub mailbox_max: usize,
     /// How long a caller waits for an actor's answer before giving up.
     pub call_timeout: Duration,
-    /// Bound on loading an actor's state; past it the actor gives up and the next request
-    /// tries afresh, so a stalled database never holds a mailbox for long.
+    /// Bound on loading an actor's state; past it the start fails (503) and the next
+    /// request tries afresh, so a stalled database never holds callers for long.
     pub load_timeout: Duration,
     /// How long an in-memory stock reservation lives if its coordinator vanishes.
     pub reservation_ttl: Duration,
@@ -68,6 +72,14 @@ impl<A: Actor> Clone for Handle<A> {
     }
 }
 
+/// An owner as the map holds it: its start, awaited by every request that arrives while
+/// its state loads, then the running owner. A failed start (nothing to own, or the state
+/// could not be read) is taken out of the map by its callers, leaving no actor behind.
+type Slot<A> = Shared<BoxFuture<'static, DomainResult<Handle<A>>>>;
+
+/// Loads an entity's committed state and starts its owner with it.
+type Start<A> = BoxFuture<'static, DomainResult<Addr<A>>>;
+
 /// Counts a message as waiting on an actor until the caller has its answer or gives up.
 struct Pending(Arc<AtomicUsize>);
 
@@ -78,9 +90,9 @@ impl Drop for Pending {
 }
 
 pub struct Registry {
-    products: DashMap<ProductId, Handle<ProductActor>>,
-    users: DashMap<UserId, Handle<UserActor>>,
-    promos: DashMap<PromoCode, Handle<PromoActor>>,
+    products: DashMap<ProductId, Slot<ProductActor>>,
+    users: DashMap<UserId, Slot<UserActor>>,
+    promos: DashMap<PromoCode, Slot<PromoActor>>,
     pub deps: Deps,
     /// Product pages as committed, kept fresh by the products' owners.
     pub catalog: CatalogView,
@@ -106,9 +118,14 @@ impl Registry {
     {
         let registry = self.clone();
         ask(&self.products, id, msg, &self.deps.config, move || {
-            let arbiter = registry.arbiter_for(id.get());
             let registry = registry.clone();
-            ProductActor::start_in_arbiter(&arbiter, move |_| ProductActor::new(id, registry))
+            Box::pin(async move {
+                let state = crate::product::load(&registry.deps.pool, id).await?;
+                let arbiter = registry.arbiter_for(id.get());
+                Ok(ProductActor::start_in_arbiter(&arbiter, move |_| {
+                    ProductActor::new(id, registry, state)
+                }))
+            })
         })
         .await
     }
@@ -122,9 +139,14 @@ impl Registry {
     {
         let registry = self.clone();
         ask(&self.users, id, msg, &self.deps.config, move || {
-            let arbiter = registry.arbiter_for(id.get());
             let registry = registry.clone();
-            UserActor::start_in_arbiter(&arbiter, move |_| UserActor::new(id, registry))
+            Box::pin(async move {
+                let state = crate::user::load(&registry.deps.pool, id).await?;
+                let arbiter = registry.arbiter_for(id.get());
+                Ok(UserActor::start_in_arbiter(&arbiter, move |_| {
+                    UserActor::new(id, registry, state)
+                }))
+            })
         })
         .await
     }
@@ -144,13 +166,18 @@ impl Registry {
             msg,
             &self.deps.config,
             move || {
-                let spread = key
-                    .as_str()
-                    .bytes()
-                    .fold(0i64, |h, b| h.wrapping_mul(31).wrapping_add(i64::from(b)));
-                let arbiter = registry.arbiter_for(spread);
                 let (registry, key) = (registry.clone(), key.clone());
-                PromoActor::start_in_arbiter(&arbiter, move |_| PromoActor::new(key, registry))
+                Box::pin(async move {
+                    let state = crate::promo::load(&registry.deps.pool, &key).await?;
+                    let spread = key
+                        .as_str()
+                        .bytes()
+                        .fold(0i64, |h, b| h.wrapping_mul(31).wrapping_add(i64::from(b)));
+                    let arbiter = registry.arbiter_for(spread);
+                    Ok(PromoActor::start_in_arbiter(&arbiter, move |_| {
+                        PromoActor::new(key, registry, state)
+                    }))
+                })
             },
         )
         .await
@@ -166,7 +193,7 @@ impl Registry {
         UserActor: Handler<M>,
         <UserActor as Actor>::Context: ToEnvelope<UserActor, M>,
     {
-        if let Some(handle) = self.users.get(&id) {
+        if let Some(Some(Ok(handle))) = self.users.get(&id).map(|s| s.peek().cloned()) {
             handle.addr.do_send(msg);
         }
     }
@@ -180,42 +207,52 @@ impl Registry {
         ProductActor: Handler<M>,
         <ProductActor as Actor>::Context: ToEnvelope<ProductActor, M>,
     {
-        if let Some(handle) = self.products.get(&id) {
+        if let Some(Some(Ok(handle))) = self.products.get(&id).map(|s| s.peek().cloned()) {
             handle.addr.do_send(msg);
         }
     }
 
-    /// Sends without waiting for an answer, to a live owner only (see `tell_product`).
-    pub fn tell_promo<M>(&self, code: &PromoCode, msg: M)
-    where
-        M: Message + Send + 'static,
-        M::Result: Send,
-        PromoActor: Handler<M>,
-        <PromoActor as Actor>::Context: ToEnvelope<PromoActor, M>,
-    {
-        if let Some(handle) = self.promos.get(code) {
-            handle.addr.do_send(msg);
+    /// Tells a promo's owner that a redemption was given back. An owner still loading may
+    /// have read its state before that commit, so the message waits for it to start; the
+    /// message's `releases` mark lets an owner that read after the commit ignore it.
+    pub fn tell_promo(&self, code: &PromoCode, msg: crate::promo::RedemptionReleased) {
+        let Some(slot) = self.promos.get(code).map(|s| s.clone()) else {
+            return;
+        };
+        match slot.peek() {
+            Some(Ok(handle)) => handle.addr.do_send(msg),
+            Some(Err(_)) => {}
+            None => {
+                actix::spawn(async move {
+                    if let Ok(handle) = slot.await {
+                        handle.addr.do_send(msg);
+                    }
+                });
+            }
         }
     }
 
     pub(crate) fn forget_product(&self, id: ProductId, addr: &Addr<ProductActor>) {
-        self.products.remove_if(&id, |_, h| &h.addr == addr);
+        self.products.remove_if(&id, |_, s| owned_by(s, addr));
     }
 
     pub(crate) fn forget_promo(&self, code: &PromoCode, addr: &Addr<PromoActor>) {
-        self.promos.remove_if(code, |_, h| &h.addr == addr);
+        self.promos.remove_if(code, |_, s| owned_by(s, addr));
     }
 
     pub(crate) fn forget_user(&self, id: UserId, addr: &Addr<UserActor>) {
-        self.users.remove_if(&id, |_, h| &h.addr == addr);
+        self.users.remove_if(&id, |_, s| owned_by(s, addr));
     }
 
     /// Messages waiting on actors, by kind: (kind, total, deepest single mailbox).
     pub fn mailbox_depths(&self) -> [(&'static str, usize, usize); 3] {
-        fn depth<K: Eq + Hash, A: Actor>(map: &DashMap<K, Handle<A>>) -> (usize, usize) {
-            map.iter().fold((0, 0), |(total, max), h| {
-                let n = h.pending.load(Ordering::Relaxed);
-                (total + n, max.max(n))
+        fn depth<K: Eq + Hash, A: Actor>(map: &DashMap<K, Slot<A>>) -> (usize, usize) {
+            map.iter().fold((0, 0), |(total, max), s| match s.peek() {
+                Some(Ok(h)) => {
+                    let n = h.pending.load(Ordering::Relaxed);
+                    (total + n, max.max(n))
+                }
+                _ => (total, max),
             })
         }
         let (p, u, c) = (
@@ -230,49 +267,84 @@ impl Registry {
         ]
     }
 
-    pub fn live_products(&self) -> usize {
-        self.products.len()
-    }
-
-    pub fn live_users(&self) -> usize {
-        self.users.len()
-    }
-
     fn arbiter_for(&self, id: i64) -> ArbiterHandle {
         let n = self.deps.arbiters.len().max(1);
         self.deps.arbiters[(id.unsigned_abs() as usize) % n].clone()
     }
 }
 
-fn handle_for<K, A>(map: &DashMap<K, Handle<A>>, key: K, start: &impl Fn() -> Addr<A>) -> Handle<A>
+/// Whether `slot` holds the owner at `addr`.
+fn owned_by<A: Actor>(slot: &Slot<A>, addr: &Addr<A>) -> bool {
+    matches!(slot.peek(), Some(Ok(h)) if &h.addr == addr)
+}
+
+/// Whether a slot is still worth waiting on: its state is loading, or its owner runs.
+fn usable<A: Actor>(slot: &Slot<A>) -> bool {
+    match slot.peek() {
+        None => true,
+        Some(Ok(h)) => h.addr.connected(),
+        Some(Err(_)) => false,
+    }
+}
+
+/// A start as a slot. The load runs as a task of its own: a panic while reading state
+/// fails this start (503 to everyone waiting on it), not the request that happened to
+/// drive it, and no owner is left half-started.
+fn starting<A: Actor>(start: Start<A>, load_timeout: Duration) -> Slot<A> {
+    let task = tokio::spawn(tokio::time::timeout(load_timeout, start));
+    async move {
+        let addr = match task.await {
+            Ok(Ok(started)) => started?,
+            Ok(Err(_)) => return Err(DomainError::Unavailable("loading state timed out".into())),
+            Err(_) => return Err(DomainError::Unavailable("loading state failed".into())),
+        };
+        Ok(Handle {
+            addr,
+            pending: Arc::default(),
+        })
+    }
+    .boxed()
+    .shared()
+}
+
+/// The running owner of `key`, started from committed state if there is none. On failure
+/// every waiter gets the same error and the slot leaves the map, so the next request
+/// tries afresh.
+async fn owner<K, A>(
+    map: &DashMap<K, Slot<A>>,
+    key: &K,
+    config: &ActorConfig,
+    start: &impl Fn() -> Start<A>,
+) -> DomainResult<Handle<A>>
 where
     K: Eq + Hash + Clone,
     A: Actor,
 {
-    if let Some(h) = map.get(&key) {
-        if h.addr.connected() {
-            return h.clone();
+    let slot = match map.get(key).map(|s| s.value().clone()) {
+        Some(slot) if usable(&slot) => slot,
+        _ => {
+            let mut entry = map
+                .entry(key.clone())
+                .or_insert_with(|| starting(start(), config.load_timeout));
+            if !usable(&entry) {
+                *entry = starting(start(), config.load_timeout);
+            }
+            entry.clone()
         }
+    };
+    let result = slot.clone().await;
+    if result.is_err() {
+        map.remove_if(key, |_, s| s.ptr_eq(&slot));
     }
-    let mut entry = map.entry(key).or_insert_with(|| Handle {
-        addr: start(),
-        pending: Arc::default(),
-    });
-    if !entry.addr.connected() {
-        *entry = Handle {
-            addr: start(),
-            pending: Arc::default(),
-        };
-    }
-    entry.clone()
+    result
 }
 
 async fn ask<K, A, M, T>(
-    map: &DashMap<K, Handle<A>>,
+    map: &DashMap<K, Slot<A>>,
     key: K,
     msg: M,
     config: &ActorConfig,
-    start: impl Fn() -> Addr<A>,
+    start: impl Fn() -> Start<A>,
 ) -> DomainResult<T>
 where
     K: Eq + Hash + Clone,
@@ -283,7 +355,7 @@ where
 {
     // One retry: the first owner may have passivated between lookup and delivery.
     for _ in 0..2 {
-        let handle = handle_for(map, key.clone(), &start);
+        let handle = owner(map, &key, config, &start).await?;
         if handle.pending.fetch_add(1, Ordering::Relaxed) >= config.mailbox_max {
             handle.pending.fetch_sub(1, Ordering::Relaxed);
             return Err(DomainError::Overloaded);
@@ -292,7 +364,7 @@ where
         match tokio::time::timeout(config.call_timeout, handle.addr.send(msg.clone())).await {
             Ok(Ok(answer)) => return answer,
             Ok(Err(MailboxError::Closed)) => {
-                map.remove_if(&key, |_, h| h.addr == handle.addr);
+                map.remove_if(&key, |_, s| owned_by(s, &handle.addr));
             }
             Ok(Err(MailboxError::Timeout)) | Err(_) => {
                 return Err(DomainError::Unavailable(

@@ -6,7 +6,7 @@
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{ProductId, UserId};
-use crate::lifecycle::{self, Entity, Load};
+use crate::lifecycle::{self, Entity};
 use crate::model::ProductKind;
 use crate::model::WalletTransaction;
 use crate::money::Money;
@@ -18,7 +18,6 @@ use crate::quantity::Quantity;
 use crate::registry::Registry;
 use crate::writes::{Outcome, WriteOp};
 use actix::prelude::*;
-use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -28,7 +27,7 @@ use tokio::sync::oneshot;
 pub struct UserActor {
     pub(crate) id: UserId,
     pub(crate) registry: Arc<Registry>,
-    pub(crate) state: Load<UserState>,
+    pub(crate) state: UserState,
     last_active: Instant,
     gate: HashMap<String, InFlight>,
     /// The Telegram conversation (turn and step), see `conversation.rs`.
@@ -56,20 +55,21 @@ pub struct StoredAnswer {
 }
 
 impl UserActor {
-    pub(crate) fn new(id: UserId, registry: Arc<Registry>) -> Self {
+    pub(crate) fn new(id: UserId, registry: Arc<Registry>, state: UserState) -> Self {
         UserActor {
             id,
             registry,
-            state: Load::Loading,
+            state,
             last_active: Instant::now(),
             gate: HashMap::new(),
             conversation: Default::default(),
         }
     }
 
+    /// The state, for a message that uses it (which keeps the owner from idling out).
     pub(crate) fn ready(&mut self) -> DomainResult<&mut UserState> {
         self.last_active = Instant::now();
-        self.state.ready()
+        Ok(&mut self.state)
     }
 
     /// Runs `work` with no other message of this user in between, so what the handler
@@ -116,20 +116,10 @@ impl Actor for UserActor {
 }
 
 impl Entity for UserActor {
-    type State = UserState;
     const KIND: &'static str = "user";
 
     fn registry(&self) -> &Arc<Registry> {
         &self.registry
-    }
-
-    fn state(&mut self) -> &mut Load<UserState> {
-        &mut self.state
-    }
-
-    fn load(&self) -> BoxFuture<'static, DomainResult<UserState>> {
-        let (pool, id) = (self.registry.deps.pool.clone(), self.id);
-        Box::pin(async move { load(&pool, id).await })
     }
 
     fn forget(&self, addr: &Addr<Self>) {
@@ -139,18 +129,14 @@ impl Entity for UserActor {
     /// Passivates when idle, but never while a request holds one of its Idempotency-Keys.
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let idle = self.last_active.elapsed() >= self.registry.deps.config.idle_timeout;
-        let gone = matches!(self.state, Load::Gone(_));
-        if (idle || gone)
-            && self.gate.is_empty()
-            && self.conversation.is_idle()
-            && !matches!(self.state, Load::Loading)
-        {
+        if idle && self.gate.is_empty() && self.conversation.is_idle() {
             lifecycle::retire(self, ctx);
         }
     }
 }
 
-async fn load(pool: &deadpool_postgres::Pool, id: UserId) -> DomainResult<UserState> {
+/// A user's committed cart and wallet; `NotFound` if there is no such user.
+pub(crate) async fn load(pool: &deadpool_postgres::Pool, id: UserId) -> DomainResult<UserState> {
     let client = pool.get().await?;
     let row = client
         .query_opt(

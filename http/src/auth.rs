@@ -109,8 +109,8 @@ impl JwtKeys {
                 _ => ApiError::unauthorized("the token is not valid"),
             }
         })?;
-        // Ids stay within what JSON clients (JavaScript) represent exactly, and a token can
-        // never push the shared id sequence to its end.
+        // Ids stay within what JSON clients (JavaScript) represent exactly. (A token's id
+        // never moves the shared id sequence: see `store::ensure_user`.)
         let user = data
             .claims
             .sub

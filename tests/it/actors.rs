@@ -1,8 +1,9 @@
-//! The actor runtime itself: group commit isolates a bad write, and idle actors leave
-//! memory and come back from committed state.
+//! The actor runtime itself: group commit isolates a bad write, idle actors leave memory
+//! and come back from committed state, and nothing that does not exist gets an actor.
 
 use crate::common::*;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use souk_actors::ids::{ProductId, UserId};
 use souk_actors::metrics::ActorMetrics;
 use souk_actors::money::Money;
@@ -191,4 +192,77 @@ async fn a_batch_cut_off_by_the_timeout_never_commits_later() {
         .expect("activity")
         .get(0);
     assert_eq!(open, 0, "no pooled connection is left inside a transaction");
+}
+
+/// Started and live actors of each kind, as `/metrics` shows them.
+async fn actor_counts(app: &TestApp) -> Vec<(String, f64)> {
+    let m = app.metrics().await;
+    let mut counts = Vec::new();
+    for kind in ["product", "user", "promo"] {
+        for series in ["souk_actors_started_total", "souk_actors_live"] {
+            let name = format!("{series}{{kind=\"{kind}\"}}");
+            let value = gauge(&m, &name).unwrap_or(0.0);
+            counts.push((name, value));
+        }
+    }
+    counts
+}
+
+#[tokio::test]
+async fn requests_for_missing_products_promos_and_users_start_no_actor() {
+    use rand::Rng;
+    let app = TestApp::spawn().await;
+    let product = app.physical(500, 5).await;
+    let token = app.customer(41, 1_000).await;
+    let admin = app.admin();
+    // The callers' own actors and one real product's owner are running before the count.
+    app.put_cart(&token, product, 1).await;
+    app.credit(41, 1).await;
+    let before = actor_counts(&app).await;
+
+    let mut rng = rand::rng();
+    for _ in 0..50 {
+        let missing: i64 = rng.random_range(1_000_000..1_000_000_000_000);
+        let (s, b) = app.put_cart(&token, missing, 1).await;
+        assert_error(s, &b, 404, "not_found");
+        let path = format!("/v1/admin/products/{missing}/stock");
+        let body = json!({ "quantity_delta": 1 });
+        let key = uuid::Uuid::new_v4().to_string();
+        let (s, b) = app
+            .call(Method::POST, &path, Some(&admin), Some(&key), Some(body))
+            .await;
+        assert_error(s, &b, 404, "not_found");
+    }
+    for _ in 0..20 {
+        let code = format!("NOPE{}", rng.random_range(0..u32::MAX));
+        let body = json!({ "code": code });
+        let (s, b) = app
+            .call(
+                Method::POST,
+                "/v1/me/cart/promo",
+                Some(&token),
+                None,
+                Some(body),
+            )
+            .await;
+        assert_error(s, &b, 422, "promo_invalid");
+        assert_eq!(b["error"]["details"]["reason"], "unknown", "{b}");
+        let (s, b) = app
+            .get(&format!("/v1/admin/promos/{code}"), Some(&admin))
+            .await;
+        assert_error(s, &b, 404, "not_found");
+        let missing: i64 = rng.random_range(1_000_000..1_000_000_000_000);
+        let path = format!("/v1/admin/users/{missing}/wallet/credits");
+        let body = json!({ "amount_minor": 100, "reason": "gift" });
+        let key = uuid::Uuid::new_v4().to_string();
+        let (s, b) = app
+            .call(Method::POST, &path, Some(&admin), Some(&key), Some(body))
+            .await;
+        assert_error(s, &b, 404, "not_found");
+    }
+    assert_eq!(
+        actor_counts(&app).await,
+        before,
+        "no actor for what does not exist"
+    );
 }

@@ -1,6 +1,7 @@
 //! Integration tests: one binary (one link), one module per area.
 
 mod abuse;
+mod abuse_bot;
 mod actors;
 mod admin_products;
 mod auth;

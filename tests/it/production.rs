@@ -1,6 +1,7 @@
-//! P18: the `production` profile refuses to start on a missing, short or placeholder secret —
-//! JWT, payment webhook or Telegram webhook — naming the setting and never its value; `dev`
-//! only warns. `souk token` loads and checks the settings without needing a database.
+//! P18: the `production` profile refuses to start on a missing, short, placeholder or
+//! low-entropy secret — JWT, payment webhook or Telegram webhook — or on one value used for
+//! two of them, naming the settings and never the value; `dev` only warns. `souk token`
+//! loads and checks the settings without needing a database.
 
 use std::process::{Command, Output};
 
@@ -88,4 +89,87 @@ fn dev_warns_about_a_placeholder_secret_by_name_and_starts() {
     );
     assert!(stderr.contains("WARN"), "{stderr}");
     assert!(!stderr.contains(placeholder), "{stderr}");
+}
+
+/// Output of `openssl rand -hex 32`, or a stand-in of the same shape without `openssl`.
+fn openssl_rand_hex_32() -> String {
+    Command::new("openssl")
+        .args(["rand", "-hex", "32"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| {
+            use rand::Rng;
+            let bytes: [u8; 32] = rand::rng().random();
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        })
+}
+
+#[test]
+fn production_refuses_each_low_entropy_secret_by_name() {
+    let weak = [
+        (" ".repeat(32), "blank"),
+        ("a".repeat(32), "fewer than 10 distinct"),
+        ("ab".repeat(20), "fewer than 10 distinct"),
+        (format!("{}0123456789", "a".repeat(24)), "more than a third"),
+        ("0123456789abcdef".repeat(2), "repeats a shorter"),
+        ("Kx9-Qm2_Zt7".repeat(4), "repeats a shorter"),
+    ];
+    for setting in SECRETS {
+        for (bad, problem) in &weak {
+            let out = souk_token("production", &[(setting, Some(bad))]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{setting}={bad:?} was accepted");
+            assert!(stderr.contains(setting), "{setting}={bad:?}: {stderr}");
+            assert!(stderr.contains(problem), "{setting}={bad:?}: {stderr}");
+            let shown = !bad.trim().is_empty() && stderr.contains(bad.as_str());
+            assert!(!shown, "the value itself is printed: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn production_refuses_one_value_for_two_secrets_naming_both() {
+    let shared = openssl_rand_hex_32();
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        let out = souk_token(
+            "production",
+            &[(SECRETS[a], Some(&shared)), (SECRETS[b], Some(&shared))],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{} = {} was accepted",
+            SECRETS[a],
+            SECRETS[b]
+        );
+        assert!(
+            stderr.contains(SECRETS[a]) && stderr.contains(SECRETS[b]),
+            "{stderr}"
+        );
+        assert!(stderr.contains("same value"), "{stderr}");
+        assert!(
+            !stderr.contains(&shared),
+            "the value itself is printed: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn production_starts_with_three_fresh_openssl_rand_hex_32_secrets() {
+    for _ in 0..3 {
+        let secrets: Vec<String> = SECRETS.iter().map(|_| openssl_rand_hex_32()).collect();
+        let overrides: Vec<_> = SECRETS
+            .iter()
+            .zip(&secrets)
+            .map(|(name, value)| (*name, Some(value.as_str())))
+            .collect();
+        let out = souk_token("production", &overrides);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

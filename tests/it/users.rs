@@ -82,26 +82,34 @@ async fn user_fields_are_checked_and_a_telegram_id_is_used_once() {
 }
 
 #[tokio::test]
-async fn a_tokens_first_request_creates_its_user_and_later_ids_do_not_collide() {
+async fn a_tokens_first_request_creates_its_user_and_new_users_step_over_its_id() {
     let app = TestApp::spawn().await;
     assert_eq!(
-        app.scalar("SELECT count(*) FROM users WHERE id = 40").await,
+        app.scalar("SELECT count(*) FROM users WHERE id IN (2, 3, 40)")
+            .await,
         0
     );
-    let c = app.token(40, "customer");
-    let wallet = app.req(Method::GET, "/v1/me/wallet").token(&c).send().await;
-    assert_eq!(wallet.ok(200)["balance_minor"], 0);
+    for id in [2, 3, 40] {
+        let c = app.token(id, "customer");
+        let wallet = app.req(Method::GET, "/v1/me/wallet").token(&c).send().await;
+        assert_eq!(wallet.ok(200)["balance_minor"], 0);
+    }
     assert_eq!(
-        app.scalar("SELECT count(*) FROM users WHERE id = 40").await,
-        1
+        app.scalar("SELECT count(*) FROM users WHERE id IN (2, 3, 40)")
+            .await,
+        3
     );
-    let next = create(&app, json!({})).await.ok(201)["id"]
-        .as_i64()
-        .unwrap();
-    assert!(
-        next > 40,
-        "a created user took id {next}, at or below a token's user"
-    );
+    // Ids 1 (the admin's token), 2 and 3 are taken: the sequence steps over them, and the
+    // token for 40 did not move it.
+    let mut created = Vec::new();
+    for _ in 0..2 {
+        created.push(
+            create(&app, json!({})).await.ok(201)["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    assert_eq!(created, [4, 5]);
 }
 
 #[tokio::test]

@@ -3,24 +3,23 @@
 
 use super::{ProductActor, ProductState, WriteMeta};
 use crate::error::{DomainError, DomainResult};
-use crate::model::{ProductKind, RejectedCode, StockReport};
+use crate::model::{ProductKind, StockReport};
 use crate::persistence::persist;
+use crate::stock::{CodeBatch, StockDelta};
 use crate::writes::{Outcome, ProductPatch, Write, WriteOp};
 use actix::prelude::*;
 
 #[derive(Message, Clone)]
 #[rtype(result = "DomainResult<StockReport>")]
 pub struct AdjustStock {
-    pub delta: i64,
+    pub delta: StockDelta,
     pub meta: WriteMeta,
 }
 
 #[derive(Message, Clone)]
 #[rtype(result = "DomainResult<StockReport>")]
 pub struct AddCodes {
-    /// Codes that passed validation, with their index in the request.
-    pub codes: Vec<(usize, String)>,
-    pub rejected: Vec<RejectedCode>,
+    pub codes: CodeBatch,
     pub meta: WriteMeta,
 }
 
@@ -59,6 +58,7 @@ impl Handler<AdjustStock> for ProductActor {
 
     fn handle(&mut self, msg: AdjustStock, _: &mut Context<Self>) -> Self::Result {
         let id = self.id;
+        let delta = msg.delta.get();
         let prepared = self.ready().and_then(|s| {
             if s.kind != ProductKind::Physical {
                 return Err(DomainError::WrongStockKind {
@@ -67,15 +67,12 @@ impl Handler<AdjustStock> for ProductActor {
                 });
             }
             let available = s.available();
-            if available + msg.delta < 0 {
-                return Err(DomainError::StockWouldGoNegative {
-                    available,
-                    delta: msg.delta,
-                });
+            if available + delta < 0 {
+                return Err(DomainError::StockWouldGoNegative { available, delta });
             }
             // Hold a decrease back from buyers now; an increase counts only once committed.
-            s.pending_decrease += (-msg.delta).max(0);
-            Ok(available + msg.delta)
+            s.pending_decrease += (-delta).max(0);
+            Ok(available + delta)
         });
         let available_after = match prepared {
             Ok(a) => a,
@@ -83,14 +80,14 @@ impl Handler<AdjustStock> for ProductActor {
         };
         let write = msg.meta.write(WriteOp::StockDelta {
             product: id,
-            delta: msg.delta,
+            delta,
             available_after,
         });
         self.write_then(write, move |s, result| {
-            s.pending_decrease -= (-msg.delta).max(0);
+            s.pending_decrease -= (-delta).max(0);
             match result? {
                 Outcome::Stock { report, .. } => {
-                    s.on_hand += msg.delta;
+                    s.on_hand += delta;
                     Ok(report)
                 }
                 other => Err(unexpected(other)),
@@ -114,10 +111,11 @@ impl Handler<AddCodes> for ProductActor {
             Ok(a) => a,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
+        let (codes, rejected) = msg.codes.into_parts();
         let write = msg.meta.write(WriteOp::AddCodes {
             product: id,
-            codes: msg.codes,
-            rejected: msg.rejected,
+            codes,
+            rejected,
             available_before,
         });
         self.write_then(write, |s, result| match result? {

@@ -9,7 +9,7 @@ pub use changes::{AddCodes, AdjustStock, Restock, UpdateProduct};
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{ProductId, ReservationId};
-use crate::lifecycle::{self, Entity, Load};
+use crate::lifecycle::{self, Entity};
 use crate::model::ProductKind;
 use crate::money::Money;
 use crate::quantity::Quantity;
@@ -17,7 +17,6 @@ use crate::registry::Registry;
 use crate::unpaid::ShareBound;
 use crate::writes::{AuditEntry, IdempotencyDraft, Write, WriteOp};
 use actix::prelude::*;
-use futures_util::future::BoxFuture;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,7 +24,7 @@ use std::time::Instant;
 pub struct ProductActor {
     id: ProductId,
     registry: Arc<Registry>,
-    state: Load<ProductState>,
+    state: ProductState,
     last_active: Instant,
     /// Memory may disagree with Postgres (a write's outcome is unknown, or a commit arrived
     /// for a reservation that had expired): take no new reservations, and stop as soon as
@@ -150,42 +149,38 @@ pub struct Release(pub ReservationId);
 pub struct GetSnapshot;
 
 impl ProductActor {
-    pub(crate) fn new(id: ProductId, registry: Arc<Registry>) -> Self {
+    pub(crate) fn new(id: ProductId, registry: Arc<Registry>, state: ProductState) -> Self {
         ProductActor {
             id,
             registry,
-            state: Load::Loading,
+            state,
             last_active: Instant::now(),
             stale: false,
         }
     }
 
+    /// The state, for a message that uses it (which keeps the owner from idling out).
     fn ready(&mut self) -> DomainResult<&mut ProductState> {
         self.last_active = Instant::now();
-        self.state.ready()
+        Ok(&mut self.state)
     }
 
     fn expire_and_passivate(&mut self, ctx: &mut Context<Self>) {
         let now = Instant::now();
         let idle = now.duration_since(self.last_active) >= self.registry.deps.config.idle_timeout;
-        let busy = match &mut self.state {
-            Load::Ready(s) => {
-                let expired: Vec<ReservationId> = s
-                    .reservations
-                    .iter()
-                    .filter(|(_, r)| r.expires <= now)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for rid in expired {
-                    tracing::warn!(product = %self.id, "reservation expired without commit; stock released");
-                    s.release(rid);
-                }
-                !s.reservations.is_empty() || s.pending_decrease > 0
-            }
-            Load::Gone(_) => false,
-            Load::Loading => true,
-        };
-        if (idle || self.stale || matches!(self.state, Load::Gone(_))) && !busy {
+        let s = &mut self.state;
+        let expired: Vec<ReservationId> = s
+            .reservations
+            .iter()
+            .filter(|(_, r)| r.expires <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for rid in expired {
+            tracing::warn!(product = %self.id, "reservation expired without commit; stock released");
+            s.release(rid);
+        }
+        let busy = !s.reservations.is_empty() || s.pending_decrease > 0;
+        if (idle || self.stale) && !busy {
             lifecycle::retire(self, ctx);
         }
     }
@@ -202,10 +197,7 @@ impl ProductActor {
     }
 
     fn stop_if_settled(&mut self, ctx: &mut Context<Self>) {
-        let settled = match &self.state {
-            Load::Ready(s) => s.reservations.is_empty() && s.pending_decrease == 0,
-            _ => true,
-        };
+        let settled = self.state.reservations.is_empty() && self.state.pending_decrease == 0;
         if self.stale && settled {
             self.registry.forget_product(self.id, &ctx.address());
             ctx.stop();
@@ -240,20 +232,10 @@ impl Actor for ProductActor {
 }
 
 impl Entity for ProductActor {
-    type State = ProductState;
     const KIND: &'static str = "product";
 
     fn registry(&self) -> &Arc<Registry> {
         &self.registry
-    }
-
-    fn state(&mut self) -> &mut Load<ProductState> {
-        &mut self.state
-    }
-
-    fn load(&self) -> BoxFuture<'static, DomainResult<ProductState>> {
-        let (pool, id) = (self.registry.deps.pool.clone(), self.id);
-        Box::pin(async move { load(&pool, id).await })
     }
 
     fn forget(&self, addr: &Addr<Self>) {
@@ -265,7 +247,11 @@ impl Entity for ProductActor {
     }
 }
 
-async fn load(pool: &deadpool_postgres::Pool, id: ProductId) -> DomainResult<ProductState> {
+/// A product's committed state; `NotFound` if there is no such product.
+pub(crate) async fn load(
+    pool: &deadpool_postgres::Pool,
+    id: ProductId,
+) -> DomainResult<ProductState> {
     let client = pool.get().await?;
     let row = client
         .query_opt(

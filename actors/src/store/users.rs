@@ -56,7 +56,9 @@ pub async fn create_user(
 }
 
 /// Makes sure a user with this id exists (a token may name a user before any request did).
-/// The id sequence is moved past it under a lock, so ids handed out later never collide.
+/// The shared id sequence is left where it is, so no token can push it towards the end of
+/// what tokens carry; users created without an id step over this one (`souk_next_user_id`
+/// takes the same lock).
 pub async fn ensure_user(pool: &Pool, id: UserId) -> DomainResult<()> {
     let mut client = pool.get().await?;
     if client
@@ -74,11 +76,6 @@ pub async fn ensure_user(pool: &Pool, id: UserId) -> DomainResult<()> {
     .await?;
     tx.execute(
         "INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
-        &[&id.get()],
-    )
-    .await?;
-    tx.execute(
-        "SELECT setval('users_id_seq', greatest($1, (SELECT last_value FROM users_id_seq)))",
         &[&id.get()],
     )
     .await?;

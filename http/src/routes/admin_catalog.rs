@@ -10,16 +10,14 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use souk_actors::ids::{CategoryId, ProductId};
-use souk_actors::model::{ProductKind, RejectedCode, VariantOptions};
+use souk_actors::model::{ProductKind, VariantOptions};
 use souk_actors::money::Money;
 use souk_actors::product::{AddCodes, AdjustStock, UpdateProduct, WriteMeta};
+use souk_actors::stock::{CodeBatch, StockDelta};
 use souk_actors::store::{self, NewProduct};
 use souk_actors::writes::ProductPatch;
 
 pub const PRICE_MAX_MINOR: i64 = 100_000_000;
-/// One stock change moves at most this many units; larger jumps are almost always typos.
-pub const STOCK_DELTA_MAX: i64 = 1_000_000;
-pub const CODES_PER_REQUEST_MAX: usize = 1_000;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/categories", web::post().to(create_category))
@@ -289,40 +287,6 @@ struct StockBody {
     codes: Option<Vec<String>>,
 }
 
-/// Splits codes into the ones to insert (with their request index) and the ones refused.
-/// Codes to insert (with their index in the request) and the ones refused.
-pub type SortedCodes = (Vec<(usize, String)>, Vec<RejectedCode>);
-
-pub fn sort_codes(codes: Vec<String>) -> Result<SortedCodes, ApiError> {
-    if codes.is_empty() || codes.len() > CODES_PER_REQUEST_MAX {
-        return Err(ApiError::invalid(
-            "codes",
-            format!("codes must hold 1..={CODES_PER_REQUEST_MAX} codes"),
-        ));
-    }
-    let mut seen = std::collections::HashSet::new();
-    let mut valid = Vec::new();
-    let mut rejected = Vec::new();
-    for (i, code) in codes.into_iter().enumerate() {
-        let len = code.chars().count();
-        let printable = code.chars().all(|c| !c.is_control() && !c.is_whitespace());
-        if !(3..=500).contains(&len) || !printable {
-            rejected.push(RejectedCode {
-                code_index: i,
-                reason: "invalid",
-            });
-        } else if !seen.insert(code.clone()) {
-            rejected.push(RejectedCode {
-                code_index: i,
-                reason: "duplicate",
-            });
-        } else {
-            valid.push((i, code));
-        }
-    }
-    Ok((valid, rejected))
-}
-
 #[utoipa::path(
     post,
     path = "/v1/admin/products/{product_id}/stock",
@@ -341,24 +305,14 @@ async fn add_stock(
     body: Json<StockBody>,
 ) -> ApiResult<HttpResponse> {
     let id: ProductId = path_id(&req, "product_id")?;
+    // The bounds are the domain's, the same for every front-end (the bot's buttons too).
     enum Change {
-        Delta(i64),
-        Codes(Vec<(usize, String)>, Vec<RejectedCode>),
+        Delta(StockDelta),
+        Codes(CodeBatch),
     }
     let change = match (body.value.quantity_delta, body.value.codes) {
-        (Some(delta), None) => {
-            if delta == 0 || !(-STOCK_DELTA_MAX..=STOCK_DELTA_MAX).contains(&delta) {
-                return Err(ApiError::invalid(
-                    "quantity_delta",
-                    format!("quantity_delta must be non-zero and within ±{STOCK_DELTA_MAX}"),
-                ));
-            }
-            Change::Delta(delta)
-        }
-        (None, Some(codes)) => {
-            let (valid, rejected) = sort_codes(codes)?;
-            Change::Codes(valid, rejected)
-        }
+        (Some(delta), None) => Change::Delta(StockDelta::new(delta)?),
+        (None, Some(codes)) => Change::Codes(CodeBatch::sort(codes)?),
         _ => {
             return Err(ApiError::invalid(
                 "body",
@@ -376,18 +330,7 @@ async fn add_stock(
         };
         let report = match change {
             Change::Delta(delta) => registry.product(id, AdjustStock { delta, meta }).await?,
-            Change::Codes(codes, rejected) => {
-                registry
-                    .product(
-                        id,
-                        AddCodes {
-                            codes,
-                            rejected,
-                            meta,
-                        },
-                    )
-                    .await?
-            }
+            Change::Codes(codes) => registry.product(id, AddCodes { codes, meta }).await?,
         };
         Answer::new(StatusCode::OK, report)
     })

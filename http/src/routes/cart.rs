@@ -122,7 +122,7 @@ async fn check(
         now: chrono::Utc::now(),
         claim: None,
     };
-    state.registry.promo(code, check).await
+    check.ask(&state.registry, code).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

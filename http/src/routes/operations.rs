@@ -1,6 +1,6 @@
 //! Operators: maintenance mode and the audit log.
 
-use super::{text, ListBody};
+use super::ListBody;
 use crate::error::ApiResult;
 use crate::extract::{page_query, Admin, Json};
 use crate::state::AppState;
@@ -48,16 +48,7 @@ async fn set_maintenance(
     state: web::Data<AppState>,
     body: Json<MaintenanceBody>,
 ) -> ApiResult<HttpResponse> {
-    let message = body
-        .value
-        .message
-        .as_deref()
-        .map(|m| text("message", m, 1, 500))
-        .transpose()?;
-    let to = Maintenance {
-        enabled: body.value.enabled,
-        message,
-    };
+    let to = Maintenance::new(body.value.enabled, body.value.message.as_deref())?;
     let audit = super::audit(&req, &caller, "maintenance.set", "shop".into());
     let set = state
         .bounded(operations::set_maintenance(&state.pool, &to, audit))

@@ -1,9 +1,11 @@
 //! Admins in the bot (P19, P25): the Telegram ids of `SOUK__TELEGRAM__ADMIN_IDS`, none by
 //! default. Every admin step asks `Caller::require(Role::Admin)`, the one role check of the
 //! HTTP API; a refused step answers "not allowed" and clears the conversation state, so a
-//! forwarded button or a stale dialogue leads nowhere. Codes are validated by the HTTP stock
-//! endpoint's own function and added in chunks of its request limit, each keyed by the
-//! update, so a long message works and a redelivery adds nothing twice.
+//! forwarded button or a stale dialogue leads nowhere. Each change is bounded by the domain's
+//! own types, the same as for the HTTP API (`StockDelta`, `CodeBatch`, `Maintenance::new`):
+//! a crafted button is refused with the bound it broke. Codes are added in chunks of the
+//! batch limit, each keyed by the update, so a long message works and a redelivery adds
+//! nothing twice.
 
 use super::callback::{Action, AdminList};
 use super::queries;
@@ -14,14 +16,15 @@ use crate::auth::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::IdempotencyKey;
 use crate::idempotency::{once, Answer};
-use crate::routes::admin_catalog::{sort_codes, CODES_PER_REQUEST_MAX};
 use actix_web::http::StatusCode;
 use sha2::{Digest, Sha256};
 use souk_actors::ids::ProductId;
 use souk_actors::model::ProductKind;
 use souk_actors::operations::{self, Maintenance};
 use souk_actors::product::{AddCodes, AdjustStock, WriteMeta};
+use souk_actors::stock::{CodeBatch, StockDelta};
 use souk_actors::writes::AuditEntry;
+use souk_actors::DomainError;
 
 const NOT_ALLOWED: &str = "Not allowed.";
 /// Rejected codes listed one by one in the reply; the rest are counted.
@@ -168,17 +171,11 @@ pub async fn receive_codes(ctx: &mut Ctx<'_>, product: i64, text: &str) -> ApiRe
     let mut accepted = 0;
     let mut rejected: Vec<(usize, &'static str)> = Vec::new();
     let mut available = 0;
-    for (chunk_no, chunk) in lines.chunks(CODES_PER_REQUEST_MAX).enumerate() {
-        let codes: Vec<String> = chunk.iter().map(|(_, c)| c.clone()).collect();
-        let (valid, refused) = sort_codes(codes)?;
+    for (chunk_no, chunk) in lines.chunks(CodeBatch::MAX).enumerate() {
+        let codes = CodeBatch::sort(chunk.iter().map(|(_, c)| c.clone()).collect())?;
         let key = IdempotencyKey(format!("telegram-codes-{}-{chunk_no}", ctx.update_id));
         let hash = Sha256::digest(format!("telegram codes {product} {chunk_no}")).to_vec();
-        let report = run_once(ctx, key, hash, id, |meta| AddCodes {
-            codes: valid,
-            rejected: refused,
-            meta,
-        })
-        .await?;
+        let report = run_once(ctx, key, hash, id, |meta| AddCodes { codes, meta }).await?;
         accepted += report["accepted"].as_i64().unwrap_or(0);
         available = report["stock_available"].as_i64().unwrap_or(available);
         for r in report["rejected"].as_array().into_iter().flatten() {
@@ -279,17 +276,34 @@ async fn stock_card(ctx: &mut Ctx<'_>, id: ProductId) -> ApiResult<()> {
     Ok(())
 }
 
-async fn adjust(ctx: &mut Ctx<'_>, id: ProductId, delta: i64) -> ApiResult<()> {
+/// A press of a ± button; its delta is only what the button's data says, so it is held to
+/// the same bound as the HTTP API's before anything else.
+async fn adjust(ctx: &mut Ctx<'_>, id: ProductId, raw: i64) -> ApiResult<()> {
+    let delta = match StockDelta::new(raw) {
+        Ok(delta) => delta,
+        Err(refusal) => {
+            ctx.answer(Some(&refused(&refusal)), true);
+            return stock_card(ctx, id).await;
+        }
+    };
     let key = IdempotencyKey(format!("telegram-stock-{}", ctx.update_id));
-    let hash = Sha256::digest(format!("telegram stock {id} {delta}")).to_vec();
+    let hash = Sha256::digest(format!("telegram stock {id} {raw}")).to_vec();
     match run_once(ctx, key, hash, id, |meta| AdjustStock { delta, meta }).await {
-        Ok(_) => ctx.answer(Some(&format!("Stock {delta:+}")), false),
+        Ok(_) => ctx.answer(Some(&format!("Stock {raw:+}")), false),
         Err(e) if e.code == "stock_would_go_negative" => {
             ctx.answer(Some("Stock cannot go below zero."), true)
         }
         Err(e) => return Err(e),
     }
     stock_card(ctx, id).await
+}
+
+/// What an admin is told when a change breaks a bound: the bound, in the domain's words.
+fn refused(e: &DomainError) -> String {
+    match e {
+        DomainError::Invalid { message, .. } => format!("Not applied: {message}."),
+        other => format!("Not applied: {other}."),
+    }
 }
 
 async fn low_stock(ctx: &mut Ctx<'_>) -> ApiResult<()> {
@@ -311,10 +325,7 @@ async fn low_stock(ctx: &mut Ctx<'_>) -> ApiResult<()> {
 
 async fn maintenance(ctx: &mut Ctx<'_>, on: bool) -> ApiResult<()> {
     let state = ctx.state;
-    let to = Maintenance {
-        enabled: on,
-        message: None,
-    };
+    let to = Maintenance::new(on, None)?;
     let audit = AuditEntry {
         actor: ctx.caller.audit_name(),
         action: "maintenance.set",

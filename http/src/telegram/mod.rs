@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod callback;
 pub mod checkout;
+pub mod invoice;
 pub mod queries;
 pub mod screens;
 pub mod shop;
@@ -41,6 +42,8 @@ pub struct BotConfig {
     pub payment_provider_token: Option<SecretString>,
     pub topup_amounts_minor: Vec<i64>,
     pub invoice_ttl: Duration,
+    /// Signs top-up invoice payloads (see `invoice.rs`).
+    pub invoice_key: invoice::InvoiceKey,
     pub low_stock_threshold: i64,
 }
 
@@ -48,12 +51,18 @@ pub struct Bot {
     pub config: BotConfig,
     pub api: api::BotApi,
     updates: IntCounterVec,
+    payments: IntCounterVec,
     /// Telegram id → Souk user, filled on first contact.
     users: DashMap<i64, UserId>,
 }
 
 /// Outcomes of the `souk_telegram_updates_total` counter.
 pub const UPDATE_OUTCOMES: [&str; 5] = ["ok", "duplicate", "ignored", "error", "unauthorized"];
+
+/// Outcomes of the `souk_telegram_payments_total` counter: pre-checkout queries approved
+/// or refused, and payments credited, already credited, or rejected (matched no invoice).
+pub const PAYMENT_OUTCOMES: [&str; 5] =
+    ["approved", "refused", "credited", "duplicate", "rejected"];
 
 impl Bot {
     pub fn new(config: BotConfig, registry: &Registry) -> prometheus::Result<Bot> {
@@ -70,10 +79,22 @@ impl Bot {
             }
         }
         registry.register(Box::new(updates.clone()))?;
+        let payments = IntCounterVec::new(
+            Opts::new(
+                "souk_telegram_payments_total",
+                "Telegram top-up pre-checkout queries and payments by outcome",
+            ),
+            &["outcome"],
+        )?;
+        for outcome in PAYMENT_OUTCOMES {
+            payments.with_label_values(&[outcome]);
+        }
+        registry.register(Box::new(payments.clone()))?;
         Ok(Bot {
             api: api::BotApi::new(config.api.clone(), registry)?,
             config,
             updates,
+            payments,
             users: DashMap::new(),
         })
     }
@@ -106,6 +127,10 @@ impl Bot {
         self.updates
             .with_label_values(&[kind.as_str(), outcome])
             .inc();
+    }
+
+    pub(crate) fn count_payment(&self, outcome: &'static str) {
+        self.payments.with_label_values(&[outcome]).inc();
     }
 
     pub(crate) fn known_user(&self, telegram_id: i64) -> Option<UserId> {

@@ -1,26 +1,23 @@
 //! The wallet in the bot: balance and history, and top-ups through Telegram Payments.
-//! An invoice's payload names the user, the amount and when it was issued; the
-//! pre-checkout query is approved only while that still holds (right user, amount and
-//! currency, not expired, not in maintenance). A successful payment credits the wallet
-//! once per `telegram_payment_charge_id`: the charge id is the credit's Idempotency-Key,
-//! stored in the credit's own transaction (I4, P5).
+//! An invoice's payload is signed by Souk (`invoice.rs`): the pre-checkout query is
+//! approved, and a successful payment credited, only when it matches that invoice (user,
+//! amount, currency, age) and, for the query, outside maintenance. A payment goes through
+//! the same path as the payment webhook's events (`payments::receive`), keyed by its
+//! `telegram_payment_charge_id`, so it is credited once (I4, P5); one that does not match
+//! its invoice credits nothing and is recorded as rejected and audited, like theirs.
 
 use super::callback::Action;
+use super::invoice::{self, Claim, Invoice, Mismatch};
 use super::money;
 use super::screens::{button, clip, Ctx, Screen};
 use super::update::{PreCheckoutQuery, SuccessfulPayment};
 use crate::error::ApiResult;
-use crate::extract::IdempotencyKey;
-use crate::idempotency::{once, Answer, Served};
-use actix_web::http::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use souk_actors::ids::UserId;
 use souk_actors::money::Money;
-use souk_actors::product::WriteMeta;
+use souk_actors::payments::{self, EventOutcome, EventType, PaymentEvent, PaymentTarget};
 use souk_actors::store::{self, PageRequest};
-use souk_actors::user::{Credit, GetBalance};
+use souk_actors::user::GetBalance;
 use souk_actors::writes::AuditEntry;
 
 const HISTORY: i64 = 8;
@@ -83,12 +80,14 @@ pub async fn invoice(ctx: &mut Ctx<'_>, amount: i64) -> ApiResult<()> {
         return Ok(());
     }
     ctx.state.maintenance.guard(&ctx.caller)?;
-    let payload = format!(
-        "topup:1:{}:{amount}:{}",
-        ctx.caller.user,
-        chrono::Utc::now().timestamp()
-    );
     let currency = ctx.currency().to_string();
+    let payload = Invoice {
+        user: ctx.caller.user,
+        amount_minor: amount,
+        currency: currency.clone(),
+        issued: chrono::Utc::now().timestamp(),
+    }
+    .payload(&ctx.bot.config.invoice_key);
     let provider = ctx
         .bot
         .config
@@ -112,48 +111,45 @@ pub async fn invoice(ctx: &mut Ctx<'_>, amount: i64) -> ApiResult<()> {
     Ok(())
 }
 
-struct Payload {
-    user: UserId,
-    amount: i64,
-    issued: i64,
+/// Checks what a pre-checkout query or a payment claims against the invoice its payload
+/// names, allowing invoices up to `max_age_secs` old.
+fn matches_invoice(
+    ctx: &Ctx<'_>,
+    payload: &str,
+    amount_minor: i64,
+    currency: &str,
+    max_age_secs: i64,
+) -> Result<Invoice, Mismatch> {
+    let claim = Claim {
+        user: ctx.caller.user,
+        amount_minor,
+        currency,
+    };
+    let now = chrono::Utc::now().timestamp();
+    let key = &ctx.bot.config.invoice_key;
+    invoice::check(payload, key, &claim, ctx.currency(), now, max_age_secs)
 }
 
-fn parse_payload(raw: &str) -> Option<Payload> {
-    let mut parts = raw.split(':');
-    if parts.next() != Some("topup") || parts.next() != Some("1") {
-        return None;
-    }
-    let user = parts.next()?.parse::<UserId>().ok()?;
-    let amount = parts.next()?.parse::<i64>().ok()?;
-    let issued = parts.next()?.parse::<i64>().ok()?;
-    parts.next().is_none().then_some(Payload {
-        user,
-        amount,
-        issued,
-    })
+fn invoice_ttl_secs(ctx: &Ctx<'_>) -> i64 {
+    i64::try_from(ctx.bot.config.invoice_ttl.as_secs()).unwrap_or(i64::MAX)
 }
 
 pub async fn pre_checkout(ctx: &mut Ctx<'_>, q: &PreCheckoutQuery) -> ApiResult<()> {
-    let refusal = match parse_payload(&q.invoice_payload) {
-        None => Some("This invoice is not valid."),
-        Some(p) if p.user != ctx.caller.user => Some("This invoice is not yours."),
-        Some(p) if p.amount != q.total_amount || q.currency != ctx.currency() => {
-            Some("This invoice does not match its amount.")
-        }
-        Some(p)
-            if chrono::Utc::now().timestamp() - p.issued
-                > i64::try_from(ctx.bot.config.invoice_ttl.as_secs()).unwrap_or(i64::MAX) =>
-        {
-            Some("This invoice has expired; ask for a new one in /wallet.")
-        }
-        Some(_) if ctx.state.maintenance.guard(&ctx.caller).is_err() => {
+    let ttl = invoice_ttl_secs(ctx);
+    let refusal = match matches_invoice(ctx, &q.invoice_payload, q.total_amount, &q.currency, ttl) {
+        Err(mismatch) => Some(mismatch.explain()),
+        Ok(_) if ctx.state.maintenance.guard(&ctx.caller).is_err() => {
             Some("The shop is under maintenance; top-ups are paused. Try again soon.")
         }
-        Some(_) => None,
+        Ok(_) => None,
     };
     let body = match refusal {
-        None => json!({ "pre_checkout_query_id": q.id, "ok": true }),
+        None => {
+            ctx.bot.count_payment("approved");
+            json!({ "pre_checkout_query_id": q.id, "ok": true })
+        }
         Some(reason) => {
+            ctx.bot.count_payment("refused");
             json!({ "pre_checkout_query_id": q.id, "ok": false, "error_message": reason })
         }
     };
@@ -161,64 +157,74 @@ pub async fn pre_checkout(ctx: &mut Ctx<'_>, q: &PreCheckoutQuery) -> ApiResult<
     Ok(())
 }
 
+/// A completed payment: credited once per charge id if it matches the invoice Souk issued,
+/// otherwise recorded as rejected (Telegram took the money, so people sort it out) and the
+/// buyer is told so, with the id to quote.
 pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment) -> ApiResult<()> {
-    let currency = ctx.currency().to_string();
-    let charge = clip(&payment.telegram_payment_charge_id, 200);
-    let fits = parse_payload(&payment.invoice_payload).is_some_and(|p| p.user == ctx.caller.user);
-    if !fits || payment.currency != currency || payment.total_amount <= 0 {
-        // Telegram took the money, so this is for people to sort out, not to drop silently.
-        tracing::error!(update_id = ctx.update_id, %charge, "a payment does not match its invoice");
-        ctx.say(&format!(
-            "We received a payment we could not match to your wallet. Please contact support with this id: {charge}"
-        ));
-        return Ok(());
-    }
-    let amount = Money::from_minor(payment.total_amount);
+    let shop_currency = ctx.currency().to_string();
+    // Stored and shown as given, so only what Telegram's ids are made of is kept.
+    let charge: String = payment
+        .telegram_payment_charge_id
+        .chars()
+        .filter(char::is_ascii_graphic)
+        .take(200)
+        .collect();
+    let max_age = invoice_ttl_secs(ctx).saturating_add(invoice::PAYMENT_GRACE_SECS);
+    let checked = matches_invoice(
+        ctx,
+        &payment.invoice_payload,
+        payment.total_amount,
+        &payment.currency,
+        max_age,
+    );
     let caller = ctx.caller;
-    let request_id = format!("telegram-update-{}", ctx.update_id);
+    let event = PaymentEvent {
+        event_id: format!("telegram:{charge}"),
+        kind: EventType::Succeeded,
+        amount: Money::from_minor(payment.total_amount),
+        currency: clip(&payment.currency, 8),
+        target: PaymentTarget::WalletTopup(caller.user),
+    };
     let audit = AuditEntry {
-        actor: caller.audit_name(),
-        action: "wallet.credit",
+        actor: "telegram".into(),
+        action: "payment.event",
         target: format!("user:{}", caller.user),
         before: None,
-        after: Some(json!({ "amount_minor": amount, "telegram_payment_charge_id": charge })),
-        request_id: Some(request_id.clone()),
+        after: None,
+        request_id: Some(format!("telegram-update-{}", ctx.update_id)),
     };
-    let key = IdempotencyKey(format!("telegram-charge-{charge}"));
-    let hash = Sha256::digest(format!("telegram top-up {charge} {amount}")).to_vec();
-    let registry = ctx.state.registry.clone();
-    let (_, served) = once(
-        ctx.state,
-        caller,
-        key,
-        hash,
-        &request_id,
-        |draft| async move {
-            let meta = WriteMeta {
-                idempotency: Some(draft),
-                audit: Some(audit),
-            };
-            let credit = Credit {
-                amount,
-                reason: "Telegram top-up".into(),
-                meta,
-            };
-            let tx = registry.user(caller.user, credit).await?;
-            Answer::new(StatusCode::CREATED, tx)
-        },
-    )
-    .await?;
+    let registry = &ctx.state.registry;
+    let receipt = match checked {
+        Ok(_) => payments::receive(registry, event, audit).await?,
+        Err(mismatch) => payments::reject(registry, event, mismatch.reason(), audit).await?,
+    };
     let balance = ctx.state.registry.user(caller.user, GetBalance).await?;
-    let text = match served {
-        Served::Fresh => format!(
-            "✅ {} added to your wallet. Balance: {}.",
-            money(amount.minor(), &currency),
-            money(balance.minor(), &currency)
-        ),
-        Served::Replayed => format!(
-            "This payment was already added. Balance: {}.",
-            money(balance.minor(), &currency)
-        ),
+    let balance = money(balance.minor(), &shop_currency);
+    let text = match (receipt.outcome, receipt.duplicate) {
+        (EventOutcome::Rejected, duplicate) => {
+            ctx.bot
+                .count_payment(if duplicate { "duplicate" } else { "rejected" });
+            tracing::error!(update_id = ctx.update_id, %charge, reason = ?receipt.reason,
+                "a Telegram payment does not match the invoice Souk issued; nothing was credited");
+            let why = checked
+                .err()
+                .map_or(String::new(), |m| format!(" {}", m.explain()));
+            format!(
+                "We received a payment we could not match to your wallet.{why} Nothing was \
+                 added. Please contact support with this id: {charge}"
+            )
+        }
+        (_, true) => {
+            ctx.bot.count_payment("duplicate");
+            format!("This payment was already added. Balance: {balance}.")
+        }
+        (_, false) => {
+            ctx.bot.count_payment("credited");
+            format!(
+                "✅ {} added to your wallet. Balance: {balance}.",
+                money(payment.total_amount, &shop_currency)
+            )
+        }
     };
     ctx.say(&text);
     Ok(())

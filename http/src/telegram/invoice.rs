@@ -1,0 +1,212 @@
+//! Top-up invoices, made tamper-evident. The payload Telegram carries from `sendInvoice`
+//! to the pre-checkout query and the payment names the user, the amount, the currency and
+//! when Souk issued it, followed by an HMAC-SHA256 over all of them under a key only Souk
+//! holds (derived from its JWT secret). Both the pre-checkout query and the payment are
+//! checked against it, so nobody is credited more than Souk asked for, in another
+//! currency, after the invoice's time, or on someone else's invoice.
+//!
+//! A signed payload rather than a table of issued invoices: it needs no write per button
+//! press and no sweep of unpaid rows, the check costs no database round trip inside
+//! Telegram's 10-second pre-checkout window, and a payment is still credited once, by its
+//! `telegram_payment_charge_id` (see `wallet.rs`).
+
+use hmac::digest::InvalidLength;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+use souk_actors::ids::UserId;
+
+/// Bumped when the payload's layout changes; older payloads no longer verify.
+const PREFIX: &str = "topup:2";
+/// The MAC is truncated to 128 bits so the payload stays well inside Telegram's 128 bytes.
+const MAC_BYTES: usize = 16;
+/// A payment may complete a little after its invoice's TTL: Telegram charges only after
+/// the pre-checkout query (checked against the TTL itself) was approved.
+pub const PAYMENT_GRACE_SECS: i64 = 600;
+
+/// The key invoices are signed with, held as a keyed HMAC ready to be cloned per use.
+/// Deriving it (rather than using the JWT secret as it is) keeps a MAC made for one use
+/// from ever being valid for the other.
+#[derive(Clone)]
+pub struct InvoiceKey(Hmac<Sha256>);
+
+impl std::fmt::Debug for InvoiceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InvoiceKey(…)")
+    }
+}
+
+impl InvoiceKey {
+    pub fn derive(jwt_secret: &SecretString) -> Result<InvoiceKey, InvalidLength> {
+        let mut derive = Hmac::<Sha256>::new_from_slice(jwt_secret.expose_secret().as_bytes())?;
+        derive.update(b"souk telegram invoice payload v2");
+        let key = derive.finalize().into_bytes();
+        Ok(InvoiceKey(Hmac::new_from_slice(&key)?))
+    }
+
+    fn mac(&self, signed: &str) -> Hmac<Sha256> {
+        let mut mac = self.0.clone();
+        mac.update(signed.as_bytes());
+        mac
+    }
+}
+
+/// A top-up invoice as Souk issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    pub user: UserId,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// Unix seconds.
+    pub issued: i64,
+}
+
+/// What a pre-checkout query or a payment says it pays.
+pub struct Claim<'a> {
+    pub user: UserId,
+    pub amount_minor: i64,
+    pub currency: &'a str,
+}
+
+/// Why a claim does not match what Souk issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mismatch {
+    NotIssued,
+    OtherUser,
+    Amount,
+    Currency,
+    Expired,
+}
+
+impl Mismatch {
+    /// The reason recorded with a refused payment.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Mismatch::NotIssued => "invoice_not_issued_by_souk",
+            Mismatch::OtherUser => "invoice_of_another_user",
+            Mismatch::Amount => "amount_differs_from_invoice",
+            Mismatch::Currency => "currency_differs_from_invoice",
+            Mismatch::Expired => "invoice_expired",
+        }
+    }
+
+    /// What the buyer is told.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Mismatch::NotIssued => "This invoice was not issued by the shop.",
+            Mismatch::OtherUser => "This invoice is not yours.",
+            Mismatch::Amount => "This invoice does not match its amount.",
+            Mismatch::Currency => "This invoice does not match its currency.",
+            Mismatch::Expired => "This invoice has expired; ask for a new one in /wallet.",
+        }
+    }
+}
+
+impl Invoice {
+    /// `topup:2:<user>:<amount>:<currency>:<issued>:<mac>`, at most about 100 bytes.
+    pub fn payload(&self, key: &InvoiceKey) -> String {
+        let signed = format!(
+            "{PREFIX}:{}:{}:{}:{}",
+            self.user, self.amount_minor, self.currency, self.issued
+        );
+        let tag = key.mac(&signed).finalize().into_bytes();
+        format!("{signed}:{}", hex::encode(&tag[..MAC_BYTES]))
+    }
+
+    /// The invoice a payload names, if Souk signed it; `None` for anything else.
+    pub fn verify(payload: &str, key: &InvoiceKey) -> Option<Invoice> {
+        let (signed, tag) = payload.rsplit_once(':')?;
+        let tag = hex::decode(tag).ok().filter(|t| t.len() == MAC_BYTES)?;
+        key.mac(signed).verify_truncated_left(&tag).ok()?;
+        let fields: Vec<&str> = signed
+            .strip_prefix(PREFIX)?
+            .strip_prefix(':')?
+            .split(':')
+            .collect();
+        let [user, amount, currency, issued] = fields.as_slice() else {
+            return None;
+        };
+        Some(Invoice {
+            user: user.parse().ok()?,
+            amount_minor: amount.parse().ok()?,
+            currency: currency.to_string(),
+            issued: issued.parse().ok()?,
+        })
+    }
+}
+
+/// Checks `claim` against the invoice its payload names: signed by Souk, for this user,
+/// this amount, the shop's currency, and at most `max_age_secs` old at `now`.
+pub fn check(
+    payload: &str,
+    key: &InvoiceKey,
+    claim: &Claim<'_>,
+    shop_currency: &str,
+    now: i64,
+    max_age_secs: i64,
+) -> Result<Invoice, Mismatch> {
+    let invoice = Invoice::verify(payload, key).ok_or(Mismatch::NotIssued)?;
+    if invoice.user != claim.user {
+        Err(Mismatch::OtherUser)
+    } else if invoice.amount_minor != claim.amount_minor {
+        Err(Mismatch::Amount)
+    } else if invoice.currency != claim.currency || invoice.currency != shop_currency {
+        Err(Mismatch::Currency)
+    } else if now.saturating_sub(invoice.issued) > max_age_secs {
+        Err(Mismatch::Expired)
+    } else {
+        Ok(invoice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(secret: &str) -> InvoiceKey {
+        InvoiceKey::derive(&SecretString::from(secret.to_string())).unwrap()
+    }
+
+    #[test]
+    fn only_the_invoice_as_issued_matches() {
+        let k = key("a-jwt-secret-of-enough-length-0123456789");
+        let user = UserId::new(42).unwrap();
+        let invoice = Invoice {
+            user,
+            amount_minor: 500,
+            currency: "USD".into(),
+            issued: 1_000,
+        };
+        let payload = invoice.payload(&k);
+        assert!(payload.len() <= 128, "{payload}");
+        let claim = |amount_minor, currency| Claim {
+            user,
+            amount_minor,
+            currency,
+        };
+        let at = |now| check(&payload, &k, &claim(500, "USD"), "USD", now, 60);
+        assert_eq!(at(1_060), Ok(invoice.clone()));
+        assert_eq!(at(1_061), Err(Mismatch::Expired));
+        let with = |c: &Claim<'_>| check(&payload, &k, c, "USD", 1_000, 60);
+        assert_eq!(with(&claim(50_000, "USD")), Err(Mismatch::Amount));
+        assert_eq!(with(&claim(500, "EUR")), Err(Mismatch::Currency));
+        let other = Claim {
+            user: UserId::new(43).unwrap(),
+            ..claim(500, "USD")
+        };
+        assert_eq!(with(&other), Err(Mismatch::OtherUser));
+        let tampered = payload.replacen(":500:", ":50000:", 1);
+        let forged = check(&tampered, &k, &claim(50_000, "USD"), "USD", 1_000, 60);
+        assert_eq!(forged, Err(Mismatch::NotIssued));
+        let foreign = check(
+            &payload,
+            &key("another-secret"),
+            &claim(500, "USD"),
+            "USD",
+            1_000,
+            60,
+        );
+        assert_eq!(foreign, Err(Mismatch::NotIssued));
+        assert_eq!(Invoice::verify("topup:1:42:500:1000", &k), None);
+    }
+}

@@ -25,27 +25,9 @@ async fn souk_check_passes_a_sound_shop_and_names_every_broken_invariant() {
     let token = app.customer(2, 5_000).await;
     app.put_cart(&token, product, 2).await;
     app.put_cart(&token, key, 1).await;
-    let promo = serde_json::json!({ "code": "CHECKED", "kind": "fixed", "value": 1 });
-    let admin = app.admin();
-    let (s, b) = app
-        .call(
-            reqwest::Method::POST,
-            "/v1/admin/promos",
-            Some(&admin),
-            None,
-            Some(promo),
-        )
+    app.create_promo(serde_json::json!({ "code": "CHECKED", "kind": "fixed", "value": 1 }))
         .await;
-    assert_eq!(s.as_u16(), 201, "{b}");
-    let (s, b) = app
-        .call(
-            reqwest::Method::POST,
-            "/v1/me/cart/promo",
-            Some(&token),
-            None,
-            Some(serde_json::json!({ "code": "checked" })),
-        )
-        .await;
+    let (s, b) = app.apply_promo(&token, "checked").await;
     assert_eq!(s.as_u16(), 200, "{b}");
     assert_eq!(app.checkout(&token, "sound").await.0.as_u16(), 201);
     let (code, out) = souk_check(&app.db_url);

@@ -319,6 +319,35 @@ impl TestApp {
         assert_eq!(s, StatusCode::CREATED, "{b}");
     }
 
+    /// Creates a promo code as an admin; answers the promo.
+    pub async fn create_promo(&self, body: Value) -> Value {
+        let admin = self.admin();
+        let (s, b) = self
+            .call(
+                Method::POST,
+                "/v1/admin/promos",
+                Some(&admin),
+                None,
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b
+    }
+
+    /// Puts a promo code on the customer's cart.
+    pub async fn apply_promo(&self, token: &str, code: &str) -> (StatusCode, Value) {
+        let body = json!({ "code": code });
+        self.call(
+            Method::POST,
+            "/v1/me/cart/promo",
+            Some(token),
+            None,
+            Some(body),
+        )
+        .await
+    }
+
     pub async fn put_cart(&self, token: &str, product: i64, quantity: i64) -> (StatusCode, Value) {
         let path = format!("/v1/me/cart/items/{product}");
         self.call(

@@ -160,28 +160,7 @@ fn short_payment_window(s: &mut Settings) {
 
 async fn promo(app: &TestApp, code: &str, uses: i64) {
     let body = json!({ "code": code, "kind": "percent", "value": 10, "max_redemptions": uses });
-    let (s, b) = app
-        .call(
-            Method::POST,
-            "/v1/admin/promos",
-            Some(&app.admin()),
-            None,
-            Some(body),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-}
-
-async fn apply_code(app: &TestApp, token: &str, code: &str) -> (StatusCode, Value) {
-    let body = json!({ "code": code });
-    app.call(
-        Method::POST,
-        "/v1/me/cart/promo",
-        Some(token),
-        None,
-        Some(body),
-    )
-    .await
+    app.create_promo(body).await;
 }
 
 /// An external-payment checkout of one shirt with `code`; answers the order.
@@ -192,7 +171,7 @@ async fn unpaid_with_code(
     code: &str,
 ) -> (StatusCode, Value) {
     app.put_cart(token, shirt, 1).await;
-    let (s, b) = apply_code(app, token, code).await;
+    let (s, b) = app.apply_promo(token, code).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let mut body = wallet_checkout();
     body["payment"] = json!("external");
@@ -246,7 +225,7 @@ async fn cancelled_unpaid_orders_give_their_promo_uses_back_exactly_once() {
         assert_eq!(s, StatusCode::CREATED, "{order}");
     }
     let token = app.customer(12, 2_000).await;
-    let (s, body) = apply_code(&app, &token, "FIVE").await;
+    let (s, body) = app.apply_promo(&token, "FIVE").await;
     assert_error(s, &body, 422, "promo_invalid");
     assert_eq!(body["error"]["details"]["reason"], "exhausted");
     app.assert_invariants().await;

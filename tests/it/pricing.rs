@@ -47,16 +47,8 @@ async fn the_cart_preview_and_the_order_agree_on_every_part_with_promo_shipping_
     let app = shop(false).await;
     let shirt = app.physical(1_000, 10).await;
     let key = app.digital(333, &codes("PRICE", 3)).await;
-    let (s, b) = app
-        .call(
-            Method::POST,
-            "/v1/admin/promos",
-            Some(&app.admin()),
-            None,
-            Some(json!({ "code": "TENOFF", "kind": "percent", "value": 10 })),
-        )
+    app.create_promo(json!({ "code": "TENOFF", "kind": "percent", "value": 10 }))
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
     let c = app.customer(2, 100_000).await;
     app.put_cart(&c, shirt, 2).await;
     app.put_cart(&c, key, 1).await;
@@ -209,17 +201,8 @@ async fn random_carts_promos_and_rules_price_the_same_in_the_preview_and_the_ord
             .iter()
             .enumerate()
         {
-            let body = json!({ "code": format!("RND{i}"), "kind": kind, "value": value });
-            let (s, b) = app
-                .call(
-                    Method::POST,
-                    "/v1/admin/promos",
-                    Some(&app.admin()),
-                    None,
-                    Some(body),
-                )
+            app.create_promo(json!({ "code": format!("RND{i}"), "kind": kind, "value": value }))
                 .await;
-            assert_eq!(s, StatusCode::CREATED, "{b}");
         }
         let c = app.customer(2, 100_000_000).await;
         for cart in 0..6 {

@@ -17,23 +17,6 @@ async fn create(app: &TestApp, body: Value) -> (StatusCode, Value) {
     .await
 }
 
-async fn promo(app: &TestApp, body: Value) -> Value {
-    let (s, b) = create(app, body).await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    b
-}
-
-async fn apply(app: &TestApp, token: &str, code: &str) -> (StatusCode, Value) {
-    app.call(
-        Method::POST,
-        "/v1/me/cart/promo",
-        Some(token),
-        None,
-        Some(json!({ "code": code })),
-    )
-    .await
-}
-
 async fn checkout_with(app: &TestApp, token: &str, code: &str) -> (StatusCode, Value) {
     let mut body = wallet_checkout();
     body["promo_code"] = json!(code);
@@ -56,11 +39,11 @@ fn refused(s: StatusCode, b: &Value, reason: &str) {
 #[tokio::test]
 async fn admins_create_list_read_and_change_promos_and_every_change_is_audited() {
     let app = TestApp::spawn().await;
-    let created = promo(
-        &app,
-        json!({ "code": "spring-10", "kind": "percent", "value": 10, "max_redemptions": 5 }),
-    )
-    .await;
+    let created = app
+        .create_promo(
+            json!({ "code": "spring-10", "kind": "percent", "value": 10, "max_redemptions": 5 }),
+        )
+        .await;
     assert_eq!(created["code"], "SPRING-10", "codes are stored upper-case");
     assert_eq!(
         (created["active"].clone(), created["redemptions"].clone()),
@@ -177,38 +160,28 @@ async fn every_promo_rule_refuses_at_its_boundary_with_a_clear_reason() {
     let customer = app.customer(2, 10_000).await;
     app.put_cart(&customer, key, 1).await;
 
-    promo(
-        &app,
-        json!({ "code": "OFF", "kind": "fixed", "value": 5, "active": false }),
-    )
-    .await;
-    promo(
-        &app,
+    app.create_promo(json!({ "code": "OFF", "kind": "fixed", "value": 5, "active": false }))
+        .await;
+    app.create_promo(
         json!({ "code": "SOON", "kind": "fixed", "value": 5, "starts_at": "2999-01-01T00:00:00Z" }),
     )
     .await;
-    promo(
-        &app,
+    app.create_promo(
         json!({ "code": "OVER", "kind": "fixed", "value": 5, "ends_at": "2001-01-01T00:00:00Z" }),
     )
     .await;
-    promo(
-        &app,
+    app.create_promo(
         json!({ "code": "MIN1001", "kind": "fixed", "value": 5, "min_subtotal_minor": 1_001 }),
     )
     .await;
-    promo(
-        &app,
+    app.create_promo(
         json!({ "code": "MIN1000", "kind": "percent", "value": 100, "min_subtotal_minor": 1_000 }),
     )
     .await;
-    promo(
-        &app,
-        json!({ "code": "BIG", "kind": "fixed", "value": 5_000 }),
-    )
-    .await;
+    app.create_promo(json!({ "code": "BIG", "kind": "fixed", "value": 5_000 }))
+        .await;
 
-    let (s, b) = apply(&app, &customer, "GHOST").await;
+    let (s, b) = app.apply_promo(&customer, "GHOST").await;
     refused(s, &b, "unknown");
     for (code, reason) in [
         ("OFF", "inactive"),
@@ -216,7 +189,7 @@ async fn every_promo_rule_refuses_at_its_boundary_with_a_clear_reason() {
         ("OVER", "expired"),
         ("MIN1001", "below_minimum"),
     ] {
-        let (s, b) = apply(&app, &customer, code).await;
+        let (s, b) = app.apply_promo(&customer, code).await;
         refused(s, &b, reason);
         let (s, b) = checkout_with(&app, &customer, code).await;
         refused(s, &b, reason);
@@ -229,7 +202,7 @@ async fn every_promo_rule_refuses_at_its_boundary_with_a_clear_reason() {
     );
 
     // At the minimum exactly, a 100 % code takes the goods to zero, never below.
-    let (s, cart) = apply(&app, &customer, "min1000").await;
+    let (s, cart) = app.apply_promo(&customer, "min1000").await;
     assert_eq!(s, StatusCode::OK, "{cart}");
     assert_eq!(
         (
@@ -240,7 +213,7 @@ async fn every_promo_rule_refuses_at_its_boundary_with_a_clear_reason() {
         (json!("MIN1000"), json!(1_000), json!(0))
     );
     // A fixed amount above the goods is capped at them.
-    let (_, cart) = apply(&app, &customer, "BIG").await;
+    let (_, cart) = app.apply_promo(&customer, "BIG").await;
     assert_eq!(
         (cart["discount_minor"].clone(), cart["total_minor"].clone()),
         (json!(1_000), json!(0))
@@ -268,13 +241,9 @@ async fn every_promo_rule_refuses_at_its_boundary_with_a_clear_reason() {
 async fn per_user_and_total_limits_count_committed_redemptions() {
     let app = TestApp::spawn().await;
     let key = app.digital(500, &codes("LIM", 10)).await;
-    promo(
-        &app,
-        json!({ "code": "ONCE", "kind": "percent", "value": 50, "max_per_user": 1 }),
-    )
-    .await;
-    promo(
-        &app,
+    app.create_promo(json!({ "code": "ONCE", "kind": "percent", "value": 50, "max_per_user": 1 }))
+        .await;
+    app.create_promo(
         json!({ "code": "FIRST", "kind": "fixed", "value": 100, "max_redemptions": 1 }),
     )
     .await;
@@ -313,8 +282,7 @@ async fn per_user_and_total_limits_count_committed_redemptions() {
 async fn a_checkout_that_fails_gives_its_promo_claim_back() {
     let app = TestApp::spawn().await;
     let shirt = app.physical(1_000, 1).await;
-    promo(
-        &app,
+    app.create_promo(
         json!({ "code": "SOLO", "kind": "fixed", "value": 100, "max_redemptions": 1 }),
     )
     .await;
@@ -339,8 +307,7 @@ async fn a_checkout_that_fails_gives_its_promo_claim_back() {
 async fn two_hundred_buyers_race_for_a_code_limited_to_ten_and_exactly_ten_get_it() {
     let app = TestApp::spawn().await;
     let shirt = app.physical(100, 1_000).await;
-    promo(
-        &app,
+    app.create_promo(
         json!({ "code": "FLASH", "kind": "fixed", "value": 50, "max_redemptions": 10 }),
     )
     .await;

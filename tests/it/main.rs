@@ -20,6 +20,7 @@ mod idempotency;
 mod lifecycle;
 mod load;
 mod metrics;
+mod money_model;
 mod openapi;
 mod operations;
 mod ops;

@@ -23,6 +23,7 @@ mod lifecycle;
 mod load;
 mod metrics;
 mod money_back;
+mod money_model;
 mod openapi;
 mod operations;
 mod ops;

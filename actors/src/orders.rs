@@ -65,15 +65,18 @@ pub async fn transition(
         return Err(refused(current.status, to));
     }
     // Paid means money arrived: only the payment flow may say so (I2); a return exists only
-    // as the customer's request.
-    if matches!(
-        to,
-        OrderStatus::Paid
-            | OrderStatus::ReturnRequested
-            | OrderStatus::Cancelled
-            | OrderStatus::Refunded
-            | OrderStatus::Returned
-    ) {
+    // as the customer's request, and while one is open only the returns flow moves its
+    // order (a bare move back to `delivered` would strand the return, never received).
+    if current.status == OrderStatus::ReturnRequested
+        || matches!(
+            to,
+            OrderStatus::Paid
+                | OrderStatus::ReturnRequested
+                | OrderStatus::Cancelled
+                | OrderStatus::Refunded
+                | OrderStatus::Returned
+        )
+    {
         return Err(DomainError::NeedsItsOwnFlow { to });
     }
     let change = StatusChange {

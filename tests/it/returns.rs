@@ -292,3 +292,38 @@ async fn returns_are_refused_before_delivery_after_the_window_and_for_bad_lines(
     assert_eq!(b["error"]["details"]["field"], "order");
     assert_eq!(status(&late, &c, order).await, "delivered");
 }
+
+#[tokio::test]
+async fn staff_cannot_move_an_order_with_an_open_return_around_the_returns_flow() {
+    let app = TestApp::spawn().await;
+    let (s_, _, _) = tees(&app).await;
+    let c = app.customer(2, 10_000).await;
+    let order = delivered(&app, &c, s_, 2).await;
+    let (s, ret) = ask(
+        &app,
+        &c,
+        order,
+        json!([{ "product_id": s_, "quantity": 2 }]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{ret}");
+    let id = ret["id"].as_i64().unwrap();
+    assert_eq!(staff_step(&app, id, "approve").await.0, StatusCode::OK);
+    // A bare move back to delivered would leave the approved return unreceivable.
+    let (s, b) = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/orders/{order}/transitions"),
+            Some(&app.admin()),
+            None,
+            Some(json!({ "to": "delivered" })),
+        )
+        .await;
+    assert_error(s, &b, 409, "invalid_transition");
+    assert_eq!(b["error"]["details"]["reason"], "needs_its_own_endpoint");
+    let (s, b) = staff_step(&app, id, "receive").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(stock(&app, s_).await, 5);
+    assert_eq!(status(&app, &c, order).await, "returned");
+    app.assert_invariants().await;
+}

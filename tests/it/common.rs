@@ -361,12 +361,23 @@ impl TestApp {
     }
 
     pub async fn checkout(&self, token: &str, key: &str) -> (StatusCode, Value) {
+        self.checkout_with(token, key, wallet_checkout()).await
+    }
+
+    /// The usual checkout, paid by an external provider: the order awaits its payment.
+    pub async fn external_checkout(&self, token: &str, key: &str) -> (StatusCode, Value) {
+        let mut body = wallet_checkout();
+        body["payment"] = json!("external");
+        self.checkout_with(token, key, body).await
+    }
+
+    async fn checkout_with(&self, token: &str, key: &str, body: Value) -> (StatusCode, Value) {
         self.call(
             Method::POST,
             "/v1/me/checkout",
             Some(token),
             Some(key),
-            Some(wallet_checkout()),
+            Some(body),
         )
         .await
     }

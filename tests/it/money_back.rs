@@ -173,17 +173,8 @@ async fn unpaid_with_code(
     app.put_cart(token, shirt, 1).await;
     let (s, b) = app.apply_promo(token, code).await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let mut body = wallet_checkout();
-    body["payment"] = json!("external");
     let key = uuid::Uuid::new_v4().to_string();
-    app.call(
-        Method::POST,
-        "/v1/me/checkout",
-        Some(token),
-        Some(&key),
-        Some(body),
-    )
-    .await
+    app.external_checkout(token, &key).await
 }
 
 async fn redemptions(app: &TestApp, code: &str) -> i64 {

@@ -2,7 +2,7 @@
 //! provider event pays it (once per event id) or its window closes (then everything goes
 //! back, also across a restart, and a late payment lands in the wallet).
 
-use crate::common::{assert_error, codes, wallet_checkout, TestApp};
+use crate::common::{assert_error, codes, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use souk::config::Settings;
@@ -46,17 +46,7 @@ fn paid(event: &str, order: i64, amount: i64) -> Value {
 }
 
 async fn external_checkout(app: &TestApp, token: &str, key: &str) -> Value {
-    let mut body = wallet_checkout();
-    body["payment"] = json!("external");
-    let (s, order) = app
-        .call(
-            Method::POST,
-            "/v1/me/checkout",
-            Some(token),
-            Some(key),
-            Some(body),
-        )
-        .await;
+    let (s, order) = app.external_checkout(token, key).await;
     assert_eq!(s, StatusCode::CREATED, "{order}");
     order
 }

@@ -1,7 +1,7 @@
 //! Every move of the transition table over HTTP (I6, P11): from each status an order can be
 //! put in, to every status, staff get exactly what `OrderStatus::allowed_next` says.
 
-use crate::common::{wallet_checkout, TestApp};
+use crate::common::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use souk_actors::status::OrderStatus;
@@ -31,20 +31,12 @@ async fn move_to(app: &TestApp, order: i64, to: &str) -> (StatusCode, Value) {
 /// A fresh order in `status`.
 async fn order_in(app: &TestApp, token: &str, product: i64, status: OrderStatus) -> i64 {
     app.put_cart(token, product, 1).await;
-    let mut body = wallet_checkout();
-    if status == OrderStatus::PendingPayment {
-        body["payment"] = json!("external");
-    }
     let key = uuid::Uuid::new_v4().to_string();
-    let (s, order) = app
-        .call(
-            Method::POST,
-            "/v1/me/checkout",
-            Some(token),
-            Some(&key),
-            Some(body),
-        )
-        .await;
+    let (s, order) = if status == OrderStatus::PendingPayment {
+        app.external_checkout(token, &key).await
+    } else {
+        app.checkout(token, &key).await
+    };
     assert_eq!(s, StatusCode::CREATED, "{order}");
     let id = order["id"].as_i64().unwrap();
     for step in path_to(status) {

@@ -6,21 +6,8 @@
 use crate::common::*;
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
-
-async fn external(app: &TestApp, token: &str, key: &str) -> (StatusCode, Value) {
-    let mut body = wallet_checkout();
-    body["payment"] = json!("external");
-    app.call(
-        Method::POST,
-        "/v1/me/checkout",
-        Some(token),
-        Some(key),
-        Some(body),
-    )
-    .await
-}
 
 /// Fills the cart with `lines` and checks out with an external payment.
 async fn hold(app: &TestApp, token: &str, lines: &[(i64, i64)], key: &str) -> (StatusCode, Value) {
@@ -28,7 +15,7 @@ async fn hold(app: &TestApp, token: &str, lines: &[(i64, i64)], key: &str) -> (S
         let (s, b) = app.put_cart(token, product, quantity).await;
         assert_eq!(s, StatusCode::OK, "{b}");
     }
-    external(app, token, key).await
+    app.external_checkout(token, key).await
 }
 
 /// A refusal for an unpaid bound: 409 `unpaid_limit` naming the setting, `max` and `held`.
@@ -219,7 +206,9 @@ async fn concurrent_external_checkouts_of_one_buyer_never_pass_the_caps() {
             for i in 0..10 {
                 let product = products[(c + i) % 3];
                 app.put_cart(buyer, product, 1 + ((c + i) as i64 % 3)).await;
-                let answer = external(app, buyer, &format!("hammer-{c}-{i}")).await;
+                let answer = app
+                    .external_checkout(buyer, &format!("hammer-{c}-{i}"))
+                    .await;
                 if answer.0 != StatusCode::CREATED {
                     // A refused line stays in the cart; take it out so the next tries differ.
                     let line = format!("/v1/me/cart/items/{product}");

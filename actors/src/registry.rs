@@ -198,8 +198,7 @@ impl Registry {
         }
     }
 
-    /// Sends without waiting for an answer, to a live owner only: an owner not running loads
-    /// committed state when it starts, which already holds what the message says.
+    /// Tells a product's owner of a committed change (see [`tell_committed`]).
     pub fn tell_product<M>(&self, id: ProductId, msg: M)
     where
         M: Message + Send + 'static,
@@ -207,29 +206,18 @@ impl Registry {
         ProductActor: Handler<M>,
         <ProductActor as Actor>::Context: ToEnvelope<ProductActor, M>,
     {
-        if let Some(Some(Ok(handle))) = self.products.get(&id).map(|s| s.peek().cloned()) {
-            handle.addr.do_send(msg);
-        }
+        tell_committed(&self.products, &id, msg);
     }
 
-    /// Tells a promo's owner that a redemption was given back. An owner still loading may
-    /// have read its state before that commit, so the message waits for it to start; the
-    /// message's `releases` mark lets an owner that read after the commit ignore it.
-    pub fn tell_promo(&self, code: &PromoCode, msg: crate::promo::RedemptionReleased) {
-        let Some(slot) = self.promos.get(code).map(|s| s.clone()) else {
-            return;
-        };
-        match slot.peek() {
-            Some(Ok(handle)) => handle.addr.do_send(msg),
-            Some(Err(_)) => {}
-            None => {
-                actix::spawn(async move {
-                    if let Ok(handle) = slot.await {
-                        handle.addr.do_send(msg);
-                    }
-                });
-            }
-        }
+    /// Tells a promo's owner of a committed change (see [`tell_committed`]).
+    pub fn tell_promo<M>(&self, code: &PromoCode, msg: M)
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        PromoActor: Handler<M>,
+        <PromoActor as Actor>::Context: ToEnvelope<PromoActor, M>,
+    {
+        tell_committed(&self.promos, code, msg);
     }
 
     pub(crate) fn forget_product(&self, id: ProductId, addr: &Addr<ProductActor>) {
@@ -270,6 +258,37 @@ impl Registry {
     fn arbiter_for(&self, id: i64) -> ArbiterHandle {
         let n = self.deps.arbiters.len().max(1);
         self.deps.arbiters[(id.unsigned_abs() as usize) % n].clone()
+    }
+}
+
+/// Sends a committed change to its owner without waiting for an answer. No owner: nothing
+/// to tell, the next one loads committed state. An owner still loading may have read its
+/// state before that commit, so the message waits for it to start; each such message
+/// carries a mark (a stock movement id, a promo's release count) by which an owner that
+/// read after the commit knows it already counts it, or asks for a reload (`MarkStale`),
+/// which costs only a read when late.
+fn tell_committed<K, A, M>(map: &DashMap<K, Slot<A>>, key: &K, msg: M)
+where
+    K: Eq + Hash,
+    A: Actor,
+    M: Message + Send + 'static,
+    M::Result: Send,
+    A: Handler<M>,
+    A::Context: ToEnvelope<A, M>,
+{
+    let Some(slot) = map.get(key).map(|s| s.clone()) else {
+        return;
+    };
+    match slot.peek() {
+        Some(Ok(handle)) => handle.addr.do_send(msg),
+        Some(Err(_)) => {}
+        None => {
+            tokio::spawn(async move {
+                if let Ok(handle) = slot.await {
+                    handle.addr.do_send(msg);
+                }
+            });
+        }
     }
 }
 

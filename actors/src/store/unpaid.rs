@@ -23,9 +23,7 @@ pub async fn unpaid_lines(
              FROM orders o JOIN order_lines l ON l.order_id = o.id
              WHERE o.user_id = $1 AND o.payment = 'external'
                AND (o.status = 'pending_payment'
-                    OR (o.status = 'cancelled' AND o.payment_due_at > $2
-                        AND NOT EXISTS (SELECT 1 FROM order_status_history h
-                                        WHERE h.order_id = o.id AND h.to_status = 'paid')))",
+                    OR (o.status = 'cancelled' AND o.payment_due_at > $2 AND o.paid_minor = 0))",
             &[&user.get(), &counted_since],
         )
         .await?;

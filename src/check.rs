@@ -2,7 +2,7 @@
 //! every violation. I1 stock, I2 money, I5 delivered codes, I6 status histories, and
 //! promo redemption counts (P6).
 
-use souk_actors::status::OrderStatus;
+use souk_actors::domain::status::OrderStatus;
 use tokio_postgres::Client;
 
 /// Every violation found, as a sentence an operator can act on; empty means all hold.

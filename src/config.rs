@@ -193,8 +193,8 @@ pub struct CheckoutSettings {
 }
 
 impl CheckoutSettings {
-    pub fn unpaid_limits(&self) -> souk_actors::unpaid::UnpaidLimits {
-        souk_actors::unpaid::UnpaidLimits {
+    pub fn unpaid_limits(&self) -> souk_actors::domain::unpaid::UnpaidLimits {
+        souk_actors::domain::unpaid::UnpaidLimits {
             orders_max: i64::from(self.unpaid_orders_max),
             units_max: i64::from(self.unpaid_units_max),
             product_share_pct: i64::from(self.unpaid_product_share_pct),
@@ -369,9 +369,9 @@ impl Settings {
     }
 
     /// The shop's shipping and tax rules, as the one pricing function takes them.
-    pub fn pricing(&self) -> souk_actors::pricing::PricingRules {
-        use souk_actors::money::Money;
-        souk_actors::pricing::PricingRules {
+    pub fn pricing(&self) -> souk_actors::domain::pricing::PricingRules {
+        use souk_actors::domain::money::Money;
+        souk_actors::domain::pricing::PricingRules {
             shipping_flat: Money::from_minor(self.shipping.flat_minor),
             free_shipping_from: self.shipping.free_from_minor.map(Money::from_minor),
             tax_rate_bp: self.tax.rate_bp,
@@ -414,7 +414,7 @@ impl Settings {
                  checkout.unpaid_cooldown_secs at most {UNPAID_COOLDOWN_SECS_MAX}"
             )));
         }
-        if self.tax.rate_bp > souk_actors::pricing::TAX_RATE_BP_MAX {
+        if self.tax.rate_bp > souk_actors::domain::pricing::TAX_RATE_BP_MAX {
             return Err(ConfigError::Invalid(
                 "tax.rate_bp is in basis points and at most 10000 (100 %)".into(),
             ));
@@ -424,7 +424,7 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
-        if souk_actors::money::Currency::parse(&self.shop.currency).is_none() {
+        if souk_actors::domain::money::Currency::parse(&self.shop.currency).is_none() {
             return invalid("shop.currency must be a three-letter ISO 4217 code such as USD");
         }
         if self.database.pool_size == 0

@@ -5,7 +5,7 @@ use secrecy::ExposeSecret;
 use souk::cli::{Cli, Command, TelegramCommand};
 use souk::config::Settings;
 use souk::startup::{state_dir, Application};
-use souk_actors::ids::UserId;
+use souk_actors::domain::ids::UserId;
 use souk_http::auth::{JwtKeys, Role};
 use std::process::ExitCode;
 

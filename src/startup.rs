@@ -10,9 +10,9 @@ use actix::prelude::*;
 use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
+use souk_actors::entity::registry::{ActorConfig, Deps, Registry};
 use souk_actors::metrics::ActorMetrics;
-use souk_actors::persistence::{PersistenceActor, PersistenceConfig};
-use souk_actors::registry::{ActorConfig, Deps, Registry};
+use souk_actors::store::group_commit::{PersistenceActor, PersistenceConfig};
 use souk_http::auth::JwtKeys;
 use souk_http::metrics::HttpMetrics;
 use souk_http::ratelimit::RateLimits;
@@ -133,7 +133,7 @@ impl Application {
                 let mut tick = tokio::time::interval(every);
                 loop {
                     tick.tick().await;
-                    match souk_actors::payments::expire_overdue(&registry).await {
+                    match souk_actors::flows::payments::expire_overdue(&registry).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(
                             orders = n,
@@ -146,7 +146,7 @@ impl Application {
         }
         let maintenance = souk_http::state::MaintenanceSwitch::default();
         maintenance.set(
-            &souk_actors::operations::maintenance(&pool)
+            &souk_actors::views::operations::maintenance(&pool)
                 .await
                 .map_err(|e| StartError::Db(DbError::Pool(e.to_string())))?,
         );

@@ -4,16 +4,18 @@
 //! writes the order with the very statements the actors use (`writes::apply`). Same
 //! schema, same durability; only the concurrency control differs.
 
-use crate::address::ShippingAddress;
-use crate::error::{DomainError, DomainResult};
-use crate::ids::{ProductId, UserId};
-use crate::model::{Order, ProductKind};
-use crate::money::Money;
-use crate::pricing::{price, PricedLine};
-use crate::product::{Snapshot, WriteMeta};
-use crate::quantity::Quantity;
-use crate::user::CartLineView;
-use crate::writes::{apply, ApplyError, CheckoutLine, CheckoutWrite, Db, OpenTx, Outcome, WriteOp};
+use crate::domain::address::ShippingAddress;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{ProductId, UserId};
+use crate::domain::model::{Order, ProductKind};
+use crate::domain::money::Money;
+use crate::domain::pricing::{price, PricedLine};
+use crate::domain::quantity::Quantity;
+use crate::entity::product::{Snapshot, WriteMeta};
+use crate::entity::user::CartLineView;
+use crate::store::writes::{
+    apply, ApplyError, CheckoutLine, CheckoutWrite, Db, OpenTx, Outcome, WriteOp,
+};
 use deadpool_postgres::Pool;
 use serde::Deserialize;
 
@@ -131,7 +133,7 @@ pub async fn checkout(
     actor: String,
     meta: WriteMeta,
     shipping_address: Option<ShippingAddress>,
-    rules: &crate::pricing::PricingRules,
+    rules: &crate::domain::pricing::PricingRules,
 ) -> DomainResult<Order> {
     let tx = OpenTx::new(pool.get().await?);
     let db = tx
@@ -160,7 +162,7 @@ async fn locked_checkout(
     actor: String,
     meta: WriteMeta,
     shipping_address: Option<ShippingAddress>,
-    rules: &crate::pricing::PricingRules,
+    rules: &crate::domain::pricing::PricingRules,
 ) -> DomainResult<Order> {
     let cart = tx
         .query(

@@ -1,36 +1,16 @@
-//! Souk's domain and its actors. Money, ids, statuses and pricing are plain types; the
-//! actors own stock (`ProductActor`), carts and wallets (`UserActor`) and durability
-//! (`PersistenceActor`). Nothing here knows about HTTP.
+//! Souk's domain and its actors, in floors that data flows down through:
+//! `flows` (multi-actor protocols: checkout, cancel, refunds, payments, returns) →
+//! `entity` (the registry and the one actor that owns each product, user, promo) →
+//! `store` (every SQL statement and the group commit) → Postgres, all over the pure
+//! `domain` (money, ids, statuses, pricing, the entities' state machines, the change
+//! records). `views` are read models. Nothing here knows about HTTP.
 
-pub mod address;
 pub mod baseline;
-pub mod catalog;
-pub mod checkout;
-pub mod conversation;
-pub mod dashboard;
-pub mod error;
-pub mod ids;
-mod lifecycle;
+pub mod domain;
+pub mod entity;
+pub mod flows;
 pub mod metrics;
-pub mod model;
-pub mod money;
-pub mod operations;
-pub mod orders;
-pub mod payments;
-pub mod persistence;
-pub mod pricing;
-pub mod product;
-pub mod promo;
-pub mod quantity;
-pub mod refunds;
-pub mod registry;
-pub mod returns;
-pub mod settlement;
-pub mod status;
-pub mod stock;
 pub mod store;
-pub mod unpaid;
-pub mod user;
-pub mod writes;
+pub mod views;
 
-pub use error::{DomainError, DomainResult};
+pub use domain::error::{DomainError, DomainResult};

@@ -298,8 +298,8 @@ impl From<DomainError> for ApiError {
 }
 
 /// The setting that sets an unpaid bound, so a refusal names what an operator would change.
-fn unpaid_setting(limit: souk_actors::unpaid::HoldLimit) -> &'static str {
-    use souk_actors::unpaid::HoldLimit;
+fn unpaid_setting(limit: souk_actors::domain::unpaid::HoldLimit) -> &'static str {
+    use souk_actors::domain::unpaid::HoldLimit;
     match limit {
         HoldLimit::Orders => "SOUK__CHECKOUT__UNPAID_ORDERS_MAX",
         HoldLimit::Units => "SOUK__CHECKOUT__UNPAID_UNITS_MAX",

@@ -12,11 +12,11 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use serde_json::Value;
-use souk_actors::persistence::persist;
-use souk_actors::product::WriteMeta;
+use souk_actors::entity::product::WriteMeta;
+use souk_actors::entity::user::{BeginKey, FinishKey, GateEntry, KeyAnswer, StoredAnswer};
 use souk_actors::store;
-use souk_actors::user::{BeginKey, FinishKey, GateEntry, KeyAnswer, StoredAnswer};
-use souk_actors::writes::{IdempotencyDraft, WriteOp};
+use souk_actors::store::group_commit::persist;
+use souk_actors::store::writes::{IdempotencyDraft, WriteOp};
 use souk_actors::DomainError;
 use std::future::Future;
 
@@ -140,8 +140,8 @@ fn replayed_to(known: &KeyAnswer, request_hash: &[u8]) -> ApiResult<(u16, Value,
 /// away, or the request timed out), the key is released without an answer, so duplicates
 /// waiting on it take the lead and find the stored answer, if any, in Postgres.
 struct HeldKey {
-    registry: std::sync::Arc<souk_actors::registry::Registry>,
-    user: souk_actors::ids::UserId,
+    registry: std::sync::Arc<souk_actors::entity::registry::Registry>,
+    user: souk_actors::domain::ids::UserId,
     key: Option<String>,
 }
 

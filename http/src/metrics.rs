@@ -248,7 +248,8 @@ pub async fn render(req: actix_web::HttpRequest, state: web::Data<AppState>) -> 
         let keys = i64::try_from(limits.keys()).unwrap_or(i64::MAX);
         state.metrics.scrape.rate_limit_keys.set(keys);
     }
-    let low = souk_actors::dashboard::low_stock_count(&state.pool, state.stock_low_threshold);
+    let low =
+        souk_actors::views::dashboard::low_stock_count(&state.pool, state.stock_low_threshold);
     match state.bounded(low).await {
         Ok(n) => state.metrics.scrape.stock_low.set(n),
         // The scrape still answers; the gauge keeps its last value and readiness reports the outage.

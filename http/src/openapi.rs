@@ -205,12 +205,12 @@ pub struct Balance {
 #[derive(Serialize, ToSchema)]
 pub struct Dashboard {
     currency: String,
-    today: souk_actors::dashboard::Window,
-    last_7_days: souk_actors::dashboard::Window,
+    today: souk_actors::views::dashboard::Window,
+    last_7_days: souk_actors::views::dashboard::Window,
     /// Checkouts counted since the process started, by outcome.
     checkouts_by_outcome_since_start: std::collections::BTreeMap<String, u64>,
     low_stock: LowStock,
-    top_products_7_days: Vec<souk_actors::dashboard::TopProduct>,
+    top_products_7_days: Vec<souk_actors::views::dashboard::TopProduct>,
     #[schema(value_type = String, format = DateTime)]
     computed_at: String,
 }
@@ -218,5 +218,5 @@ pub struct Dashboard {
 #[derive(Serialize, ToSchema)]
 pub struct LowStock {
     threshold: i64,
-    items: Vec<souk_actors::dashboard::StockLow>,
+    items: Vec<souk_actors::views::dashboard::StockLow>,
 }

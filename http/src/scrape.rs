@@ -81,7 +81,7 @@ impl ScrapeGauges {
     }
 
     /// Mailbox depths by kind; walks the live actors, which passivation keeps few.
-    pub fn sample_mailboxes(&self, registry: &souk_actors::registry::Registry) {
+    pub fn sample_mailboxes(&self, registry: &souk_actors::entity::registry::Registry) {
         for (kind, total, max) in registry.mailbox_depths() {
             self.mailbox_depth
                 .with_label_values(&[kind])

@@ -6,8 +6,8 @@ use crate::metrics::HttpMetrics;
 use dashmap::DashSet;
 use deadpool_postgres::Pool;
 use souk_actors::baseline::Engine;
-use souk_actors::ids::UserId;
-use souk_actors::registry::Registry;
+use souk_actors::domain::ids::UserId;
+use souk_actors::entity::registry::Registry;
 use souk_actors::DomainResult;
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ pub struct AppState {
     /// A product with at most this many units left counts in `souk_stock_low_products`.
     pub stock_low_threshold: i64,
     /// The admin dashboard's snapshot of committed figures.
-    pub dashboard: souk_actors::dashboard::DashboardView,
+    pub dashboard: souk_actors::views::dashboard::DashboardView,
     /// The Telegram bot: its settings, Bot API client and metrics.
     pub telegram: Arc<crate::telegram::Bot>,
 }
@@ -66,7 +66,7 @@ pub struct MaintenanceSwitch {
 const MAINTENANCE_RETRY_AFTER: u32 = 60;
 
 impl MaintenanceSwitch {
-    pub fn set(&self, to: &souk_actors::operations::Maintenance) {
+    pub fn set(&self, to: &souk_actors::views::operations::Maintenance) {
         if let Ok(mut message) = self.message.write() {
             message.clone_from(&to.message);
         }
@@ -74,8 +74,8 @@ impl MaintenanceSwitch {
             .store(to.enabled, std::sync::atomic::Ordering::SeqCst);
     }
 
-    pub fn get(&self) -> souk_actors::operations::Maintenance {
-        souk_actors::operations::Maintenance {
+    pub fn get(&self) -> souk_actors::views::operations::Maintenance {
+        souk_actors::views::operations::Maintenance {
             enabled: self.enabled.load(std::sync::atomic::Ordering::SeqCst),
             message: self.message.read().ok().and_then(|m| m.clone()),
         }

@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use setup::BenchDb;
 use souk_actors::baseline::Engine;
-use souk_actors::ids::UserId;
+use souk_actors::domain::ids::UserId;
 use souk_http::auth::{JwtKeys, Role};
 use std::time::Duration;
 

@@ -7,7 +7,7 @@ use crate::telegram_harness::*;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use souk_actors::ids::{ProductId, UserId};
+use souk_actors::domain::ids::{ProductId, UserId};
 use souk_http::telegram::callback::Action;
 use souk_http::telegram::invoice::{Invoice, InvoiceKey};
 

@@ -4,12 +4,12 @@
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use souk_actors::ids::{ProductId, UserId};
+use souk_actors::domain::ids::{ProductId, UserId};
+use souk_actors::domain::money::Money;
+use souk_actors::domain::quantity::Quantity;
 use souk_actors::metrics::ActorMetrics;
-use souk_actors::money::Money;
-use souk_actors::persistence::{persist, PersistenceActor, PersistenceConfig};
-use souk_actors::quantity::Quantity;
-use souk_actors::writes::{Write, WriteOp};
+use souk_actors::store::group_commit::{persist, PersistenceActor, PersistenceConfig};
+use souk_actors::store::writes::{Write, WriteOp};
 use souk_actors::DomainError;
 use std::time::{Duration, Instant};
 

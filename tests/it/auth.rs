@@ -8,7 +8,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use souk_actors::ids::UserId;
+use souk_actors::domain::ids::UserId;
 use souk_http::auth::{JwtKeys, Role};
 
 /// Every endpoint that needs a token, with a body that would otherwise be accepted.

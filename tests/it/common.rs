@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use souk::config::Settings;
 use souk::startup::Background;
-use souk_actors::ids::UserId;
+use souk_actors::domain::ids::UserId;
 use souk_http::auth::{JwtKeys, Role};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -60,7 +60,7 @@ async fn no_secret_appears_in_the_log_of_a_full_run() {
     }
     let token = souk_http::auth::JwtKeys::new(&secrecy::SecretString::from(JWT.to_string()))
         .mint(
-            souk_actors::ids::UserId::new(1).expect("id"),
+            souk_actors::domain::ids::UserId::new(1).expect("id"),
             souk_http::auth::Role::Admin,
             60,
         )

@@ -3,7 +3,7 @@
 use crate::common::codes;
 use crate::telegram_harness::*;
 use serde_json::json;
-use souk_actors::ids::ProductId;
+use souk_actors::domain::ids::ProductId;
 use souk_http::telegram::callback::Action;
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use crate::common::codes;
 use crate::telegram_harness::*;
 use reqwest::StatusCode;
 use serde_json::json;
-use souk_actors::ids::ProductId;
+use souk_actors::domain::ids::ProductId;
 use souk_http::telegram::callback::Action;
 use std::time::Duration;
 
@@ -124,7 +124,7 @@ async fn crafted_stale_or_oversized_button_data_gets_the_out_of_date_alert_and_c
         }),
         data(Action::TopUp { amount_minor: 1 }),
         data(Action::Keys {
-            order: souk_actors::ids::OrderId::new(5).unwrap(),
+            order: souk_actors::domain::ids::OrderId::new(5).unwrap(),
         }),
     ];
     for data in &crafted {

@@ -5,7 +5,7 @@
 
 use crate::telegram_harness::*;
 use serde_json::json;
-use souk_actors::ids::{CategoryId, ProductId};
+use souk_actors::domain::ids::{CategoryId, ProductId};
 use souk_http::telegram::callback::Action;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 use crate::common::codes;
 use crate::fake_bot_api::Mode;
 use crate::telegram_harness::*;
-use souk_actors::ids::ProductId;
+use souk_actors::domain::ids::ProductId;
 use souk_http::telegram::callback::Action;
 use std::time::{Duration, Instant};
 

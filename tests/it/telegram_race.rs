@@ -2,7 +2,7 @@
 
 use crate::common::codes;
 use crate::telegram_harness::*;
-use souk_actors::ids::ProductId;
+use souk_actors::domain::ids::ProductId;
 use souk_http::telegram::callback::Action;
 use std::collections::HashSet;
 

@@ -4,7 +4,7 @@
 use crate::common::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use souk_actors::status::OrderStatus;
+use souk_actors::domain::status::OrderStatus;
 
 /// Statuses reached through moves staff may make, from `paid`.
 fn path_to(status: OrderStatus) -> &'static [&'static str] {

@@ -1,11 +1,11 @@
 //! Categories and products as committed; product creation with its audit row.
 
 use super::{Page, PageRequest};
-use crate::error::{DomainError, DomainResult};
-use crate::ids::{CategoryId, ProductId};
-use crate::model::{Category, Product, ProductKind};
-use crate::money::Money;
-use crate::writes::AuditEntry;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{CategoryId, ProductId};
+use crate::domain::model::{Category, Product, ProductKind};
+use crate::domain::money::Money;
+use crate::store::writes::AuditEntry;
 use deadpool_postgres::{GenericClient, Pool};
 use tokio_postgres::Row;
 
@@ -170,7 +170,7 @@ pub struct NewProduct {
     pub price: Money,
     pub image_url: Option<String>,
     pub group_id: Option<i64>,
-    pub options: crate::model::VariantOptions,
+    pub options: crate::domain::model::VariantOptions,
 }
 
 pub async fn create_product(

@@ -1,21 +1,25 @@
-//! Reads, and creation of entities no actor owns yet (users, categories, products). Reads
-//! see committed state only; nothing here moves money or stock, which belong to actors.
+//! Every SQL statement of Souk. `writes` is what the group commit (`group_commit`) applies,
+//! one statement per fact; the rest are reads, actor loads, and creation of entities no
+//! actor owns yet (users, categories, products). Reads see committed state only; nothing
+//! here decides a change to money or stock: that is the owning actor's.
 //! Lists page by id with a cursor that is the last id seen, so a page never skips or
 //! repeats a row when rows are added meanwhile.
 
 mod catalog;
+pub mod group_commit;
 mod orders;
 pub mod promos;
 mod unpaid;
 mod users;
+pub mod writes;
 
 pub use catalog::*;
 pub use orders::*;
 pub use unpaid::*;
 pub use users::*;
 
-use crate::error::DomainResult;
-use crate::ids::UserId;
+use crate::domain::error::DomainResult;
+use crate::domain::ids::UserId;
 use deadpool_postgres::Pool;
 
 /// One page of a list and where the next one starts.

@@ -1,11 +1,11 @@
 //! Orders and wallet ledgers as committed.
 
 use super::{Page, PageRequest};
-use crate::error::{DomainError, DomainResult};
-use crate::ids::{OrderId, ProductId, UserId};
-use crate::model::{Order, OrderLine, WalletTransaction, WalletTxKind};
-use crate::money::Money;
-use crate::status::OrderStatus;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{OrderId, ProductId, UserId};
+use crate::domain::model::{Order, OrderLine, WalletTransaction, WalletTxKind};
+use crate::domain::money::Money;
+use crate::domain::status::OrderStatus;
 use deadpool_postgres::Pool;
 use tokio_postgres::Row;
 
@@ -69,10 +69,10 @@ fn order_from(row: &Row, show: ShowItems) -> DomainResult<Order> {
         currency: row.try_get::<_, String>("currency")?,
         promo_code: row
             .try_get::<_, Option<String>>("promo_code")?
-            .map(crate::promo::PromoCode::from_db),
+            .map(crate::entity::promo::PromoCode::from_db),
         payment: {
             let raw: String = row.try_get("payment")?;
-            crate::model::PaymentMethod::parse(&raw)
+            crate::domain::model::PaymentMethod::parse(&raw)
                 .ok_or_else(|| DomainError::Internal(format!("unknown payment {raw}")))?
         },
         payment_due_at: row.try_get("payment_due_at")?,

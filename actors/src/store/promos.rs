@@ -2,10 +2,10 @@
 //! counts, and the admin's list.
 
 use super::{Page, PageRequest};
-use crate::error::{DomainError, DomainResult};
-use crate::ids::UserId;
-use crate::money::Money;
-use crate::promo::{Promo, PromoCode, PromoKind, PromoRules};
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::UserId;
+use crate::domain::money::Money;
+use crate::entity::promo::{Promo, PromoCode, PromoKind, PromoRules};
 use deadpool_postgres::Pool;
 use std::collections::HashMap;
 use tokio_postgres::Row;

@@ -1,9 +1,9 @@
 //! The committed orders that count against a buyer's unpaid limits (`unpaid.rs`).
 
-use crate::error::DomainResult;
-use crate::ids::{OrderId, ProductId, UserId};
-use crate::model::Timestamp;
-use crate::unpaid::UnpaidLine;
+use crate::domain::error::DomainResult;
+use crate::domain::ids::{OrderId, ProductId, UserId};
+use crate::domain::model::Timestamp;
+use crate::domain::unpaid::UnpaidLine;
 use deadpool_postgres::Pool;
 
 /// The lines of `user`'s external orders still awaiting payment, and of those that ended

@@ -9,13 +9,13 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use souk_actors::ids::{CategoryId, ProductId};
-use souk_actors::model::{ProductKind, VariantOptions};
-use souk_actors::money::Money;
-use souk_actors::product::{AddCodes, AdjustStock, UpdateProduct, WriteMeta};
-use souk_actors::stock::{CodeBatch, StockDelta};
+use souk_actors::domain::ids::{CategoryId, ProductId};
+use souk_actors::domain::model::{ProductKind, VariantOptions};
+use souk_actors::domain::money::Money;
+use souk_actors::domain::stock::{CodeBatch, StockDelta};
+use souk_actors::entity::product::{AddCodes, AdjustStock, UpdateProduct, WriteMeta};
+use souk_actors::store::writes::ProductPatch;
 use souk_actors::store::{self, NewProduct};
-use souk_actors::writes::ProductPatch;
 
 pub const PRICE_MAX_MINOR: i64 = 100_000_000;
 
@@ -47,7 +47,7 @@ struct NewCategoryBody {
     summary = "Create a category (staff)",
     tag = "admin catalog",
     request_body = NewCategoryBody,
-    responses((status = 201, body = souk_actors::model::Category)),
+    responses((status = 201, body = souk_actors::domain::model::Category)),
     security(("bearer" = []))
 )]
 async fn create_category(
@@ -81,7 +81,7 @@ struct NewProductBody {
     name: String,
     #[schema(max_length = 5000)]
     description: Option<String>,
-    #[schema(value_type = souk_actors::model::ProductKind)]
+    #[schema(value_type = souk_actors::domain::model::ProductKind)]
     kind: String,
     #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: i64,
@@ -144,7 +144,7 @@ fn image_url(raw: &str) -> Result<String, ApiError> {
     summary = "Create a product (staff)",
     tag = "admin catalog",
     request_body = NewProductBody,
-    responses((status = 201, body = souk_actors::model::Product)),
+    responses((status = 201, body = souk_actors::domain::model::Product)),
     security(("bearer" = []))
 )]
 async fn create_product(
@@ -219,7 +219,7 @@ where
     tag = "admin catalog",
     params(("product_id" = i64, Path, minimum = 1)),
     request_body = PatchProductBody,
-    responses((status = 200, body = souk_actors::model::Product)),
+    responses((status = 200, body = souk_actors::domain::model::Product)),
     security(("bearer" = []))
 )]
 async fn update_product(
@@ -294,7 +294,7 @@ struct StockBody {
     tag = "admin catalog",
     params(("product_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
     request_body = StockBody,
-    responses((status = 200, body = souk_actors::model::StockReport)),
+    responses((status = 200, body = souk_actors::domain::model::StockReport)),
     security(("bearer" = []))
 )]
 async fn add_stock(

@@ -7,13 +7,13 @@ use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use souk_actors::baseline::{self, Engine};
-use souk_actors::error::DomainError;
-use souk_actors::ids::{ProductId, UserId};
-use souk_actors::money::Money;
-use souk_actors::pricing::{line_total, price, subtotal, Discount, PricedLine};
-use souk_actors::promo::{CheckPromo, PromoCode, PromoRefusal};
-use souk_actors::quantity::Quantity;
-use souk_actors::user::{cart_view, CartLineView, ClearCart, SetCartLine, SetCartPromo};
+use souk_actors::domain::error::DomainError;
+use souk_actors::domain::ids::{ProductId, UserId};
+use souk_actors::domain::money::Money;
+use souk_actors::domain::pricing::{line_total, price, subtotal, Discount, PricedLine};
+use souk_actors::domain::quantity::Quantity;
+use souk_actors::entity::promo::{CheckPromo, PromoCode, PromoRefusal};
+use souk_actors::entity::user::{cart_view, CartLineView, ClearCart, SetCartLine, SetCartPromo};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/cart", web::get().to(get_cart))

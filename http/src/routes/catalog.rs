@@ -7,9 +7,9 @@ use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use souk_actors::baseline::Engine;
-use souk_actors::ids::{CategoryId, ProductId};
-use souk_actors::model::{Product, VariantOptions};
-use souk_actors::money::Money;
+use souk_actors::domain::ids::{CategoryId, ProductId};
+use souk_actors::domain::model::{Product, VariantOptions};
+use souk_actors::domain::money::Money;
 use souk_actors::store::{self, ProductFilter};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,7 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tag = "catalog",
     operation_id = "list_categories",
     params(crate::openapi::PageParams),
-    responses((status = 200, body = ListBody<souk_actors::model::Category>))
+    responses((status = 200, body = ListBody<souk_actors::domain::model::Category>))
 )]
 async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let (_, page) = page_query(&req)?;

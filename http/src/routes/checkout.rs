@@ -10,12 +10,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use souk_actors::address::ShippingAddress;
 use souk_actors::baseline::{self, Engine};
-use souk_actors::checkout::Checkout;
-use souk_actors::model::PaymentMethod;
-use souk_actors::product::WriteMeta;
-use souk_actors::promo::PromoCode;
+use souk_actors::domain::address::ShippingAddress;
+use souk_actors::domain::model::PaymentMethod;
+use souk_actors::entity::product::WriteMeta;
+use souk_actors::entity::promo::PromoCode;
+use souk_actors::flows::checkout::Checkout;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/checkout", web::post().to(checkout));
@@ -26,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct CheckoutBody {
     #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
     promo_code: Option<String>,
-    #[schema(value_type = souk_actors::model::PaymentMethod)]
+    #[schema(value_type = souk_actors::domain::model::PaymentMethod)]
     payment: String,
     shipping_address: Option<AddressBody>,
 }
@@ -69,7 +69,7 @@ impl AddressBody {
     tag = "checkout",
     params(crate::openapi::IdempotencyKeyHeader),
     request_body = CheckoutBody,
-    responses((status = 201, body = souk_actors::model::Order)),
+    responses((status = 201, body = souk_actors::domain::model::Order)),
     security(("bearer" = []))
 )]
 async fn checkout(

@@ -1,6 +1,6 @@
 //! `GET /v1/admin/dashboard`: sales today and over 7 days, checkouts by outcome, low-stock
 //! and top products. Committed figures come from the in-process snapshot of
-//! `souk_actors::dashboard` (fresh for every write answered before the request); checkout
+//! `souk_actors::views::dashboard` (fresh for every write answered before the request); checkout
 //! outcomes come from the live counters, since the process started.
 
 use crate::error::ApiResult;

@@ -6,7 +6,7 @@ use crate::extract::{page_query, Admin, Json};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use souk_actors::operations::{self, AuditFilter, Maintenance};
+use souk_actors::views::operations::{self, AuditFilter, Maintenance};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/maintenance", web::get().to(get_maintenance))
@@ -19,7 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     path = "/v1/maintenance",
     summary = "Whether maintenance mode is on",
     tag = "operations",
-    responses((status = 200, body = souk_actors::operations::Maintenance))
+    responses((status = 200, body = souk_actors::views::operations::Maintenance))
 )]
 async fn get_maintenance(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.maintenance.get())
@@ -39,7 +39,7 @@ struct MaintenanceBody {
     summary = "Switch maintenance mode (admin)",
     tag = "operations",
     request_body = MaintenanceBody,
-    responses((status = 200, body = souk_actors::operations::Maintenance)),
+    responses((status = 200, body = souk_actors::views::operations::Maintenance)),
     security(("bearer" = []))
 )]
 async fn set_maintenance(
@@ -70,7 +70,7 @@ async fn set_maintenance(
         ("target" = Option<String>, Query),
         ("action" = Option<String>, Query)
     ),
-    responses((status = 200, body = ListBody<souk_actors::operations::AuditRow>)),
+    responses((status = 200, body = ListBody<souk_actors::views::operations::AuditRow>)),
     security(("bearer" = []))
 )]
 async fn audit(

@@ -8,11 +8,11 @@ use crate::idempotency::{once, Answer};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use souk_actors::ids::OrderId;
-use souk_actors::money::Money;
-use souk_actors::orders::{self, CancelOrder};
-use souk_actors::refunds::RefundOrder;
-use souk_actors::status::OrderStatus;
+use souk_actors::domain::ids::OrderId;
+use souk_actors::domain::money::Money;
+use souk_actors::domain::status::OrderStatus;
+use souk_actors::flows::orders::{self, CancelOrder};
+use souk_actors::flows::refunds::RefundOrder;
 use souk_actors::store::{self, ShowItems};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,7 +43,7 @@ fn show_items(caller: &Caller) -> ShowItems {
     summary = "The caller's orders",
     tag = "orders",
     params(crate::openapi::PageParams),
-    responses((status = 200, body = ListBody<souk_actors::model::Order>)),
+    responses((status = 200, body = ListBody<souk_actors::domain::model::Order>)),
     security(("bearer" = []))
 )]
 async fn my_orders(
@@ -70,7 +70,7 @@ async fn my_orders(
     summary = "One of the caller's orders",
     tag = "orders",
     params(("order_id" = i64, Path, minimum = 1)),
-    responses((status = 200, body = souk_actors::model::Order)),
+    responses((status = 200, body = souk_actors::domain::model::Order)),
     security(("bearer" = []))
 )]
 async fn my_order(
@@ -96,7 +96,7 @@ async fn my_order(
     summary = "All orders, optionally by status (staff)",
     tag = "orders",
     params(crate::openapi::PageParams, ("status" = Option<OrderStatus>, Query)),
-    responses((status = 200, body = ListBody<souk_actors::model::Order>)),
+    responses((status = 200, body = ListBody<souk_actors::domain::model::Order>)),
     security(("bearer" = []))
 )]
 async fn all_orders(
@@ -133,7 +133,7 @@ async fn all_orders(
     summary = "Any order (staff)",
     tag = "orders",
     params(("order_id" = i64, Path, minimum = 1)),
-    responses((status = 200, body = souk_actors::model::Order)),
+    responses((status = 200, body = souk_actors::domain::model::Order)),
     security(("bearer" = []))
 )]
 async fn any_order(
@@ -151,7 +151,7 @@ async fn any_order(
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TransitionBody {
-    #[schema(value_type = souk_actors::status::OrderStatus)]
+    #[schema(value_type = souk_actors::domain::status::OrderStatus)]
     to: String,
     #[schema(min_length = 1, max_length = 500)]
     note: Option<String>,
@@ -165,7 +165,7 @@ struct TransitionBody {
     operation_id = "transition_order",
     params(("order_id" = i64, Path, minimum = 1)),
     request_body = TransitionBody,
-    responses((status = 200, body = souk_actors::model::Order)),
+    responses((status = 200, body = souk_actors::domain::model::Order)),
     security(("bearer" = []))
 )]
 async fn transition(
@@ -224,7 +224,7 @@ async fn transition(
     tag = "orders",
     operation_id = "cancel_my_order",
     params(("order_id" = i64, Path, minimum = 1)),
-    responses((status = 200, body = souk_actors::model::Order)),
+    responses((status = 200, body = souk_actors::domain::model::Order)),
     security(("bearer" = []))
 )]
 async fn cancel_mine(
@@ -264,7 +264,7 @@ struct RefundBody {
     operation_id = "refund_order",
     params(("order_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
     request_body = RefundBody,
-    responses((status = 201, body = souk_actors::model::WalletTransaction)),
+    responses((status = 201, body = souk_actors::domain::model::WalletTransaction)),
     security(("bearer" = []))
 )]
 async fn refund(

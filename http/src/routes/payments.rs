@@ -16,10 +16,10 @@ use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use sha2::Sha256;
-use souk_actors::ids::{OrderId, UserId};
-use souk_actors::money::Money;
-use souk_actors::payments::{self, EventType, PaymentEvent, PaymentTarget};
-use souk_actors::writes::AuditEntry;
+use souk_actors::domain::ids::{OrderId, UserId};
+use souk_actors::domain::money::Money;
+use souk_actors::flows::payments::{self, EventType, PaymentEvent, PaymentTarget};
+use souk_actors::store::writes::AuditEntry;
 
 /// How far a signature's timestamp may be from now: a replayed old request is refused.
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
@@ -58,7 +58,7 @@ struct TopupBody {
         description = "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">`"
     )),
     request_body = EventBody,
-    responses((status = 200, body = souk_actors::payments::Receipt))
+    responses((status = 200, body = souk_actors::flows::payments::Receipt))
 )]
 async fn webhook(
     req: HttpRequest,

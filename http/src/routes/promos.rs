@@ -10,14 +10,16 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
-use souk_actors::error::DomainError;
-use souk_actors::model::Timestamp;
-use souk_actors::money::Money;
-use souk_actors::persistence::persist;
-use souk_actors::product::WriteMeta;
-use souk_actors::promo::{GetPromo, PromoCode, PromoKind, PromoPatch, PromoRules, UpdatePromo};
+use souk_actors::domain::error::DomainError;
+use souk_actors::domain::model::Timestamp;
+use souk_actors::domain::money::Money;
+use souk_actors::entity::product::WriteMeta;
+use souk_actors::entity::promo::{
+    GetPromo, PromoCode, PromoKind, PromoPatch, PromoRules, UpdatePromo,
+};
+use souk_actors::store::group_commit::persist;
 use souk_actors::store::promos;
-use souk_actors::writes::{Outcome, WriteOp};
+use souk_actors::store::writes::{Outcome, WriteOp};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/promos", web::post().to(create))
@@ -31,7 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct NewPromoBody {
     #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
     code: String,
-    #[schema(value_type = souk_actors::promo::PromoKind)]
+    #[schema(value_type = souk_actors::entity::promo::PromoKind)]
     kind: String,
     #[schema(minimum = 1, maximum = 100_000_000)]
     value: i64,
@@ -51,7 +53,7 @@ struct NewPromoBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchPromoBody {
-    #[schema(value_type = Option<souk_actors::promo::PromoKind>)]
+    #[schema(value_type = Option<souk_actors::entity::promo::PromoKind>)]
     kind: Option<String>,
     #[schema(minimum = 1, maximum = 100_000_000)]
     value: Option<i64>,
@@ -94,7 +96,7 @@ fn kind(raw: &str) -> ApiResult<PromoKind> {
     tag = "promos",
     operation_id = "create_promo",
     request_body = NewPromoBody,
-    responses((status = 201, body = souk_actors::promo::Promo)),
+    responses((status = 201, body = souk_actors::entity::promo::Promo)),
     security(("bearer" = []))
 )]
 async fn create(
@@ -148,7 +150,7 @@ async fn create(
     tag = "promos",
     operation_id = "list_promos",
     params(crate::openapi::PageParams),
-    responses((status = 200, body = ListBody<souk_actors::promo::Promo>)),
+    responses((status = 200, body = ListBody<souk_actors::entity::promo::Promo>)),
     security(("bearer" = []))
 )]
 async fn list(
@@ -173,7 +175,7 @@ fn path_code(req: &HttpRequest) -> ApiResult<PromoCode> {
     tag = "promos",
     operation_id = "get_promo",
     params(("code" = String, Path)),
-    responses((status = 200, body = souk_actors::promo::Promo)),
+    responses((status = 200, body = souk_actors::entity::promo::Promo)),
     security(("bearer" = []))
 )]
 async fn get(
@@ -194,7 +196,7 @@ async fn get(
     operation_id = "update_promo",
     params(("code" = String, Path)),
     request_body = PatchPromoBody,
-    responses((status = 200, body = souk_actors::promo::Promo)),
+    responses((status = 200, body = souk_actors::entity::promo::Promo)),
     security(("bearer" = []))
 )]
 async fn update(

@@ -27,7 +27,7 @@ struct NewUserBody {
     summary = "Create a user (admin)",
     tag = "users",
     request_body = NewUserBody,
-    responses((status = 201, body = souk_actors::model::User)),
+    responses((status = 201, body = souk_actors::domain::model::User)),
     security(("bearer" = []))
 )]
 async fn create_user(

@@ -11,11 +11,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use souk_actors::baseline::{self, Engine};
-use souk_actors::ids::UserId;
-use souk_actors::money::Money;
-use souk_actors::product::WriteMeta;
+use souk_actors::domain::ids::UserId;
+use souk_actors::domain::money::Money;
+use souk_actors::entity::product::WriteMeta;
+use souk_actors::entity::user::{Credit, GetBalance};
 use souk_actors::store;
-use souk_actors::user::{Credit, GetBalance};
 
 /// One credit is at most this much; larger amounts are split on purpose, not by a typo.
 pub const CREDIT_MAX_MINOR: i64 = 1_000_000_000;
@@ -57,7 +57,7 @@ async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpRe
     tag = "wallet",
     operation_id = "list_wallet_transactions",
     params(crate::openapi::PageParams),
-    responses((status = 200, body = ListBody<souk_actors::model::WalletTransaction>)),
+    responses((status = 200, body = ListBody<souk_actors::domain::model::WalletTransaction>)),
     security(("bearer" = []))
 )]
 async fn transactions(
@@ -93,7 +93,7 @@ struct CreditBody {
     operation_id = "credit_wallet",
     params(("user_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
     request_body = CreditBody,
-    responses((status = 201, body = souk_actors::model::WalletTransaction)),
+    responses((status = 201, body = souk_actors::domain::model::WalletTransaction)),
     security(("bearer" = []))
 )]
 async fn credit(

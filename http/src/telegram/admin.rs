@@ -18,12 +18,12 @@ use crate::extract::IdempotencyKey;
 use crate::idempotency::{once, Answer};
 use actix_web::http::StatusCode;
 use sha2::{Digest, Sha256};
-use souk_actors::ids::ProductId;
-use souk_actors::model::ProductKind;
-use souk_actors::operations::{self, Maintenance};
-use souk_actors::product::{AddCodes, AdjustStock, WriteMeta};
-use souk_actors::stock::{CodeBatch, StockDelta};
-use souk_actors::writes::AuditEntry;
+use souk_actors::domain::ids::ProductId;
+use souk_actors::domain::model::ProductKind;
+use souk_actors::domain::stock::{CodeBatch, StockDelta};
+use souk_actors::entity::product::{AddCodes, AdjustStock, WriteMeta};
+use souk_actors::store::writes::AuditEntry;
+use souk_actors::views::operations::{self, Maintenance};
 use souk_actors::DomainError;
 
 const NOT_ALLOWED: &str = "Not allowed.";
@@ -216,13 +216,13 @@ async fn run_once<M>(
     message: impl FnOnce(WriteMeta) -> M,
 ) -> ApiResult<serde_json::Value>
 where
-    M: actix::Message<Result = souk_actors::DomainResult<souk_actors::model::StockReport>>
+    M: actix::Message<Result = souk_actors::DomainResult<souk_actors::domain::model::StockReport>>
         + Clone
         + Send
         + 'static,
-    souk_actors::product::ProductActor: actix::Handler<M>,
-    <souk_actors::product::ProductActor as actix::Actor>::Context:
-        actix::dev::ToEnvelope<souk_actors::product::ProductActor, M>,
+    souk_actors::entity::product::ProductActor: actix::Handler<M>,
+    <souk_actors::entity::product::ProductActor as actix::Actor>::Context:
+        actix::dev::ToEnvelope<souk_actors::entity::product::ProductActor, M>,
 {
     let state = ctx.state;
     let request_id = format!("telegram-update-{}", ctx.update_id);

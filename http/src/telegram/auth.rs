@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use souk_actors::ids::UserId;
+use souk_actors::domain::ids::UserId;
 
 /// Lifetime of the token handed to a Mini App.
 const TOKEN_TTL_SECS: i64 = 3600;

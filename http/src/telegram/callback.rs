@@ -4,7 +4,7 @@
 //! or from an older version of the bot — is `None`, which the bot answers with "this button
 //! is out of date".
 
-use souk_actors::ids::{CategoryId, OrderId, ProductId};
+use souk_actors::domain::ids::{CategoryId, OrderId, ProductId};
 
 /// Bumped when the meaning of an encoding changes; older buttons then decode to `None`.
 const VERSION: char = '1';

@@ -14,12 +14,12 @@ use crate::idempotency::{once, Answer, Served};
 use actix_web::http::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use souk_actors::checkout::Checkout;
-use souk_actors::ids::OrderId;
-use souk_actors::product::WriteMeta;
+use souk_actors::domain::ids::OrderId;
+use souk_actors::entity::product::WriteMeta;
+use souk_actors::entity::user::GetBalance;
+use souk_actors::flows::checkout::Checkout;
+use souk_actors::store::writes::AuditEntry;
 use souk_actors::store::{self, PageRequest, ShowItems};
-use souk_actors::user::GetBalance;
-use souk_actors::writes::AuditEntry;
 
 pub async fn confirm(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     ctx.state.maintenance.guard(&ctx.caller)?;
@@ -92,7 +92,7 @@ pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64) -> ApiResult<()> {
         "out_of_stock" => {
             let name = match details["product_id"]
                 .as_i64()
-                .and_then(souk_actors::ids::ProductId::new)
+                .and_then(souk_actors::domain::ids::ProductId::new)
             {
                 Some(id) => state
                     .registry
@@ -159,7 +159,7 @@ async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<(StatusCode, Value, 
             actor,
             shipping_address: None,
             promo: None,
-            payment: souk_actors::model::PaymentMethod::Wallet,
+            payment: souk_actors::domain::model::PaymentMethod::Wallet,
         };
         let order = registry.user(caller.user, checkout).await?;
         Answer::new(StatusCode::CREATED, order)

@@ -14,7 +14,7 @@ use hmac::digest::InvalidLength;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
-use souk_actors::ids::UserId;
+use souk_actors::domain::ids::UserId;
 
 /// Bumped when the payload's layout changes; older payloads no longer verify.
 const PREFIX: &str = "topup:2";

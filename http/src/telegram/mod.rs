@@ -22,7 +22,7 @@ use dashmap::DashMap;
 use prometheus::{IntCounterVec, Opts, Registry};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use souk_actors::ids::UserId;
+use souk_actors::domain::ids::UserId;
 use std::time::Duration;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -4,8 +4,8 @@
 
 use super::update::User;
 use deadpool_postgres::Pool;
-use souk_actors::ids::{CategoryId, ProductId, UserId};
-use souk_actors::money::Money;
+use souk_actors::domain::ids::{CategoryId, ProductId, UserId};
+use souk_actors::domain::money::Money;
 use souk_actors::DomainResult;
 
 /// Buttons of one list page (P22).

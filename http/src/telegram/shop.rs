@@ -8,9 +8,9 @@ use super::screens::{button, Button, Ctx, Screen};
 use super::{money, webhook};
 use crate::auth::Role;
 use crate::error::ApiResult;
-use souk_actors::ids::{CategoryId, ProductId};
-use souk_actors::quantity::Quantity;
-use souk_actors::user::{GetCart, SetCartLine};
+use souk_actors::domain::ids::{CategoryId, ProductId};
+use souk_actors::domain::quantity::Quantity;
+use souk_actors::entity::user::{GetCart, SetCartLine};
 
 pub fn menu(ctx: &Ctx<'_>) -> Screen {
     let mut screen = Screen::text("Welcome to the shop! What would you like to do?")

@@ -14,11 +14,11 @@ use super::update::{PreCheckoutQuery, SuccessfulPayment};
 use crate::error::ApiResult;
 use secrecy::ExposeSecret;
 use serde_json::json;
-use souk_actors::money::Money;
-use souk_actors::payments::{self, EventOutcome, EventType, PaymentEvent, PaymentTarget};
+use souk_actors::domain::money::Money;
+use souk_actors::entity::user::GetBalance;
+use souk_actors::flows::payments::{self, EventOutcome, EventType, PaymentEvent, PaymentTarget};
+use souk_actors::store::writes::AuditEntry;
 use souk_actors::store::{self, PageRequest};
-use souk_actors::user::GetBalance;
-use souk_actors::writes::AuditEntry;
 
 const HISTORY: i64 = 8;
 

@@ -7,7 +7,7 @@ use super::run::{fill_cart, record_order};
 use super::world::{World, TG_USER};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use souk_actors::ids::ProductId;
+use souk_actors::domain::ids::ProductId;
 use souk_http::telegram::callback::Action;
 use std::time::{Duration, Instant};
 

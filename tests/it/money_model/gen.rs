@@ -6,7 +6,7 @@ use super::model::{Kind, Line, Model, Payment, ReturnStatus, ReturnStep};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::Rng;
-use souk_actors::status::OrderStatus;
+use souk_actors::domain::status::OrderStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PayHow {

@@ -4,7 +4,7 @@
 //! already, less the delivered license keys the customer keeps; stock is added − sold +
 //! restocked; a promo's uses are its orders that are not cancelled.
 
-use souk_actors::status::OrderStatus;
+use souk_actors::domain::status::OrderStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -9,7 +9,7 @@
 use super::model::{Kind, ReturnStatus};
 use super::world::World;
 use reqwest::StatusCode;
-use souk_actors::status::OrderStatus;
+use souk_actors::domain::status::OrderStatus;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

@@ -8,7 +8,7 @@ use super::{money_back, payments};
 use crate::common::address;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use souk_actors::status::OrderStatus;
+use souk_actors::domain::status::OrderStatus;
 use std::time::{Duration, Instant};
 
 pub async fn run(w: &mut World, step: &Step) {

@@ -1,0 +1,147 @@
+//! The one error type of the domain crate. The HTTP crate maps each variant to a status
+//! and a stable code in exactly one place; nothing here knows about HTTP.
+
+use crate::domain::ids::{OrderId, ProductId, UserId};
+use crate::domain::money::Money;
+use crate::domain::status::OrderStatus;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: i64 },
+    #[error("product {0} is not for sale")]
+    ProductInactive(ProductId),
+    #[error("only {available} left of '{name}'")]
+    OutOfStock {
+        product_id: ProductId,
+        name: String,
+        requested: i64,
+        available: i64,
+    },
+    #[error("insufficient funds: {required} needed, {balance} available")]
+    InsufficientFunds { required: Money, balance: Money },
+    #[error("the cart is empty")]
+    CartEmpty,
+    #[error("a checkout for this cart is already running")]
+    CheckoutInProgress,
+    /// A checkout awaiting an external payment would take its buyer past a bound on what
+    /// one buyer may hold unpaid (`unpaid.rs`).
+    #[error("{}", limit.explain(*max, *held, *requested))]
+    UnpaidLimit {
+        limit: crate::domain::unpaid::HoldLimit,
+        max: i64,
+        held: i64,
+        requested: i64,
+        product_id: Option<ProductId>,
+    },
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("stock cannot go below zero: {available} on hand and free, change of {delta} asked")]
+    StockWouldGoNegative { available: i64, delta: i64 },
+    #[error("{kind} product stock is changed with {expected}")]
+    WrongStockKind {
+        kind: &'static str,
+        expected: &'static str,
+    },
+    #[error("promo code {code}: {}", reason.explain())]
+    PromoInvalid {
+        code: crate::entity::promo::PromoCode,
+        reason: crate::entity::promo::PromoRefusal,
+    },
+    #[error("there is no promo code {0}")]
+    UnknownPromo(crate::entity::promo::PromoCode),
+    #[error("an order cannot move from {from} to {to}")]
+    InvalidTransition {
+        from: OrderStatus,
+        to: OrderStatus,
+        allowed: Vec<OrderStatus>,
+    },
+    #[error("moving an order to {to} has its own endpoint")]
+    NeedsItsOwnFlow { to: OrderStatus },
+    #[error("a refund of {requested} is more than the {remaining} left to refund")]
+    RefundExceedsPaid { requested: Money, remaining: Money },
+    #[error("every item of order {order} was delivered, so there is nothing to cancel; the shop can refund it instead")]
+    AlreadyDelivered { order: OrderId },
+    #[error("the order's status changed meanwhile; read it again")]
+    StatusChanged,
+    /// The Idempotency-Key already holds an answer: the caller replays it instead.
+    #[error("this Idempotency-Key already has an answer")]
+    KeyTaken,
+    #[error("the database refused the write ({constraint})")]
+    Rejected { constraint: String },
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("too many requests in flight; retry shortly")]
+    Overloaded,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    pub fn not_found_user(id: UserId) -> Self {
+        DomainError::NotFound {
+            entity: "user",
+            id: id.get(),
+        }
+    }
+    pub fn not_found_product(id: ProductId) -> Self {
+        DomainError::NotFound {
+            entity: "product",
+            id: id.get(),
+        }
+    }
+    pub fn not_found_order(id: OrderId) -> Self {
+        DomainError::NotFound {
+            entity: "order",
+            id: id.get(),
+        }
+    }
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        DomainError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// Postgres class 22 (data exception): a value the request carried that the database
+    /// cannot hold (a NUL in text, a number past bigint). The caller's input, not an outage,
+    /// and its SQLSTATE is no business of the caller's.
+    pub fn data_exception(code: &str) -> Self {
+        tracing::debug!(code, "a request's value was refused by Postgres");
+        DomainError::invalid(
+            "request",
+            "a value in the request is out of range or holds a character that cannot be stored",
+        )
+    }
+}
+
+/// Errors from reads and loads: a data exception is the request's fault (see
+/// `data_exception`); anything else Postgres says that is not a row is "unavailable" from
+/// the caller's point of view (connection refused, pool timeout, server shutting down).
+impl From<tokio_postgres::Error> for DomainError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) if db.code().code().starts_with("23") => DomainError::Rejected {
+                constraint: db.constraint().unwrap_or("unknown").to_string(),
+            },
+            Some(db) if db.code().code().starts_with("22") => {
+                DomainError::data_exception(db.code().code())
+            }
+            _ => DomainError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DomainError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(pg) => pg.into(),
+            other => DomainError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;

@@ -1,0 +1,14 @@
+//! The pure floor: values, rules and state machines. No actix, no tokio, no Postgres and no
+//! HTTP status here (`tests/it/architecture.rs` keeps it so); everything above builds on it.
+
+pub mod address;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod money;
+pub mod pricing;
+pub mod quantity;
+pub mod settlement;
+pub mod status;
+pub mod stock;
+pub mod unpaid;

@@ -1,0 +1,474 @@
+//! `UserActor`: the one owner of a user's cart and wallet. Its writes are atomic responses:
+//! a message that changes the cart or the balance finishes (committed) before the next
+//! message of that user is looked at, so one user's checkouts, credits and cart edits are
+//! serialized without a lock. It also gates Idempotency-Keys: a second request with a key
+//! that is still running waits for the key's answer, then compares its own body with it.
+
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{ProductId, UserId};
+use crate::domain::model::ProductKind;
+use crate::domain::model::WalletTransaction;
+use crate::domain::money::Money;
+use crate::domain::pricing::PricedLine;
+use crate::domain::quantity::Quantity;
+use crate::entity::lifecycle::{self, Entity};
+use crate::entity::product::{GetSnapshot, Snapshot, WriteMeta};
+use crate::entity::promo::PromoCode;
+use crate::entity::registry::Registry;
+use crate::store::group_commit::persist;
+use crate::store::writes::{Outcome, WriteOp};
+use actix::prelude::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+pub struct UserActor {
+    pub(crate) id: UserId,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) state: UserState,
+    last_active: Instant,
+    gate: HashMap<String, InFlight>,
+    /// The Telegram conversation (turn and step), see `conversation.rs`.
+    pub(crate) conversation: crate::entity::conversation::Conversation,
+}
+
+pub(crate) struct UserState {
+    pub(crate) balance: Money,
+    /// Ordered by product id: checkout reserves in this order, so two checkouts can never
+    /// wait on each other's products in opposite orders.
+    pub(crate) cart: BTreeMap<ProductId, Quantity>,
+    /// The promo code the customer put on the cart; checkout re-checks it.
+    pub(crate) promo: Option<PromoCode>,
+}
+
+struct InFlight {
+    waiters: Vec<oneshot::Sender<Option<KeyAnswer>>>,
+}
+
+/// A response as first sent: replayed byte for byte to a repeated request.
+#[derive(Debug, Clone)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl UserActor {
+    pub(crate) fn new(id: UserId, registry: Arc<Registry>, state: UserState) -> Self {
+        UserActor {
+            id,
+            registry,
+            state,
+            last_active: Instant::now(),
+            gate: HashMap::new(),
+            conversation: Default::default(),
+        }
+    }
+
+    /// The state, for a message that uses it (which keeps the owner from idling out).
+    pub(crate) fn ready(&mut self) -> DomainResult<&mut UserState> {
+        self.last_active = Instant::now();
+        Ok(&mut self.state)
+    }
+
+    /// Runs `work` with no other message of this user in between, so what the handler
+    /// read from the state (balance, cart) holds until it ends; then `apply` brings the
+    /// state up to date with its result. A write whose outcome is unknown restarts the
+    /// actor from Postgres instead.
+    pub(crate) fn serially<R: 'static, T: 'static>(
+        &mut self,
+        work: impl std::future::Future<Output = DomainResult<R>> + 'static,
+        apply: impl FnOnce(&mut UserActor, R) -> DomainResult<T> + 'static,
+    ) -> AtomicResponse<Self, DomainResult<T>> {
+        let checked = self.ready().map(|_| ());
+        let work = async move {
+            checked?;
+            work.await
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(|result, act, ctx| {
+            act.restart_if_unknown(&result, ctx);
+            apply(act, result?)
+        })))
+    }
+
+    /// After a write whose outcome is unknown (the database went away around COMMIT), this
+    /// owner's memory may be wrong; it leaves so the next message loads committed state.
+    fn restart_if_unknown<T>(&mut self, result: &DomainResult<T>, ctx: &mut Context<Self>) {
+        if matches!(result, Err(DomainError::Unavailable(_))) {
+            tracing::warn!(user = %self.id, "a write's outcome is unknown; reloading this user");
+            self.registry.forget_user(self.id, &ctx.address());
+            ctx.stop();
+        }
+    }
+}
+
+impl Actor for UserActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        lifecycle::started(self, ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        lifecycle::stopped(self);
+    }
+}
+
+impl Entity for UserActor {
+    const KIND: &'static str = "user";
+
+    fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    fn forget(&self, addr: &Addr<Self>) {
+        self.registry.forget_user(self.id, addr);
+    }
+
+    /// Passivates when idle, but never while a request holds one of its Idempotency-Keys.
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let idle = self.last_active.elapsed() >= self.registry.deps.config.idle_timeout;
+        if idle && self.gate.is_empty() && self.conversation.is_idle() {
+            lifecycle::retire(self, ctx);
+        }
+    }
+}
+
+/// A user's committed cart and wallet; `NotFound` if there is no such user.
+pub(crate) async fn load(pool: &deadpool_postgres::Pool, id: UserId) -> DomainResult<UserState> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT balance_minor, cart_promo FROM users WHERE id = $1",
+            &[&id.get()],
+        )
+        .await?
+        .ok_or_else(|| DomainError::not_found_user(id))?;
+    let mut cart = BTreeMap::new();
+    for line in client
+        .query(
+            "SELECT product_id, quantity FROM cart_items WHERE user_id = $1",
+            &[&id.get()],
+        )
+        .await?
+    {
+        let product = ProductId::from_db(line.try_get(0)?);
+        let quantity: i32 = line.try_get(1)?;
+        let quantity = Quantity::new(i64::from(quantity)).ok_or_else(|| {
+            DomainError::Internal(format!("cart quantity {quantity} out of range"))
+        })?;
+        cart.insert(product, quantity);
+    }
+    Ok(UserState {
+        balance: Money::from_minor(row.try_get(0)?),
+        cart,
+        promo: row.try_get::<_, Option<String>>(1)?.map(PromoCode::from_db),
+    })
+}
+
+// ---- cart -------------------------------------------------------------------------------
+
+pub type CartLines = Vec<(ProductId, Quantity)>;
+
+/// The cart's lines and the promo code on it, read in one message.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Cart>")]
+pub struct GetCart;
+
+#[derive(Debug, Clone)]
+pub struct Cart {
+    pub lines: CartLines,
+    /// The code the customer put on the cart; checkout re-checks it.
+    pub promo: Option<PromoCode>,
+}
+
+/// Sets one line; `None` removes it.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<CartLines>")]
+pub struct SetCartLine {
+    pub product: ProductId,
+    pub quantity: Option<Quantity>,
+}
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<CartLines>")]
+pub struct ClearCart;
+
+fn lines(cart: &BTreeMap<ProductId, Quantity>) -> CartLines {
+    cart.iter().map(|(p, q)| (*p, *q)).collect()
+}
+
+impl Handler<GetCart> for UserActor {
+    type Result = DomainResult<Cart>;
+
+    fn handle(&mut self, _: GetCart, _: &mut Context<Self>) -> Self::Result {
+        let s = self.ready()?;
+        Ok(Cart {
+            lines: lines(&s.cart),
+            promo: s.promo.clone(),
+        })
+    }
+}
+
+impl Handler<SetCartLine> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<CartLines>>;
+
+    fn handle(&mut self, msg: SetCartLine, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let registry = self.registry.clone();
+        let work = async move {
+            if msg.quantity.is_some() {
+                // Only products that exist and are for sale go into a cart.
+                let (_, snapshot) = registry.product(msg.product, GetSnapshot).await?;
+                if !snapshot.active {
+                    return Err(DomainError::ProductInactive(msg.product));
+                }
+            }
+            let op = WriteOp::CartSet {
+                user,
+                product: msg.product,
+                quantity: msg.quantity,
+            };
+            persist(&registry.deps.persistence, WriteMeta::default().write(op)).await?;
+            Ok(())
+        };
+        self.serially(work, move |act, ()| {
+            let s = act.ready()?;
+            match msg.quantity {
+                Some(q) => s.cart.insert(msg.product, q),
+                None => s.cart.remove(&msg.product),
+            };
+            Ok(lines(&s.cart))
+        })
+    }
+}
+
+impl Handler<ClearCart> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<CartLines>>;
+
+    fn handle(&mut self, _: ClearCart, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let persistence = self.registry.deps.persistence.clone();
+        let work = async move {
+            persist(
+                &persistence,
+                WriteMeta::default().write(WriteOp::CartClear { user }),
+            )
+            .await
+        };
+        self.serially(work, |act, _| {
+            let s = act.ready()?;
+            s.cart.clear();
+            Ok(Vec::new())
+        })
+    }
+}
+
+/// Puts a code on the cart (the caller has checked that it applies) or takes it off.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<()>")]
+pub struct SetCartPromo {
+    pub code: Option<PromoCode>,
+}
+
+impl Handler<SetCartPromo> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<()>>;
+
+    fn handle(&mut self, msg: SetCartPromo, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let persistence = self.registry.deps.persistence.clone();
+        let code = msg.code.clone();
+        let work = async move {
+            let op = WriteOp::CartPromo { user, code };
+            persist(&persistence, WriteMeta::default().write(op)).await
+        };
+        self.serially(work, move |act, _| {
+            act.ready()?.promo = msg.code;
+            Ok(())
+        })
+    }
+}
+
+/// A cart line as the preview shows it, priced from the product's owner.
+#[derive(Debug, Clone)]
+pub struct CartLineView {
+    pub product: ProductId,
+    pub name: String,
+    pub quantity: Quantity,
+    pub snapshot: Snapshot,
+}
+
+impl CartLineView {
+    /// The line as the one pricing function takes it.
+    pub fn priced(&self) -> PricedLine {
+        PricedLine {
+            unit_price: self.snapshot.price,
+            quantity: self.quantity.get(),
+            physical: self.snapshot.kind == ProductKind::Physical,
+        }
+    }
+}
+
+/// The caller's cart with each product's current name, price and availability, and the
+/// promo code on it.
+pub async fn cart_view(
+    registry: &Arc<Registry>,
+    user: UserId,
+) -> DomainResult<(Vec<CartLineView>, Option<PromoCode>)> {
+    let cart = registry.user(user, GetCart).await?;
+    let snapshots = futures_util::future::join_all(
+        cart.lines
+            .iter()
+            .map(|(product, _)| registry.product(*product, GetSnapshot)),
+    )
+    .await;
+    let lines = cart
+        .lines
+        .into_iter()
+        .zip(snapshots)
+        .map(|((product, quantity), snapshot)| {
+            let (name, snapshot) = snapshot?;
+            Ok(CartLineView {
+                product,
+                name,
+                quantity,
+                snapshot,
+            })
+        })
+        .collect::<DomainResult<Vec<_>>>()?;
+    Ok((lines, cart.promo))
+}
+
+// ---- wallet -----------------------------------------------------------------------------
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Money>")]
+pub struct GetBalance;
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<WalletTransaction>")]
+pub struct Credit {
+    pub amount: Money,
+    pub reason: String,
+    pub meta: WriteMeta,
+}
+
+impl Handler<GetBalance> for UserActor {
+    type Result = DomainResult<Money>;
+
+    fn handle(&mut self, _: GetBalance, _: &mut Context<Self>) -> Self::Result {
+        Ok(self.ready()?.balance)
+    }
+}
+
+impl Handler<Credit> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<WalletTransaction>>;
+
+    fn handle(&mut self, msg: Credit, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let persistence = self.registry.deps.persistence.clone();
+        let amount = msg.amount;
+        let checked = self.ready().and_then(|s| {
+            s.balance
+                .checked_add(amount)
+                .ok_or_else(|| DomainError::invalid("amount_minor", "balance would overflow"))
+        });
+        let work = async move {
+            checked?;
+            let op = WriteOp::WalletCredit {
+                user,
+                amount,
+                reason: msg.reason,
+            };
+            persist(&persistence, msg.meta.write(op)).await
+        };
+        self.serially(work, move |act, outcome| {
+            let s = act.ready()?;
+            match outcome {
+                Outcome::Credit(tx) => {
+                    s.balance = s
+                        .balance
+                        .checked_add(amount)
+                        .ok_or_else(|| DomainError::Internal("overflow".into()))?;
+                    Ok(tx)
+                }
+                other => Err(DomainError::Internal(format!(
+                    "unexpected outcome {other:?}"
+                ))),
+            }
+        })
+    }
+}
+
+// ---- idempotency gate ---------------------------------------------------------------------
+
+/// A key's answer and the hash of the request that produced it. A duplicate compares its
+/// own hash with this, never with whichever request happens to hold the key in flight: the
+/// request in flight may be refused itself (its body differs from the stored answer's).
+#[derive(Debug, Clone)]
+pub struct KeyAnswer {
+    pub request_hash: Vec<u8>,
+    pub answer: StoredAnswer,
+}
+
+pub enum GateEntry {
+    /// The caller owns the key until it sends `FinishKey`.
+    Proceed,
+    /// Another request holds the key; this resolves to the key's answer once it ends (None
+    /// if it ended without one, e.g. a 5xx: then a waiter takes the lead itself).
+    Wait(oneshot::Receiver<Option<KeyAnswer>>),
+}
+
+/// Every request with a key, whatever its body, waits while another request holds that key.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<GateEntry>")]
+pub struct BeginKey {
+    pub key: String,
+}
+
+/// Releases a key and hands its answer to every request that waited on it.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<()>")]
+pub struct FinishKey {
+    pub key: String,
+    pub answer: Option<KeyAnswer>,
+}
+
+impl Handler<BeginKey> for UserActor {
+    type Result = DomainResult<GateEntry>;
+
+    fn handle(&mut self, msg: BeginKey, _: &mut Context<Self>) -> Self::Result {
+        self.ready()?;
+        match self.gate.get_mut(&msg.key) {
+            Some(running) => {
+                let (tx, rx) = oneshot::channel();
+                running.waiters.push(tx);
+                Ok(GateEntry::Wait(rx))
+            }
+            None => {
+                self.gate.insert(
+                    msg.key,
+                    InFlight {
+                        waiters: Vec::new(),
+                    },
+                );
+                Ok(GateEntry::Proceed)
+            }
+        }
+    }
+}
+
+impl Handler<FinishKey> for UserActor {
+    type Result = DomainResult<()>;
+
+    fn handle(&mut self, msg: FinishKey, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = Instant::now();
+        if let Some(running) = self.gate.remove(&msg.key) {
+            for waiter in running.waiters {
+                let _ = waiter.send(msg.answer.clone());
+            }
+        }
+        Ok(())
+    }
+}

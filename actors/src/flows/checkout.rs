@@ -1,0 +1,293 @@
+//! Checkout with wallet payment, the protocol of DESIGN.md: the user's actor snapshots the
+//! cart, reserves each product in id order, prices the order with the one pricing function,
+//! checks the balance, and sends one write (order, lines, stock, codes, debit, idempotency
+//! record, audit) to the group commit. Only after COMMIT are reservations committed and the
+//! answer sent; on any failure every reservation is released and nothing has changed.
+//! An order that will await an external payment is first bounded by what its buyer already
+//! holds unpaid (`unpaid.rs`), before anything is reserved.
+
+use crate::domain::address::ShippingAddress;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{ProductId, ReservationId, UserId};
+use crate::domain::model::{Order, PaymentMethod, ProductKind};
+use crate::domain::money::Money;
+use crate::domain::pricing::{price, subtotal, PricedLine};
+use crate::domain::quantity::Quantity;
+use crate::domain::unpaid::UnpaidHolds;
+use crate::entity::product::{Commit, MarkStale, Release, Reserve, Reserved, WriteMeta};
+use crate::entity::promo::{CheckPromo, ClaimId, PromoCode, SettleClaim};
+use crate::entity::registry::Registry;
+use crate::entity::user::UserActor;
+use crate::store;
+use crate::store::group_commit::persist;
+use crate::store::writes::{AuditEntry, CheckoutLine, CheckoutWrite, Outcome, WriteOp};
+use actix::prelude::*;
+use std::sync::Arc;
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Order>")]
+pub struct Checkout {
+    pub meta: WriteMeta,
+    /// Who asked, for the status history and the audit log (e.g. "user:7").
+    pub actor: String,
+    pub shipping_address: Option<ShippingAddress>,
+    /// A code given at checkout; without one, the code on the cart (if any) applies.
+    pub promo: Option<PromoCode>,
+    pub payment: PaymentMethod,
+}
+
+struct Held {
+    product: ProductId,
+    quantity: Quantity,
+    rid: ReservationId,
+    reserved: Reserved,
+}
+
+impl Handler<Checkout> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<Order>>;
+
+    fn handle(&mut self, msg: Checkout, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let registry = self.registry.clone();
+        // Atomic: no other message of this user runs until this one ends, so the balance
+        // and cart read here stay true until the commit (they are this checkout's hold).
+        let snapshot = self.ready().map(|s| {
+            (
+                s.balance,
+                s.cart.iter().map(|(p, q)| (*p, *q)).collect::<Vec<_>>(),
+                msg.promo.clone().or_else(|| s.promo.clone()),
+            )
+        });
+        let work = async move {
+            let (balance, cart, promo) = snapshot?;
+            if cart.is_empty() {
+                return Err(DomainError::CartEmpty);
+            }
+            let unpaid = match msg.payment {
+                PaymentMethod::External => Some(unpaid_holds(&registry, user, &cart).await?),
+                PaymentMethod::Wallet => None,
+            };
+            let held = reserve_all(&registry, &cart, unpaid.as_ref()).await?;
+            let claim = ClaimId::next();
+            let pending = Pending {
+                user,
+                balance,
+                promo: promo.clone().map(|code| (code, claim)),
+            };
+            let result = pay(&registry, pending, &held, msg).await;
+            if let Some(code) = &promo {
+                let committed = result.is_ok();
+                let settle = SettleClaim { claim, committed };
+                if let Err(e) = registry.promo(code, settle).await {
+                    tracing::error!(%code, error = %e, "could not settle a promo claim; it will expire");
+                }
+            }
+            match &result {
+                Ok(order) => {
+                    let at = Some(order.created_at);
+                    settle(&registry, &held, |rid| Commit { rid, at }).await
+                }
+                Err(e) => {
+                    settle(&registry, &held, Release).await;
+                    if matches!(e, DomainError::Unavailable(_)) {
+                        // The order may have committed after all; the products reload.
+                        settle(&registry, &held, |_| MarkStale).await;
+                    }
+                }
+            }
+            result
+        };
+        self.serially(work, |act, order| {
+            let s = act.ready()?;
+            let debited = match order.payment {
+                PaymentMethod::Wallet => order.total_minor,
+                PaymentMethod::External => Money::ZERO,
+            };
+            s.balance = s
+                .balance
+                .checked_sub(debited)
+                .filter(|b| !b.is_negative())
+                .ok_or_else(|| {
+                    DomainError::Internal("committed debit exceeds the balance".into())
+                })?;
+            for line in &order.lines {
+                s.cart.remove(&line.product_id);
+            }
+            s.promo = None;
+            Ok(order)
+        })
+    }
+}
+
+/// What the buyer already holds unpaid, once its order and unit caps admit `cart`. Read
+/// from committed orders inside the buyer's serial section: its earlier checkouts have
+/// committed and no other one runs, so concurrent checkouts cannot both fit under a cap.
+async fn unpaid_holds(
+    registry: &Arc<Registry>,
+    user: UserId,
+    cart: &[(ProductId, Quantity)],
+) -> DomainResult<UnpaidHolds> {
+    let limits = registry.deps.config.unpaid;
+    let since = chrono::Utc::now()
+        - chrono::Duration::from_std(limits.cooldown)
+            .map_err(|_| DomainError::Internal("unpaid cooldown out of range".into()))?;
+    let lines = store::unpaid_lines(&registry.deps.pool, user, since).await?;
+    let holds = UnpaidHolds::from_lines(lines);
+    holds.admit(cart, &limits)?;
+    Ok(holds)
+}
+
+/// Reserves every line in product-id order (the cart is a BTreeMap); on the first refusal
+/// releases what it took and returns the refusal. For an unpaid order, each product also
+/// bounds the buyer's share of it.
+async fn reserve_all(
+    registry: &Arc<Registry>,
+    cart: &[(ProductId, Quantity)],
+    unpaid: Option<&UnpaidHolds>,
+) -> DomainResult<Vec<Held>> {
+    let limits = &registry.deps.config.unpaid;
+    let mut held: Vec<Held> = Vec::with_capacity(cart.len());
+    for &(product, quantity) in cart {
+        let rid = ReservationId::next();
+        let unpaid = unpaid.map(|holds| holds.share(product, limits));
+        let reserve = Reserve {
+            rid,
+            quantity,
+            unpaid,
+        };
+        match registry.product(product, reserve).await {
+            Ok(reserved) => held.push(Held {
+                product,
+                quantity,
+                rid,
+                reserved,
+            }),
+            Err(e) => {
+                settle(registry, &held, Release).await;
+                return Err(e);
+            }
+        }
+    }
+    Ok(held)
+}
+
+/// What the checkout knows once its stock is reserved.
+struct Pending {
+    user: UserId,
+    balance: Money,
+    promo: Option<(PromoCode, ClaimId)>,
+}
+
+async fn pay(
+    registry: &Arc<Registry>,
+    pending: Pending,
+    held: &[Held],
+    msg: Checkout,
+) -> DomainResult<Order> {
+    let Pending {
+        user,
+        balance,
+        promo,
+    } = pending;
+    let priced: Vec<PricedLine> = held
+        .iter()
+        .map(|h| PricedLine {
+            unit_price: h.reserved.unit_price,
+            quantity: h.quantity.get(),
+            physical: h.reserved.kind == ProductKind::Physical,
+        })
+        .collect();
+    if msg.shipping_address.is_none() && priced.iter().any(|l| l.physical) {
+        return Err(DomainError::invalid(
+            "shipping_address",
+            "physical goods ship: checkout needs a shipping_address",
+        ));
+    }
+    let discount = match &promo {
+        Some((code, claim)) => {
+            let check = CheckPromo {
+                user,
+                subtotal: subtotal(&priced)?,
+                now: chrono::Utc::now(),
+                claim: Some(*claim),
+            };
+            Some(check.ask(registry, code).await?)
+        }
+        None => None,
+    };
+    let totals = price(&priced, &registry.deps.config.pricing, discount)?;
+    let payment_due = match msg.payment {
+        PaymentMethod::Wallet => None,
+        PaymentMethod::External => Some(
+            chrono::Utc::now()
+                + chrono::Duration::from_std(registry.deps.config.payment_window)
+                    .map_err(|_| DomainError::Internal("payment window out of range".into()))?,
+        ),
+    };
+    if payment_due.is_none() && totals.total_minor > balance {
+        return Err(DomainError::InsufficientFunds {
+            required: totals.total_minor,
+            balance,
+        });
+    }
+    let lines = held
+        .iter()
+        .map(|h| CheckoutLine {
+            product: h.product,
+            name: h.reserved.name.clone(),
+            kind: h.reserved.kind,
+            quantity: h.quantity,
+            unit_price: h.reserved.unit_price,
+            items: h.reserved.items.clone(),
+        })
+        .collect();
+    let write = CheckoutWrite {
+        user,
+        currency: registry.deps.config.currency.clone(),
+        totals,
+        lines,
+        actor: msg.actor.clone(),
+        shipping_address: msg.shipping_address.clone(),
+        promo: promo.map(|(code, _)| code),
+        payment_due,
+    };
+    let mut meta = msg.meta;
+    let audit = meta.audit.get_or_insert_with(|| AuditEntry {
+        actor: msg.actor,
+        action: "order.checkout",
+        target: format!("user:{user}"),
+        before: None,
+        after: None,
+        request_id: None,
+    });
+    audit.before = Some(serde_json::json!({ "balance_minor": balance }));
+    audit.after = Some(serde_json::json!({
+        "total_minor": totals.total_minor,
+        "balance_minor": balance.minor() - totals.total_minor.minor(),
+    }));
+    match persist(
+        &registry.deps.persistence,
+        meta.write(WriteOp::Checkout(Box::new(write))),
+    )
+    .await?
+    {
+        Outcome::Order(order) => Ok(*order),
+        other => Err(DomainError::Internal(format!(
+            "unexpected outcome {other:?}"
+        ))),
+    }
+}
+
+/// Commits or releases every reservation. Delivery is awaited so a reservation never
+/// outlives its checkout; an error here only means the owner restarted from committed state.
+async fn settle<M>(registry: &Arc<Registry>, held: &[Held], make: impl Fn(ReservationId) -> M)
+where
+    M: Message<Result = DomainResult<()>> + Clone + Send + 'static,
+    crate::entity::product::ProductActor: Handler<M>,
+{
+    for h in held {
+        if let Err(e) = registry.product(h.product, make(h.rid)).await {
+            tracing::error!(product = %h.product, error = %e, "could not settle a reservation; it will expire");
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! An order's life after checkout. Every status change goes through the one transition
+//! table (`OrderStatus::can_move_to`), is conditional on the status it was read in (so two
+//! staff moving one order at once cannot both win), and appends to the order's history in
+//! the same transaction. Cancelling also gives the money back to the wallet and the
+//! physical stock back to the product, in that same transaction; its owner, the user's
+//! actor, applies the refund to its balance after the commit, and tells each product.
+
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{OrderId, ProductId, UserId};
+use crate::domain::model::{Order, ProductKind};
+use crate::domain::money::Money;
+use crate::domain::settlement::{self, OrderMoney};
+use crate::domain::status::OrderStatus;
+use crate::entity::product::{MarkStale, Restock, WriteMeta};
+use crate::entity::registry::Registry;
+use crate::entity::user::UserActor;
+use crate::store::group_commit::persist;
+use crate::store::writes::Db;
+use crate::store::writes::{ApplyError, Outcome, WriteOp};
+use crate::store::{self, ShowItems};
+use actix::prelude::*;
+use std::sync::Arc;
+
+/// A status change, as written.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub order: OrderId,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+/// A cancellation: the status change plus what goes back.
+#[derive(Debug, Clone)]
+pub struct Cancellation {
+    pub change: StatusChange,
+    pub user: UserId,
+    pub refund: Money,
+    /// Physical lines only: delivered license keys stay delivered.
+    pub restock: Vec<(ProductId, i64)>,
+}
+
+pub(crate) fn refused(from: OrderStatus, to: OrderStatus) -> DomainError {
+    DomainError::InvalidTransition {
+        from,
+        to,
+        allowed: from.allowed_next().to_vec(),
+    }
+}
+
+/// Moves an order that has no money or stock riding on the move (processing, shipped,
+/// delivered, …). Cancelling goes through the owner's actor (`CancelOrder`), refunds and
+/// returns through their own flows.
+pub async fn transition(
+    registry: &Arc<Registry>,
+    order: OrderId,
+    to: OrderStatus,
+    actor: String,
+    note: Option<String>,
+    meta: WriteMeta,
+) -> DomainResult<Order> {
+    let current = store::get_order(&registry.deps.pool, order, None, ShowItems::Yes).await?;
+    if !current.status.can_move_to(to) {
+        return Err(refused(current.status, to));
+    }
+    // Paid means money arrived: only the payment flow may say so (I2); a return exists only
+    // as the customer's request, and while one is open only the returns flow moves its
+    // order (a bare move back to `delivered` would strand the return, never received).
+    if current.status == OrderStatus::ReturnRequested
+        || matches!(
+            to,
+            OrderStatus::Paid
+                | OrderStatus::ReturnRequested
+                | OrderStatus::Cancelled
+                | OrderStatus::Refunded
+                | OrderStatus::Returned
+        )
+    {
+        return Err(DomainError::NeedsItsOwnFlow { to });
+    }
+    let change = StatusChange {
+        order,
+        from: current.status,
+        to,
+        actor,
+        note,
+    };
+    persist(
+        &registry.deps.persistence,
+        meta.write(WriteOp::OrderStatus(change)),
+    )
+    .await?;
+    store::get_order(&registry.deps.pool, order, None, ShowItems::Yes).await
+}
+
+/// Cancels an order of this user: by its owner (`by_owner`, only before it ships) or by staff.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Order>")]
+pub struct CancelOrder {
+    pub order: OrderId,
+    pub by_owner: bool,
+    pub actor: String,
+    pub note: Option<String>,
+    pub meta: WriteMeta,
+    /// The payment window closed: cancel only if the order is still unpaid and overdue
+    /// (a payment may have been applied since the order was found overdue).
+    pub expiry: bool,
+}
+
+impl Handler<CancelOrder> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<Order>>;
+
+    fn handle(&mut self, msg: CancelOrder, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let registry = self.registry.clone();
+        // Atomic: this user's balance does not move until the cancellation has committed.
+        let work = async move {
+            let pool = &registry.deps.pool;
+            let order = store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await?;
+            let allowed = if msg.expiry {
+                order.status == OrderStatus::PendingPayment
+                    && order
+                        .payment_due_at
+                        .is_some_and(|due| due <= chrono::Utc::now())
+            } else if msg.by_owner {
+                matches!(
+                    order.status,
+                    OrderStatus::PendingPayment | OrderStatus::Paid
+                )
+            } else {
+                order.status.can_move_to(OrderStatus::Cancelled)
+            };
+            if !allowed {
+                return Err(refused(order.status, OrderStatus::Cancelled));
+            }
+            let kinds =
+                store::product_kinds(pool, order.lines.iter().map(|l| l.product_id).collect())
+                    .await?;
+            settlement::check_cancellable(&order, &kinds)?;
+            let restock = order
+                .lines
+                .iter()
+                .filter(|l| kinds.get(&l.product_id) == Some(&ProductKind::Physical))
+                .map(|l| (l.product_id, l.quantity))
+                .collect();
+            // What was paid and not yet given back, less the delivered keys, which stay
+            // paid: an order awaiting payment has taken nothing, and a partial refund
+            // already made is not paid out twice.
+            let refund = OrderMoney::of(&order).on_cancel(settlement::delivered_value(&order));
+            let change = StatusChange {
+                order: msg.order,
+                from: order.status,
+                to: OrderStatus::Cancelled,
+                actor: msg.actor,
+                note: msg.note,
+            };
+            let cancellation = Cancellation {
+                change,
+                user,
+                refund,
+                restock,
+            };
+            let outcome = persist(
+                &registry.deps.persistence,
+                msg.meta
+                    .write(WriteOp::Cancel(Box::new(cancellation.clone()))),
+            )
+            .await?;
+            let Outcome::Cancelled { restocked, promo } = outcome else {
+                return Err(DomainError::Internal(format!(
+                    "unexpected outcome {outcome:?}"
+                )));
+            };
+            announce_restock(&registry, restocked);
+            if let Some(released) = promo {
+                registry.tell_promo(&released.code.clone(), released);
+            }
+            // Keys held for an unpaid order went back on sale in the same transaction;
+            // their products reload to offer them again.
+            if order.status == OrderStatus::PendingPayment {
+                for line in &order.lines {
+                    if kinds.get(&line.product_id) == Some(&ProductKind::Digital) {
+                        registry.tell_product(line.product_id, MarkStale);
+                        registry.catalog.changed(line.product_id);
+                    }
+                }
+            }
+            let order = store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await?;
+            Ok((order, refund))
+        };
+        self.serially(work, |act, (order, refund)| {
+            let s = act.ready()?;
+            s.balance = s
+                .balance
+                .checked_add(refund)
+                .ok_or_else(|| DomainError::Internal("balance overflow".into()))?;
+            Ok(order)
+        })
+    }
+}
+
+// ---- writes -----------------------------------------------------------------------------
+
+pub(crate) async fn change_status(tx: &Db, c: &StatusChange) -> Result<(), ApplyError> {
+    let sql = "WITH o AS (
+                   UPDATE orders SET status = $3, updated_at = now() WHERE id = $1 AND status = $2 RETURNING id
+               )
+               INSERT INTO order_status_history (order_id, from_status, to_status, actor, note)
+               SELECT id, $2, $3, $4, $5 FROM o";
+    let stmt = tx.prepare_cached(sql).await?;
+    let n = tx
+        .execute(
+            &stmt,
+            &[
+                &c.order.get(),
+                &c.from.as_str(),
+                &c.to.as_str(),
+                &c.actor,
+                &c.note,
+            ],
+        )
+        .await?;
+    if n != 1 {
+        // Someone moved it first; the caller reads it again and sees where it is now.
+        return Err(ApplyError::Job(DomainError::StatusChanged));
+    }
+    Ok(())
+}
+
+pub(crate) async fn apply_status(tx: &Db, c: &StatusChange) -> Result<Outcome, ApplyError> {
+    change_status(tx, c).await?;
+    Ok(Outcome::Done)
+}
+
+pub(crate) async fn apply_cancel(tx: &Db, c: &Cancellation) -> Result<Outcome, ApplyError> {
+    change_status(tx, &c.change).await?;
+    if c.refund > Money::ZERO {
+        crate::flows::refunds::give_back(tx, c.user, c.change.order, c.refund, "order cancelled")
+            .await?;
+    }
+    // Keys held for an order never paid were never delivered: they go back on sale.
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE digital_items SET order_id = NULL WHERE order_id = $1 AND delivered_at IS NULL",
+        )
+        .await?;
+    tx.execute(&stmt, &[&c.change.order.get()]).await?;
+    let promo = crate::store::writes::promos::release_redemption(tx, c.change.order).await?;
+    let restocked = restock(tx, &c.restock, c.change.order).await?;
+    Ok(Outcome::Cancelled { restocked, promo })
+}
+
+/// Puts physical units back on the shelf (`release` movements) for an order; answers each
+/// product's movement, which tells its owner whether its loaded state already counts it.
+pub(crate) async fn restock(
+    tx: &Db,
+    lines: &[(ProductId, i64)],
+    order: OrderId,
+) -> Result<Vec<(ProductId, i64, i64)>, ApplyError> {
+    let mut movements = Vec::with_capacity(lines.len());
+    for (product, quantity) in lines {
+        let movement = move_stock(tx, *product, *quantity, order).await?;
+        movements.push((*product, *quantity, movement));
+    }
+    Ok(movements)
+}
+
+/// One stock change with its movement: positive is a `release`, negative a `sale`. The
+/// table's check refuses stock below zero.
+pub(crate) async fn move_stock(
+    tx: &Db,
+    product: ProductId,
+    delta: i64,
+    order: OrderId,
+) -> Result<i64, ApplyError> {
+    let sql = "WITH p AS (
+                   UPDATE products SET stock_on_hand = stock_on_hand + $2, updated_at = now() WHERE id = $1 RETURNING id
+               )
+               INSERT INTO stock_movements (product_id, delta, reason, order_id)
+               SELECT id, $2, CASE WHEN $2 > 0 THEN 'release' ELSE 'sale' END, $3 FROM p RETURNING id";
+    let stmt = tx.prepare_cached(sql).await?;
+    let row = tx
+        .query_one(&stmt, &[&product.get(), &delta, &order.get()])
+        .await?;
+    Ok(row.try_get::<_, i64>(0)?)
+}
+
+/// After a commit that moved stock back: each live owner adds it, and the page refreshes
+/// even when no owner is live to say so.
+pub(crate) fn announce_restock(registry: &Registry, movements: Vec<(ProductId, i64, i64)>) {
+    for (product, delta, movement) in movements {
+        registry.tell_product(product, Restock { delta, movement });
+        registry.catalog.changed(product);
+    }
+}

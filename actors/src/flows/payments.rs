@@ -1,0 +1,449 @@
+//! External payments (I4, P4). A provider's event is applied once per `event_id`, by the
+//! actor of the user it concerns, so it is serialized with that user's cancellations and
+//! the expiry of their orders: a payment never lands on an order that is being cancelled
+//! at the same moment. Money is never lost: a payment for an order that is already
+//! cancelled (or already paid) is credited to the wallet instead.
+
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{OrderId, UserId};
+use crate::domain::model::PaymentMethod;
+use crate::domain::money::Money;
+use crate::domain::status::OrderStatus;
+use crate::entity::product::WriteMeta;
+use crate::entity::registry::Registry;
+use crate::entity::user::UserActor;
+use crate::flows::orders::{change_status, CancelOrder, StatusChange};
+use crate::store::group_commit::persist;
+use crate::store::writes::Db;
+use crate::store::writes::{ApplyError, AuditEntry, Outcome, WriteOp};
+use crate::store::{self, ShowItems};
+use actix::prelude::*;
+use deadpool_postgres::Pool;
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EventType {
+    #[serde(rename = "payment.succeeded")]
+    Succeeded,
+    #[serde(rename = "payment.failed")]
+    Failed,
+}
+
+impl EventType {
+    pub fn parse(s: &str) -> Option<EventType> {
+        match s {
+            "payment.succeeded" => Some(EventType::Succeeded),
+            "payment.failed" => Some(EventType::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Succeeded => "payment.succeeded",
+            EventType::Failed => "payment.failed",
+        }
+    }
+}
+
+/// What an event pays for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentTarget {
+    Order(OrderId),
+    WalletTopup(UserId),
+}
+
+#[derive(Debug, Clone)]
+pub struct PaymentEvent {
+    pub event_id: String,
+    pub kind: EventType,
+    pub amount: Money,
+    pub currency: String,
+    pub target: PaymentTarget,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOutcome {
+    /// The order is paid, or the top-up credited.
+    Applied,
+    /// The order could no longer take the money, so the wallet did.
+    CreditedWallet,
+    /// Not applied (wrong amount or currency, unknown order or user); kept for the record.
+    Rejected,
+    /// A failure report: nothing to apply; the order waits until it is paid or expires.
+    Noted,
+}
+
+impl EventOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventOutcome::Applied => "applied",
+            EventOutcome::CreditedWallet => "credited_wallet",
+            EventOutcome::Rejected => "rejected",
+            EventOutcome::Noted => "noted",
+        }
+    }
+
+    fn parse(s: &str) -> Option<EventOutcome> {
+        [
+            EventOutcome::Applied,
+            EventOutcome::CreditedWallet,
+            EventOutcome::Rejected,
+            EventOutcome::Noted,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+}
+
+/// What became of an event; a redelivery gets the first delivery's receipt.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Receipt {
+    pub event_id: String,
+    pub outcome: EventOutcome,
+    pub reason: Option<String>,
+    pub duplicate: bool,
+}
+
+/// The event's row and, when money moves, what moves.
+#[derive(Debug, Clone)]
+pub struct PaymentWrite {
+    pub event: PaymentEvent,
+    pub user: Option<UserId>,
+    pub outcome: EventOutcome,
+    pub reason: Option<String>,
+    /// The order this event pays (pending_payment → paid, keys delivered).
+    pub pays: Option<OrderId>,
+    /// Money the wallet takes instead.
+    pub credit: Option<Money>,
+}
+
+/// Applies one event: once per event id, through the actor of the user it concerns.
+pub async fn receive(
+    registry: &Arc<Registry>,
+    event: PaymentEvent,
+    audit: AuditEntry,
+) -> DomainResult<Receipt> {
+    let pool = &registry.deps.pool;
+    if let Some(receipt) = recorded(pool, &event.event_id).await? {
+        return Ok(receipt);
+    }
+    let user = match event.target {
+        PaymentTarget::WalletTopup(user) => store::user_exists(pool, user).await?.then_some(user),
+        PaymentTarget::Order(order) => store::order_owner(pool, order).await?,
+    };
+    let Some(user) = user else {
+        let reason = match event.target {
+            PaymentTarget::Order(_) => "unknown_order",
+            PaymentTarget::WalletTopup(_) => "unknown_user",
+        };
+        return record_only(registry, event, EventOutcome::Rejected, Some(reason), audit).await;
+    };
+    let apply = ApplyPayment { event, audit };
+    match registry.user(user, apply.clone()).await {
+        // Two deliveries raced past the first look; the loser's insert met the winner's row.
+        Err(DomainError::Rejected { constraint }) if constraint == "payment_events_pkey" => {
+            recorded(pool, &apply.event.event_id)
+                .await?
+                .ok_or_else(|| DomainError::Internal("a recorded event vanished".into()))
+        }
+        other => other,
+    }
+}
+
+/// Records an event its front-end already found does not match what the shop asked for
+/// (a Telegram payment whose invoice says otherwise): nothing moves, the event is kept
+/// as `rejected` with `reason` and audited, once per event id like any other.
+pub async fn reject(
+    registry: &Arc<Registry>,
+    event: PaymentEvent,
+    reason: &str,
+    audit: AuditEntry,
+) -> DomainResult<Receipt> {
+    let pool = &registry.deps.pool;
+    if let Some(receipt) = recorded(pool, &event.event_id).await? {
+        return Ok(receipt);
+    }
+    let event_id = event.event_id.clone();
+    match record_only(registry, event, EventOutcome::Rejected, Some(reason), audit).await {
+        Err(DomainError::Rejected { constraint }) if constraint == "payment_events_pkey" => {
+            recorded(pool, &event_id)
+                .await?
+                .ok_or_else(|| DomainError::Internal("a recorded event vanished".into()))
+        }
+        other => other,
+    }
+}
+
+async fn recorded(pool: &Pool, event_id: &str) -> DomainResult<Option<Receipt>> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT outcome, reason FROM payment_events WHERE event_id = $1",
+            &[&event_id],
+        )
+        .await?;
+    row.map(|row| {
+        let outcome: String = row.try_get(0)?;
+        Ok(Receipt {
+            event_id: event_id.to_string(),
+            outcome: EventOutcome::parse(&outcome)
+                .ok_or_else(|| DomainError::Internal(format!("unknown outcome {outcome}")))?,
+            reason: row.try_get(1)?,
+            duplicate: true,
+        })
+    })
+    .transpose()
+}
+
+async fn record_only(
+    registry: &Arc<Registry>,
+    event: PaymentEvent,
+    outcome: EventOutcome,
+    reason: Option<&str>,
+    audit: AuditEntry,
+) -> DomainResult<Receipt> {
+    let write = PaymentWrite {
+        event,
+        user: None,
+        outcome,
+        reason: reason.map(str::to_string),
+        pays: None,
+        credit: None,
+    };
+    let receipt = receipt_of(&write);
+    persist_payment(registry, write, audit).await?;
+    Ok(receipt)
+}
+
+fn receipt_of(w: &PaymentWrite) -> Receipt {
+    Receipt {
+        event_id: w.event.event_id.clone(),
+        outcome: w.outcome,
+        reason: w.reason.clone(),
+        duplicate: false,
+    }
+}
+
+async fn persist_payment(
+    registry: &Arc<Registry>,
+    write: PaymentWrite,
+    mut audit: AuditEntry,
+) -> DomainResult<Outcome> {
+    audit.after = Some(serde_json::json!({
+        "event_id": write.event.event_id,
+        "type": write.event.kind,
+        "amount_minor": write.event.amount,
+        "currency": write.event.currency,
+        "outcome": write.outcome,
+        "reason": write.reason,
+    }));
+    let meta = WriteMeta {
+        idempotency: None,
+        audit: Some(audit),
+    };
+    persist(
+        &registry.deps.persistence,
+        meta.write(WriteOp::Payment(Box::new(write))),
+    )
+    .await
+}
+
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Receipt>")]
+struct ApplyPayment {
+    event: PaymentEvent,
+    audit: AuditEntry,
+}
+
+/// Decides what an event does, from committed state read inside the user's serial section.
+async fn decide(
+    registry: &Arc<Registry>,
+    user: UserId,
+    event: PaymentEvent,
+) -> DomainResult<PaymentWrite> {
+    let shop_currency = &registry.deps.config.currency;
+    let mut w = PaymentWrite {
+        event,
+        user: Some(user),
+        outcome: EventOutcome::Rejected,
+        reason: None,
+        pays: None,
+        credit: None,
+    };
+    let e = &w.event;
+    if e.kind == EventType::Failed {
+        w.outcome = EventOutcome::Noted;
+        return Ok(w);
+    }
+    if !e.currency.eq_ignore_ascii_case(shop_currency) {
+        w.reason = Some(format!(
+            "currency {} is not the shop's {shop_currency}",
+            e.currency
+        ));
+        return Ok(w);
+    }
+    if e.amount <= Money::ZERO {
+        w.reason = Some("amount_minor must be positive".into());
+        return Ok(w);
+    }
+    let order = match e.target {
+        PaymentTarget::WalletTopup(_) => {
+            w.outcome = EventOutcome::Applied;
+            w.credit = Some(e.amount);
+            return Ok(w);
+        }
+        PaymentTarget::Order(id) => {
+            store::get_order(&registry.deps.pool, id, Some(user), ShowItems::No).await?
+        }
+    };
+    match order.status {
+        OrderStatus::PendingPayment if order.payment == PaymentMethod::External => {
+            if e.amount == order.total_minor {
+                w.outcome = EventOutcome::Applied;
+                w.pays = Some(order.id);
+            } else {
+                w.reason = Some(format!(
+                    "amount {} does not match the order's total {}",
+                    e.amount, order.total_minor
+                ));
+            }
+        }
+        status => {
+            w.outcome = EventOutcome::CreditedWallet;
+            w.reason = Some(format!(
+                "order {} is {status}; the money went to the wallet",
+                order.id
+            ));
+            w.credit = Some(e.amount);
+        }
+    }
+    Ok(w)
+}
+
+impl Handler<ApplyPayment> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<Receipt>>;
+
+    fn handle(&mut self, msg: ApplyPayment, _: &mut Context<Self>) -> Self::Result {
+        let (user, registry) = (self.id, self.registry.clone());
+        let work = async move {
+            if let Some(receipt) = recorded(&registry.deps.pool, &msg.event.event_id).await? {
+                return Ok((receipt, Money::ZERO));
+            }
+            let write = decide(&registry, user, msg.event).await?;
+            let (receipt, credit) = (receipt_of(&write), write.credit.unwrap_or(Money::ZERO));
+            persist_payment(&registry, write, msg.audit).await?;
+            Ok((receipt, credit))
+        };
+        self.serially(work, |act, (receipt, credit)| {
+            let s = act.ready()?;
+            s.balance = s
+                .balance
+                .checked_add(credit)
+                .ok_or_else(|| DomainError::Internal("balance overflow".into()))?;
+            Ok(receipt)
+        })
+    }
+}
+
+pub(crate) async fn apply(tx: &Db, w: &PaymentWrite) -> Result<Outcome, ApplyError> {
+    let e = &w.event;
+    let (order, topup_user) = match e.target {
+        PaymentTarget::Order(o) => (Some(o.get()), None),
+        PaymentTarget::WalletTopup(u) => (None, Some(u.get())),
+    };
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO payment_events (event_id, type, order_id, user_id, amount_minor, currency, outcome, reason)
+             VALUES ($1, $2, (SELECT id FROM orders WHERE id = $3), (SELECT id FROM users WHERE id = $4), $5, $6, $7, $8)",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &e.event_id,
+            &e.kind.as_str(),
+            &order,
+            &w.user.map(UserId::get).or(topup_user),
+            &e.amount.minor(),
+            &e.currency,
+            &w.outcome.as_str(),
+            &w.reason,
+        ],
+    )
+    .await?;
+    if let Some(paid) = w.pays {
+        let change = StatusChange {
+            order: paid,
+            from: OrderStatus::PendingPayment,
+            to: OrderStatus::Paid,
+            actor: format!("payment:{}", e.event_id),
+            note: Some("external payment received".into()),
+        };
+        change_status(tx, &change).await?;
+        // The money that arrived is what a refund or cancel may later give back.
+        let stmt = tx
+            .prepare_cached("UPDATE orders SET paid_minor = paid_minor + $2 WHERE id = $1")
+            .await?;
+        tx.execute(&stmt, &[&paid.get(), &e.amount.minor()]).await?;
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE digital_items SET delivered_at = now() WHERE order_id = $1 AND delivered_at IS NULL",
+            )
+            .await?;
+        tx.execute(&stmt, &[&paid.get()]).await?;
+    }
+    if let (Some(amount), Some(user)) = (w.credit, w.user) {
+        let stmt = tx
+            .prepare_cached(
+                "WITH u AS (UPDATE users SET balance_minor = balance_minor + $2 WHERE id = $1 RETURNING id)
+                 INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
+                 SELECT id, 'credit', $2, NULL, $3 FROM u",
+            )
+            .await?;
+        let reason = format!("payment {}", e.event_id);
+        let n = tx
+            .execute(&stmt, &[&user.get(), &amount.minor(), &reason])
+            .await?;
+        if n != 1 {
+            return Err(ApplyError::Job(DomainError::not_found_user(user)));
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// Cancels every order whose external payment is overdue, through its owner's actor (the
+/// same path as a customer's cancel, so stock and held keys go back in one transaction).
+pub async fn expire_overdue(registry: &Arc<Registry>) -> DomainResult<usize> {
+    let overdue = store::overdue_orders(&registry.deps.pool, 100).await?;
+    let mut cancelled = 0;
+    for (order, user) in overdue {
+        let cancel = CancelOrder {
+            order,
+            by_owner: false,
+            actor: "system".into(),
+            note: Some("payment window expired".into()),
+            meta: WriteMeta {
+                idempotency: None,
+                audit: Some(AuditEntry {
+                    actor: "system".into(),
+                    action: "order.expire",
+                    target: format!("order:{order}"),
+                    before: Some(serde_json::json!({ "status": "pending_payment" })),
+                    after: Some(serde_json::json!({ "status": "cancelled" })),
+                    request_id: None,
+                }),
+            },
+            expiry: true,
+        };
+        match registry.user(user, cancel).await {
+            Ok(_) => cancelled += 1,
+            // Paid or cancelled meanwhile: nothing to expire.
+            Err(DomainError::InvalidTransition { .. } | DomainError::StatusChanged) => {}
+            Err(e) => tracing::warn!(%order, error = %e, "could not expire an overdue order"),
+        }
+    }
+    Ok(cancelled)
+}

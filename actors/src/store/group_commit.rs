@@ -1,0 +1,241 @@
+//! The persistence actor: group commit. Writes queue while one transaction commits; when it
+//! finishes, everything queued (up to `batch_max`) goes into the next one. There is no
+//! sleep: alone, a write commits at once; under load, batches grow by themselves.
+//! A write that breaks a constraint is dropped and the rest of its batch retried without it,
+//! so one bad write never fails its neighbours. Callers are answered only after COMMIT.
+
+use crate::domain::error::{DomainError, DomainResult};
+use crate::metrics::ActorMetrics;
+use crate::store::writes::{apply, ApplyError, OpenTx, Outcome, Write};
+use actix::prelude::*;
+use deadpool_postgres::Pool;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy)]
+pub struct PersistenceConfig {
+    pub batch_max: usize,
+    pub queue_max: usize,
+    /// Bound on one batch's statements; past it the batch fails as "unavailable".
+    pub write_timeout: Duration,
+}
+
+pub struct PersistenceActor {
+    pool: Pool,
+    config: PersistenceConfig,
+    metrics: ActorMetrics,
+    queue: VecDeque<Job>,
+    committing: bool,
+}
+
+struct Job {
+    write: Write,
+    reply: oneshot::Sender<DomainResult<Outcome>>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Submit(Job);
+
+impl PersistenceActor {
+    pub fn new(pool: Pool, config: PersistenceConfig, metrics: ActorMetrics) -> Self {
+        PersistenceActor {
+            pool,
+            config,
+            metrics,
+            queue: VecDeque::new(),
+            committing: false,
+        }
+    }
+
+    fn start_batch(&mut self, ctx: &mut Context<Self>) {
+        if self.committing || self.queue.is_empty() {
+            return;
+        }
+        let take = self.queue.len().min(self.config.batch_max);
+        let jobs: Vec<Job> = self.queue.drain(..take).collect();
+        self.metrics.queue_depth.set(self.queue.len() as i64);
+        self.committing = true;
+        let batch = run_batch(
+            self.pool.clone(),
+            self.config.write_timeout,
+            self.metrics.clone(),
+            jobs,
+        );
+        ctx.spawn(batch.into_actor(self).map(|failure, act, ctx| {
+            act.committing = false;
+            if let Some(error) = failure {
+                // The database just failed a whole batch: the writes queued behind it would
+                // most likely wait out the same timeout, so they fail now instead.
+                let queued = act.queue.len();
+                act.metrics
+                    .write_failures
+                    .with_label_values(&["unavailable"])
+                    .inc_by(queued as u64);
+                for job in act.queue.drain(..) {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+                act.metrics.queue_depth.set(0);
+            }
+            act.start_batch(ctx);
+        }));
+    }
+}
+
+impl Actor for PersistenceActor {
+    type Context = Context<Self>;
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        // Flush before stopping: acknowledged callers are waiting on these writes.
+        if self.committing || !self.queue.is_empty() {
+            return Running::Continue;
+        }
+        Running::Stop
+    }
+}
+
+impl Handler<Submit> for PersistenceActor {
+    type Result = ();
+
+    fn handle(&mut self, Submit(job): Submit, ctx: &mut Context<Self>) {
+        if self.queue.len() >= self.config.queue_max {
+            self.metrics
+                .write_failures
+                .with_label_values(&["overloaded"])
+                .inc();
+            let _ = job.reply.send(Err(DomainError::Overloaded));
+            return;
+        }
+        self.queue.push_back(job);
+        self.metrics.queue_depth.set(self.queue.len() as i64);
+        self.start_batch(ctx);
+    }
+}
+
+/// Submits one write and waits for its batch to commit (or for the reason it did not).
+pub async fn persist(persistence: &Addr<PersistenceActor>, write: Write) -> DomainResult<Outcome> {
+    let (reply, rx) = oneshot::channel();
+    // `do_send` cannot block; the actor bounds its own queue and refuses with Overloaded.
+    persistence.do_send(Submit(Job { write, reply }));
+    rx.await
+        .map_err(|_| DomainError::Unavailable("the persistence actor stopped".into()))?
+}
+
+/// Commits `jobs`; returns the error if the database failed a whole batch.
+async fn run_batch(
+    pool: Pool,
+    timeout: Duration,
+    metrics: ActorMetrics,
+    mut jobs: Vec<Job>,
+) -> Option<DomainError> {
+    let mut failure = None;
+    while !jobs.is_empty() {
+        let started = Instant::now();
+        let attempt = tokio::time::timeout(timeout, attempt_batch(&pool, &jobs)).await;
+        let result = match attempt {
+            Ok(result) => result,
+            Err(_) => {
+                BatchResult::Failed(DomainError::Unavailable("database write timed out".into()))
+            }
+        };
+        match result {
+            BatchResult::Committed(outcomes) => {
+                metrics.batch_size.observe(jobs.len() as f64);
+                metrics
+                    .commit_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                for (job, outcome) in jobs.drain(..).zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            BatchResult::JobFailed(index, error) => {
+                // Only this write is at fault; the others go again without it. A key that
+                // already holds an answer is a client's retry, not a failure: it is replayed.
+                if error == DomainError::KeyTaken {
+                    tracing::debug!(
+                        "idempotency key already answered; the stored answer is replayed"
+                    );
+                } else {
+                    metrics
+                        .write_failures
+                        .with_label_values(&["rejected"])
+                        .inc();
+                    tracing::warn!(%error, "write rejected by the database; retrying its batch without it");
+                }
+                let job = jobs.remove(index);
+                let _ = job.reply.send(Err(error));
+            }
+            BatchResult::Failed(error) => {
+                metrics
+                    .write_failures
+                    .with_label_values(&["unavailable"])
+                    .inc_by(jobs.len() as u64);
+                tracing::error!(%error, batch = jobs.len(), "batch failed");
+                for job in jobs.drain(..) {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+                failure = Some(error);
+            }
+        }
+    }
+    failure
+}
+
+enum BatchResult {
+    Committed(Vec<Outcome>),
+    JobFailed(usize, DomainError),
+    Failed(DomainError),
+}
+
+async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
+    let tx = match pool.get().await {
+        Ok(client) => OpenTx::new(client),
+        Err(e) => return BatchResult::Failed(DomainError::from(e)),
+    };
+    let Some(db) = tx.db() else {
+        return BatchResult::Failed(DomainError::Unavailable("no connection".into()));
+    };
+    // BEGIN and all writes are sent at once and pipelined on the one connection (BEGIN is
+    // polled first, so it is sent and run first): the batch costs about one round trip
+    // before COMMIT, not one per statement. Writes of one batch never depend on each other
+    // (each entity has one owner, which waits for its write before sending the next).
+    let begin = db.batch_execute("BEGIN");
+    let writes = futures_util::future::join_all(jobs.iter().map(|job| apply(db, &job.write)));
+    let (begun, results) = futures_util::future::join(begin, writes).await;
+    if let Err(e) = begun {
+        return BatchResult::Failed(DomainError::Unavailable(e.to_string()));
+    }
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut culprit = None;
+    for (index, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(ApplyError::Job(error)) => {
+                culprit.get_or_insert((index, error));
+            }
+            // Collateral damage of the culprit's error; these writes go again without it.
+            Err(ApplyError::Aborted) => {}
+            Err(ApplyError::Batch(e)) => {
+                return BatchResult::Failed(DomainError::Unavailable(e.to_string()))
+            }
+        }
+    }
+    if let Some((index, error)) = culprit {
+        // A connection that cannot even roll back is closed by `finish`; the retry takes another.
+        let _ = tx.finish(false).await;
+        return BatchResult::JobFailed(index, error);
+    }
+    if outcomes.len() != jobs.len() {
+        // Aborted without a culprit cannot happen; treat it as the connection's failure.
+        return BatchResult::Failed(DomainError::Unavailable(
+            "the batch's transaction aborted".into(),
+        ));
+    }
+    match tx.finish(true).await {
+        Ok(()) => BatchResult::Committed(outcomes),
+        // A failed COMMIT may or may not have reached the disk; callers see "unavailable"
+        // and their idempotent retry finds the truth in the database.
+        Err(e) => BatchResult::Failed(DomainError::Unavailable(format!("commit failed: {e}"))),
+    }
+}

@@ -5,17 +5,20 @@
 //! schema, same durability; only the concurrency control differs.
 
 use crate::domain::address::ShippingAddress;
+use crate::domain::changes::CheckoutLine;
+use crate::domain::changes::CheckoutWrite;
+use crate::domain::changes::Outcome;
+use crate::domain::changes::WriteMeta;
+use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{ProductId, UserId};
 use crate::domain::model::{Order, ProductKind};
 use crate::domain::money::Money;
 use crate::domain::pricing::{price, PricedLine};
 use crate::domain::quantity::Quantity;
-use crate::entity::product::{Snapshot, WriteMeta};
+use crate::entity::product::Snapshot;
 use crate::entity::user::CartLineView;
-use crate::store::writes::{
-    apply, ApplyError, CheckoutLine, CheckoutWrite, Db, OpenTx, Outcome, WriteOp,
-};
+use crate::store::writes::{apply, ApplyError, Db, OpenTx};
 use deadpool_postgres::Pool;
 use serde::Deserialize;
 

@@ -12,11 +12,12 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use serde_json::Value;
-use souk_actors::entity::product::WriteMeta;
+use souk_actors::domain::changes::IdempotencyDraft;
+use souk_actors::domain::changes::WriteMeta;
+use souk_actors::domain::changes::WriteOp;
 use souk_actors::entity::user::{BeginKey, FinishKey, GateEntry, KeyAnswer, StoredAnswer};
 use souk_actors::store;
 use souk_actors::store::group_commit::persist;
-use souk_actors::store::writes::{IdempotencyDraft, WriteOp};
 use souk_actors::DomainError;
 use std::future::Future;
 

@@ -4,12 +4,13 @@
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use souk_actors::domain::changes::Write;
+use souk_actors::domain::changes::WriteOp;
 use souk_actors::domain::ids::{ProductId, UserId};
 use souk_actors::domain::money::Money;
 use souk_actors::domain::quantity::Quantity;
 use souk_actors::metrics::ActorMetrics;
 use souk_actors::store::group_commit::{persist, PersistenceActor, PersistenceConfig};
-use souk_actors::store::writes::{Write, WriteOp};
 use souk_actors::DomainError;
 use std::time::{Duration, Instant};
 

@@ -48,11 +48,11 @@ pub enum DomainError {
     },
     #[error("promo code {code}: {}", reason.explain())]
     PromoInvalid {
-        code: crate::entity::promo::PromoCode,
-        reason: crate::entity::promo::PromoRefusal,
+        code: crate::domain::ids::PromoCode,
+        reason: crate::domain::promo::PromoRefusal,
     },
     #[error("there is no promo code {0}")]
-    UnknownPromo(crate::entity::promo::PromoCode),
+    UnknownPromo(crate::domain::ids::PromoCode),
     #[error("an order cannot move from {from} to {to}")]
     InvalidTransition {
         from: OrderStatus,
@@ -115,32 +115,6 @@ impl DomainError {
             "request",
             "a value in the request is out of range or holds a character that cannot be stored",
         )
-    }
-}
-
-/// Errors from reads and loads: a data exception is the request's fault (see
-/// `data_exception`); anything else Postgres says that is not a row is "unavailable" from
-/// the caller's point of view (connection refused, pool timeout, server shutting down).
-impl From<tokio_postgres::Error> for DomainError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        match e.as_db_error() {
-            Some(db) if db.code().code().starts_with("23") => DomainError::Rejected {
-                constraint: db.constraint().unwrap_or("unknown").to_string(),
-            },
-            Some(db) if db.code().code().starts_with("22") => {
-                DomainError::data_exception(db.code().code())
-            }
-            _ => DomainError::Unavailable(e.to_string()),
-        }
-    }
-}
-
-impl From<deadpool_postgres::PoolError> for DomainError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        match e {
-            deadpool_postgres::PoolError::Backend(pg) => pg.into(),
-            other => DomainError::Unavailable(other.to_string()),
-        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Ids are positive 64-bit integers, one newtype per entity so a `ProductId` can never be
 //! passed where a `UserId` is expected. Parsing (from paths, tokens) happens once, at the edge.
 
+use crate::domain::error::DomainError;
+use crate::domain::error::DomainResult;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -59,6 +61,43 @@ impl ReservationId {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(1);
         ReservationId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A code as stored: 3..=32 of A–Z, 0–9, `_` and `-`, upper-cased so `summer10` is `SUMMER10`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord, utoipa::ToSchema)]
+#[serde(transparent)]
+pub struct PromoCode(String);
+
+impl PromoCode {
+    pub fn parse(raw: &str) -> DomainResult<PromoCode> {
+        let code = raw.trim().to_ascii_uppercase();
+        let ok = (3..=32).contains(&code.len())
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok {
+            Ok(PromoCode(code))
+        } else {
+            Err(DomainError::invalid(
+                "code",
+                "a promo code is 3..=32 letters, digits, '_' or '-'",
+            ))
+        }
+    }
+
+    pub(crate) fn from_db(code: String) -> PromoCode {
+        PromoCode(code)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PromoCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

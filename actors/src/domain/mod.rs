@@ -2,12 +2,16 @@
 //! HTTP status here (`tests/it/architecture.rs` keeps it so); everything above builds on it.
 
 pub mod address;
+pub mod changes;
 pub mod error;
 pub mod ids;
 pub mod model;
 pub mod money;
+pub mod payment;
 pub mod pricing;
+pub mod promo;
 pub mod quantity;
+pub mod returns;
 pub mod settlement;
 pub mod status;
 pub mod stock;

@@ -129,7 +129,7 @@ pub struct Order {
     /// What has been given back to the wallet for it so far; never more than `paid_minor`.
     pub refunded_minor: Money,
     pub currency: String,
-    pub promo_code: Option<crate::entity::promo::PromoCode>,
+    pub promo_code: Option<crate::domain::ids::PromoCode>,
     pub payment: PaymentMethod,
     /// An external payment must arrive before this, or the order is cancelled.
     #[schema(value_type = Option<String>, format = DateTime)]

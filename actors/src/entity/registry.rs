@@ -7,9 +7,10 @@
 //! stopped is re-sent once to a fresh one.
 
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::PromoCode;
 use crate::domain::ids::{ProductId, UserId};
 use crate::entity::product::ProductActor;
-use crate::entity::promo::{PromoActor, PromoCode};
+use crate::entity::promo::PromoActor;
 use crate::entity::user::UserActor;
 use crate::metrics::ActorMetrics;
 use crate::store::group_commit::PersistenceActor;

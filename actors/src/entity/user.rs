@@ -4,7 +4,11 @@
 //! serialized without a lock. It also gates Idempotency-Keys: a second request with a key
 //! that is still running waits for the key's answer, then compares its own body with it.
 
+use crate::domain::changes::Outcome;
+use crate::domain::changes::WriteMeta;
+use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::PromoCode;
 use crate::domain::ids::{ProductId, UserId};
 use crate::domain::model::ProductKind;
 use crate::domain::model::WalletTransaction;
@@ -12,11 +16,9 @@ use crate::domain::money::Money;
 use crate::domain::pricing::PricedLine;
 use crate::domain::quantity::Quantity;
 use crate::entity::lifecycle::{self, Entity};
-use crate::entity::product::{GetSnapshot, Snapshot, WriteMeta};
-use crate::entity::promo::PromoCode;
+use crate::entity::product::{GetSnapshot, Snapshot};
 use crate::entity::registry::Registry;
 use crate::store::group_commit::persist;
-use crate::store::writes::{Outcome, WriteOp};
 use actix::prelude::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};

@@ -7,20 +7,27 @@
 //! holds unpaid (`unpaid.rs`), before anything is reserved.
 
 use crate::domain::address::ShippingAddress;
+use crate::domain::changes::AuditEntry;
+use crate::domain::changes::CheckoutLine;
+use crate::domain::changes::CheckoutWrite;
+use crate::domain::changes::Outcome;
+use crate::domain::changes::WriteMeta;
+use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::PromoCode;
 use crate::domain::ids::{ProductId, ReservationId, UserId};
 use crate::domain::model::{Order, PaymentMethod, ProductKind};
 use crate::domain::money::Money;
 use crate::domain::pricing::{price, subtotal, PricedLine};
+use crate::domain::promo::ClaimId;
 use crate::domain::quantity::Quantity;
 use crate::domain::unpaid::UnpaidHolds;
-use crate::entity::product::{Commit, MarkStale, Release, Reserve, Reserved, WriteMeta};
-use crate::entity::promo::{CheckPromo, ClaimId, PromoCode, SettleClaim};
+use crate::entity::product::{Commit, MarkStale, Release, Reserve, Reserved};
+use crate::entity::promo::{CheckPromo, SettleClaim};
 use crate::entity::registry::Registry;
 use crate::entity::user::UserActor;
 use crate::store;
 use crate::store::group_commit::persist;
-use crate::store::writes::{AuditEntry, CheckoutLine, CheckoutWrite, Outcome, WriteOp};
 use actix::prelude::*;
 use std::sync::Arc;
 

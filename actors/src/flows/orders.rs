@@ -5,41 +5,27 @@
 //! physical stock back to the product, in that same transaction; its owner, the user's
 //! actor, applies the refund to its balance after the commit, and tells each product.
 
+use crate::domain::changes::Cancellation;
+use crate::domain::changes::Outcome;
+use crate::domain::changes::StatusChange;
+use crate::domain::changes::WriteMeta;
+use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{OrderId, ProductId, UserId};
+use crate::domain::ids::{OrderId, ProductId};
 use crate::domain::model::{Order, ProductKind};
 use crate::domain::money::Money;
 use crate::domain::settlement::{self, OrderMoney};
 use crate::domain::status::OrderStatus;
-use crate::entity::product::{MarkStale, Restock, WriteMeta};
+use crate::entity::product::{MarkStale, Restock};
+use crate::entity::promo::RedemptionReleased;
 use crate::entity::registry::Registry;
 use crate::entity::user::UserActor;
 use crate::store::group_commit::persist;
+use crate::store::writes::ApplyError;
 use crate::store::writes::Db;
-use crate::store::writes::{ApplyError, Outcome, WriteOp};
 use crate::store::{self, ShowItems};
 use actix::prelude::*;
 use std::sync::Arc;
-
-/// A status change, as written.
-#[derive(Debug, Clone)]
-pub struct StatusChange {
-    pub order: OrderId,
-    pub from: OrderStatus,
-    pub to: OrderStatus,
-    pub actor: String,
-    pub note: Option<String>,
-}
-
-/// A cancellation: the status change plus what goes back.
-#[derive(Debug, Clone)]
-pub struct Cancellation {
-    pub change: StatusChange,
-    pub user: UserId,
-    pub refund: Money,
-    /// Physical lines only: delivered license keys stay delivered.
-    pub restock: Vec<(ProductId, i64)>,
-}
 
 pub(crate) fn refused(from: OrderStatus, to: OrderStatus) -> DomainError {
     DomainError::InvalidTransition {
@@ -174,7 +160,7 @@ impl Handler<CancelOrder> for UserActor {
             };
             announce_restock(&registry, restocked);
             if let Some(released) = promo {
-                registry.tell_promo(&released.code.clone(), released);
+                registry.tell_promo(&released.code.clone(), RedemptionReleased(released));
             }
             // Keys held for an unpaid order went back on sale in the same transaction;
             // their products reload to offer them again.

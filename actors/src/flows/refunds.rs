@@ -3,30 +3,23 @@
 //! bounds the new one, and writes ledger row, balance and (when the order is now fully
 //! refunded) the status change with its history in one transaction.
 
+use crate::domain::changes::Outcome;
+use crate::domain::changes::RefundWrite;
+use crate::domain::changes::StatusChange;
+use crate::domain::changes::WriteMeta;
+use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{OrderId, UserId};
 use crate::domain::model::{WalletTransaction, WalletTxKind};
 use crate::domain::money::Money;
 use crate::domain::settlement::OrderMoney;
 use crate::domain::status::OrderStatus;
-use crate::entity::product::WriteMeta;
 use crate::entity::user::UserActor;
-use crate::flows::orders::StatusChange;
 use crate::store::group_commit::persist;
+use crate::store::writes::ApplyError;
 use crate::store::writes::Db;
-use crate::store::writes::{ApplyError, Outcome, WriteOp};
 use crate::store::{self, ShowItems};
 use actix::prelude::*;
-
-#[derive(Debug, Clone)]
-pub struct RefundWrite {
-    pub user: UserId,
-    pub order: OrderId,
-    pub amount: Money,
-    pub reason: String,
-    /// Set when this refund completes the order's: it moves to `refunded`.
-    pub completes: Option<StatusChange>,
-}
 
 /// Refunds `amount` (or all that is left) of an order of this user to their wallet; the
 /// answer is the refund's ledger row, the same bytes a replay of its key returns.

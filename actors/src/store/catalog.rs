@@ -1,11 +1,11 @@
 //! Categories and products as committed; product creation with its audit row.
 
 use super::{Page, PageRequest};
+use crate::domain::changes::AuditEntry;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::model::{Category, Product, ProductKind};
 use crate::domain::money::Money;
-use crate::store::writes::AuditEntry;
 use deadpool_postgres::{GenericClient, Pool};
 use tokio_postgres::Row;
 

@@ -4,9 +4,11 @@
 //! A write that breaks a constraint is dropped and the rest of its batch retried without it,
 //! so one bad write never fails its neighbours. Callers are answered only after COMMIT.
 
+use crate::domain::changes::Outcome;
+use crate::domain::changes::Write;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::metrics::ActorMetrics;
-use crate::store::writes::{apply, ApplyError, OpenTx, Outcome, Write};
+use crate::store::writes::{apply, ApplyError, OpenTx};
 use actix::prelude::*;
 use deadpool_postgres::Pool;
 use std::collections::VecDeque;

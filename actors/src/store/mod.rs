@@ -18,7 +18,7 @@ pub use orders::*;
 pub use unpaid::*;
 pub use users::*;
 
-use crate::domain::error::DomainResult;
+use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::UserId;
 use deadpool_postgres::Pool;
 
@@ -83,4 +83,30 @@ pub async fn find_idempotency_key(
 pub async fn ping(pool: &Pool) -> DomainResult<()> {
     pool.get().await?.execute("SELECT 1", &[]).await?;
     Ok(())
+}
+
+/// Errors from reads and loads: a data exception is the request's fault (see
+/// `data_exception`); anything else Postgres says that is not a row is "unavailable" from
+/// the caller's point of view (connection refused, pool timeout, server shutting down).
+impl From<tokio_postgres::Error> for DomainError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) if db.code().code().starts_with("23") => DomainError::Rejected {
+                constraint: db.constraint().unwrap_or("unknown").to_string(),
+            },
+            Some(db) if db.code().code().starts_with("22") => {
+                DomainError::data_exception(db.code().code())
+            }
+            _ => DomainError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DomainError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(pg) => pg.into(),
+            other => DomainError::Unavailable(other.to_string()),
+        }
+    }
 }

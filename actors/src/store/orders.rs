@@ -69,7 +69,7 @@ fn order_from(row: &Row, show: ShowItems) -> DomainResult<Order> {
         currency: row.try_get::<_, String>("currency")?,
         promo_code: row
             .try_get::<_, Option<String>>("promo_code")?
-            .map(crate::entity::promo::PromoCode::from_db),
+            .map(crate::domain::ids::PromoCode::from_db),
         payment: {
             let raw: String = row.try_get("payment")?;
             crate::domain::model::PaymentMethod::parse(&raw)

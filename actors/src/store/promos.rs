@@ -3,9 +3,12 @@
 
 use super::{Page, PageRequest};
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::PromoCode;
 use crate::domain::ids::UserId;
 use crate::domain::money::Money;
-use crate::entity::promo::{Promo, PromoCode, PromoKind, PromoRules};
+use crate::domain::promo::Promo;
+use crate::domain::promo::PromoKind;
+use crate::domain::promo::PromoRules;
 use deadpool_postgres::Pool;
 use std::collections::HashMap;
 use tokio_postgres::Row;

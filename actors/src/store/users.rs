@@ -1,9 +1,9 @@
 //! Users: created by admins or by a token's first request.
 
+use crate::domain::changes::AuditEntry;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::UserId;
 use crate::domain::model::User;
-use crate::store::writes::AuditEntry;
 use deadpool_postgres::Pool;
 use tokio_postgres::Row;
 

@@ -1,8 +1,8 @@
 //! What operators set and read: maintenance mode (persisted, audited) and the audit log.
 
+use crate::domain::changes::AuditEntry;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::Timestamp;
-use crate::store::writes::AuditEntry;
 use crate::store::{Page, PageRequest};
 use deadpool_postgres::Pool;
 use serde::Serialize;

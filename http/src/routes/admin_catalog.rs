@@ -9,12 +9,13 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use souk_actors::domain::changes::ProductPatch;
+use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::{CategoryId, ProductId};
 use souk_actors::domain::model::{ProductKind, VariantOptions};
 use souk_actors::domain::money::Money;
 use souk_actors::domain::stock::{CodeBatch, StockDelta};
-use souk_actors::entity::product::{AddCodes, AdjustStock, UpdateProduct, WriteMeta};
-use souk_actors::store::writes::ProductPatch;
+use souk_actors::entity::product::{AddCodes, AdjustStock, UpdateProduct};
 use souk_actors::store::{self, NewProduct};
 
 pub const PRICE_MAX_MINOR: i64 = 100_000_000;

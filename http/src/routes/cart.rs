@@ -8,11 +8,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use souk_actors::baseline::{self, Engine};
 use souk_actors::domain::error::DomainError;
+use souk_actors::domain::ids::PromoCode;
 use souk_actors::domain::ids::{ProductId, UserId};
 use souk_actors::domain::money::Money;
 use souk_actors::domain::pricing::{line_total, price, subtotal, Discount, PricedLine};
+use souk_actors::domain::promo::PromoRefusal;
 use souk_actors::domain::quantity::Quantity;
-use souk_actors::entity::promo::{CheckPromo, PromoCode, PromoRefusal};
+use souk_actors::entity::promo::CheckPromo;
 use souk_actors::entity::user::{cart_view, CartLineView, ClearCart, SetCartLine, SetCartPromo};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use serde_json::json;
 use souk_actors::baseline::{self, Engine};
 use souk_actors::domain::address::ShippingAddress;
+use souk_actors::domain::changes::WriteMeta;
+use souk_actors::domain::ids::PromoCode;
 use souk_actors::domain::model::PaymentMethod;
-use souk_actors::entity::product::WriteMeta;
-use souk_actors::entity::promo::PromoCode;
 use souk_actors::flows::checkout::Checkout;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -66,8 +66,8 @@ pub fn audit(
     caller: &crate::auth::Caller,
     action: &'static str,
     target: String,
-) -> souk_actors::store::writes::AuditEntry {
-    souk_actors::store::writes::AuditEntry {
+) -> souk_actors::domain::changes::AuditEntry {
+    souk_actors::domain::changes::AuditEntry {
         actor: caller.audit_name(),
         action,
         target,
@@ -83,8 +83,8 @@ pub fn audited(
     caller: &crate::auth::Caller,
     action: &'static str,
     target: String,
-) -> souk_actors::entity::product::WriteMeta {
-    souk_actors::entity::product::WriteMeta {
+) -> souk_actors::domain::changes::WriteMeta {
+    souk_actors::domain::changes::WriteMeta {
         idempotency: None,
         audit: Some(audit(req, caller, action, target)),
     }

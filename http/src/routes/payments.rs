@@ -16,10 +16,13 @@ use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use sha2::Sha256;
+use souk_actors::domain::changes::AuditEntry;
 use souk_actors::domain::ids::{OrderId, UserId};
 use souk_actors::domain::money::Money;
-use souk_actors::flows::payments::{self, EventType, PaymentEvent, PaymentTarget};
-use souk_actors::store::writes::AuditEntry;
+use souk_actors::domain::payment::EventType;
+use souk_actors::domain::payment::PaymentEvent;
+use souk_actors::domain::payment::PaymentTarget;
+use souk_actors::flows::payments::{self};
 
 /// How far a signature's timestamp may be from now: a replayed old request is refused.
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
@@ -58,7 +61,7 @@ struct TopupBody {
         description = "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">`"
     )),
     request_body = EventBody,
-    responses((status = 200, body = souk_actors::flows::payments::Receipt))
+    responses((status = 200, body = souk_actors::domain::payment::Receipt))
 )]
 async fn webhook(
     req: HttpRequest,
@@ -86,12 +89,7 @@ async fn webhook(
     let outcome = if receipt.duplicate {
         "duplicate"
     } else {
-        match receipt.outcome {
-            payments::EventOutcome::Applied => "applied",
-            payments::EventOutcome::CreditedWallet => "credited_wallet",
-            payments::EventOutcome::Rejected => "rejected",
-            payments::EventOutcome::Noted => "noted",
-        }
+        receipt.outcome.as_str()
     };
     state
         .metrics

@@ -10,16 +10,19 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
+use souk_actors::domain::changes::Outcome;
+use souk_actors::domain::changes::WriteMeta;
+use souk_actors::domain::changes::WriteOp;
 use souk_actors::domain::error::DomainError;
+use souk_actors::domain::ids::PromoCode;
 use souk_actors::domain::model::Timestamp;
 use souk_actors::domain::money::Money;
-use souk_actors::entity::product::WriteMeta;
-use souk_actors::entity::promo::{
-    GetPromo, PromoCode, PromoKind, PromoPatch, PromoRules, UpdatePromo,
-};
+use souk_actors::domain::promo::PromoKind;
+use souk_actors::domain::promo::PromoPatch;
+use souk_actors::domain::promo::PromoRules;
+use souk_actors::entity::promo::{GetPromo, UpdatePromo};
 use souk_actors::store::group_commit::persist;
 use souk_actors::store::promos;
-use souk_actors::store::writes::{Outcome, WriteOp};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/promos", web::post().to(create))
@@ -33,7 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct NewPromoBody {
     #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
     code: String,
-    #[schema(value_type = souk_actors::entity::promo::PromoKind)]
+    #[schema(value_type = souk_actors::domain::promo::PromoKind)]
     kind: String,
     #[schema(minimum = 1, maximum = 100_000_000)]
     value: i64,
@@ -53,7 +56,7 @@ struct NewPromoBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchPromoBody {
-    #[schema(value_type = Option<souk_actors::entity::promo::PromoKind>)]
+    #[schema(value_type = Option<souk_actors::domain::promo::PromoKind>)]
     kind: Option<String>,
     #[schema(minimum = 1, maximum = 100_000_000)]
     value: Option<i64>,
@@ -96,7 +99,7 @@ fn kind(raw: &str) -> ApiResult<PromoKind> {
     tag = "promos",
     operation_id = "create_promo",
     request_body = NewPromoBody,
-    responses((status = 201, body = souk_actors::entity::promo::Promo)),
+    responses((status = 201, body = souk_actors::domain::promo::Promo)),
     security(("bearer" = []))
 )]
 async fn create(
@@ -150,7 +153,7 @@ async fn create(
     tag = "promos",
     operation_id = "list_promos",
     params(crate::openapi::PageParams),
-    responses((status = 200, body = ListBody<souk_actors::entity::promo::Promo>)),
+    responses((status = 200, body = ListBody<souk_actors::domain::promo::Promo>)),
     security(("bearer" = []))
 )]
 async fn list(
@@ -175,7 +178,7 @@ fn path_code(req: &HttpRequest) -> ApiResult<PromoCode> {
     tag = "promos",
     operation_id = "get_promo",
     params(("code" = String, Path)),
-    responses((status = 200, body = souk_actors::entity::promo::Promo)),
+    responses((status = 200, body = souk_actors::domain::promo::Promo)),
     security(("bearer" = []))
 )]
 async fn get(
@@ -196,7 +199,7 @@ async fn get(
     operation_id = "update_promo",
     params(("code" = String, Path)),
     request_body = PatchPromoBody,
-    responses((status = 200, body = souk_actors::entity::promo::Promo)),
+    responses((status = 200, body = souk_actors::domain::promo::Promo)),
     security(("bearer" = []))
 )]
 async fn update(

@@ -11,7 +11,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use souk_actors::domain::ids::{OrderId, ProductId};
 use souk_actors::domain::quantity::Quantity;
-use souk_actors::flows::returns::{self, RequestReturn, ReturnStatus, ReturnStep, Step};
+use souk_actors::domain::returns::ReturnStatus;
+use souk_actors::flows::returns::{self, RequestReturn, ReturnStep, Step};
 use souk_actors::store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -70,7 +71,7 @@ fn product(field: &str, raw: i64) -> ApiResult<ProductId> {
     operation_id = "request_return",
     params(("order_id" = i64, Path, minimum = 1)),
     request_body = ReturnBody,
-    responses((status = 201, body = souk_actors::flows::returns::Return)),
+    responses((status = 201, body = souk_actors::domain::returns::Return)),
     security(("bearer" = []))
 )]
 async fn request(
@@ -121,7 +122,7 @@ async fn request(
     tag = "returns",
     operation_id = "my_returns",
     params(("order_id" = i64, Path, minimum = 1), crate::openapi::PageParams),
-    responses((status = 200, body = ListBody<souk_actors::flows::returns::Return>)),
+    responses((status = 200, body = ListBody<souk_actors::domain::returns::Return>)),
     security(("bearer" = []))
 )]
 async fn mine(
@@ -153,9 +154,9 @@ async fn mine(
     operation_id = "list_returns",
     params(
         crate::openapi::PageParams,
-        ("status" = Option<souk_actors::flows::returns::ReturnStatus>, Query)
+        ("status" = Option<souk_actors::domain::returns::ReturnStatus>, Query)
     ),
-    responses((status = 200, body = ListBody<souk_actors::flows::returns::Return>)),
+    responses((status = 200, body = ListBody<souk_actors::domain::returns::Return>)),
     security(("bearer" = []))
 )]
 async fn all(
@@ -219,7 +220,7 @@ async fn step(
     operation_id = "approve_return",
     params(("return_id" = i64, Path, minimum = 1)),
     request_body = StepBody,
-    responses((status = 200, body = souk_actors::flows::returns::Return)),
+    responses((status = 200, body = souk_actors::domain::returns::Return)),
     security(("bearer" = []))
 )]
 async fn approve(
@@ -239,7 +240,7 @@ async fn approve(
     operation_id = "reject_return",
     params(("return_id" = i64, Path, minimum = 1)),
     request_body = StepBody,
-    responses((status = 200, body = souk_actors::flows::returns::Return)),
+    responses((status = 200, body = souk_actors::domain::returns::Return)),
     security(("bearer" = []))
 )]
 async fn reject(
@@ -259,7 +260,7 @@ async fn reject(
     operation_id = "receive_return",
     params(("return_id" = i64, Path, minimum = 1)),
     request_body = StepBody,
-    responses((status = 200, body = souk_actors::flows::returns::Return)),
+    responses((status = 200, body = souk_actors::domain::returns::Return)),
     security(("bearer" = []))
 )]
 async fn receive(

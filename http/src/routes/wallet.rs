@@ -11,9 +11,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use souk_actors::baseline::{self, Engine};
+use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::UserId;
 use souk_actors::domain::money::Money;
-use souk_actors::entity::product::WriteMeta;
 use souk_actors::entity::user::{Credit, GetBalance};
 use souk_actors::store;
 

@@ -18,11 +18,12 @@ use crate::extract::IdempotencyKey;
 use crate::idempotency::{once, Answer};
 use actix_web::http::StatusCode;
 use sha2::{Digest, Sha256};
+use souk_actors::domain::changes::AuditEntry;
+use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::ProductId;
 use souk_actors::domain::model::ProductKind;
 use souk_actors::domain::stock::{CodeBatch, StockDelta};
-use souk_actors::entity::product::{AddCodes, AdjustStock, WriteMeta};
-use souk_actors::store::writes::AuditEntry;
+use souk_actors::entity::product::{AddCodes, AdjustStock};
 use souk_actors::views::operations::{self, Maintenance};
 use souk_actors::DomainError;
 

@@ -14,11 +14,11 @@ use crate::idempotency::{once, Answer, Served};
 use actix_web::http::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use souk_actors::domain::changes::AuditEntry;
+use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::OrderId;
-use souk_actors::entity::product::WriteMeta;
 use souk_actors::entity::user::GetBalance;
 use souk_actors::flows::checkout::Checkout;
-use souk_actors::store::writes::AuditEntry;
 use souk_actors::store::{self, PageRequest, ShowItems};
 
 pub async fn confirm(ctx: &mut Ctx<'_>) -> ApiResult<()> {

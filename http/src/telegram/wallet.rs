@@ -14,10 +14,14 @@ use super::update::{PreCheckoutQuery, SuccessfulPayment};
 use crate::error::ApiResult;
 use secrecy::ExposeSecret;
 use serde_json::json;
+use souk_actors::domain::changes::AuditEntry;
 use souk_actors::domain::money::Money;
+use souk_actors::domain::payment::EventOutcome;
+use souk_actors::domain::payment::EventType;
+use souk_actors::domain::payment::PaymentEvent;
+use souk_actors::domain::payment::PaymentTarget;
 use souk_actors::entity::user::GetBalance;
-use souk_actors::flows::payments::{self, EventOutcome, EventType, PaymentEvent, PaymentTarget};
-use souk_actors::store::writes::AuditEntry;
+use souk_actors::flows::payments::{self};
 use souk_actors::store::{self, PageRequest};
 
 const HISTORY: i64 = 8;

@@ -1,12 +1,16 @@
 //! Changes to a product that its owner writes through the group commit: stock adjustments,
 //! license codes, edits, and stock given back by another owner's committed write.
 
-use super::{ProductActor, ProductState, WriteMeta};
+use super::{ProductActor, ProductState};
+use crate::domain::changes::Outcome;
+use crate::domain::changes::ProductPatch;
+use crate::domain::changes::Write;
+use crate::domain::changes::WriteMeta;
+use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::{ProductKind, StockReport};
 use crate::domain::stock::{CodeBatch, StockDelta};
 use crate::store::group_commit::persist;
-use crate::store::writes::{Outcome, ProductPatch, Write, WriteOp};
 use actix::prelude::*;
 
 #[derive(Message, Clone)]

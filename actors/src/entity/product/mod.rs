@@ -15,7 +15,6 @@ use crate::domain::quantity::Quantity;
 use crate::domain::unpaid::ShareBound;
 use crate::entity::lifecycle::{self, Entity};
 use crate::entity::registry::Registry;
-use crate::store::writes::{AuditEntry, IdempotencyDraft, Write, WriteOp};
 use actix::prelude::*;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -82,23 +81,6 @@ impl ProductState {
             for item in r.items.into_iter().rev() {
                 self.items.push_front(item);
             }
-        }
-    }
-}
-
-/// Written alongside a change: the caller's idempotency record and the audit row.
-#[derive(Debug, Clone, Default)]
-pub struct WriteMeta {
-    pub idempotency: Option<IdempotencyDraft>,
-    pub audit: Option<AuditEntry>,
-}
-
-impl WriteMeta {
-    pub fn write(self, op: WriteOp) -> Write {
-        Write {
-            op,
-            idempotency: self.idempotency,
-            audit: self.audit,
         }
     }
 }

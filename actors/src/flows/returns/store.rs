@@ -1,13 +1,14 @@
 //! Returns in Postgres: the writes of each step (status, lines, stock moved with its
 //! movement) and the reads (one return, lists, what was delivered and already returned).
 
-use super::{Return, ReturnLine, ReturnStatus, ReturnWrite};
+use crate::domain::changes::Outcome;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{OrderId, ProductId, UserId};
 use crate::domain::model::Timestamp;
+use crate::domain::returns::{Return, ReturnLine, ReturnStatus, ReturnWrite};
 use crate::flows::orders::{change_status, move_stock, restock};
+use crate::store::writes::ApplyError;
 use crate::store::writes::Db;
-use crate::store::writes::{ApplyError, Outcome};
 use crate::store::{Page, PageRequest};
 use deadpool_postgres::Pool;
 use std::collections::HashMap;

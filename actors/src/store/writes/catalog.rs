@@ -1,8 +1,9 @@
 //! Writes to the catalog and wallets that one owner makes: stock changes, license codes,
 //! product edits and wallet credits.
 
+use super::ApplyError;
 use super::Db;
-use super::{ApplyError, Outcome, ProductPatch};
+use crate::domain::changes::{Outcome, ProductPatch};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{ProductId, UserId};
 use crate::domain::model::{RejectedCode, StockReport, WalletTransaction, WalletTxKind};

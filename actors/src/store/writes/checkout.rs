@@ -1,8 +1,9 @@
 //! The checkout's write: order, lines, stock, movements, delivered codes, debit, ledger,
 //! status history and cart in one statement, so a checkout costs one round trip in its batch.
 
+use super::ApplyError;
 use super::Db;
-use super::{ApplyError, CheckoutLine, CheckoutWrite, Outcome};
+use crate::domain::changes::{CheckoutLine, CheckoutWrite, Outcome};
 use crate::domain::error::DomainError;
 use crate::domain::ids::OrderId;
 use crate::domain::model::{Order, OrderLine, PaymentMethod, ProductKind};

@@ -6,13 +6,10 @@ mod catalog;
 mod checkout;
 pub(crate) mod promos;
 
-use crate::domain::address::ShippingAddress;
+use crate::domain::changes::Outcome;
+use crate::domain::changes::Write;
+use crate::domain::changes::WriteOp;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{ProductId, UserId};
-use crate::domain::model::{Order, ProductKind, RejectedCode, StockReport, WalletTransaction};
-use crate::domain::money::Money;
-use crate::domain::pricing::Totals;
-use crate::domain::quantity::Quantity;
 use serde_json::Value;
 
 /// The connection a write runs on, inside a transaction its caller began (see [`OpenTx`]).
@@ -103,173 +100,6 @@ impl From<tokio_postgres::Error> for ApplyError {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Write {
-    pub op: WriteOp,
-    pub idempotency: Option<IdempotencyDraft>,
-    pub audit: Option<AuditEntry>,
-}
-
-impl Write {
-    pub fn new(op: WriteOp) -> Write {
-        Write {
-            op,
-            idempotency: None,
-            audit: None,
-        }
-    }
-}
-
-/// The caller's Idempotency-Key, stored with the response in the effect's transaction.
-#[derive(Debug, Clone)]
-pub struct IdempotencyDraft {
-    pub user: UserId,
-    pub key: String,
-    pub request_hash: Vec<u8>,
-}
-
-#[derive(Debug, Clone)]
-pub struct AuditEntry {
-    pub actor: String,
-    pub action: &'static str,
-    pub target: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    pub request_id: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CheckoutLine {
-    pub product: ProductId,
-    pub name: String,
-    pub kind: ProductKind,
-    pub quantity: Quantity,
-    pub unit_price: Money,
-    pub items: Vec<i64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CheckoutWrite {
-    pub user: UserId,
-    pub currency: String,
-    pub totals: Totals,
-    pub lines: Vec<CheckoutLine>,
-    pub actor: String,
-    pub shipping_address: Option<ShippingAddress>,
-    /// The code whose claim this checkout holds; its redemption commits with the order.
-    pub promo: Option<crate::entity::promo::PromoCode>,
-    /// Set for an external payment: the order waits for it until then, holding its stock.
-    pub payment_due: Option<crate::domain::model::Timestamp>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ProductPatch {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub price: Option<Money>,
-    pub active: Option<bool>,
-    pub image_url: Option<Option<String>>,
-    /// `Some(None)` takes the product out of its group.
-    pub group_id: Option<Option<i64>>,
-    pub options: Option<crate::domain::model::VariantOptions>,
-}
-
-#[derive(Debug, Clone)]
-pub enum WriteOp {
-    Checkout(Box<CheckoutWrite>),
-    StockDelta {
-        product: ProductId,
-        delta: i64,
-        available_after: i64,
-    },
-    AddCodes {
-        product: ProductId,
-        codes: Vec<(usize, String)>,
-        rejected: Vec<RejectedCode>,
-        available_before: i64,
-    },
-    CartSet {
-        user: UserId,
-        product: ProductId,
-        quantity: Option<Quantity>,
-    },
-    CartClear {
-        user: UserId,
-    },
-    WalletCredit {
-        user: UserId,
-        amount: Money,
-        reason: String,
-    },
-    ProductUpdate {
-        product: ProductId,
-        patch: ProductPatch,
-    },
-    OrderStatus(crate::flows::orders::StatusChange),
-    Cancel(Box<crate::flows::orders::Cancellation>),
-    Refund(Box<crate::flows::refunds::RefundWrite>),
-    Payment(Box<crate::flows::payments::PaymentWrite>),
-    Return(Box<crate::flows::returns::ReturnWrite>),
-    PromoCreate {
-        code: crate::entity::promo::PromoCode,
-        rules: crate::entity::promo::PromoRules,
-    },
-    PromoUpdate {
-        code: crate::entity::promo::PromoCode,
-        rules: crate::entity::promo::PromoRules,
-    },
-    CartPromo {
-        user: UserId,
-        code: Option<crate::entity::promo::PromoCode>,
-    },
-    /// Only the idempotency record: the stored answer of a request that changed nothing.
-    StoredResponse {
-        status: u16,
-        body: Value,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Order(Box<Order>),
-    Stock {
-        report: StockReport,
-        new_items: Vec<i64>,
-    },
-    Credit(WalletTransaction),
-    Promo(Box<crate::entity::promo::Promo>),
-    /// The id of a row the write created.
-    Id(i64),
-    Done,
-    /// Stock given back: (product, units, stock movement id) for each product.
-    Restocked(Vec<(ProductId, i64, i64)>),
-    /// An order cancelled: the stock it gave back, and the promo redemption it gave back.
-    Cancelled {
-        restocked: Vec<(ProductId, i64, i64)>,
-        promo: Option<crate::entity::promo::RedemptionReleased>,
-    },
-    Stored {
-        status: u16,
-        body: Value,
-    },
-}
-
-impl Outcome {
-    /// The response a replay of this request returns: status and JSON body.
-    fn response(&self) -> (u16, Value) {
-        let to_json = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
-        match self {
-            Outcome::Order(order) => (201, to_json(serde_json::to_value(order))),
-            Outcome::Stock { report, .. } => (200, to_json(serde_json::to_value(report))),
-            Outcome::Credit(tx) => (201, to_json(serde_json::to_value(tx))),
-            Outcome::Promo(promo) => (200, to_json(serde_json::to_value(promo))),
-            Outcome::Id(id) => (201, Value::from(*id)),
-            Outcome::Done | Outcome::Restocked(_) | Outcome::Cancelled { .. } => (204, Value::Null),
-            Outcome::Stored { status, body } => (*status, body.clone()),
-        }
-    }
-}
-
 pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError> {
     let outcome = match &write.op {
         WriteOp::Checkout(c) => checkout::apply(tx, c).await?,
@@ -336,7 +166,7 @@ pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError>
         },
     };
     if let Some(idem) = &write.idempotency {
-        let (status, body) = outcome.response();
+        let (status, body) = stored_answer(&outcome);
         // A key older than the 24 h replay window may be used afresh; a live one may not
         // (that would be a second effect for one key), so the write is refused instead.
         let sql = "INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response)
@@ -379,4 +209,18 @@ pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError>
         .await?;
     }
     Ok(outcome)
+}
+
+/// The answer a replay of a request returns, stored with its effect.
+fn stored_answer(outcome: &Outcome) -> (u16, Value) {
+    let to_json = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
+    match outcome {
+        Outcome::Order(order) => (201, to_json(serde_json::to_value(order))),
+        Outcome::Stock { report, .. } => (200, to_json(serde_json::to_value(report))),
+        Outcome::Credit(tx) => (201, to_json(serde_json::to_value(tx))),
+        Outcome::Promo(promo) => (200, to_json(serde_json::to_value(promo))),
+        Outcome::Id(id) => (201, Value::from(*id)),
+        Outcome::Done | Outcome::Restocked(_) | Outcome::Cancelled { .. } => (204, Value::Null),
+        Outcome::Stored { status, body } => (*status, body.clone()),
+    }
 }

@@ -1,9 +1,12 @@
 //! Promo writes: an admin's create and update, and the code a customer puts on their cart.
 
+use super::ApplyError;
 use super::Db;
-use super::{ApplyError, Outcome};
+use crate::domain::changes::Outcome;
+use crate::domain::ids::PromoCode;
 use crate::domain::ids::{OrderId, UserId};
-use crate::entity::promo::{PromoCode, PromoRules, RedemptionReleased};
+use crate::domain::promo::PromoRules;
+use crate::domain::promo::RedemptionRelease;
 use crate::store::promos::{from_row, promo_columns};
 
 const INSERT: &str = concat!(
@@ -72,7 +75,7 @@ pub(super) async fn cart_promo(
 pub(crate) async fn release_redemption(
     tx: &Db,
     order: OrderId,
-) -> Result<Option<RedemptionReleased>, ApplyError> {
+) -> Result<Option<RedemptionRelease>, ApplyError> {
     let sql = "WITH r AS (DELETE FROM promo_redemptions WHERE order_id = $1 RETURNING code, user_id)
                UPDATE promos p SET redemptions = p.redemptions - 1, releases = p.releases + 1, updated_at = now()
                FROM r WHERE p.code = r.code RETURNING p.code, r.user_id, p.releases";
@@ -80,7 +83,7 @@ pub(crate) async fn release_redemption(
     let Some(row) = tx.query_opt(&stmt, &[&order.get()]).await? else {
         return Ok(None);
     };
-    Ok(Some(RedemptionReleased {
+    Ok(Some(RedemptionRelease {
         code: PromoCode::from_db(row.try_get(0)?),
         user: UserId::from_db(row.try_get(1)?),
         releases: row.try_get(2)?,

@@ -1,0 +1,295 @@
+//! Promo codes' rules and a code's redemption state (P6): whether a code applies to a user
+//! and cart, and the claims a checkout holds on it until it commits or fails.
+
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{PromoCode, UserId};
+use crate::domain::model::Timestamp;
+use crate::domain::money::Money;
+use crate::domain::pricing::Discount;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PromoKind {
+    Percent,
+    Fixed,
+}
+
+impl PromoKind {
+    pub fn parse(s: &str) -> Option<PromoKind> {
+        match s {
+            "percent" => Some(PromoKind::Percent),
+            "fixed" => Some(PromoKind::Fixed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromoKind::Percent => "percent",
+            PromoKind::Fixed => "fixed",
+        }
+    }
+}
+
+/// The rules of one code, as an admin wrote them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PromoRules {
+    pub kind: PromoKind,
+    pub value: i64,
+    pub min_subtotal_minor: Money,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub starts_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ends_at: Option<Timestamp>,
+    pub max_redemptions: Option<i32>,
+    pub max_per_user: Option<i32>,
+    pub active: bool,
+}
+
+/// The largest fixed discount, the same bound as a product's price.
+pub const FIXED_VALUE_MAX: i64 = 100_000_000;
+
+impl PromoRules {
+    /// Every rule the database also checks, said with the field that breaks it.
+    pub fn validate(&self) -> DomainResult<()> {
+        match self.kind {
+            PromoKind::Percent if !(1..=100).contains(&self.value) => {
+                Err(DomainError::invalid("value", "a percent promo is 1..=100"))
+            }
+            PromoKind::Fixed if !(1..=FIXED_VALUE_MAX).contains(&self.value) => Err(
+                DomainError::invalid("value", "a fixed promo is 1..=100000000 minor units"),
+            ),
+            _ if self.min_subtotal_minor.is_negative()
+                || self.min_subtotal_minor.minor() > FIXED_VALUE_MAX * 100 =>
+            {
+                Err(DomainError::invalid(
+                    "min_subtotal_minor",
+                    "min_subtotal_minor must be 0..=10000000000",
+                ))
+            }
+            _ if matches!((self.starts_at, self.ends_at), (Some(s), Some(e)) if s >= e) => Err(
+                DomainError::invalid("ends_at", "ends_at must be after starts_at"),
+            ),
+            _ if self.max_redemptions.is_some_and(|m| m < 1) => Err(DomainError::invalid(
+                "max_redemptions",
+                "max_redemptions must be at least 1",
+            )),
+            _ if self.max_per_user.is_some_and(|m| m < 1) => Err(DomainError::invalid(
+                "max_per_user",
+                "max_per_user must be at least 1",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn discount(&self) -> Discount {
+        match self.kind {
+            PromoKind::Percent => Discount::Percent(self.value.clamp(1, 100) as u8),
+            PromoKind::Fixed => Discount::Fixed(Money::from_minor(self.value)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Promo {
+    pub code: PromoCode,
+    #[serde(flatten)]
+    pub rules: PromoRules,
+    pub redemptions: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+/// Why a code does not apply; `details.reason` of 422 `promo_invalid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PromoRefusal {
+    Unknown,
+    Inactive,
+    NotStarted,
+    Expired,
+    BelowMinimum,
+    Exhausted,
+    PerUserLimit,
+}
+
+impl PromoRefusal {
+    pub fn explain(self) -> &'static str {
+        match self {
+            PromoRefusal::Unknown => "there is no such promo code",
+            PromoRefusal::Inactive => "this promo code is switched off",
+            PromoRefusal::NotStarted => "this promo code is not valid yet",
+            PromoRefusal::Expired => "this promo code has expired",
+            PromoRefusal::BelowMinimum => "the cart is below this code's minimum subtotal",
+            PromoRefusal::Exhausted => "this promo code has been used up",
+            PromoRefusal::PerUserLimit => "you have already used this promo code",
+        }
+    }
+}
+
+/// A claim on one redemption, held by one checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClaimId(u64);
+
+impl ClaimId {
+    pub fn next() -> ClaimId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        ClaimId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// One code's redemption state as its owner holds it: committed redemptions (in total and
+/// per user) and the pending claims of checkouts still running.
+#[derive(Debug, Clone)]
+pub struct PromoState {
+    promo: Promo,
+    per_user: HashMap<UserId, i64>,
+    pending: HashMap<ClaimId, (UserId, Instant)>,
+    /// Redemptions given back before this state was loaded: a later give-back counts.
+    releases_loaded: i64,
+}
+
+impl PromoState {
+    /// The committed state as loaded: the code, its redemptions per user, and how many
+    /// redemptions had been given back by then.
+    pub fn loaded(promo: Promo, per_user: HashMap<UserId, i64>, releases_loaded: i64) -> Self {
+        PromoState {
+            promo,
+            per_user,
+            pending: HashMap::new(),
+            releases_loaded,
+        }
+    }
+
+    pub fn promo(&self) -> &Promo {
+        &self.promo
+    }
+
+    /// Checks the code for this user and cart; with a claim, also counts one pending
+    /// redemption in the same step, so check and count never drift apart (P6).
+    pub fn check(
+        &mut self,
+        user: UserId,
+        subtotal: Money,
+        now: Timestamp,
+        claim: Option<ClaimId>,
+    ) -> DomainResult<Discount> {
+        if let Some(reason) = self.refusal(user, subtotal, now) {
+            return Err(DomainError::PromoInvalid {
+                code: self.promo.code.clone(),
+                reason,
+            });
+        }
+        if let Some(claim) = claim {
+            self.pending.insert(claim, (user, Instant::now()));
+        }
+        Ok(self.promo.rules.discount())
+    }
+
+    /// Ends a claim: committed, it becomes a redemption; otherwise it is given back.
+    pub fn settle(&mut self, claim: ClaimId, committed: bool) {
+        if let Some((user, _)) = self.pending.remove(&claim) {
+            if committed {
+                self.promo.redemptions += 1;
+                *self.per_user.entry(user).or_default() += 1;
+            }
+        }
+    }
+
+    /// A committed give-back; one this state already counted at load is not counted twice.
+    pub fn release(&mut self, release: &RedemptionRelease) {
+        if release.releases > self.releases_loaded {
+            self.promo.redemptions = (self.promo.redemptions - 1).max(0);
+            if let Some(used) = self.per_user.get_mut(&release.user) {
+                *used = (*used - 1).max(0);
+            }
+        }
+    }
+
+    /// The rules after an admin's patch, validated; the state changes only once it commits.
+    pub fn patched(&self, patch: &PromoPatch) -> DomainResult<PromoRules> {
+        let rules = patch.apply(&self.promo.rules);
+        rules.validate()?;
+        Ok(rules)
+    }
+
+    /// The code as committed after an admin's change.
+    pub fn replace(&mut self, promo: Promo) {
+        self.promo = promo;
+    }
+
+    /// Drops claims older than `ttl`, whose checkout vanished; true when none is left.
+    pub fn expire_claims(&mut self, ttl: std::time::Duration) -> bool {
+        self.pending.retain(|_, (_, at)| at.elapsed() < ttl);
+        self.pending.is_empty()
+    }
+
+    fn refusal(&self, user: UserId, subtotal: Money, now: Timestamp) -> Option<PromoRefusal> {
+        let r = &self.promo.rules;
+        let pending_total = self.pending.len() as i64;
+        let pending_mine = self.pending.values().filter(|(u, _)| *u == user).count() as i64;
+        let used_mine = self.per_user.get(&user).copied().unwrap_or(0) + pending_mine;
+        if !r.active {
+            Some(PromoRefusal::Inactive)
+        } else if r.starts_at.is_some_and(|s| now < s) {
+            Some(PromoRefusal::NotStarted)
+        } else if r.ends_at.is_some_and(|e| now >= e) {
+            Some(PromoRefusal::Expired)
+        } else if r
+            .max_redemptions
+            .is_some_and(|m| self.promo.redemptions + pending_total >= i64::from(m))
+        {
+            Some(PromoRefusal::Exhausted)
+        } else if r.max_per_user.is_some_and(|m| used_mine >= i64::from(m)) {
+            Some(PromoRefusal::PerUserLimit)
+        } else if subtotal < r.min_subtotal_minor {
+            Some(PromoRefusal::BelowMinimum)
+        } else {
+            None
+        }
+    }
+}
+
+/// A partial change: `None` leaves a rule as it is; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct PromoPatch {
+    pub kind: Option<PromoKind>,
+    pub value: Option<i64>,
+    pub min_subtotal_minor: Option<Money>,
+    pub starts_at: Option<Option<Timestamp>>,
+    pub ends_at: Option<Option<Timestamp>>,
+    pub max_redemptions: Option<Option<i32>>,
+    pub max_per_user: Option<Option<i32>>,
+    pub active: Option<bool>,
+}
+
+impl PromoPatch {
+    pub fn apply(&self, r: &PromoRules) -> PromoRules {
+        PromoRules {
+            kind: self.kind.unwrap_or(r.kind),
+            value: self.value.unwrap_or(r.value),
+            min_subtotal_minor: self.min_subtotal_minor.unwrap_or(r.min_subtotal_minor),
+            starts_at: self.starts_at.unwrap_or(r.starts_at),
+            ends_at: self.ends_at.unwrap_or(r.ends_at),
+            max_redemptions: self.max_redemptions.unwrap_or(r.max_redemptions),
+            max_per_user: self.max_per_user.unwrap_or(r.max_per_user),
+            active: self.active.unwrap_or(r.active),
+        }
+    }
+}
+
+/// A redemption given back by a cancelled order, after its commit. `releases` is the
+/// promo's count of give-backs including this one, so an owner that loaded after the commit
+/// (and so already counts it) does not count it twice.
+#[derive(Debug, Clone)]
+pub struct RedemptionRelease {
+    pub code: PromoCode,
+    pub user: UserId,
+    pub releases: i64,
+}

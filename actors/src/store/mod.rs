@@ -8,7 +8,9 @@
 mod catalog;
 pub mod group_commit;
 mod orders;
+pub mod payments;
 pub mod promos;
+pub mod returns;
 mod unpaid;
 mod users;
 pub mod writes;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use souk_actors::domain::ids::{OrderId, ProductId};
 use souk_actors::domain::quantity::Quantity;
 use souk_actors::domain::returns::ReturnStatus;
-use souk_actors::flows::returns::{self, RequestReturn, ReturnStep, Step};
+use souk_actors::flows::returns::{RequestReturn, ReturnStep, Step};
 use souk_actors::store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -141,7 +141,7 @@ async fn mine(
         return Err(souk_actors::DomainError::not_found_order(order).into());
     }
     let list = state
-        .bounded(returns::list(&state.pool, Some(order), None, page))
+        .bounded(store::returns::list(&state.pool, Some(order), None, page))
         .await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
@@ -175,7 +175,7 @@ async fn all(
         })?),
     };
     let list = state
-        .bounded(returns::list(&state.pool, None, status, page))
+        .bounded(store::returns::list(&state.pool, None, status, page))
         .await?;
     Ok(HttpResponse::Ok().json(ListBody::from(list)))
 }
@@ -200,7 +200,7 @@ async fn step(
         .map(|n| multiline_text("note", &n, 1, 1000))
         .transpose()?;
     // The return's owner runs the step, serialized with their cancels, refunds and payments.
-    let current = state.bounded(returns::get(&state.pool, id)).await?;
+    let current = state.bounded(store::returns::get(&state.pool, id)).await?;
     let msg = ReturnStep {
         id,
         step,

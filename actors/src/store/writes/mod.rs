@@ -4,7 +4,11 @@
 
 mod catalog;
 mod checkout;
+mod orders;
+mod payments;
 pub(crate) mod promos;
+mod refunds;
+mod returns;
 
 use crate::domain::changes::Outcome;
 use crate::domain::changes::Write;
@@ -150,13 +154,11 @@ pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError>
         WriteOp::ProductUpdate { product, patch } => {
             catalog::product_update(tx, *product, patch).await?
         }
-        WriteOp::OrderStatus(change) => crate::flows::orders::apply_status(tx, change).await?,
-        WriteOp::Cancel(cancellation) => {
-            crate::flows::orders::apply_cancel(tx, cancellation).await?
-        }
-        WriteOp::Refund(refund) => crate::flows::refunds::apply(tx, refund).await?,
-        WriteOp::Payment(payment) => crate::flows::payments::apply(tx, payment).await?,
-        WriteOp::Return(r) => crate::flows::returns::apply(tx, r).await?,
+        WriteOp::OrderStatus(change) => orders::apply_status(tx, change).await?,
+        WriteOp::Cancel(cancellation) => orders::apply_cancel(tx, cancellation).await?,
+        WriteOp::Refund(refund) => refunds::apply(tx, refund).await?,
+        WriteOp::Payment(payment) => payments::apply(tx, payment).await?,
+        WriteOp::Return(r) => returns::apply(tx, r).await?,
         WriteOp::PromoCreate { code, rules } => promos::save(tx, code, rules, true).await?,
         WriteOp::PromoUpdate { code, rules } => promos::save(tx, code, rules, false).await?,
         WriteOp::CartPromo { user, code } => promos::cart_promo(tx, *user, code.as_ref()).await?,

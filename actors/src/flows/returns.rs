@@ -4,14 +4,11 @@
 //! its owner and taken in the request's own transaction, so it can never be promised twice;
 //! a rejected return gives it back. Returned units go back on the shelf when received.
 
-mod store;
-
 use crate::domain::returns::Return;
 use crate::domain::returns::ReturnLine;
 use crate::domain::returns::ReturnStatus;
 use crate::domain::returns::ReturnWrite;
-pub(crate) use store::apply;
-pub use store::{get, list};
+use crate::store::returns::get;
 
 use crate::domain::changes::Outcome;
 use crate::domain::changes::StatusChange;
@@ -27,11 +24,11 @@ use crate::entity::registry::Registry;
 use crate::entity::user::UserActor;
 use crate::flows::orders::announce_restock;
 use crate::store::group_commit::persist;
+use crate::store::returns::{delivered_at, returned_so_far};
 use crate::store::ShowItems;
 use actix::prelude::*;
 use deadpool_postgres::Pool;
 use std::sync::Arc;
-use store::{delivered_at, returned_so_far};
 
 /// A customer's return of some units of a delivered order, each line optionally exchanged
 /// for a sibling SKU.

@@ -1,103 +1,13 @@
 //! Returns in Postgres: the writes of each step (status, lines, stock moved with its
 //! movement) and the reads (one return, lists, what was delivered and already returned).
 
-use crate::domain::changes::Outcome;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{OrderId, ProductId, UserId};
 use crate::domain::model::Timestamp;
-use crate::domain::returns::{Return, ReturnLine, ReturnStatus, ReturnWrite};
-use crate::flows::orders::{change_status, move_stock, restock};
-use crate::store::writes::ApplyError;
-use crate::store::writes::Db;
+use crate::domain::returns::{Return, ReturnLine, ReturnStatus};
 use crate::store::{Page, PageRequest};
 use deadpool_postgres::Pool;
 use std::collections::HashMap;
-
-pub(crate) async fn apply(tx: &Db, w: &ReturnWrite) -> Result<Outcome, ApplyError> {
-    match w {
-        ReturnWrite::Request {
-            order,
-            user,
-            reason,
-            lines,
-        } => {
-            change_status(tx, order).await?;
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO returns (order_id, user_id, status, reason) VALUES ($1, $2, 'requested', $3) RETURNING id",
-                )
-                .await?;
-            let id: i64 = tx
-                .query_one(&stmt, &[&order.order.get(), &user.get(), reason])
-                .await?
-                .try_get(0)?;
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO return_lines (return_id, product_id, quantity, exchange_product_id) VALUES ($1, $2, $3, $4)",
-                )
-                .await?;
-            for l in lines {
-                let exchange = l.exchange_product_id.map(ProductId::get);
-                tx.execute(
-                    &stmt,
-                    &[&id, &l.product_id.get(), &(l.quantity as i32), &exchange],
-                )
-                .await?;
-                if let Some(other) = l.exchange_product_id {
-                    move_stock(tx, other, -l.quantity, order.order).await?;
-                }
-            }
-            Ok(Outcome::Id(id))
-        }
-        ReturnWrite::Decide {
-            id,
-            approve,
-            note,
-            order,
-            restock: back,
-        } => {
-            let to = if *approve { "approved" } else { "rejected" };
-            set_status(tx, *id, "requested", to, note).await?;
-            match order {
-                Some(change) => {
-                    change_status(tx, change).await?;
-                    restock(tx, back, change.order)
-                        .await
-                        .map(Outcome::Restocked)
-                }
-                None => Ok(Outcome::Done),
-            }
-        }
-        ReturnWrite::Receive {
-            id,
-            note,
-            order,
-            restock: back,
-        } => {
-            set_status(tx, *id, "approved", "received", note).await?;
-            change_status(tx, order).await?;
-            restock(tx, back, order.order).await.map(Outcome::Restocked)
-        }
-    }
-}
-
-async fn set_status(
-    tx: &Db,
-    id: i64,
-    from: &str,
-    to: &str,
-    note: &Option<String>,
-) -> Result<(), ApplyError> {
-    let stmt = tx
-        .prepare_cached(
-            "UPDATE returns SET status = $3, note = coalesce($4, note), updated_at = now() WHERE id = $1 AND status = $2",
-        )
-        .await?;
-    if tx.execute(&stmt, &[&id, &from, &to, note]).await? != 1 {
-        return Err(ApplyError::Job(DomainError::StatusChanged));
-    }
-    Ok(())
-}
 
 const RETURN_SELECT: &str = "SELECT r.id, r.order_id, r.user_id, r.status, r.reason, r.note, r.created_at, r.updated_at,
     coalesce(array_agg(l.product_id ORDER BY l.product_id) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS products,
@@ -177,7 +87,7 @@ pub async fn list(
     Ok(Page::from_rows(items, page.limit, |r| r.id))
 }
 
-pub(super) async fn delivered_at(pool: &Pool, order: OrderId) -> DomainResult<Option<Timestamp>> {
+pub(crate) async fn delivered_at(pool: &Pool, order: OrderId) -> DomainResult<Option<Timestamp>> {
     let client = pool.get().await?;
     let row = client
         .query_one(
@@ -189,7 +99,7 @@ pub(super) async fn delivered_at(pool: &Pool, order: OrderId) -> DomainResult<Op
 }
 
 /// Units of each product already returned or on their way back (rejected returns excluded).
-pub(super) async fn returned_so_far(
+pub(crate) async fn returned_so_far(
     pool: &Pool,
     order: OrderId,
 ) -> DomainResult<HashMap<ProductId, i64>> {

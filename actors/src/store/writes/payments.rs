@@ -1,0 +1,77 @@
+//! External payment events as the group commit applies them.
+
+use crate::domain::changes::StatusChange;
+use crate::domain::error::DomainError;
+use crate::domain::payment::PaymentTarget;
+use crate::domain::payment::PaymentWrite;
+use crate::domain::status::OrderStatus;
+use crate::store::writes::orders::change_status;
+use crate::store::writes::ApplyError;
+use crate::store::writes::Db;
+use crate::store::writes::Outcome;
+use crate::store::UserId;
+pub(super) async fn apply(tx: &Db, w: &PaymentWrite) -> Result<Outcome, ApplyError> {
+    let e = &w.event;
+    let (order, topup_user) = match e.target {
+        PaymentTarget::Order(o) => (Some(o.get()), None),
+        PaymentTarget::WalletTopup(u) => (None, Some(u.get())),
+    };
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO payment_events (event_id, type, order_id, user_id, amount_minor, currency, outcome, reason)
+             VALUES ($1, $2, (SELECT id FROM orders WHERE id = $3), (SELECT id FROM users WHERE id = $4), $5, $6, $7, $8)",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &e.event_id,
+            &e.kind.as_str(),
+            &order,
+            &w.user.map(UserId::get).or(topup_user),
+            &e.amount.minor(),
+            &e.currency,
+            &w.outcome.as_str(),
+            &w.reason,
+        ],
+    )
+    .await?;
+    if let Some(paid) = w.pays {
+        let change = StatusChange {
+            order: paid,
+            from: OrderStatus::PendingPayment,
+            to: OrderStatus::Paid,
+            actor: format!("payment:{}", e.event_id),
+            note: Some("external payment received".into()),
+        };
+        change_status(tx, &change).await?;
+        // The money that arrived is what a refund or cancel may later give back.
+        let stmt = tx
+            .prepare_cached("UPDATE orders SET paid_minor = paid_minor + $2 WHERE id = $1")
+            .await?;
+        tx.execute(&stmt, &[&paid.get(), &e.amount.minor()]).await?;
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE digital_items SET delivered_at = now() WHERE order_id = $1 AND delivered_at IS NULL",
+            )
+            .await?;
+        tx.execute(&stmt, &[&paid.get()]).await?;
+    }
+    if let (Some(amount), Some(user)) = (w.credit, w.user) {
+        let stmt = tx
+            .prepare_cached(
+                "WITH u AS (UPDATE users SET balance_minor = balance_minor + $2 WHERE id = $1 RETURNING id)
+                 INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
+                 SELECT id, 'credit', $2, NULL, $3 FROM u",
+            )
+            .await?;
+        let reason = format!("payment {}", e.event_id);
+        let n = tx
+            .execute(&stmt, &[&user.get(), &amount.minor(), &reason])
+            .await?;
+        if n != 1 {
+            return Err(ApplyError::Job(DomainError::not_found_user(user)));
+        }
+    }
+    Ok(Outcome::Done)
+}

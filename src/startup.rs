@@ -146,7 +146,7 @@ impl Application {
         }
         let maintenance = souk_http::state::MaintenanceSwitch::default();
         maintenance.set(
-            &souk_actors::views::operations::maintenance(&pool)
+            &souk_actors::store::operations::maintenance(&pool)
                 .await
                 .map_err(|e| StartError::Db(DbError::Pool(e.to_string())))?,
         );

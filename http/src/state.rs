@@ -66,7 +66,7 @@ pub struct MaintenanceSwitch {
 const MAINTENANCE_RETRY_AFTER: u32 = 60;
 
 impl MaintenanceSwitch {
-    pub fn set(&self, to: &souk_actors::views::operations::Maintenance) {
+    pub fn set(&self, to: &souk_actors::domain::maintenance::Maintenance) {
         if let Ok(mut message) = self.message.write() {
             message.clone_from(&to.message);
         }
@@ -74,8 +74,8 @@ impl MaintenanceSwitch {
             .store(to.enabled, std::sync::atomic::Ordering::SeqCst);
     }
 
-    pub fn get(&self) -> souk_actors::views::operations::Maintenance {
-        souk_actors::views::operations::Maintenance {
+    pub fn get(&self) -> souk_actors::domain::maintenance::Maintenance {
+        souk_actors::domain::maintenance::Maintenance {
             enabled: self.enabled.load(std::sync::atomic::Ordering::SeqCst),
             message: self.message.read().ok().and_then(|m| m.clone()),
         }

@@ -5,6 +5,7 @@ pub mod address;
 pub mod changes;
 pub mod error;
 pub mod ids;
+pub mod maintenance;
 pub mod model;
 pub mod money;
 pub mod payment;

@@ -150,6 +150,14 @@ pub enum WalletTxKind {
 }
 
 impl WalletTxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WalletTxKind::Credit => "credit",
+            WalletTxKind::Debit => "debit",
+            WalletTxKind::Refund => "refund",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<WalletTxKind> {
         match s {
             "credit" => Some(WalletTxKind::Credit),

@@ -209,17 +209,17 @@ pub async fn create_product(
     Ok(product)
 }
 
+/// The audit row of a created entity: its `after` is the entity as created.
 async fn insert_audit(
     client: &impl GenericClient,
     audit: &AuditEntry,
     after: Option<serde_json::Value>,
 ) -> DomainResult<()> {
-    client
-        .execute(
-            "INSERT INTO audit_log (actor, action, target, before, after, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&audit.actor, &audit.action, &audit.target, &audit.before, &after.or(audit.after.clone()), &audit.request_id],
-        )
-        .await?;
+    let entry = AuditEntry {
+        after: after.or(audit.after.clone()),
+        ..audit.clone()
+    };
+    crate::store::audit::record(client, &entry).await?;
     Ok(())
 }
 

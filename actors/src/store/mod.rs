@@ -5,8 +5,11 @@
 //! Lists page by id with a cursor that is the last id seen, so a page never skips or
 //! repeats a row when rows are added meanwhile.
 
+pub(crate) mod audit;
 mod catalog;
+pub mod dashboard;
 pub mod group_commit;
+pub mod operations;
 mod orders;
 pub mod payments;
 pub mod promos;

@@ -39,18 +39,12 @@ pub async fn create_user(
             other => other,
         })?;
     let user = user_from(&row)?;
-    tx.execute(
-        "INSERT INTO audit_log (actor, action, target, before, after, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
-            &audit.actor,
-            &audit.action,
-            &format!("user:{}", user.id),
-            &audit.before,
-            &serde_json::to_value(&user).ok(),
-            &audit.request_id,
-        ],
-    )
-    .await?;
+    let entry = AuditEntry {
+        target: format!("user:{}", user.id),
+        after: serde_json::to_value(&user).ok(),
+        ..audit.clone()
+    };
+    crate::store::audit::record(&tx, &entry).await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -1,6 +1,5 @@
-//! Read models: catalog pages (cached), the dashboard and the operations pages. They read
+//! Read models kept in memory: catalog pages and the dashboard's snapshot. They read
 //! committed state through the store and change nothing.
 
 pub mod catalog;
 pub mod dashboard;
-pub mod operations;

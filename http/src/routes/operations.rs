@@ -6,7 +6,8 @@ use crate::extract::{page_query, Admin, Json};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use souk_actors::views::operations::{self, AuditFilter, Maintenance};
+use souk_actors::domain::maintenance::Maintenance;
+use souk_actors::store::operations::{self, AuditFilter};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/maintenance", web::get().to(get_maintenance))
@@ -19,7 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     path = "/v1/maintenance",
     summary = "Whether maintenance mode is on",
     tag = "operations",
-    responses((status = 200, body = souk_actors::views::operations::Maintenance))
+    responses((status = 200, body = souk_actors::domain::maintenance::Maintenance))
 )]
 async fn get_maintenance(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.maintenance.get())
@@ -39,7 +40,7 @@ struct MaintenanceBody {
     summary = "Switch maintenance mode (admin)",
     tag = "operations",
     request_body = MaintenanceBody,
-    responses((status = 200, body = souk_actors::views::operations::Maintenance)),
+    responses((status = 200, body = souk_actors::domain::maintenance::Maintenance)),
     security(("bearer" = []))
 )]
 async fn set_maintenance(
@@ -70,7 +71,7 @@ async fn set_maintenance(
         ("target" = Option<String>, Query),
         ("action" = Option<String>, Query)
     ),
-    responses((status = 200, body = ListBody<souk_actors::views::operations::AuditRow>)),
+    responses((status = 200, body = ListBody<souk_actors::store::operations::AuditRow>)),
     security(("bearer" = []))
 )]
 async fn audit(

@@ -21,10 +21,11 @@ use sha2::{Digest, Sha256};
 use souk_actors::domain::changes::AuditEntry;
 use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::ProductId;
+use souk_actors::domain::maintenance::Maintenance;
 use souk_actors::domain::model::ProductKind;
 use souk_actors::domain::stock::{CodeBatch, StockDelta};
 use souk_actors::entity::product::{AddCodes, AdjustStock};
-use souk_actors::views::operations::{self, Maintenance};
+use souk_actors::store::operations::{self};
 use souk_actors::DomainError;
 
 const NOT_ALLOWED: &str = "Not allowed.";

@@ -6,7 +6,7 @@ use super::Db;
 use crate::domain::changes::{Outcome, ProductPatch};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{ProductId, UserId};
-use crate::domain::model::{RejectedCode, StockReport, WalletTransaction, WalletTxKind};
+use crate::domain::model::{RejectedCode, StockReport, WalletTxKind};
 use crate::domain::money::Money;
 
 pub(super) async fn stock_delta(
@@ -15,21 +15,7 @@ pub(super) async fn stock_delta(
     delta: i64,
     available_after: i64,
 ) -> Result<Outcome, ApplyError> {
-    let sql = "WITH p AS (
-                   UPDATE products SET stock_on_hand = stock_on_hand + $2, updated_at = now()
-                   WHERE id = $1 AND kind = 'physical' RETURNING id
-               ), m AS (
-                   INSERT INTO stock_movements (product_id, delta, reason) SELECT id, $2, 'adjustment' FROM p
-               )
-               SELECT count(*) FROM p";
-    let stmt = tx.prepare_cached(sql).await?;
-    let updated: i64 = tx
-        .query_one(&stmt, &[&product.get(), &delta])
-        .await?
-        .try_get(0)?;
-    if updated != 1 {
-        return Err(ApplyError::Job(DomainError::not_found_product(product)));
-    }
+    super::stock::move_stock(tx, product, delta, super::stock::Movement::Adjustment).await?;
     Ok(Outcome::Stock {
         report: StockReport {
             accepted: delta,
@@ -87,24 +73,8 @@ pub(super) async fn credit(
     amount: Money,
     reason: &str,
 ) -> Result<Outcome, ApplyError> {
-    let sql =
-        "WITH u AS (UPDATE users SET balance_minor = balance_minor + $2 WHERE id = $1 RETURNING id)
-               INSERT INTO wallet_transactions (user_id, kind, amount_minor, reason)
-               SELECT id, 'credit', $2, $3 FROM u
-               RETURNING id, created_at";
-    let stmt = tx.prepare_cached(sql).await?;
-    let row = tx
-        .query_opt(&stmt, &[&user.get(), &amount.minor(), &reason])
-        .await?
-        .ok_or(ApplyError::Job(DomainError::not_found_user(user)))?;
-    Ok(Outcome::Credit(WalletTransaction {
-        id: row.try_get(0)?,
-        kind: WalletTxKind::Credit,
-        amount_minor: amount,
-        order_id: None,
-        reason: reason.to_string(),
-        created_at: row.try_get(1)?,
-    }))
+    let tx = super::ledger::credit(tx, user, WalletTxKind::Credit, amount, None, reason).await?;
+    Ok(Outcome::Credit(tx))
 }
 
 pub(super) async fn product_update(

@@ -4,11 +4,13 @@
 
 mod catalog;
 mod checkout;
+mod ledger;
 mod orders;
 mod payments;
 pub(crate) mod promos;
 mod refunds;
 mod returns;
+mod stock;
 
 use crate::domain::changes::Outcome;
 use crate::domain::changes::Write;
@@ -17,7 +19,7 @@ use crate::domain::error::DomainError;
 use serde_json::Value;
 
 /// The connection a write runs on, inside a transaction its caller began (see [`OpenTx`]).
-pub(crate) type Db = deadpool_postgres::ClientWrapper;
+pub(crate) type Db = deadpool_postgres::Client;
 
 /// A pooled connection inside a transaction begun with `BEGIN` by hand, so BEGIN can travel
 /// in one flight with the statements that follow it instead of costing a round trip of
@@ -37,7 +39,7 @@ impl OpenTx {
 
     /// The connection; `None` only after `finish`.
     pub(crate) fn db(&self) -> Option<&Db> {
-        self.client.as_deref()
+        self.client.as_ref()
     }
 
     /// Ends the transaction with COMMIT or ROLLBACK and gives the connection back to the
@@ -194,21 +196,7 @@ pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError>
         }
     }
     if let Some(audit) = &write.audit {
-        let sql = "INSERT INTO audit_log (actor, action, target, before, after, request_id)
-                   VALUES ($1, $2, $3, $4, $5, $6)";
-        let stmt = tx.prepare_cached(sql).await?;
-        tx.execute(
-            &stmt,
-            &[
-                &audit.actor,
-                &audit.action,
-                &audit.target,
-                &audit.before,
-                &audit.after,
-                &audit.request_id,
-            ],
-        )
-        .await?;
+        crate::store::audit::record(tx, audit).await?;
     }
     Ok(outcome)
 }

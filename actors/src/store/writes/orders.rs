@@ -2,6 +2,7 @@
 //! on the shelf.
 
 use crate::domain::changes::Cancellation;
+use crate::domain::changes::Outcome;
 use crate::domain::changes::StatusChange;
 use crate::domain::error::DomainError;
 use crate::domain::ids::OrderId;
@@ -9,7 +10,6 @@ use crate::domain::ids::ProductId;
 use crate::domain::money::Money;
 use crate::store::writes::ApplyError;
 use crate::store::writes::Db;
-use crate::store::writes::Outcome;
 pub(super) async fn change_status(tx: &Db, c: &StatusChange) -> Result<(), ApplyError> {
     let sql = "WITH o AS (
                    UPDATE orders SET status = $3, updated_at = now() WHERE id = $1 AND status = $2 RETURNING id
@@ -67,28 +67,14 @@ pub(super) async fn restock(
 ) -> Result<Vec<(ProductId, i64, i64)>, ApplyError> {
     let mut movements = Vec::with_capacity(lines.len());
     for (product, quantity) in lines {
-        let movement = move_stock(tx, *product, *quantity, order).await?;
+        let movement = super::stock::move_stock(
+            tx,
+            *product,
+            *quantity,
+            super::stock::Movement::Order(order),
+        )
+        .await?;
         movements.push((*product, *quantity, movement));
     }
     Ok(movements)
-}
-
-/// One stock change with its movement: positive is a `release`, negative a `sale`. The
-/// table's check refuses stock below zero.
-pub(super) async fn move_stock(
-    tx: &Db,
-    product: ProductId,
-    delta: i64,
-    order: OrderId,
-) -> Result<i64, ApplyError> {
-    let sql = "WITH p AS (
-                   UPDATE products SET stock_on_hand = stock_on_hand + $2, updated_at = now() WHERE id = $1 RETURNING id
-               )
-               INSERT INTO stock_movements (product_id, delta, reason, order_id)
-               SELECT id, $2, CASE WHEN $2 > 0 THEN 'release' ELSE 'sale' END, $3 FROM p RETURNING id";
-    let stmt = tx.prepare_cached(sql).await?;
-    let row = tx
-        .query_one(&stmt, &[&product.get(), &delta, &order.get()])
-        .await?;
-    Ok(row.try_get::<_, i64>(0)?)
 }

@@ -1,14 +1,14 @@
 //! External payment events as the group commit applies them.
 
+use crate::domain::changes::Outcome;
 use crate::domain::changes::StatusChange;
-use crate::domain::error::DomainError;
+use crate::domain::model::WalletTxKind;
 use crate::domain::payment::PaymentTarget;
 use crate::domain::payment::PaymentWrite;
 use crate::domain::status::OrderStatus;
 use crate::store::writes::orders::change_status;
 use crate::store::writes::ApplyError;
 use crate::store::writes::Db;
-use crate::store::writes::Outcome;
 use crate::store::UserId;
 pub(super) async fn apply(tx: &Db, w: &PaymentWrite) -> Result<Outcome, ApplyError> {
     let e = &w.event;
@@ -58,20 +58,8 @@ pub(super) async fn apply(tx: &Db, w: &PaymentWrite) -> Result<Outcome, ApplyErr
         tx.execute(&stmt, &[&paid.get()]).await?;
     }
     if let (Some(amount), Some(user)) = (w.credit, w.user) {
-        let stmt = tx
-            .prepare_cached(
-                "WITH u AS (UPDATE users SET balance_minor = balance_minor + $2 WHERE id = $1 RETURNING id)
-                 INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
-                 SELECT id, 'credit', $2, NULL, $3 FROM u",
-            )
-            .await?;
         let reason = format!("payment {}", e.event_id);
-        let n = tx
-            .execute(&stmt, &[&user.get(), &amount.minor(), &reason])
-            .await?;
-        if n != 1 {
-            return Err(ApplyError::Job(DomainError::not_found_user(user)));
-        }
+        super::ledger::credit(tx, user, WalletTxKind::Credit, amount, None, &reason).await?;
     }
     Ok(Outcome::Done)
 }

@@ -1,15 +1,15 @@
 //! Returns as the group commit applies them: each step's status, lines, and stock moved with
 //! its movement.
 
+use super::stock::{move_stock, Movement};
+use crate::domain::changes::Outcome;
 use crate::domain::error::DomainError;
 use crate::domain::ids::ProductId;
 use crate::domain::returns::ReturnWrite;
 use crate::store::writes::orders::change_status;
-use crate::store::writes::orders::move_stock;
 use crate::store::writes::orders::restock;
 use crate::store::writes::ApplyError;
 use crate::store::writes::Db;
-use crate::store::writes::Outcome;
 pub(super) async fn apply(tx: &Db, w: &ReturnWrite) -> Result<Outcome, ApplyError> {
     match w {
         ReturnWrite::Request {
@@ -41,7 +41,7 @@ pub(super) async fn apply(tx: &Db, w: &ReturnWrite) -> Result<Outcome, ApplyErro
                 )
                 .await?;
                 if let Some(other) = l.exchange_product_id {
-                    move_stock(tx, other, -l.quantity, order.order).await?;
+                    move_stock(tx, other, -l.quantity, Movement::Order(order.order)).await?;
                 }
             }
             Ok(Outcome::Id(id))

@@ -2,43 +2,11 @@
 
 use crate::domain::changes::AuditEntry;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::maintenance::Maintenance;
 use crate::domain::model::Timestamp;
 use crate::store::{Page, PageRequest};
 use deadpool_postgres::Pool;
 use serde::Serialize;
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct Maintenance {
-    pub enabled: bool,
-    pub message: Option<String>,
-}
-
-impl Maintenance {
-    /// The longest message shown to customers while maintenance is on.
-    pub const MESSAGE_MAX: usize = 500;
-
-    /// A switch as any front-end asks for it: the message, when there is one, is trimmed,
-    /// 1..=500 characters and one line without control characters.
-    pub fn new(enabled: bool, message: Option<&str>) -> DomainResult<Maintenance> {
-        let message = message.map(str::trim).map(|m| {
-            let len = m.chars().count();
-            if !(1..=Self::MESSAGE_MAX).contains(&len) || m.chars().any(char::is_control) {
-                return Err(DomainError::invalid(
-                    "message",
-                    format!(
-                        "a maintenance message is 1..={} characters on one line",
-                        Self::MESSAGE_MAX
-                    ),
-                ));
-            }
-            Ok(m.to_string())
-        });
-        Ok(Maintenance {
-            enabled,
-            message: message.transpose()?,
-        })
-    }
-}
 
 pub async fn maintenance(pool: &Pool) -> DomainResult<Maintenance> {
     let client = pool.get().await?;
@@ -70,11 +38,12 @@ pub async fn set_maintenance(
     )
     .await?;
     let after = serde_json::to_value(to).ok();
-    tx.execute(
-        "INSERT INTO audit_log (actor, action, target, before, after, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&audit.actor, &audit.action, &audit.target, &Some(before), &after, &audit.request_id],
-    )
-    .await?;
+    let entry = AuditEntry {
+        before: Some(before),
+        after,
+        ..audit
+    };
+    crate::store::audit::record(&tx, &entry).await?;
     tx.commit().await?;
     Ok(to.clone())
 }

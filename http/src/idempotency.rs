@@ -12,10 +12,12 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use serde_json::Value;
-use souk_actors::domain::changes::IdempotencyDraft;
+use souk_actors::domain::changes::Outcome;
 use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::changes::WriteOp;
-use souk_actors::entity::user::{BeginKey, FinishKey, GateEntry, KeyAnswer, StoredAnswer};
+use souk_actors::domain::idempotency::IdempotencyDraft;
+use souk_actors::domain::idempotency::{KeyAnswer, StoredAnswer};
+use souk_actors::entity::gate::{BeginKey, FinishKey, GateEntry};
 use souk_actors::store;
 use souk_actors::store::group_commit::persist;
 use souk_actors::DomainError;
@@ -201,6 +203,7 @@ where
         user: caller.user,
         key: key.to_string(),
         request_hash,
+        answer: stored_answer,
     };
     let error = match effect(draft.clone()).await {
         Ok(answer) => {
@@ -220,10 +223,10 @@ where
         idempotency: Some(draft.clone()),
         audit: None,
     };
-    let write = meta.write(WriteOp::StoredResponse {
+    let write = meta.write(WriteOp::StoredAnswer(StoredAnswer {
         status,
         body: body.clone(),
-    });
+    }));
     match persist(&state.registry.deps.persistence, write).await {
         // Its own answer leaves as the error it is (so it is counted and logged as one).
         Ok(_) => Led {
@@ -248,14 +251,14 @@ const KEY_TAKEN: &str = "idempotency_key_in_use";
 /// any case handed to the duplicates that waited, so each compares its own body with it.
 async fn stored(state: &AppState, draft: &IdempotencyDraft) -> Led {
     let found = state
-        .bounded(store::find_idempotency_key(
+        .bounded(store::idempotency::find(
             &state.pool,
             draft.user,
             &draft.key,
         ))
         .await;
     let key_answer = match found {
-        Ok(Some(stored)) => known(stored.request_hash, stored.status, stored.body),
+        Ok(Some(stored)) => stored,
         // Stored, yet not found: the answer outlived its 24 h window meanwhile; retry.
         Ok(None) => {
             return Led::unanswered(ApiError::unavailable(
@@ -274,6 +277,27 @@ fn known(request_hash: Vec<u8>, status: u16, body: Value) -> KeyAnswer {
     KeyAnswer {
         request_hash,
         answer: StoredAnswer { status, body },
+    }
+}
+
+/// The answer stored under a key for a committed outcome, in the effect's own transaction:
+/// the same status and body the handler answers with (`Answer::new` of the same value).
+fn stored_answer(outcome: &Outcome) -> StoredAnswer {
+    let json = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
+    let (status, body) = match outcome {
+        Outcome::Order(order) => (StatusCode::CREATED, json(serde_json::to_value(order))),
+        Outcome::Stock { report, .. } => (StatusCode::OK, json(serde_json::to_value(report))),
+        Outcome::Credit(tx) => (StatusCode::CREATED, json(serde_json::to_value(tx))),
+        Outcome::Promo(promo) => (StatusCode::OK, json(serde_json::to_value(promo))),
+        Outcome::Id(id) => (StatusCode::CREATED, Value::from(*id)),
+        Outcome::Done | Outcome::Restocked(_) | Outcome::Cancelled { .. } => {
+            (StatusCode::NO_CONTENT, Value::Null)
+        }
+        Outcome::Stored(stored) => return stored.clone(),
+    };
+    StoredAnswer {
+        status: status.as_u16(),
+        body,
     }
 }
 

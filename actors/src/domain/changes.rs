@@ -4,6 +4,7 @@
 //! knows SQL.
 
 use crate::domain::address::ShippingAddress;
+use crate::domain::idempotency::{IdempotencyDraft, StoredAnswer};
 use crate::domain::ids::{OrderId, ProductId, UserId};
 use crate::domain::model::{Order, ProductKind, RejectedCode, StockReport, WalletTransaction};
 use crate::domain::money::Money;
@@ -28,14 +29,6 @@ impl Write {
             audit: None,
         }
     }
-}
-
-/// The caller's Idempotency-Key, stored with the response in the effect's transaction.
-#[derive(Debug, Clone)]
-pub struct IdempotencyDraft {
-    pub user: UserId,
-    pub key: String,
-    pub request_hash: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -133,10 +126,7 @@ pub enum WriteOp {
         code: Option<crate::domain::ids::PromoCode>,
     },
     /// Only the idempotency record: the stored answer of a request that changed nothing.
-    StoredResponse {
-        status: u16,
-        body: Value,
-    },
+    StoredAnswer(StoredAnswer),
 }
 
 #[derive(Debug, Clone)]
@@ -158,10 +148,8 @@ pub enum Outcome {
         restocked: Vec<(ProductId, i64, i64)>,
         promo: Option<RedemptionRelease>,
     },
-    Stored {
-        status: u16,
-        body: Value,
-    },
+    /// The answer a `WriteOp::StoredAnswer` recorded.
+    Stored(StoredAnswer),
 }
 
 /// Written alongside a change: the caller's idempotency record and the audit row.

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod changes;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod maintenance;
 pub mod model;

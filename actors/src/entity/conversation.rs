@@ -5,7 +5,6 @@
 //! the front-end owns its meaning, the domain only keeps it.
 
 use crate::domain::error::DomainResult;
-use crate::domain::ids::UserId;
 use crate::entity::user::UserActor;
 use actix::prelude::*;
 use serde_json::Value;
@@ -104,7 +103,7 @@ impl Handler<GetStep> for UserActor {
         let (pool, user) = (self.registry.deps.pool.clone(), self.id);
         let read = async move {
             checked?;
-            read_step(&pool, user).await
+            crate::store::conversation::read_step(&pool, user).await
         };
         Box::pin(read.into_actor(self).map(|step, act, _| {
             let step = step?;
@@ -123,7 +122,7 @@ impl Handler<SetStep> for UserActor {
         let step = msg.0.clone();
         let write = async move {
             checked?;
-            write_step(&pool, user, step.as_ref()).await
+            crate::store::conversation::write_step(&pool, user, step.as_ref()).await
         };
         AtomicResponse::new(Box::pin(write.into_actor(self).map(move |done, act, _| {
             match &done {
@@ -134,34 +133,4 @@ impl Handler<SetStep> for UserActor {
             done
         })))
     }
-}
-
-async fn read_step(pool: &deadpool_postgres::Pool, user: UserId) -> DomainResult<Option<Value>> {
-    let client = pool.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT step FROM telegram_sessions WHERE user_id = $1",
-            &[&user.get()],
-        )
-        .await?;
-    Ok(match row {
-        Some(row) => row.try_get::<_, Option<Value>>(0)?,
-        None => None,
-    })
-}
-
-async fn write_step(
-    pool: &deadpool_postgres::Pool,
-    user: UserId,
-    step: Option<&Value>,
-) -> DomainResult<()> {
-    let client = pool.get().await?;
-    client
-        .execute(
-            "INSERT INTO telegram_sessions (user_id, step) VALUES ($1, $2)
-             ON CONFLICT (user_id) DO UPDATE SET step = EXCLUDED.step, updated_at = now()",
-            &[&user.get(), &step],
-        )
-        .await?;
-    Ok(())
 }

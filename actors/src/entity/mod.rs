@@ -3,6 +3,7 @@
 //! changes to the store's group commit.
 
 pub mod conversation;
+pub mod gate;
 pub(crate) mod lifecycle;
 pub mod product;
 pub mod promo;

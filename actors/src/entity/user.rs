@@ -8,6 +8,7 @@ use crate::domain::changes::Outcome;
 use crate::domain::changes::WriteMeta;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::idempotency::KeyAnswer;
 use crate::domain::ids::PromoCode;
 use crate::domain::ids::{ProductId, UserId};
 use crate::domain::model::ProductKind;
@@ -20,7 +21,6 @@ use crate::entity::product::{GetSnapshot, Snapshot};
 use crate::entity::registry::Registry;
 use crate::store::group_commit::persist;
 use actix::prelude::*;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,7 +31,7 @@ pub struct UserActor {
     pub(crate) registry: Arc<Registry>,
     pub(crate) state: UserState,
     last_active: Instant,
-    gate: HashMap<String, InFlight>,
+    pub(crate) gate: HashMap<String, InFlight>,
     /// The Telegram conversation (turn and step), see `conversation.rs`.
     pub(crate) conversation: crate::entity::conversation::Conversation,
 }
@@ -45,15 +45,8 @@ pub(crate) struct UserState {
     pub(crate) promo: Option<PromoCode>,
 }
 
-struct InFlight {
-    waiters: Vec<oneshot::Sender<Option<KeyAnswer>>>,
-}
-
-/// A response as first sent: replayed byte for byte to a repeated request.
-#[derive(Debug, Clone)]
-pub struct StoredAnswer {
-    pub status: u16,
-    pub body: Value,
+pub(crate) struct InFlight {
+    pub(crate) waiters: Vec<oneshot::Sender<Option<KeyAnswer>>>,
 }
 
 impl UserActor {
@@ -400,77 +393,5 @@ impl Handler<Credit> for UserActor {
                 ))),
             }
         })
-    }
-}
-
-// ---- idempotency gate ---------------------------------------------------------------------
-
-/// A key's answer and the hash of the request that produced it. A duplicate compares its
-/// own hash with this, never with whichever request happens to hold the key in flight: the
-/// request in flight may be refused itself (its body differs from the stored answer's).
-#[derive(Debug, Clone)]
-pub struct KeyAnswer {
-    pub request_hash: Vec<u8>,
-    pub answer: StoredAnswer,
-}
-
-pub enum GateEntry {
-    /// The caller owns the key until it sends `FinishKey`.
-    Proceed,
-    /// Another request holds the key; this resolves to the key's answer once it ends (None
-    /// if it ended without one, e.g. a 5xx: then a waiter takes the lead itself).
-    Wait(oneshot::Receiver<Option<KeyAnswer>>),
-}
-
-/// Every request with a key, whatever its body, waits while another request holds that key.
-#[derive(Message, Clone)]
-#[rtype(result = "DomainResult<GateEntry>")]
-pub struct BeginKey {
-    pub key: String,
-}
-
-/// Releases a key and hands its answer to every request that waited on it.
-#[derive(Message, Clone)]
-#[rtype(result = "DomainResult<()>")]
-pub struct FinishKey {
-    pub key: String,
-    pub answer: Option<KeyAnswer>,
-}
-
-impl Handler<BeginKey> for UserActor {
-    type Result = DomainResult<GateEntry>;
-
-    fn handle(&mut self, msg: BeginKey, _: &mut Context<Self>) -> Self::Result {
-        self.ready()?;
-        match self.gate.get_mut(&msg.key) {
-            Some(running) => {
-                let (tx, rx) = oneshot::channel();
-                running.waiters.push(tx);
-                Ok(GateEntry::Wait(rx))
-            }
-            None => {
-                self.gate.insert(
-                    msg.key,
-                    InFlight {
-                        waiters: Vec::new(),
-                    },
-                );
-                Ok(GateEntry::Proceed)
-            }
-        }
-    }
-}
-
-impl Handler<FinishKey> for UserActor {
-    type Result = DomainResult<()>;
-
-    fn handle(&mut self, msg: FinishKey, _: &mut Context<Self>) -> Self::Result {
-        self.last_active = Instant::now();
-        if let Some(running) = self.gate.remove(&msg.key) {
-            for waiter in running.waiters {
-                let _ = waiter.send(msg.answer.clone());
-            }
-        }
-        Ok(())
     }
 }

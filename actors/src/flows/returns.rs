@@ -203,15 +203,7 @@ async fn plan_request(
 
 /// The audit's defect: an exchange for a SKU of another article, or for nothing in stock.
 async fn check_sibling(pool: &Pool, product: ProductId, other: ProductId) -> DomainResult<()> {
-    let client = pool.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT o.active AND o.kind = 'physical' FROM products p JOIN products o ON o.group_id = p.group_id
-             WHERE p.id = $1 AND o.id = $2 AND o.id <> p.id",
-            &[&product.get(), &other.get()],
-        )
-        .await?;
-    match row.map(|r| r.try_get::<_, bool>(0)).transpose()? {
+    match crate::store::exchange_sibling(pool, product, other).await? {
         Some(true) => Ok(()),
         Some(false) => Err(DomainError::ProductInactive(other)),
         None => Err(DomainError::invalid(

@@ -260,3 +260,21 @@ pub async fn product_kinds(
         })
         .collect()
 }
+
+/// Whether `other` is another SKU of `product`'s group (`None` when it is not), and if so
+/// whether it can be sold (an active physical product).
+pub async fn exchange_sibling(
+    pool: &Pool,
+    product: ProductId,
+    other: ProductId,
+) -> DomainResult<Option<bool>> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT o.active AND o.kind = 'physical' FROM products p JOIN products o ON o.group_id = p.group_id
+             WHERE p.id = $1 AND o.id = $2 AND o.id <> p.id",
+            &[&product.get(), &other.get()],
+        )
+        .await?;
+    Ok(row.map(|r| r.try_get::<_, bool>(0)).transpose()?)
+}

@@ -7,8 +7,10 @@
 
 pub(crate) mod audit;
 mod catalog;
+pub(crate) mod conversation;
 pub mod dashboard;
 pub mod group_commit;
+pub mod idempotency;
 pub mod operations;
 mod orders;
 pub mod payments;
@@ -49,39 +51,6 @@ impl<T> Page<T> {
         let next_cursor = if more { items.last().map(id) } else { None };
         Page { items, next_cursor }
     }
-}
-
-/// A stored answer to an Idempotency-Key: the request's hash and the response first sent.
-#[derive(Debug, Clone)]
-pub struct StoredKey {
-    pub request_hash: Vec<u8>,
-    pub status: u16,
-    pub body: serde_json::Value,
-}
-
-pub async fn find_idempotency_key(
-    pool: &Pool,
-    user: UserId,
-    key: &str,
-) -> DomainResult<Option<StoredKey>> {
-    let client = pool.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT request_hash, status_code, response FROM idempotency_keys
-             WHERE user_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'",
-            &[&user.get(), &key],
-        )
-        .await?;
-    row.map(|r| {
-        Ok(StoredKey {
-            request_hash: r.try_get(0)?,
-            status: r.try_get::<_, i16>(1)? as u16,
-            body: r
-                .try_get::<_, Option<serde_json::Value>>(2)?
-                .unwrap_or(serde_json::Value::Null),
-        })
-    })
-    .transpose()
 }
 
 /// Whether Postgres answers: the readiness probe.

@@ -16,7 +16,6 @@ use crate::domain::changes::Outcome;
 use crate::domain::changes::Write;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::DomainError;
-use serde_json::Value;
 
 /// The connection a write runs on, inside a transaction its caller began (see [`OpenTx`]).
 pub(crate) type Db = deadpool_postgres::Client;
@@ -164,53 +163,13 @@ pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError>
         WriteOp::PromoCreate { code, rules } => promos::save(tx, code, rules, true).await?,
         WriteOp::PromoUpdate { code, rules } => promos::save(tx, code, rules, false).await?,
         WriteOp::CartPromo { user, code } => promos::cart_promo(tx, *user, code.as_ref()).await?,
-        WriteOp::StoredResponse { status, body } => Outcome::Stored {
-            status: *status,
-            body: body.clone(),
-        },
+        WriteOp::StoredAnswer(answer) => Outcome::Stored(answer.clone()),
     };
     if let Some(idem) = &write.idempotency {
-        let (status, body) = stored_answer(&outcome);
-        // A key older than the 24 h replay window may be used afresh; a live one may not
-        // (that would be a second effect for one key), so the write is refused instead.
-        let sql = "INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response)
-                   VALUES ($1, $2, $3, $4, $5)
-                   ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
-                       status_code = EXCLUDED.status_code, response = EXCLUDED.response, created_at = now()
-                   WHERE idempotency_keys.created_at <= now() - interval '24 hours'";
-        let stmt = tx.prepare_cached(sql).await?;
-        let stored = tx
-            .execute(
-                &stmt,
-                &[
-                    &idem.user.get(),
-                    &idem.key,
-                    &idem.request_hash,
-                    &(status as i16),
-                    &body,
-                ],
-            )
-            .await?;
-        if stored != 1 {
-            return Err(ApplyError::Job(DomainError::KeyTaken));
-        }
+        crate::store::idempotency::record(tx, idem, &(idem.answer)(&outcome)).await?;
     }
     if let Some(audit) = &write.audit {
         crate::store::audit::record(tx, audit).await?;
     }
     Ok(outcome)
-}
-
-/// The answer a replay of a request returns, stored with its effect.
-fn stored_answer(outcome: &Outcome) -> (u16, Value) {
-    let to_json = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
-    match outcome {
-        Outcome::Order(order) => (201, to_json(serde_json::to_value(order))),
-        Outcome::Stock { report, .. } => (200, to_json(serde_json::to_value(report))),
-        Outcome::Credit(tx) => (201, to_json(serde_json::to_value(tx))),
-        Outcome::Promo(promo) => (200, to_json(serde_json::to_value(promo))),
-        Outcome::Id(id) => (201, Value::from(*id)),
-        Outcome::Done | Outcome::Restocked(_) | Outcome::Cancelled { .. } => (204, Value::Null),
-        Outcome::Stored { status, body } => (*status, body.clone()),
-    }
 }

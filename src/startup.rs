@@ -20,6 +20,7 @@ use souk_http::read_timeout::ReadTimeout;
 use souk_http::AppState;
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -154,13 +155,13 @@ impl Application {
             .maintenance
             .set(i64::from(maintenance.get().enabled));
         let state = web::Data::new(AppState {
+            shop: shop(&settings, &registry, &pool),
             registry,
             pool,
             keys: JwtKeys::new(&secret),
             metrics: http_metrics,
             prometheus,
             currency: settings.shop.currency.clone(),
-            engine: settings.engine,
             payment_webhook_secret: settings.payments.webhook_secret.clone(),
             db_timeout: settings.database_timeout(),
             maintenance,
@@ -317,5 +318,26 @@ impl Background {
             system,
             server,
         })
+    }
+}
+
+/// The engine behind the routes: Souk's actors, or the row-lock baseline for `souk bench`.
+fn shop(
+    settings: &Settings,
+    registry: &Arc<Registry>,
+    pool: &deadpool_postgres::Pool,
+) -> Arc<dyn souk_actors::flows::shop::Shop> {
+    match settings.engine {
+        souk_actors::baseline::Engine::Actors => {
+            Arc::new(souk_actors::flows::shop::ActorShop::new(registry.clone()))
+        }
+        souk_actors::baseline::Engine::RowLocks => {
+            Arc::new(souk_actors::baseline::RowLockShop::new(
+                pool.clone(),
+                settings.shop.currency.clone(),
+                registry.deps.config.pricing,
+                settings.database_timeout(),
+            ))
+        }
     }
 }

@@ -13,14 +13,23 @@ use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{ProductId, UserId};
 use crate::domain::model::{Order, ProductKind};
+use crate::domain::model::{PaymentMethod, Product};
 use crate::domain::money::Money;
+use crate::domain::pricing::PricingRules;
 use crate::domain::pricing::{price, PricedLine};
 use crate::domain::quantity::Quantity;
 use crate::entity::product::Snapshot;
 use crate::entity::user::CartLineView;
+use crate::flows::checkout::Checkout;
+use crate::flows::shop::{CartView, Shop, ShopFuture};
+use crate::store;
 use crate::store::writes::{apply, ApplyError, Db, OpenTx};
 use deadpool_postgres::Pool;
+use futures_util::FutureExt;
 use serde::Deserialize;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Which design serves carts and checkouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -33,6 +42,98 @@ pub enum Engine {
     RowLocks,
 }
 
+/// The row-lock design behind the routes' one interface, for `souk bench` only: carts and
+/// balances are read and written in Postgres, each bounded like any database call.
+pub struct RowLockShop {
+    pool: Pool,
+    currency: String,
+    rules: PricingRules,
+    /// Bound on each call; past it the outcome is unknown, as with the group commit.
+    timeout: Duration,
+}
+
+impl RowLockShop {
+    pub fn new(pool: Pool, currency: String, rules: PricingRules, timeout: Duration) -> Self {
+        RowLockShop {
+            pool,
+            currency,
+            rules,
+            timeout,
+        }
+    }
+
+    async fn bounded<T>(&self, work: impl Future<Output = DomainResult<T>>) -> DomainResult<T> {
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(DomainError::Unavailable(
+                    "the database did not answer in time; retry shortly".into(),
+                ))
+            })
+    }
+}
+
+impl Shop for RowLockShop {
+    fn cart(&self, user: UserId) -> ShopFuture<'_, CartView> {
+        async move { Ok((self.bounded(cart_view(&self.pool, user)).await?, None)) }.boxed()
+    }
+
+    fn set_cart_line(
+        &self,
+        user: UserId,
+        product: ProductId,
+        quantity: Option<Quantity>,
+    ) -> ShopFuture<'_, ()> {
+        self.bounded(set_cart_line(&self.pool, user, product, quantity))
+            .boxed()
+    }
+
+    fn balance(&self, user: UserId) -> ShopFuture<'_, Money> {
+        self.bounded(balance(&self.pool, user)).boxed()
+    }
+
+    /// Read from Postgres: this design changes rows behind the actors' cached pages.
+    fn product(&self, id: ProductId) -> ShopFuture<'_, Arc<Product>> {
+        async move {
+            let product = store::get_product(&self.pool, id, &self.currency).await?;
+            Ok(Arc::new(product))
+        }
+        .boxed()
+    }
+
+    fn checkout(&self, user: UserId, c: Checkout) -> ShopFuture<'_, Order> {
+        async move {
+            if c.promo.is_some() {
+                return Err(DomainError::invalid(
+                    "promo_code",
+                    "the row-lock baseline takes no promo codes",
+                ));
+            }
+            if c.payment != PaymentMethod::Wallet {
+                return Err(DomainError::invalid(
+                    "payment",
+                    "the row-lock baseline takes wallet payments only",
+                ));
+            }
+            let order = checkout(
+                &self.pool,
+                user,
+                &self.currency,
+                c.actor,
+                c.meta,
+                c.shipping_address,
+                &self.rules,
+            );
+            self.bounded(order).await
+        }
+        .boxed()
+    }
+
+    fn takes_promos(&self) -> bool {
+        false
+    }
+}
+
 fn from_apply(e: ApplyError) -> DomainError {
     match e {
         ApplyError::Job(e) => e,
@@ -41,7 +142,7 @@ fn from_apply(e: ApplyError) -> DomainError {
     }
 }
 
-pub async fn set_cart_line(
+async fn set_cart_line(
     pool: &Pool,
     user: UserId,
     product: ProductId,
@@ -78,7 +179,7 @@ pub async fn set_cart_line(
 }
 
 /// The cart as stored, with each product's committed price and stock.
-pub async fn cart_view(pool: &Pool, user: UserId) -> DomainResult<Vec<CartLineView>> {
+async fn cart_view(pool: &Pool, user: UserId) -> DomainResult<Vec<CartLineView>> {
     let client = pool.get().await?;
     let rows = client
         .query(
@@ -113,7 +214,7 @@ pub async fn cart_view(pool: &Pool, user: UserId) -> DomainResult<Vec<CartLineVi
         .collect()
 }
 
-pub async fn balance(pool: &Pool, user: UserId) -> DomainResult<Money> {
+async fn balance(pool: &Pool, user: UserId) -> DomainResult<Money> {
     let client = pool.get().await?;
     let row = client
         .query_opt(
@@ -129,7 +230,7 @@ fn bad(what: &str) -> DomainError {
     DomainError::Internal(format!("unexpected {what} in the database"))
 }
 
-pub async fn checkout(
+async fn checkout(
     pool: &Pool,
     user: UserId,
     currency: &str,

@@ -5,7 +5,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::metrics::HttpMetrics;
 use dashmap::DashSet;
 use deadpool_postgres::Pool;
-use souk_actors::baseline::Engine;
 use souk_actors::domain::ids::UserId;
 use souk_actors::entity::registry::Registry;
 use souk_actors::DomainResult;
@@ -20,8 +19,9 @@ pub struct AppState {
     pub currency: String,
     /// Bound on each database read a request makes; past it, 503 `unavailable`.
     pub db_timeout: std::time::Duration,
-    /// Who serves carts and checkouts; `RowLocks` exists only for `souk bench`'s baseline.
-    pub engine: Engine,
+    /// Who serves carts, balances, product pages and checkouts: the actors, or (only for
+    /// `souk bench`) the row-lock baseline, chosen at start-up.
+    pub shop: Arc<dyn souk_actors::flows::shop::Shop>,
     /// Maintenance mode as last set (loaded at start, changed only through its endpoint).
     pub maintenance: MaintenanceSwitch,
     /// Users known to exist, so a token's first request creates its user once.

@@ -7,3 +7,4 @@ pub mod orders;
 pub mod payments;
 pub mod refunds;
 pub mod returns;
+pub mod shop;

@@ -6,7 +6,6 @@ use crate::extract::{path_id, Json};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use souk_actors::baseline::{self, Engine};
 use souk_actors::domain::error::DomainError;
 use souk_actors::domain::ids::PromoCode;
 use souk_actors::domain::ids::{ProductId, UserId};
@@ -15,7 +14,7 @@ use souk_actors::domain::pricing::{line_total, price, subtotal, Discount, Priced
 use souk_actors::domain::promo::PromoRefusal;
 use souk_actors::domain::quantity::Quantity;
 use souk_actors::entity::promo::CheckPromo;
-use souk_actors::entity::user::{cart_view, CartLineView, ClearCart, SetCartLine, SetCartPromo};
+use souk_actors::entity::user::{cart_view, CartLineView, ClearCart, SetCartPromo};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/cart", web::get().to(get_cart))
@@ -59,15 +58,7 @@ pub struct Refusal {
 }
 
 pub async fn render(state: &AppState, user: UserId) -> ApiResult<CartBody> {
-    let (view, promo) = match state.engine {
-        Engine::Actors => cart_view(&state.registry, user).await?,
-        Engine::RowLocks => {
-            let view = state
-                .bounded(baseline::cart_view(&state.pool, user))
-                .await?;
-            (view, None)
-        }
-    };
+    let (view, promo) = state.shop.cart(user).await?;
     let mut lines = Vec::with_capacity(view.len());
     let mut priced = Vec::with_capacity(view.len());
     for line in view {
@@ -149,7 +140,7 @@ async fn apply_promo(
     state: web::Data<AppState>,
     body: Json<PromoBody>,
 ) -> ApiResult<HttpResponse> {
-    if state.engine != Engine::Actors {
+    if !state.shop.takes_promos() {
         return Err(ApiError::invalid(
             "code",
             "promo codes need the actors engine",
@@ -249,24 +240,7 @@ async fn set(
     product: ProductId,
     quantity: Option<Quantity>,
 ) -> ApiResult<()> {
-    match state.engine {
-        Engine::Actors => {
-            state
-                .registry
-                .user(user, SetCartLine { product, quantity })
-                .await?;
-        }
-        Engine::RowLocks => {
-            state
-                .bounded(baseline::set_cart_line(
-                    &state.pool,
-                    user,
-                    product,
-                    quantity,
-                ))
-                .await?
-        }
-    }
+    state.shop.set_cart_line(user, product, quantity).await?;
     Ok(())
 }
 

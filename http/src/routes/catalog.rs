@@ -6,7 +6,6 @@ use crate::extract::{page_query, path_id};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
-use souk_actors::baseline::Engine;
 use souk_actors::domain::ids::{CategoryId, ProductId};
 use souk_actors::domain::model::{Product, VariantOptions};
 use souk_actors::domain::money::Money;
@@ -146,20 +145,7 @@ async fn siblings(state: &AppState, group: i64, id: ProductId) -> ApiResult<Vec<
     Ok(out)
 }
 
-/// A product as committed: from the in-memory catalog, or from Postgres for the row-lock
-/// baseline, which changes rows behind the actors' backs.
+/// A product as committed, as the shop serves its pages.
 async fn page(state: &AppState, id: ProductId) -> ApiResult<std::sync::Arc<Product>> {
-    Ok(match state.engine {
-        Engine::Actors => {
-            let catalog = &state.registry.catalog;
-            state
-                .bounded(catalog.get(&state.pool, id, &state.currency))
-                .await?
-        }
-        Engine::RowLocks => std::sync::Arc::new(
-            state
-                .bounded(store::get_product(&state.pool, id, &state.currency))
-                .await?,
-        ),
-    })
+    state.bounded(state.shop.product(id)).await
 }

@@ -10,7 +10,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use souk_actors::baseline::{self, Engine};
 use souk_actors::domain::address::ShippingAddress;
 use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::PromoCode;
@@ -122,9 +121,7 @@ async fn run(
         "order.checkout",
         format!("user:{}", caller.user),
     );
-    let registry = state.registry.clone();
-    let (engine, currency, write_timeout) =
-        (state.engine, state.currency.clone(), state.db_timeout);
+    let shop = state.shop.clone();
     let (hash, body) = (body.hash, body.value);
     // Validation runs under the key: a reused key is refused before anything else is said.
     once(state, caller, key, hash, &rid, |draft| async move {
@@ -144,49 +141,17 @@ async fn run(
             idempotency: Some(draft),
             audit: Some(audit),
         };
-        let order = match engine {
-            Engine::Actors => {
-                let checkout = Checkout {
-                    meta,
-                    actor,
-                    shipping_address,
-                    promo,
-                    payment,
-                };
-                registry.user(caller.user, checkout).await?
-            }
-            Engine::RowLocks => {
-                let pool = &registry.deps.pool;
-                if promo.is_some() {
-                    return Err(promo_error("unsupported"));
-                }
-                if payment != PaymentMethod::Wallet {
-                    return Err(ApiError::invalid(
-                        "payment",
-                        "the row-lock baseline takes wallet payments only",
-                    ));
-                }
-                let rules = registry.deps.config.pricing;
-                let checkout = baseline::checkout(
-                    pool,
-                    caller.user,
-                    &currency,
-                    actor,
-                    meta,
-                    shipping_address,
-                    &rules,
-                );
-                // Past the write bound the outcome is unknown, as with the actors' group commit.
-                match tokio::time::timeout(write_timeout, checkout).await {
-                    Ok(order) => order?,
-                    Err(_) => {
-                        return Err(ApiError::unavailable(
-                            "the database did not answer in time; retry shortly",
-                        ))
-                    }
-                }
-            }
+        if promo.is_some() && !shop.takes_promos() {
+            return Err(promo_error("unsupported"));
+        }
+        let checkout = Checkout {
+            meta,
+            actor,
+            shipping_address,
+            promo,
+            payment,
         };
+        let order = shop.checkout(caller.user, checkout).await?;
         Answer::new(StatusCode::CREATED, order)
     })
     .await

@@ -10,11 +10,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use souk_actors::baseline::{self, Engine};
 use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::UserId;
 use souk_actors::domain::money::Money;
-use souk_actors::entity::user::{Credit, GetBalance};
+use souk_actors::entity::user::Credit;
 use souk_actors::store;
 
 /// One credit is at most this much; larger amounts are split on purpose, not by a typo.
@@ -39,14 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     security(("bearer" = []))
 )]
 async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let balance = match state.engine {
-        Engine::Actors => state.registry.user(caller.user, GetBalance).await?,
-        Engine::RowLocks => {
-            state
-                .bounded(baseline::balance(&state.pool, caller.user))
-                .await?
-        }
-    };
+    let balance = state.shop.balance(caller.user).await?;
     Ok(HttpResponse::Ok().json(json!({ "balance_minor": balance, "currency": state.currency })))
 }
 

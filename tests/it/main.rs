@@ -3,6 +3,7 @@
 mod abuse;
 mod abuse_bot;
 mod actors;
+mod architecture;
 mod admin_products;
 mod auth;
 mod backup;

@@ -92,7 +92,11 @@ fn offenders(dir: &str, find: fn(&str) -> Vec<(usize, String)>) -> Vec<String> {
         // A file's own unit tests may use what they like.
         let source = source.split("#[cfg(test)]").next().unwrap_or("");
         for (line, code) in find(source) {
-            let name = file.strip_prefix(repo()).unwrap_or(&file).display().to_string();
+            let name = file
+                .strip_prefix(repo())
+                .unwrap_or(&file)
+                .display()
+                .to_string();
             found.push(format!("{name}:{line}: {code}"));
         }
     }

@@ -3,8 +3,8 @@
 mod abuse;
 mod abuse_bot;
 mod actors;
-mod architecture;
 mod admin_products;
+mod architecture;
 mod auth;
 mod backup;
 mod bad_input;

@@ -4,14 +4,14 @@
 //! knows SQL.
 
 use crate::domain::address::ShippingAddress;
-use crate::domain::idempotency::{IdempotencyDraft, StoredAnswer};
+use crate::domain::idempotency::StoredAnswer;
 use crate::domain::ids::{OrderId, ProductId, UserId};
 use crate::domain::model::{Order, ProductKind, RejectedCode, StockReport, WalletTransaction};
 use crate::domain::money::Money;
 use crate::domain::pricing::Totals;
 use crate::domain::promo::RedemptionRelease;
 use crate::domain::quantity::Quantity;
-use crate::domain::status::OrderStatus;
+use crate::domain::status::StatusChange;
 use serde_json::Value;
 
 #[derive(Debug, Clone)]
@@ -108,7 +108,7 @@ pub enum WriteOp {
         product: ProductId,
         patch: ProductPatch,
     },
-    OrderStatus(crate::domain::changes::StatusChange),
+    OrderStatus(crate::domain::status::StatusChange),
     Cancel(Box<crate::domain::changes::Cancellation>),
     Refund(Box<crate::domain::changes::RefundWrite>),
     Payment(Box<crate::domain::payment::PaymentWrite>),
@@ -169,16 +169,6 @@ impl WriteMeta {
     }
 }
 
-/// A status change, as written.
-#[derive(Debug, Clone)]
-pub struct StatusChange {
-    pub order: OrderId,
-    pub from: OrderStatus,
-    pub to: OrderStatus,
-    pub actor: String,
-    pub note: Option<String>,
-}
-
 /// A cancellation: the status change plus what goes back.
 #[derive(Debug, Clone)]
 pub struct Cancellation {
@@ -197,4 +187,17 @@ pub struct RefundWrite {
     pub reason: String,
     /// Set when this refund completes the order's: it moves to `refunded`.
     pub completes: Option<StatusChange>,
+}
+
+/// How the boundary turns a committed outcome into the answer stored under its key; the
+/// group commit calls it inside the effect's transaction.
+pub type AnswerOf = fn(&Outcome) -> StoredAnswer;
+
+/// The caller's Idempotency-Key, stored with its answer in the effect's transaction.
+#[derive(Debug, Clone)]
+pub struct IdempotencyDraft {
+    pub user: UserId,
+    pub key: String,
+    pub request_hash: Vec<u8>,
+    pub answer: AnswerOf,
 }

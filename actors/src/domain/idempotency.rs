@@ -3,8 +3,6 @@
 //! boundary's: it chooses them (`AnswerOf`), the store keeps them, and a replay returns them
 //! byte for byte; nothing on this floor makes or reads one.
 
-use crate::domain::changes::Outcome;
-use crate::domain::ids::UserId;
 use serde_json::Value;
 
 /// A request's answer as first sent: replayed byte for byte to a repeated request.
@@ -12,19 +10,6 @@ use serde_json::Value;
 pub struct StoredAnswer {
     pub status: u16,
     pub body: Value,
-}
-
-/// How the boundary turns a committed outcome into the answer stored under its key; the
-/// group commit calls it inside the effect's transaction.
-pub type AnswerOf = fn(&Outcome) -> StoredAnswer;
-
-/// The caller's Idempotency-Key, stored with its answer in the effect's transaction.
-#[derive(Debug, Clone)]
-pub struct IdempotencyDraft {
-    pub user: UserId,
-    pub key: String,
-    pub request_hash: Vec<u8>,
-    pub answer: AnswerOf,
 }
 
 /// A key's answer and the hash of the request that produced it. A duplicate compares its

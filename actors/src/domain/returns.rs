@@ -1,8 +1,8 @@
 //! Returns and exchanges of delivered goods: a return's status, its lines, and its changes.
 
-use crate::domain::changes::StatusChange;
 use crate::domain::ids::{OrderId, ProductId, UserId};
 use crate::domain::model::Timestamp;
+use crate::domain::status::StatusChange;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -1,6 +1,7 @@
 //! The order status enum and its one transition table (I6). Every status change in Souk
 //! asks `can_move_to`; the database constrains the column to the same set of names.
 
+use crate::domain::ids::OrderId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -74,6 +75,16 @@ impl fmt::Display for OrderStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A status change, as written.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub order: OrderId,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub actor: String,
+    pub note: Option<String>,
 }
 
 #[cfg(test)]

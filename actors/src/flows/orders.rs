@@ -7,7 +7,6 @@
 
 use crate::domain::changes::Cancellation;
 use crate::domain::changes::Outcome;
-use crate::domain::changes::StatusChange;
 use crate::domain::changes::WriteMeta;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
@@ -15,6 +14,7 @@ use crate::domain::ids::{OrderId, ProductId};
 use crate::domain::model::{Order, ProductKind};
 use crate::domain::settlement::{self, OrderMoney};
 use crate::domain::status::OrderStatus;
+use crate::domain::status::StatusChange;
 use crate::entity::product::{MarkStale, Restock};
 use crate::entity::promo::RedemptionReleased;
 use crate::entity::registry::Registry;

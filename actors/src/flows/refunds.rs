@@ -5,7 +5,6 @@
 
 use crate::domain::changes::Outcome;
 use crate::domain::changes::RefundWrite;
-use crate::domain::changes::StatusChange;
 use crate::domain::changes::WriteMeta;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
@@ -14,6 +13,7 @@ use crate::domain::model::WalletTransaction;
 use crate::domain::money::Money;
 use crate::domain::settlement::OrderMoney;
 use crate::domain::status::OrderStatus;
+use crate::domain::status::StatusChange;
 use crate::entity::user::UserActor;
 use crate::store::group_commit::persist;
 use crate::store::{self, ShowItems};

@@ -11,7 +11,6 @@ use crate::domain::returns::ReturnWrite;
 use crate::store::returns::get;
 
 use crate::domain::changes::Outcome;
-use crate::domain::changes::StatusChange;
 use crate::domain::changes::WriteMeta;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
@@ -19,6 +18,7 @@ use crate::domain::ids::{OrderId, ProductId, ReservationId, UserId};
 use crate::domain::model::ProductKind;
 use crate::domain::quantity::Quantity;
 use crate::domain::status::OrderStatus;
+use crate::domain::status::StatusChange;
 use crate::entity::product::{Commit, Release, Reserve};
 use crate::entity::registry::Registry;
 use crate::entity::user::UserActor;

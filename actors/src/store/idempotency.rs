@@ -1,10 +1,11 @@
 //! Idempotency-Key rows: the answer stored in the effect's own transaction, and the lookup
 //! of a live key's answer.
 
+use crate::domain::changes::IdempotencyDraft;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::idempotency::{IdempotencyDraft, KeyAnswer, StoredAnswer};
+use crate::domain::idempotency::{KeyAnswer, StoredAnswer};
 use crate::domain::ids::UserId;
-use crate::store::writes::{ApplyError, Db};
+use crate::store::tx::{ApplyError, Db};
 use deadpool_postgres::Pool;
 
 /// Stores `answer` under the draft's key. A key older than the 24 h replay window may be

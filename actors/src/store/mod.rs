@@ -16,6 +16,7 @@ mod orders;
 pub mod payments;
 pub mod promos;
 pub mod returns;
+pub(crate) mod tx;
 mod unpaid;
 mod users;
 pub mod writes;

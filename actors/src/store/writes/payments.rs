@@ -1,14 +1,14 @@
 //! External payment events as the group commit applies them.
 
+use super::status::change_status;
 use crate::domain::changes::Outcome;
-use crate::domain::changes::StatusChange;
 use crate::domain::model::WalletTxKind;
 use crate::domain::payment::PaymentTarget;
 use crate::domain::payment::PaymentWrite;
 use crate::domain::status::OrderStatus;
-use crate::store::writes::orders::change_status;
-use crate::store::writes::ApplyError;
-use crate::store::writes::Db;
+use crate::domain::status::StatusChange;
+use crate::store::tx::ApplyError;
+use crate::store::tx::Db;
 use crate::store::UserId;
 pub(super) async fn apply(tx: &Db, w: &PaymentWrite) -> Result<Outcome, ApplyError> {
     let e = &w.event;

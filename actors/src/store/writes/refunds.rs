@@ -7,13 +7,13 @@ use crate::domain::ids::OrderId;
 use crate::domain::model::WalletTransaction;
 use crate::domain::model::WalletTxKind;
 use crate::domain::money::Money;
-use crate::store::writes::ApplyError;
-use crate::store::writes::Db;
+use crate::store::tx::ApplyError;
+use crate::store::tx::Db;
 use crate::store::UserId;
 pub(super) async fn apply(tx: &Db, r: &RefundWrite) -> Result<Outcome, ApplyError> {
     let refund = give_back(tx, r.user, r.order, r.amount, &r.reason).await?;
     if let Some(change) = &r.completes {
-        super::orders::apply_status(tx, change).await?;
+        super::status::apply_status(tx, change).await?;
     }
     Ok(Outcome::Credit(refund))
 }

@@ -1,15 +1,15 @@
 //! Returns as the group commit applies them: each step's status, lines, and stock moved with
 //! its movement.
 
+use super::status::change_status;
 use super::stock::{move_stock, Movement};
 use crate::domain::changes::Outcome;
 use crate::domain::error::DomainError;
 use crate::domain::ids::ProductId;
 use crate::domain::returns::ReturnWrite;
-use crate::store::writes::orders::change_status;
+use crate::store::tx::ApplyError;
+use crate::store::tx::Db;
 use crate::store::writes::orders::restock;
-use crate::store::writes::ApplyError;
-use crate::store::writes::Db;
 pub(super) async fn apply(tx: &Db, w: &ReturnWrite) -> Result<Outcome, ApplyError> {
     match w {
         ReturnWrite::Request {

@@ -299,56 +299,9 @@ async fn locked_checkout(
         .try_get(0)?;
     let mut lines = Vec::with_capacity(cart.len());
     for (item, product) in cart.iter().zip(&products) {
-        let id = ProductId::new(product.try_get(0)?).ok_or_else(|| bad("product id"))?;
-        let quantity =
-            Quantity::new(i64::from(item.try_get::<_, i32>(1)?)).ok_or_else(|| bad("quantity"))?;
-        let kind = ProductKind::parse(product.try_get(1)?).ok_or_else(|| bad("kind"))?;
-        let name: String = product.try_get(2)?;
-        if !product.try_get::<_, bool>(4)? {
-            return Err(DomainError::ProductInactive(id));
-        }
-        let items: Vec<i64> = match kind {
-            ProductKind::Physical => Vec::new(),
-            ProductKind::Digital => tx
-                .query(
-                    "SELECT id FROM digital_items WHERE product_id = $1 AND order_id IS NULL ORDER BY id LIMIT $2",
-                    &[&id.get(), &quantity.get()],
-                )
-                .await?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()?,
-        };
-        let available = match kind {
-            ProductKind::Physical => product.try_get(5)?,
-            ProductKind::Digital => items.len() as i64,
-        };
-        if available < quantity.get() {
-            return Err(DomainError::OutOfStock {
-                product_id: id,
-                name,
-                requested: quantity.get(),
-                available,
-            });
-        }
-        let unit_price = Money::from_minor(product.try_get(3)?);
-        lines.push(CheckoutLine {
-            product: id,
-            name,
-            kind,
-            quantity,
-            unit_price,
-            items,
-        });
+        lines.push(locked_line(tx, item, product).await?);
     }
-    let priced: Vec<PricedLine> = lines
-        .iter()
-        .map(|l| PricedLine {
-            unit_price: l.unit_price,
-            quantity: l.quantity.get(),
-            physical: l.kind == ProductKind::Physical,
-        })
-        .collect();
+    let priced: Vec<PricedLine> = lines.iter().map(priced).collect();
     if shipping_address.is_none() && priced.iter().any(|l| l.physical) {
         return Err(DomainError::invalid(
             "shipping_address",
@@ -381,5 +334,62 @@ async fn locked_checkout(
         other => Err(DomainError::Internal(format!(
             "unexpected outcome {other:?}"
         ))),
+    }
+}
+
+/// One cart line against its locked product row: active, in stock, its keys taken.
+async fn locked_line(
+    tx: &Db,
+    item: &tokio_postgres::Row,
+    product: &tokio_postgres::Row,
+) -> DomainResult<CheckoutLine> {
+    let id = ProductId::new(product.try_get(0)?).ok_or_else(|| bad("product id"))?;
+    let quantity =
+        Quantity::new(i64::from(item.try_get::<_, i32>(1)?)).ok_or_else(|| bad("quantity"))?;
+    let kind = ProductKind::parse(product.try_get(1)?).ok_or_else(|| bad("kind"))?;
+    let name: String = product.try_get(2)?;
+    if !product.try_get::<_, bool>(4)? {
+        return Err(DomainError::ProductInactive(id));
+    }
+    let items: Vec<i64> = match kind {
+        ProductKind::Physical => Vec::new(),
+        ProductKind::Digital => tx
+            .query(
+                "SELECT id FROM digital_items WHERE product_id = $1 AND order_id IS NULL ORDER BY id LIMIT $2",
+                &[&id.get(), &quantity.get()],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?,
+    };
+    let available = match kind {
+        ProductKind::Physical => product.try_get(5)?,
+        ProductKind::Digital => items.len() as i64,
+    };
+    if available < quantity.get() {
+        return Err(DomainError::OutOfStock {
+            product_id: id,
+            name,
+            requested: quantity.get(),
+            available,
+        });
+    }
+    Ok(CheckoutLine {
+        product: id,
+        name,
+        kind,
+        quantity,
+        unit_price: Money::from_minor(product.try_get(3)?),
+        items,
+    })
+}
+
+/// The line as the one pricing function takes it.
+fn priced(l: &CheckoutLine) -> PricedLine {
+    PricedLine {
+        unit_price: l.unit_price,
+        quantity: l.quantity.get(),
+        physical: l.kind == ProductKind::Physical,
     }
 }

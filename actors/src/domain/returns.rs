@@ -1,9 +1,11 @@
 //! Returns and exchanges of delivered goods: a return's status, its lines, and its changes.
 
+use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{OrderId, ProductId, UserId};
-use crate::domain::model::Timestamp;
+use crate::domain::model::{Order, Timestamp};
 use crate::domain::status::StatusChange;
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -82,4 +84,61 @@ pub enum ReturnWrite {
         order: StatusChange,
         restock: Vec<(ProductId, i64)>,
     },
+}
+
+/// Returns are asked for within `window` of delivery.
+pub fn check_window(
+    delivered: Option<Timestamp>,
+    window: chrono::Duration,
+    now: Timestamp,
+) -> DomainResult<()> {
+    if delivered.is_none_or(|at| at + window < now) {
+        return Err(DomainError::invalid(
+            "order",
+            format!(
+                "returns are accepted within {} days of delivery",
+                window.num_days()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One requested line, checked against the order, what was returned before, and the lines
+/// already taken into this request (each product appears once).
+pub fn requested_line(
+    order: &Order,
+    already: &HashMap<ProductId, i64>,
+    taken: &[ReturnLine],
+    product: ProductId,
+    quantity: i64,
+) -> DomainResult<ReturnLine> {
+    let bought = order
+        .lines
+        .iter()
+        .find(|l| l.product_id == product)
+        .ok_or_else(|| {
+            DomainError::invalid(
+                "lines.product_id",
+                format!("product {product} is not in this order"),
+            )
+        })?;
+    let left = bought.quantity - already.get(&product).copied().unwrap_or(0);
+    if quantity > left {
+        return Err(DomainError::invalid(
+            "lines.quantity",
+            format!("only {left} of product {product} can still be returned"),
+        ));
+    }
+    if taken.iter().any(|l| l.product_id == product) {
+        return Err(DomainError::invalid(
+            "lines.product_id",
+            "each product appears once",
+        ));
+    }
+    Ok(ReturnLine {
+        product_id: product,
+        quantity,
+        exchange_product_id: None,
+    })
 }

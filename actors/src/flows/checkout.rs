@@ -16,7 +16,7 @@ use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::PromoCode;
 use crate::domain::ids::{ProductId, ReservationId, UserId};
-use crate::domain::model::{Order, PaymentMethod, ProductKind};
+use crate::domain::model::{Order, PaymentMethod, ProductKind, Timestamp};
 use crate::domain::money::Money;
 use crate::domain::pricing::{price, subtotal, PricedLine};
 use crate::domain::promo::ClaimId;
@@ -196,14 +196,7 @@ async fn pay(
         balance,
         promo,
     } = pending;
-    let priced: Vec<PricedLine> = held
-        .iter()
-        .map(|h| PricedLine {
-            unit_price: h.reserved.unit_price,
-            quantity: h.quantity.get(),
-            physical: h.reserved.kind == ProductKind::Physical,
-        })
-        .collect();
+    let priced: Vec<PricedLine> = held.iter().map(Held::priced).collect();
     if msg.shipping_address.is_none() && priced.iter().any(|l| l.physical) {
         return Err(DomainError::invalid(
             "shipping_address",
@@ -223,55 +216,25 @@ async fn pay(
         None => None,
     };
     let totals = price(&priced, &registry.deps.config.pricing, discount)?;
-    let payment_due = match msg.payment {
-        PaymentMethod::Wallet => None,
-        PaymentMethod::External => Some(
-            chrono::Utc::now()
-                + chrono::Duration::from_std(registry.deps.config.payment_window)
-                    .map_err(|_| DomainError::Internal("payment window out of range".into()))?,
-        ),
-    };
+    let payment_due = due_at(msg.payment, registry.deps.config.payment_window)?;
     if payment_due.is_none() && totals.total_minor > balance {
         return Err(DomainError::InsufficientFunds {
             required: totals.total_minor,
             balance,
         });
     }
-    let lines = held
-        .iter()
-        .map(|h| CheckoutLine {
-            product: h.product,
-            name: h.reserved.name.clone(),
-            kind: h.reserved.kind,
-            quantity: h.quantity,
-            unit_price: h.reserved.unit_price,
-            items: h.reserved.items.clone(),
-        })
-        .collect();
     let write = CheckoutWrite {
         user,
         currency: registry.deps.config.currency.clone(),
         totals,
-        lines,
+        lines: held.iter().map(Held::line).collect(),
         actor: msg.actor.clone(),
         shipping_address: msg.shipping_address.clone(),
         promo: promo.map(|(code, _)| code),
         payment_due,
     };
-    let mut meta = msg.meta;
-    let audit = meta.audit.get_or_insert_with(|| AuditEntry {
-        actor: msg.actor,
-        action: "order.checkout",
-        target: format!("user:{user}"),
-        before: None,
-        after: None,
-        request_id: None,
-    });
-    audit.before = Some(serde_json::json!({ "balance_minor": balance }));
-    audit.after = Some(serde_json::json!({
-        "total_minor": totals.total_minor,
-        "balance_minor": balance.minor() - totals.total_minor.minor(),
-    }));
+    let total = totals.total_minor;
+    let meta = audited(msg.meta, msg.actor, user, balance, total);
     match persist(
         &registry.deps.persistence,
         meta.write(WriteOp::Checkout(Box::new(write))),
@@ -283,6 +246,66 @@ async fn pay(
             "unexpected outcome {other:?}"
         ))),
     }
+}
+
+impl Held {
+    /// The line as the one pricing function takes it.
+    fn priced(&self) -> PricedLine {
+        PricedLine {
+            unit_price: self.reserved.unit_price,
+            quantity: self.quantity.get(),
+            physical: self.reserved.kind == ProductKind::Physical,
+        }
+    }
+
+    /// The line as the order records it.
+    fn line(&self) -> CheckoutLine {
+        CheckoutLine {
+            product: self.product,
+            name: self.reserved.name.clone(),
+            kind: self.reserved.kind,
+            quantity: self.quantity,
+            unit_price: self.reserved.unit_price,
+            items: self.reserved.items.clone(),
+        }
+    }
+}
+
+/// When an order paid externally stops holding its stock; a wallet order is paid at once.
+fn due_at(payment: PaymentMethod, window: std::time::Duration) -> DomainResult<Option<Timestamp>> {
+    match payment {
+        PaymentMethod::Wallet => Ok(None),
+        PaymentMethod::External => {
+            let window = chrono::Duration::from_std(window)
+                .map_err(|_| DomainError::Internal("payment window out of range".into()))?;
+            Ok(Some(chrono::Utc::now() + window))
+        }
+    }
+}
+
+/// The checkout's audit row (the caller's, or the actor's own) with the balance before and
+/// after.
+fn audited(
+    mut meta: WriteMeta,
+    actor: String,
+    user: UserId,
+    balance: Money,
+    total: Money,
+) -> WriteMeta {
+    let audit = meta.audit.get_or_insert_with(|| AuditEntry {
+        actor,
+        action: "order.checkout",
+        target: format!("user:{user}"),
+        before: None,
+        after: None,
+        request_id: None,
+    });
+    audit.before = Some(serde_json::json!({ "balance_minor": balance }));
+    audit.after = Some(serde_json::json!({
+        "total_minor": total,
+        "balance_minor": balance.minor() - total.minor(),
+    }));
+    meta
 }
 
 /// Commits or releases every reservation. Delivery is awaited so a reservation never

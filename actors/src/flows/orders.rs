@@ -10,8 +10,9 @@ use crate::domain::changes::Outcome;
 use crate::domain::changes::WriteMeta;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{OrderId, ProductId};
+use crate::domain::ids::{OrderId, ProductId, UserId};
 use crate::domain::model::{Order, ProductKind};
+use crate::domain::promo::RedemptionRelease;
 use crate::domain::settlement::{self, OrderMoney};
 use crate::domain::status::OrderStatus;
 use crate::domain::status::StatusChange;
@@ -22,6 +23,7 @@ use crate::entity::user::UserActor;
 use crate::store::group_commit::persist;
 use crate::store::{self, ShowItems};
 use actix::prelude::*;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub(crate) fn refused(from: OrderStatus, to: OrderStatus) -> DomainError {
@@ -101,53 +103,20 @@ impl Handler<CancelOrder> for UserActor {
         let work = async move {
             let pool = &registry.deps.pool;
             let order = store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await?;
-            let allowed = if msg.expiry {
-                order.status == OrderStatus::PendingPayment
-                    && order
-                        .payment_due_at
-                        .is_some_and(|due| due <= chrono::Utc::now())
-            } else if msg.by_owner {
-                matches!(
-                    order.status,
-                    OrderStatus::PendingPayment | OrderStatus::Paid
-                )
-            } else {
-                order.status.can_move_to(OrderStatus::Cancelled)
-            };
-            if !allowed {
+            if !may_cancel(&order, &msg) {
                 return Err(refused(order.status, OrderStatus::Cancelled));
             }
             let kinds =
                 store::product_kinds(pool, order.lines.iter().map(|l| l.product_id).collect())
                     .await?;
             settlement::check_cancellable(&order, &kinds)?;
-            let restock = order
-                .lines
-                .iter()
-                .filter(|l| kinds.get(&l.product_id) == Some(&ProductKind::Physical))
-                .map(|l| (l.product_id, l.quantity))
-                .collect();
-            // What was paid and not yet given back, less the delivered keys, which stay
-            // paid: an order awaiting payment has taken nothing, and a partial refund
-            // already made is not paid out twice.
-            let refund = OrderMoney::of(&order).on_cancel(settlement::delivered_value(&order));
-            let change = StatusChange {
-                order: msg.order,
-                from: order.status,
-                to: OrderStatus::Cancelled,
-                actor: msg.actor,
-                note: msg.note,
-            };
-            let cancellation = Cancellation {
-                change,
-                user,
-                refund,
-                restock,
-            };
+            let meta = msg.meta.clone();
+            let id = msg.order;
+            let cancellation = cancellation_of(&order, &kinds, user, msg);
+            let refund = cancellation.refund;
             let outcome = persist(
                 &registry.deps.persistence,
-                msg.meta
-                    .write(WriteOp::Cancel(Box::new(cancellation.clone()))),
+                meta.write(WriteOp::Cancel(Box::new(cancellation))),
             )
             .await?;
             let Outcome::Cancelled { restocked, promo } = outcome else {
@@ -155,21 +124,8 @@ impl Handler<CancelOrder> for UserActor {
                     "unexpected outcome {outcome:?}"
                 )));
             };
-            announce_restock(&registry, restocked);
-            if let Some(released) = promo {
-                registry.tell_promo(&released.code.clone(), RedemptionReleased(released));
-            }
-            // Keys held for an unpaid order went back on sale in the same transaction;
-            // their products reload to offer them again.
-            if order.status == OrderStatus::PendingPayment {
-                for line in &order.lines {
-                    if kinds.get(&line.product_id) == Some(&ProductKind::Digital) {
-                        registry.tell_product(line.product_id, MarkStale);
-                        registry.catalog.changed(line.product_id);
-                    }
-                }
-            }
-            let order = store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await?;
+            announce_cancel(&registry, &order, &kinds, restocked, promo);
+            let order = store::get_order(pool, id, Some(user), ShowItems::Yes).await?;
             Ok((order, refund))
         };
         self.serially(work, |act, (order, refund)| {
@@ -183,7 +139,78 @@ impl Handler<CancelOrder> for UserActor {
     }
 }
 
-// ---- writes -----------------------------------------------------------------------------
+/// Who may cancel what: a customer their order until it ships, staff anything the
+/// transition table allows, the expiry sweep only an order still unpaid past its window.
+fn may_cancel(order: &Order, msg: &CancelOrder) -> bool {
+    if msg.expiry {
+        order.status == OrderStatus::PendingPayment
+            && order
+                .payment_due_at
+                .is_some_and(|due| due <= chrono::Utc::now())
+    } else if msg.by_owner {
+        matches!(
+            order.status,
+            OrderStatus::PendingPayment | OrderStatus::Paid
+        )
+    } else {
+        order.status.can_move_to(OrderStatus::Cancelled)
+    }
+}
+
+/// The cancellation as written: physical units back on the shelf, and what was paid and not
+/// yet given back, less the delivered keys, which stay paid (an order awaiting payment has
+/// taken nothing, and a partial refund already made is not paid out twice).
+fn cancellation_of(
+    order: &Order,
+    kinds: &HashMap<ProductId, ProductKind>,
+    user: UserId,
+    msg: CancelOrder,
+) -> Cancellation {
+    let restock = order
+        .lines
+        .iter()
+        .filter(|l| kinds.get(&l.product_id) == Some(&ProductKind::Physical))
+        .map(|l| (l.product_id, l.quantity))
+        .collect();
+    let refund = OrderMoney::of(order).on_cancel(settlement::delivered_value(order));
+    let change = StatusChange {
+        order: msg.order,
+        from: order.status,
+        to: OrderStatus::Cancelled,
+        actor: msg.actor,
+        note: msg.note,
+    };
+    Cancellation {
+        change,
+        user,
+        refund,
+        restock,
+    }
+}
+
+/// After a cancel commits: the owners take back the stock and the promo redemption, and
+/// keys held for an unpaid order, which went back on sale in the same transaction, are
+/// offered again once their products reload.
+fn announce_cancel(
+    registry: &Registry,
+    order: &Order,
+    kinds: &HashMap<ProductId, ProductKind>,
+    restocked: Vec<(ProductId, i64, i64)>,
+    promo: Option<RedemptionRelease>,
+) {
+    announce_restock(registry, restocked);
+    if let Some(released) = promo {
+        registry.tell_promo(&released.code.clone(), RedemptionReleased(released));
+    }
+    if order.status == OrderStatus::PendingPayment {
+        for line in &order.lines {
+            if kinds.get(&line.product_id) == Some(&ProductKind::Digital) {
+                registry.tell_product(line.product_id, MarkStale);
+                registry.catalog.changed(line.product_id);
+            }
+        }
+    }
+}
 
 /// After a commit that moved stock back: each live owner adds it, and the page refreshes
 /// even when no owner is live to say so.

@@ -5,9 +5,9 @@
 //! a rejected return gives it back. Returned units go back on the shelf when received.
 
 use crate::domain::returns::Return;
-use crate::domain::returns::ReturnLine;
 use crate::domain::returns::ReturnStatus;
 use crate::domain::returns::ReturnWrite;
+use crate::domain::returns::{self, ReturnLine};
 use crate::store::returns::get;
 
 use crate::domain::changes::Outcome;
@@ -126,15 +126,7 @@ async fn plan_request(
     let delivered = delivered_at(pool, msg.order).await?;
     let window = chrono::Duration::from_std(registry.deps.config.return_window)
         .map_err(|_| DomainError::Internal("return window out of range".into()))?;
-    if delivered.is_none_or(|at| at + window < chrono::Utc::now()) {
-        return Err(DomainError::invalid(
-            "order",
-            format!(
-                "returns are accepted within {} days of delivery",
-                window.num_days()
-            ),
-        ));
-    }
+    returns::check_window(delivered, window, chrono::Utc::now())?;
     if msg.lines.is_empty() || msg.lines.len() > 100 {
         return Err(DomainError::invalid(
             "lines",
@@ -144,36 +136,13 @@ async fn plan_request(
     let already = returned_so_far(pool, msg.order).await?;
     let mut lines = Vec::with_capacity(msg.lines.len());
     for (product, quantity, exchange) in &msg.lines {
-        let bought = order
-            .lines
-            .iter()
-            .find(|l| l.product_id == *product)
-            .ok_or_else(|| {
-                DomainError::invalid(
-                    "lines.product_id",
-                    format!("product {product} is not in this order"),
-                )
-            })?;
-        let left = bought.quantity - already.get(product).copied().unwrap_or(0);
-        if quantity.get() > left {
-            return Err(DomainError::invalid(
-                "lines.quantity",
-                format!("only {left} of product {product} can still be returned"),
-            ));
-        }
-        if lines.iter().any(|l: &ReturnLine| l.product_id == *product) {
-            return Err(DomainError::invalid(
-                "lines.product_id",
-                "each product appears once",
-            ));
-        }
+        let line = returns::requested_line(&order, &already, &lines, *product, quantity.get())?;
         if let Some(other) = exchange {
             check_sibling(pool, *product, *other).await?;
         }
         lines.push(ReturnLine {
-            product_id: *product,
-            quantity: quantity.get(),
             exchange_product_id: *exchange,
+            ..line
         });
     }
     let kinds =

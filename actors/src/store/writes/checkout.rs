@@ -6,9 +6,11 @@ use super::Db;
 use crate::domain::changes::{CheckoutLine, CheckoutWrite, Outcome};
 use crate::domain::error::DomainError;
 use crate::domain::ids::OrderId;
+use crate::domain::model::Timestamp;
 use crate::domain::model::{Order, OrderLine, PaymentMethod, ProductKind};
 use crate::domain::money::Money;
 use crate::domain::status::OrderStatus;
+use tokio_postgres::types::ToSql;
 
 /// Order, lines, stock, delivered codes, debit, history and cart in one statement, so a
 /// checkout costs one round trip inside its batch.
@@ -66,70 +68,142 @@ SELECT o.id, o.created_at, o.updated_at,
 FROM o";
 
 pub(super) async fn apply(tx: &Db, c: &CheckoutWrite) -> Result<Outcome, ApplyError> {
-    let ids: Vec<i64> = c.lines.iter().map(|l| l.product.get()).collect();
-    let names: Vec<&str> = c.lines.iter().map(|l| l.name.as_str()).collect();
-    let quantities: Vec<i32> = c.lines.iter().map(|l| l.quantity.get() as i32).collect();
-    let prices: Vec<i64> = c.lines.iter().map(|l| l.unit_price.minor()).collect();
-    let physical: Vec<&CheckoutLine> = c
-        .lines
-        .iter()
-        .filter(|l| l.kind == ProductKind::Physical)
-        .collect();
-    let physical_ids: Vec<i64> = physical.iter().map(|l| l.product.get()).collect();
-    let physical_qty: Vec<i64> = physical.iter().map(|l| l.quantity.get()).collect();
-    let items: Vec<i64> = c
-        .lines
-        .iter()
-        .flat_map(|l| l.items.iter().copied())
-        .collect();
-    let t = &c.totals;
-    let address = c
-        .shipping_address
-        .as_ref()
-        .and_then(|a| serde_json::to_value(a).ok());
+    let columns = Columns::of(c);
     let stmt = tx.prepare_cached(CHECKOUT_SQL).await?;
-    let row = tx
-        .query_one(
-            &stmt,
-            &[
-                &c.user.get(),
-                &c.currency,
-                &t.subtotal_minor.minor(),
-                &t.discount_minor.minor(),
-                &t.shipping_minor.minor(),
-                &t.tax_minor.minor(),
-                &t.total_minor.minor(),
-                &ids,
-                &names,
-                &quantities,
-                &prices,
-                &physical_ids,
-                &physical_qty,
-                &items,
-                &c.actor,
-                &address,
-                &c.promo.as_ref().map(|p| p.as_str()),
-                &t.tax_included_minor.minor(),
-                &c.payment_due,
-            ],
-        )
-        .await?;
-    let stock_rows: i64 = row.try_get("stock_rows")?;
-    let debit_rows: i64 = row.try_get("debit_rows")?;
-    let promo_rows: i64 = row.try_get("promo_rows")?;
-    let item_products: Vec<i64> = row.try_get("item_products")?;
-    let item_codes: Vec<String> = row.try_get("item_codes")?;
+    let row = tx.query_one(&stmt, &columns.params(c)).await?;
+    let written = Written::from_row(&row)?;
     // The actors guarantee these; a mismatch means memory and database disagree, so the
     // write is refused rather than committed half-right.
-    if stock_rows != physical_ids.len() as i64
-        || debit_rows != 1
-        || item_codes.len() != items.len()
-        || promo_rows != i64::from(c.promo.is_some())
+    if written.stock_rows != columns.physical_ids.len() as i64
+        || written.debit_rows != 1
+        || written.item_codes.len() != columns.items.len()
+        || written.promo_rows != i64::from(c.promo.is_some())
     {
         return Err(ApplyError::Job(DomainError::Rejected {
             constraint: "checkout_consistency".into(),
         }));
     }
+    Ok(Outcome::Order(Box::new(order_of(c, &written))))
+}
+
+/// The statement's array and scalar parameters, computed once from the write.
+struct Columns<'a> {
+    user: i64,
+    amounts: [i64; 6],
+    ids: Vec<i64>,
+    names: Vec<&'a str>,
+    quantities: Vec<i32>,
+    prices: Vec<i64>,
+    physical_ids: Vec<i64>,
+    physical_qty: Vec<i64>,
+    items: Vec<i64>,
+    address: Option<serde_json::Value>,
+    promo: Option<&'a str>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(c: &'a CheckoutWrite) -> Columns<'a> {
+        let physical: Vec<&CheckoutLine> = c
+            .lines
+            .iter()
+            .filter(|l| l.kind == ProductKind::Physical)
+            .collect();
+        let t = &c.totals;
+        Columns {
+            user: c.user.get(),
+            amounts: [
+                t.subtotal_minor.minor(),
+                t.discount_minor.minor(),
+                t.shipping_minor.minor(),
+                t.tax_minor.minor(),
+                t.total_minor.minor(),
+                t.tax_included_minor.minor(),
+            ],
+            ids: c.lines.iter().map(|l| l.product.get()).collect(),
+            names: c.lines.iter().map(|l| l.name.as_str()).collect(),
+            quantities: c.lines.iter().map(|l| l.quantity.get() as i32).collect(),
+            prices: c.lines.iter().map(|l| l.unit_price.minor()).collect(),
+            physical_ids: physical.iter().map(|l| l.product.get()).collect(),
+            physical_qty: physical.iter().map(|l| l.quantity.get()).collect(),
+            items: c
+                .lines
+                .iter()
+                .flat_map(|l| l.items.iter().copied())
+                .collect(),
+            address: c
+                .shipping_address
+                .as_ref()
+                .and_then(|a| serde_json::to_value(a).ok()),
+            promo: c.promo.as_ref().map(|p| p.as_str()),
+        }
+    }
+
+    /// `$1`..`$19` of `CHECKOUT_SQL`, in order.
+    fn params<'b>(&'b self, c: &'b CheckoutWrite) -> [&'b (dyn ToSql + Sync); 19] {
+        let [subtotal, discount, shipping, tax, total, tax_included] = &self.amounts;
+        [
+            &self.user,
+            &c.currency,
+            subtotal,
+            discount,
+            shipping,
+            tax,
+            total,
+            &self.ids,
+            &self.names,
+            &self.quantities,
+            &self.prices,
+            &self.physical_ids,
+            &self.physical_qty,
+            &self.items,
+            &c.actor,
+            &self.address,
+            &self.promo,
+            tax_included,
+            &c.payment_due,
+        ]
+    }
+}
+
+/// What the statement reports back: the order's row and how many rows each part touched.
+struct Written {
+    id: i64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    stock_rows: i64,
+    debit_rows: i64,
+    promo_rows: i64,
+    item_products: Vec<i64>,
+    item_codes: Vec<String>,
+}
+
+impl Written {
+    fn from_row(row: &tokio_postgres::Row) -> Result<Written, tokio_postgres::Error> {
+        Ok(Written {
+            id: row.try_get("id")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            stock_rows: row.try_get("stock_rows")?,
+            debit_rows: row.try_get("debit_rows")?,
+            promo_rows: row.try_get("promo_rows")?,
+            item_products: row.try_get("item_products")?,
+            item_codes: row.try_get("item_codes")?,
+        })
+    }
+
+    /// The codes delivered for one product's line, in the order they were taken.
+    fn codes_of(&self, product: i64) -> Vec<String> {
+        self.item_products
+            .iter()
+            .zip(&self.item_codes)
+            .filter(|(p, _)| **p == product)
+            .map(|(_, code)| code.clone())
+            .collect()
+    }
+}
+
+/// The order as committed, built from the write and what the statement reported.
+fn order_of(c: &CheckoutWrite, written: &Written) -> Order {
     let lines = c
         .lines
         .iter()
@@ -138,16 +212,10 @@ pub(super) async fn apply(tx: &Db, c: &CheckoutWrite) -> Result<Outcome, ApplyEr
             name: l.name.clone(),
             quantity: l.quantity.get(),
             unit_price_minor: l.unit_price,
-            delivered_items: (l.kind == ProductKind::Digital).then(|| {
-                if c.payment_due.is_some() {
-                    return Vec::new();
-                }
-                item_products
-                    .iter()
-                    .zip(&item_codes)
-                    .filter(|(p, _)| **p == l.product.get())
-                    .map(|(_, code)| code.clone())
-                    .collect()
+            // Keys of an order awaiting payment are held, not delivered, until it is paid.
+            delivered_items: (l.kind == ProductKind::Digital).then(|| match c.payment_due {
+                Some(_) => Vec::new(),
+                None => written.codes_of(l.product.get()),
             }),
         })
         .collect();
@@ -155,8 +223,9 @@ pub(super) async fn apply(tx: &Db, c: &CheckoutWrite) -> Result<Outcome, ApplyEr
         None => (OrderStatus::Paid, PaymentMethod::Wallet),
         Some(_) => (OrderStatus::PendingPayment, PaymentMethod::External),
     };
-    Ok(Outcome::Order(Box::new(Order {
-        id: OrderId::from_db(row.try_get("id")?),
+    let t = &c.totals;
+    Order {
+        id: OrderId::from_db(written.id),
         user_id: c.user,
         status,
         payment,
@@ -177,7 +246,7 @@ pub(super) async fn apply(tx: &Db, c: &CheckoutWrite) -> Result<Outcome, ApplyEr
         currency: c.currency.clone(),
         promo_code: c.promo.clone(),
         shipping_address: c.shipping_address.clone(),
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })))
+        created_at: written.created_at,
+        updated_at: written.updated_at,
+    }
 }

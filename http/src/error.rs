@@ -155,10 +155,6 @@ impl ApiError {
         }
     }
 
-    pub fn is_server_error(&self) -> bool {
-        self.status.is_server_error()
-    }
-
     /// The JSON body, with the request id it was first answered under.
     pub fn body(&self, request_id: &str) -> Value {
         json!({ "error": {
@@ -225,9 +221,6 @@ impl From<DomainError> for ApiError {
                     .with_details(json!({ "required_minor": required, "balance_minor": balance }))
             }
             D::CartEmpty => ApiError::new(StatusCode::CONFLICT, "cart_empty", message),
-            D::CheckoutInProgress => {
-                ApiError::new(StatusCode::CONFLICT, "checkout_in_progress", message)
-            }
             D::UnpaidLimit {
                 limit,
                 max,

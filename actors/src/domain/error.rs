@@ -22,8 +22,6 @@ pub enum DomainError {
     InsufficientFunds { required: Money, balance: Money },
     #[error("the cart is empty")]
     CartEmpty,
-    #[error("a checkout for this cart is already running")]
-    CheckoutInProgress,
     /// A checkout awaiting an external payment would take its buyer past a bound on what
     /// one buyer may hold unpaid (`unpaid.rs`).
     #[error("{}", limit.explain(*max, *held, *requested))]

@@ -2,6 +2,7 @@
 //! HTTP status here (`tests/it/architecture.rs` keeps it so); everything above builds on it.
 
 pub mod address;
+pub mod cart;
 pub mod changes;
 pub mod error;
 pub mod idempotency;
@@ -13,6 +14,7 @@ pub mod payment;
 pub mod pricing;
 pub mod promo;
 pub mod quantity;
+pub mod reservations;
 pub mod returns;
 pub mod settlement;
 pub mod status;

@@ -121,7 +121,7 @@ impl Registry {
         ask(&self.products, id, msg, &self.deps.config, move || {
             let registry = registry.clone();
             Box::pin(async move {
-                let state = crate::entity::product::load(&registry.deps.pool, id).await?;
+                let state = crate::store::loads::product(&registry.deps.pool, id).await?;
                 let arbiter = registry.arbiter_for(id.get());
                 Ok(ProductActor::start_in_arbiter(&arbiter, move |_| {
                     ProductActor::new(id, registry, state)
@@ -142,7 +142,7 @@ impl Registry {
         ask(&self.users, id, msg, &self.deps.config, move || {
             let registry = registry.clone();
             Box::pin(async move {
-                let state = crate::entity::user::load(&registry.deps.pool, id).await?;
+                let state = crate::store::loads::user(&registry.deps.pool, id).await?;
                 let arbiter = registry.arbiter_for(id.get());
                 Ok(UserActor::start_in_arbiter(&arbiter, move |_| {
                     UserActor::new(id, registry, state)

@@ -4,6 +4,8 @@
 //! serialized without a lock. It also gates Idempotency-Keys: a second request with a key
 //! that is still running waits for the key's answer, then compares its own body with it.
 
+pub use crate::domain::cart::CartLines;
+use crate::domain::cart::UserState;
 use crate::domain::changes::Outcome;
 use crate::domain::changes::WriteMeta;
 use crate::domain::changes::WriteOp;
@@ -21,7 +23,7 @@ use crate::entity::product::{GetSnapshot, Snapshot};
 use crate::entity::registry::Registry;
 use crate::store::group_commit::persist;
 use actix::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::oneshot;
@@ -34,15 +36,6 @@ pub struct UserActor {
     pub(crate) gate: HashMap<String, InFlight>,
     /// The Telegram conversation (turn and step), see `conversation.rs`.
     pub(crate) conversation: crate::entity::conversation::Conversation,
-}
-
-pub(crate) struct UserState {
-    pub(crate) balance: Money,
-    /// Ordered by product id: checkout reserves in this order, so two checkouts can never
-    /// wait on each other's products in opposite orders.
-    pub(crate) cart: BTreeMap<ProductId, Quantity>,
-    /// The promo code the customer put on the cart; checkout re-checks it.
-    pub(crate) promo: Option<PromoCode>,
 }
 
 pub(crate) struct InFlight {
@@ -130,41 +123,7 @@ impl Entity for UserActor {
     }
 }
 
-/// A user's committed cart and wallet; `NotFound` if there is no such user.
-pub(crate) async fn load(pool: &deadpool_postgres::Pool, id: UserId) -> DomainResult<UserState> {
-    let client = pool.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT balance_minor, cart_promo FROM users WHERE id = $1",
-            &[&id.get()],
-        )
-        .await?
-        .ok_or_else(|| DomainError::not_found_user(id))?;
-    let mut cart = BTreeMap::new();
-    for line in client
-        .query(
-            "SELECT product_id, quantity FROM cart_items WHERE user_id = $1",
-            &[&id.get()],
-        )
-        .await?
-    {
-        let product = ProductId::from_db(line.try_get(0)?);
-        let quantity: i32 = line.try_get(1)?;
-        let quantity = Quantity::new(i64::from(quantity)).ok_or_else(|| {
-            DomainError::Internal(format!("cart quantity {quantity} out of range"))
-        })?;
-        cart.insert(product, quantity);
-    }
-    Ok(UserState {
-        balance: Money::from_minor(row.try_get(0)?),
-        cart,
-        promo: row.try_get::<_, Option<String>>(1)?.map(PromoCode::from_db),
-    })
-}
-
 // ---- cart -------------------------------------------------------------------------------
-
-pub type CartLines = Vec<(ProductId, Quantity)>;
 
 /// The cart's lines and the promo code on it, read in one message.
 #[derive(Message, Clone)]
@@ -190,18 +149,14 @@ pub struct SetCartLine {
 #[rtype(result = "DomainResult<CartLines>")]
 pub struct ClearCart;
 
-fn lines(cart: &BTreeMap<ProductId, Quantity>) -> CartLines {
-    cart.iter().map(|(p, q)| (*p, *q)).collect()
-}
-
 impl Handler<GetCart> for UserActor {
     type Result = DomainResult<Cart>;
 
     fn handle(&mut self, _: GetCart, _: &mut Context<Self>) -> Self::Result {
         let s = self.ready()?;
         Ok(Cart {
-            lines: lines(&s.cart),
-            promo: s.promo.clone(),
+            lines: s.lines(),
+            promo: s.promo().cloned(),
         })
     }
 }
@@ -229,12 +184,7 @@ impl Handler<SetCartLine> for UserActor {
             Ok(())
         };
         self.serially(work, move |act, ()| {
-            let s = act.ready()?;
-            match msg.quantity {
-                Some(q) => s.cart.insert(msg.product, q),
-                None => s.cart.remove(&msg.product),
-            };
-            Ok(lines(&s.cart))
+            Ok(act.ready()?.set_line(msg.product, msg.quantity))
         })
     }
 }
@@ -253,8 +203,7 @@ impl Handler<ClearCart> for UserActor {
             .await
         };
         self.serially(work, |act, _| {
-            let s = act.ready()?;
-            s.cart.clear();
+            act.ready()?.clear_cart();
             Ok(Vec::new())
         })
     }
@@ -279,7 +228,7 @@ impl Handler<SetCartPromo> for UserActor {
             persist(&persistence, WriteMeta::default().write(op)).await
         };
         self.serially(work, move |act, _| {
-            act.ready()?.promo = msg.code;
+            act.ready()?.set_promo(msg.code);
             Ok(())
         })
     }
@@ -353,7 +302,7 @@ impl Handler<GetBalance> for UserActor {
     type Result = DomainResult<Money>;
 
     fn handle(&mut self, _: GetBalance, _: &mut Context<Self>) -> Self::Result {
-        Ok(self.ready()?.balance)
+        Ok(self.ready()?.balance())
     }
 }
 
@@ -364,11 +313,7 @@ impl Handler<Credit> for UserActor {
         let user = self.id;
         let persistence = self.registry.deps.persistence.clone();
         let amount = msg.amount;
-        let checked = self.ready().and_then(|s| {
-            s.balance
-                .checked_add(amount)
-                .ok_or_else(|| DomainError::invalid("amount_minor", "balance would overflow"))
-        });
+        let checked = self.ready().and_then(|s| s.check_credit(amount));
         let work = async move {
             checked?;
             let op = WriteOp::WalletCredit {
@@ -382,10 +327,7 @@ impl Handler<Credit> for UserActor {
             let s = act.ready()?;
             match outcome {
                 Outcome::Credit(tx) => {
-                    s.balance = s
-                        .balance
-                        .checked_add(amount)
-                        .ok_or_else(|| DomainError::Internal("overflow".into()))?;
+                    s.credit(amount)?;
                     Ok(tx)
                 }
                 other => Err(DomainError::Internal(format!(

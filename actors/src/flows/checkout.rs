@@ -7,6 +7,7 @@
 //! holds unpaid (`unpaid.rs`), before anything is reserved.
 
 use crate::domain::address::ShippingAddress;
+use crate::domain::cart::{cover, CheckoutHold};
 use crate::domain::changes::AuditEntry;
 use crate::domain::changes::CheckoutLine;
 use crate::domain::changes::CheckoutWrite;
@@ -58,15 +59,13 @@ impl Handler<Checkout> for UserActor {
         let registry = self.registry.clone();
         // Atomic: no other message of this user runs until this one ends, so the balance
         // and cart read here stay true until the commit (they are this checkout's hold).
-        let snapshot = self.ready().map(|s| {
-            (
-                s.balance,
-                s.cart.iter().map(|(p, q)| (*p, *q)).collect::<Vec<_>>(),
-                msg.promo.clone().or_else(|| s.promo.clone()),
-            )
-        });
+        let hold = self.ready().map(|s| s.checkout_hold(msg.promo.clone()));
         let work = async move {
-            let (balance, cart, promo) = snapshot?;
+            let CheckoutHold {
+                balance,
+                cart,
+                promo,
+            } = hold?;
             if cart.is_empty() {
                 return Err(DomainError::CartEmpty);
             }
@@ -105,22 +104,7 @@ impl Handler<Checkout> for UserActor {
             result
         };
         self.serially(work, |act, order| {
-            let s = act.ready()?;
-            let debited = match order.payment {
-                PaymentMethod::Wallet => order.total_minor,
-                PaymentMethod::External => Money::ZERO,
-            };
-            s.balance = s
-                .balance
-                .checked_sub(debited)
-                .filter(|b| !b.is_negative())
-                .ok_or_else(|| {
-                    DomainError::Internal("committed debit exceeds the balance".into())
-                })?;
-            for line in &order.lines {
-                s.cart.remove(&line.product_id);
-            }
-            s.promo = None;
+            act.ready()?.checkout_committed(&order)?;
             Ok(order)
         })
     }
@@ -217,11 +201,8 @@ async fn pay(
     };
     let totals = price(&priced, &registry.deps.config.pricing, discount)?;
     let payment_due = due_at(msg.payment, registry.deps.config.payment_window)?;
-    if payment_due.is_none() && totals.total_minor > balance {
-        return Err(DomainError::InsufficientFunds {
-            required: totals.total_minor,
-            balance,
-        });
+    if payment_due.is_none() {
+        cover(balance, totals.total_minor)?;
     }
     let write = CheckoutWrite {
         user,

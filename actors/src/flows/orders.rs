@@ -129,11 +129,7 @@ impl Handler<CancelOrder> for UserActor {
             Ok((order, refund))
         };
         self.serially(work, |act, (order, refund)| {
-            let s = act.ready()?;
-            s.balance = s
-                .balance
-                .checked_add(refund)
-                .ok_or_else(|| DomainError::Internal("balance overflow".into()))?;
+            act.ready()?.credit(refund)?;
             Ok(order)
         })
     }

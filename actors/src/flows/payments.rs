@@ -225,11 +225,7 @@ impl Handler<ApplyPayment> for UserActor {
             Ok((receipt, credit))
         };
         self.serially(work, |act, (receipt, credit)| {
-            let s = act.ready()?;
-            s.balance = s
-                .balance
-                .checked_add(credit)
-                .ok_or_else(|| DomainError::Internal("balance overflow".into()))?;
+            act.ready()?.credit(credit)?;
             Ok(receipt)
         })
     }

@@ -75,11 +75,7 @@ impl Handler<RefundOrder> for UserActor {
             }
         };
         self.serially(work, |act, (tx, amount)| {
-            let s = act.ready()?;
-            s.balance = s
-                .balance
-                .checked_add(amount)
-                .ok_or_else(|| DomainError::Internal("balance overflow".into()))?;
+            act.ready()?.credit(amount)?;
             Ok(tx)
         })
     }

@@ -11,6 +11,7 @@ pub(crate) mod conversation;
 pub mod dashboard;
 pub mod group_commit;
 pub mod idempotency;
+pub(crate) mod loads;
 pub mod operations;
 mod orders;
 pub mod payments;

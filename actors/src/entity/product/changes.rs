@@ -8,7 +8,7 @@ use crate::domain::changes::Write;
 use crate::domain::changes::WriteMeta;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::model::{ProductKind, StockReport};
+use crate::domain::model::StockReport;
 use crate::domain::stock::{CodeBatch, StockDelta};
 use crate::store::group_commit::persist;
 use actix::prelude::*;
@@ -47,12 +47,8 @@ impl Handler<Restock> for ProductActor {
     type Result = DomainResult<()>;
 
     fn handle(&mut self, msg: Restock, _: &mut Context<Self>) -> Self::Result {
-        let id = self.id;
-        let s = self.ready()?;
-        if msg.movement > s.movements_loaded && s.kind == ProductKind::Physical {
-            s.on_hand += msg.delta;
-        }
-        self.registry.catalog.changed(id);
+        self.ready()?.restock(msg.delta, msg.movement);
+        self.registry.catalog.changed(self.id);
         Ok(())
     }
 }
@@ -63,22 +59,7 @@ impl Handler<AdjustStock> for ProductActor {
     fn handle(&mut self, msg: AdjustStock, _: &mut Context<Self>) -> Self::Result {
         let id = self.id;
         let delta = msg.delta.get();
-        let prepared = self.ready().and_then(|s| {
-            if s.kind != ProductKind::Physical {
-                return Err(DomainError::WrongStockKind {
-                    kind: "digital",
-                    expected: "codes",
-                });
-            }
-            let available = s.available();
-            if available + delta < 0 {
-                return Err(DomainError::StockWouldGoNegative { available, delta });
-            }
-            // Hold a decrease back from buyers now; an increase counts only once committed.
-            s.pending_decrease += (-delta).max(0);
-            Ok(available + delta)
-        });
-        let available_after = match prepared {
+        let available_after = match self.ready().and_then(|s| s.begin_adjust(delta)) {
             Ok(a) => a,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
@@ -88,14 +69,15 @@ impl Handler<AdjustStock> for ProductActor {
             available_after,
         });
         self.write_then(write, move |s, result| {
-            s.pending_decrease -= (-delta).max(0);
-            match result? {
-                Outcome::Stock { report, .. } => {
-                    s.on_hand += delta;
-                    Ok(report)
-                }
-                other => Err(unexpected(other)),
-            }
+            let report = match result {
+                Ok(Outcome::Stock { report, .. }) => Ok(report),
+                Ok(other) => Err(unexpected(other)),
+                Err(e) => Err(e),
+            };
+            // Failed or of unknown outcome, the stock stays as committed before; after an
+            // unknown outcome `write_then` marks the product stale so it reloads.
+            s.end_adjust(delta, report.is_ok());
+            report
         })
     }
 }
@@ -105,13 +87,7 @@ impl Handler<AddCodes> for ProductActor {
 
     fn handle(&mut self, msg: AddCodes, _: &mut Context<Self>) -> Self::Result {
         let id = self.id;
-        let available_before = match self.ready().and_then(|s| match s.kind {
-            ProductKind::Digital => Ok(s.available()),
-            ProductKind::Physical => Err(DomainError::WrongStockKind {
-                kind: "physical",
-                expected: "quantity_delta",
-            }),
-        }) {
+        let available_before = match self.ready().and_then(|s| s.codes_available()) {
             Ok(a) => a,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
@@ -125,7 +101,7 @@ impl Handler<AddCodes> for ProductActor {
         self.write_then(write, |s, result| match result? {
             // The report is the one stored for idempotent replays, so it is returned as is.
             Outcome::Stock { report, new_items } => {
-                s.items.extend(new_items);
+                s.add_items(new_items);
                 Ok(report)
             }
             other => Err(unexpected(other)),
@@ -147,15 +123,7 @@ impl Handler<UpdateProduct> for ProductActor {
         });
         self.write_then(write, move |s, result| {
             result?;
-            if let Some(name) = patch.name {
-                s.name = name;
-            }
-            if let Some(price) = patch.price {
-                s.price = price;
-            }
-            if let Some(active) = patch.active {
-                s.active = active;
-            }
+            s.apply_patch(&patch);
             Ok(())
         })
     }

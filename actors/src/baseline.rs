@@ -19,7 +19,7 @@ use crate::domain::pricing::PricingRules;
 use crate::domain::pricing::{price, PricedLine};
 use crate::domain::quantity::Quantity;
 use crate::entity::product::Snapshot;
-use crate::entity::user::CartLineView;
+use crate::flows::cart::CartLineView;
 use crate::flows::checkout::Checkout;
 use crate::flows::shop::{CartView, Shop, ShopFuture};
 use crate::store;

@@ -2,6 +2,7 @@
 //! stock and a promo's claims), cancel and status moves, refunds, external payments and
 //! returns. Each runs inside the user actor that owns the order's money.
 
+pub mod cart;
 pub mod checkout;
 pub mod orders;
 pub mod payments;

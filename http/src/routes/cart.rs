@@ -14,7 +14,9 @@ use souk_actors::domain::pricing::{line_total, price, subtotal, Discount, Priced
 use souk_actors::domain::promo::PromoRefusal;
 use souk_actors::domain::quantity::Quantity;
 use souk_actors::entity::promo::CheckPromo;
-use souk_actors::entity::user::{cart_view, CartLineView, ClearCart, SetCartPromo};
+use souk_actors::entity::user::{ClearCart, SetCartPromo};
+use souk_actors::flows::cart::cart_view;
+use souk_actors::flows::cart::CartLineView;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/cart", web::get().to(get_cart))

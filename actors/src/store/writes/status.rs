@@ -1,10 +1,10 @@
 //! An order's status move with its history row: every flow that moves an order comes here.
 
+use crate::domain::changes::Outcome;
 use crate::domain::error::DomainError;
 use crate::domain::status::StatusChange;
 use crate::store::writes::ApplyError;
 use crate::store::writes::Db;
-use crate::store::writes::Outcome;
 pub(super) async fn change_status(tx: &Db, c: &StatusChange) -> Result<(), ApplyError> {
     let sql = "WITH o AS (
                    UPDATE orders SET status = $3, updated_at = now() WHERE id = $1 AND status = $2 RETURNING id

@@ -13,6 +13,7 @@ use crate::entity::product::Snapshot;
 use crate::entity::registry::Registry;
 use crate::entity::user::GetCart;
 use std::sync::Arc;
+
 /// A cart line as the preview shows it, priced from the product's owner.
 #[derive(Debug, Clone)]
 pub struct CartLineView {

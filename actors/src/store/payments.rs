@@ -5,6 +5,7 @@ use crate::domain::error::DomainResult;
 use crate::domain::payment::EventOutcome;
 use crate::domain::payment::Receipt;
 use deadpool_postgres::Pool;
+
 pub(crate) async fn recorded(pool: &Pool, event_id: &str) -> DomainResult<Option<Receipt>> {
     let client = pool.get().await?;
     let row = client

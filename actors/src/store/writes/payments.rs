@@ -10,6 +10,7 @@ use crate::domain::status::StatusChange;
 use crate::store::tx::ApplyError;
 use crate::store::tx::Db;
 use crate::store::UserId;
+
 pub(super) async fn apply(tx: &Db, w: &PaymentWrite) -> Result<Outcome, ApplyError> {
     let e = &w.event;
     let (order, topup_user) = match e.target {

@@ -10,6 +10,7 @@ use crate::domain::money::Money;
 use crate::store::tx::ApplyError;
 use crate::store::tx::Db;
 use crate::store::UserId;
+
 pub(super) async fn apply(tx: &Db, r: &RefundWrite) -> Result<Outcome, ApplyError> {
     let refund = give_back(tx, r.user, r.order, r.amount, &r.reason).await?;
     if let Some(change) = &r.completes {

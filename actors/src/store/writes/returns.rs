@@ -10,6 +10,7 @@ use crate::domain::returns::ReturnWrite;
 use crate::store::tx::ApplyError;
 use crate::store::tx::Db;
 use crate::store::writes::orders::restock;
+
 pub(super) async fn apply(tx: &Db, w: &ReturnWrite) -> Result<Outcome, ApplyError> {
     match w {
         ReturnWrite::Request {

@@ -5,6 +5,7 @@ use crate::domain::error::DomainError;
 use crate::domain::status::StatusChange;
 use crate::store::writes::ApplyError;
 use crate::store::writes::Db;
+
 pub(super) async fn change_status(tx: &Db, c: &StatusChange) -> Result<(), ApplyError> {
     let sql = "WITH o AS (
                    UPDATE orders SET status = $3, updated_at = now() WHERE id = $1 AND status = $2 RETURNING id

@@ -4,6 +4,8 @@
 //! reuse); the stored answer rides in the same group-commit write as the effect, so after
 //! a restart the database replays it. Refusals (4xx) are stored too, so a retry sees the
 //! same answer; 5xx answers are not, so a retry after an outage runs again.
+//! HTTP handlers take the answer as a response (`once`); the bot takes it typed (`keyed`):
+//! its own effect's value when it ran now, else the stored answer, decoded once (`decode`).
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -11,6 +13,8 @@ use crate::extract::IdempotencyKey;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 use souk_actors::domain::changes::IdempotencyDraft;
 use souk_actors::domain::changes::Outcome;
@@ -23,30 +27,85 @@ use souk_actors::store::group_commit::persist;
 use souk_actors::DomainError;
 use std::future::Future;
 
-/// A response as JSON: what is stored and replayed.
-pub struct Answer {
+/// An effect's answer: its value, and that value as the JSON that is sent, stored and
+/// replayed (made once, here, so what is sent now and what is replayed agree).
+pub struct Answer<T> {
     pub status: StatusCode,
     pub body: Value,
+    pub value: T,
 }
 
-impl Answer {
-    pub fn new(status: StatusCode, body: impl serde::Serialize) -> ApiResult<Answer> {
-        let body = serde_json::to_value(body)
+impl<T: serde::Serialize> Answer<T> {
+    pub fn new(status: StatusCode, value: T) -> ApiResult<Answer<T>> {
+        let body = serde_json::to_value(&value)
             .map_err(|e| ApiError::from(souk_actors::DomainError::Internal(e.to_string())))?;
-        Ok(Answer { status, body })
+        Ok(Answer {
+            status,
+            body,
+            value,
+        })
     }
 }
 
 /// How the request ended, so callers can count outcomes (e.g. checkout metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Served {
     Fresh,
     Replayed,
 }
 
-/// Runs `effect` at most once per (caller, key). `effect` must put the draft it is given
-/// into its write, so the answer is stored in the same transaction as the change. Every
-/// replayed answer is counted in `souk_idempotent_replays_total`.
-pub async fn once<F, Fut>(
+/// A keyed request's answer before it becomes a response: the value its own effect
+/// returned now, or the answer the key already held (status and JSON, as stored).
+pub enum Keyed<T> {
+    Fresh(Answer<T>),
+    Replayed(StoredAnswer),
+}
+
+impl<T> Keyed<T> {
+    pub fn served(&self) -> Served {
+        match self {
+            Keyed::Fresh(_) => Served::Fresh,
+            Keyed::Replayed(_) => Served::Replayed,
+        }
+    }
+}
+
+/// A refusal read back from a stored answer: what it was first answered with.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StoredRefusal {
+    pub code: String,
+    pub message: String,
+    #[serde(default)]
+    pub details: Value,
+}
+
+/// The envelope of `ApiError::body`, as stored under a key.
+#[derive(Deserialize)]
+struct StoredEnvelope {
+    error: StoredRefusal,
+}
+
+/// A replayed answer read back once: `Ok` the value `T` a success was, `Err` the refusal
+/// (only 2xx and 4xx answers are ever stored). A body that is neither is this server's
+/// error, never a default value.
+pub fn decode<T: DeserializeOwned>(stored: &StoredAnswer) -> ApiResult<Result<T, StoredRefusal>> {
+    let unreadable = |e: serde_json::Error| {
+        ApiError::from(DomainError::Internal(format!(
+            "a stored {} answer could not be read: {e}",
+            stored.status
+        )))
+    };
+    if (200..300).contains(&stored.status) {
+        let value = serde_json::from_value(stored.body.clone()).map_err(unreadable)?;
+        return Ok(Ok(value));
+    }
+    let envelope: StoredEnvelope =
+        serde_json::from_value(stored.body.clone()).map_err(unreadable)?;
+    Ok(Err(envelope.error))
+}
+
+/// Runs `effect` at most once per (caller, key), answering as HTTP: see `keyed`.
+pub async fn once<T, F, Fut>(
     state: &AppState,
     caller: Caller,
     key: IdempotencyKey,
@@ -56,26 +115,50 @@ pub async fn once<F, Fut>(
 ) -> ApiResult<(HttpResponse, Served)>
 where
     F: FnOnce(IdempotencyDraft) -> Fut,
-    Fut: Future<Output = ApiResult<Answer>>,
+    Fut: Future<Output = ApiResult<Answer<T>>>,
+{
+    let keyed = keyed(state, caller, key, request_hash, request_id, effect).await?;
+    let served = keyed.served();
+    let response = match keyed {
+        Keyed::Fresh(answer) => HttpResponse::build(answer.status).json(answer.body),
+        Keyed::Replayed(stored) => replay(stored.status, stored.body),
+    };
+    Ok((response, served))
+}
+
+/// Runs `effect` at most once per (caller, key). `effect` must put the draft it is given
+/// into its write, so the answer is stored in the same transaction as the change. Every
+/// replayed answer is counted in `souk_idempotent_replays_total`.
+pub async fn keyed<T, F, Fut>(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    request_hash: Vec<u8>,
+    request_id: &str,
+    effect: F,
+) -> ApiResult<Keyed<T>>
+where
+    F: FnOnce(IdempotencyDraft) -> Fut,
+    Fut: Future<Output = ApiResult<Answer<T>>>,
 {
     let result = gate(state, caller, key, request_hash, request_id, effect).await;
-    if let Ok((_, Served::Replayed)) = &result {
+    if let Ok(Keyed::Replayed(_)) = &result {
         state.metrics.idempotent_replays.inc();
     }
     result
 }
 
-async fn gate<F, Fut>(
+async fn gate<T, F, Fut>(
     state: &AppState,
     caller: Caller,
     key: IdempotencyKey,
     request_hash: Vec<u8>,
     request_id: &str,
     effect: F,
-) -> ApiResult<(HttpResponse, Served)>
+) -> ApiResult<Keyed<T>>
 where
     F: FnOnce(IdempotencyDraft) -> Fut,
-    Fut: Future<Output = ApiResult<Answer>>,
+    Fut: Future<Output = ApiResult<Answer<T>>>,
 {
     let registry = &state.registry;
     let key = key.0;
@@ -89,10 +172,7 @@ where
         attempts += 1;
         match registry.user(caller.user, begin.clone()).await? {
             GateEntry::Wait(rx) => match rx.await {
-                Ok(Some(known)) => {
-                    let (status, body, served) = replayed_to(&known, &request_hash)?;
-                    return Ok((replay(status, body), served));
-                }
+                Ok(Some(known)) => return replayed_to(&known, &request_hash).map(Keyed::Replayed),
                 _ if attempts < 3 => continue,
                 _ => {
                     return Err(ApiError::unavailable(
@@ -120,23 +200,17 @@ where
             answer: key_answer,
         },
     );
-    let (status, body, served) = own?;
-    let response = match served {
-        Served::Fresh => HttpResponse::build(status_of(status)).json(body),
-        Served::Replayed => replay(status, body),
-    };
-    Ok((response, served))
+    own
 }
 
 /// A key's answer, as given to a request that hashes to `request_hash`: the answer itself
 /// if it is the request that produced it, else the refusal of a reused key. This is the
 /// only comparison of bodies.
-fn replayed_to(known: &KeyAnswer, request_hash: &[u8]) -> ApiResult<(u16, Value, Served)> {
+fn replayed_to(known: &KeyAnswer, request_hash: &[u8]) -> ApiResult<StoredAnswer> {
     if known.request_hash != request_hash {
         return Err(reused());
     }
-    let StoredAnswer { status, body } = known.answer.clone();
-    Ok((status, body, Served::Replayed))
+    Ok(known.answer.clone())
 }
 
 /// A key this request leads. If the request is dropped before it finishes (the client went
@@ -160,22 +234,23 @@ impl Drop for HeldKey {
 /// What the key's leader ends with: its own answer, and the key's answer (with the hash of
 /// the request that produced it) for the duplicates that waited; `None` when the key still
 /// has no stored answer (a 5xx, or a refusal the database could not record).
-struct Led {
-    own: ApiResult<(u16, Value, Served)>,
+struct Led<T> {
+    own: ApiResult<Keyed<T>>,
     key_answer: Option<KeyAnswer>,
 }
 
-impl Led {
+impl<T> Led<T> {
     /// This request's own answer became the key's answer.
-    fn fresh(request_hash: Vec<u8>, status: u16, body: Value) -> Led {
+    fn fresh(request_hash: Vec<u8>, answer: Answer<T>) -> Led<T> {
+        let status = answer.status.as_u16();
         Led {
-            key_answer: Some(known(request_hash, status, body.clone())),
-            own: Ok((status, body, Served::Fresh)),
+            key_answer: Some(known(request_hash, status, answer.body.clone())),
+            own: Ok(Keyed::Fresh(answer)),
         }
     }
 
     /// The key has no answer yet; `error` is this request's alone.
-    fn unanswered(error: ApiError) -> Led {
+    fn unanswered(error: ApiError) -> Led<T> {
         Led {
             own: Err(error),
             key_answer: None,
@@ -187,17 +262,17 @@ impl Led {
 /// under the key, and if the key already holds one (a retry, or a restart since), the
 /// write is refused as a whole and the stored answer is replayed. So a first request costs
 /// no extra read, and a retry never applies its effect twice.
-async fn lead<F, Fut>(
+async fn lead<T, F, Fut>(
     state: &AppState,
     caller: Caller,
     key: &str,
     request_hash: Vec<u8>,
     request_id: &str,
     effect: F,
-) -> Led
+) -> Led<T>
 where
     F: FnOnce(IdempotencyDraft) -> Fut,
-    Fut: Future<Output = ApiResult<Answer>>,
+    Fut: Future<Output = ApiResult<Answer<T>>>,
 {
     let draft = IdempotencyDraft {
         user: caller.user,
@@ -206,9 +281,7 @@ where
         answer: stored_answer,
     };
     let error = match effect(draft.clone()).await {
-        Ok(answer) => {
-            return Led::fresh(draft.request_hash, answer.status.as_u16(), answer.body);
-        }
+        Ok(answer) => return Led::fresh(draft.request_hash, answer),
         Err(error) if error.code == KEY_TAKEN => return stored(state, &draft).await,
         Err(error) => error,
     };
@@ -249,7 +322,7 @@ const KEY_TAKEN: &str = "idempotency_key_in_use";
 
 /// The answer already stored under the key: replayed if the request is the same one, and in
 /// any case handed to the duplicates that waited, so each compares its own body with it.
-async fn stored(state: &AppState, draft: &IdempotencyDraft) -> Led {
+async fn stored<T>(state: &AppState, draft: &IdempotencyDraft) -> Led<T> {
     let found = state
         .bounded(store::idempotency::find(
             &state.pool,
@@ -268,7 +341,7 @@ async fn stored(state: &AppState, draft: &IdempotencyDraft) -> Led {
         Err(e) => return Led::unanswered(e),
     };
     Led {
-        own: replayed_to(&key_answer, &draft.request_hash),
+        own: replayed_to(&key_answer, &draft.request_hash).map(Keyed::Replayed),
         key_answer: Some(key_answer),
     }
 }

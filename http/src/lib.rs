@@ -2,6 +2,7 @@
 //! leaves through the one error envelope of `error.rs`.
 
 pub mod auth;
+pub mod checkout_outcome;
 pub mod cors;
 pub mod error;
 pub mod extract;

@@ -247,3 +247,46 @@ async fn a_mini_app_signs_in_with_init_data_and_bad_or_stale_data_is_401() {
         assert_eq!(body["error"]["code"], "unauthorized");
     }
 }
+
+/// A bot user is made by the one `create_user`: once, however many first contacts race,
+/// named from Telegram and audited as the bot's doing.
+#[tokio::test]
+async fn racing_first_contacts_create_one_audited_user() {
+    let shop = Shop::open().await;
+    let updates: Vec<_> = (0..6).map(|_| shop.message(3001, "/start")).collect();
+    futures_util::future::join_all(updates.iter().map(|u| shop.post(u))).await;
+    let users =
+        "SELECT count(*) FROM users WHERE telegram_id = 3001 AND display_name = 'User 3001'";
+    assert_eq!(shop.app.scalar(users).await, 1);
+    let user = shop.user_of(3001).await;
+    let audited = format!(
+        "SELECT count(*) FROM audit_log WHERE action = 'user.create' AND actor = 'telegram' AND target = 'user:{user}'"
+    );
+    assert_eq!(shop.app.scalar(&audited).await, 1);
+}
+
+/// A second press of a refused Pay button tells the same refusal again and is counted as a
+/// replay, as a repeated `POST /v1/me/checkout` is.
+#[tokio::test]
+async fn a_repeated_refused_payment_is_told_again_and_counted_as_a_replay() {
+    let shop = Shop::open().await;
+    shop.app.digital(500, &codes("TWICE", 1)).await;
+    let (confirmation, pay) = to_confirmation(&shop, 3002, "Game key").await;
+    let mut told = Vec::new();
+    for _ in 0..2 {
+        let calls = shop.press(3002, &pay, &confirmation).await;
+        told.push(answers(&calls)[0].body["text"].clone());
+    }
+    assert!(told[0].as_str().unwrap().contains("/wallet"), "{told:?}");
+    assert_eq!(told[0], told[1]);
+    let m = shop.app.metrics().await;
+    let checkouts = |outcome: &str| {
+        sample(
+            &m,
+            &format!("souk_checkouts_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    assert_eq!(checkouts("insufficient_funds"), 1);
+    assert_eq!(checkouts("idempotent_replay"), 1);
+    assert_eq!(shop.app.scalar("SELECT count(*) FROM orders").await, 0);
+}

@@ -17,6 +17,7 @@ mod orders;
 pub mod payments;
 pub mod promos;
 pub mod returns;
+pub mod telegram;
 pub(crate) mod tx;
 mod unpaid;
 mod users;

@@ -29,28 +29,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CartLineBody {
-    product_id: ProductId,
-    name: String,
-    quantity: i64,
-    unit_price_minor: Money,
-    line_total_minor: Money,
-    available: i64,
+    pub product_id: ProductId,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price_minor: Money,
+    pub line_total_minor: Money,
+    pub available: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CartBody {
-    lines: Vec<CartLineBody>,
-    subtotal_minor: Money,
-    discount_minor: Money,
-    shipping_minor: Money,
-    tax_minor: Money,
-    total_minor: Money,
-    tax_included_minor: Money,
-    currency: String,
-    promo_code: Option<PromoCode>,
+    pub lines: Vec<CartLineBody>,
+    pub subtotal_minor: Money,
+    pub discount_minor: Money,
+    pub shipping_minor: Money,
+    pub tax_minor: Money,
+    pub total_minor: Money,
+    pub tax_included_minor: Money,
+    pub currency: String,
+    pub promo_code: Option<PromoCode>,
     /// Why the cart's code gives no discount right now (it is kept: it may apply again,
     /// e.g. once the cart reaches the minimum); checkout refuses it while this is set.
-    promo_refusal: Option<Refusal>,
+    pub promo_refusal: Option<Refusal>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -84,24 +84,8 @@ async fn checkout(
         .metrics
         .checkout_seconds
         .observe(started.elapsed().as_secs_f64());
-    let outcome = match &result {
-        Ok((_, Served::Fresh)) => "ok",
-        Ok((_, Served::Replayed)) => "idempotent_replay",
-        Err(e) => match e.code {
-            "out_of_stock"
-            | "insufficient_funds"
-            | "cart_empty"
-            | "promo_invalid"
-            | "unpaid_limit"
-            | "unavailable"
-            | "overloaded"
-            | "maintenance"
-            | "idempotency_key_reused" => e.code,
-            _ if e.status.is_client_error() => "invalid",
-            _ => "error",
-        },
-    };
-    state.metrics.checkouts.with_label_values(&[outcome]).inc();
+    let ended = result.as_ref().map(|(_, served)| *served);
+    crate::checkout_outcome::count(&state.metrics, ended);
     result.map(|(response, _)| response)
 }
 

@@ -8,24 +8,25 @@
 //! nothing twice.
 
 use super::callback::{Action, AdminList};
-use super::queries;
 use super::screens::{button, Ctx, Screen};
 use super::shop::{forget_step, pager};
-use super::{webhook, Step};
+use super::{page_of, webhook, Step};
 use crate::auth::Role;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::IdempotencyKey;
-use crate::idempotency::{once, Answer};
+use crate::idempotency::{decode, keyed, Answer, Keyed, StoredRefusal};
 use actix_web::http::StatusCode;
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use souk_actors::domain::changes::AuditEntry;
 use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::ProductId;
 use souk_actors::domain::maintenance::Maintenance;
-use souk_actors::domain::model::ProductKind;
+use souk_actors::domain::model::{ProductKind, StockReport};
 use souk_actors::domain::stock::{CodeBatch, StockDelta};
 use souk_actors::entity::product::{AddCodes, AdjustStock};
 use souk_actors::store::operations::{self};
+use souk_actors::store::telegram as store;
 use souk_actors::DomainError;
 
 const NOT_ALLOWED: &str = "Not allowed.";
@@ -106,11 +107,11 @@ async fn pick(ctx: &mut Ctx<'_>, list: AdminList, page: u32) -> ApiResult<()> {
     };
     let paged = ctx
         .state
-        .bounded(queries::products(
+        .bounded(store::products(
             &ctx.state.pool,
             None,
             Some(kind.as_str()),
-            page,
+            page_of(page),
         ))
         .await?;
     let mut screen = Screen::text(format!("Choose a {} product:", kind.as_str()));
@@ -177,13 +178,20 @@ pub async fn receive_codes(ctx: &mut Ctx<'_>, product: i64, text: &str) -> ApiRe
         let codes = CodeBatch::sort(chunk.iter().map(|(_, c)| c.clone()).collect())?;
         let key = IdempotencyKey(format!("telegram-codes-{}-{chunk_no}", ctx.update_id));
         let hash = Sha256::digest(format!("telegram codes {product} {chunk_no}")).to_vec();
-        let report = run_once(ctx, key, hash, id, |meta| AddCodes { codes, meta }).await?;
-        accepted += report["accepted"].as_i64().unwrap_or(0);
-        available = report["stock_available"].as_i64().unwrap_or(available);
-        for r in report["rejected"].as_array().into_iter().flatten() {
-            let index = r["code_index"].as_u64().unwrap_or(0) as usize;
-            let line = chunk.get(index).map_or(0, |(n, _)| *n);
-            let reason = if r["reason"] == "duplicate" {
+        let report = match run_once(ctx, key, hash, id, |meta| AddCodes { codes, meta }).await? {
+            Ok(report) => report,
+            // The chunk's key already holds a refusal (a re-applied update): said as it was.
+            Err(refused) => {
+                forget_step(ctx).await?;
+                ctx.say(&format!("Not applied: {}.", refused.message));
+                return Ok(());
+            }
+        };
+        accepted += report.accepted;
+        available = report.stock_available;
+        for r in &report.rejected {
+            let line = chunk.get(r.code_index).map_or(0, |(n, _)| *n);
+            let reason = if r.reason == "duplicate" {
                 "duplicate"
             } else {
                 "invalid"
@@ -209,19 +217,47 @@ pub async fn receive_codes(ctx: &mut Ctx<'_>, product: i64, text: &str) -> ApiRe
     Ok(())
 }
 
-/// Runs a stock change through the same Idempotency-Key gate as the HTTP stock endpoint.
+/// What a stock change reports, typed: taken from the actor's `StockReport`, or read from
+/// the answer stored under the change's key when it is replayed.
+#[derive(Deserialize)]
+struct Report {
+    accepted: i64,
+    stock_available: i64,
+    rejected: Vec<Rejected>,
+}
+
+#[derive(Deserialize)]
+struct Rejected {
+    code_index: usize,
+    reason: String,
+}
+
+impl From<StockReport> for Report {
+    fn from(r: StockReport) -> Report {
+        let rejected = r.rejected.into_iter().map(|c| Rejected {
+            code_index: c.code_index,
+            reason: c.reason.to_string(),
+        });
+        Report {
+            accepted: r.accepted,
+            stock_available: r.stock_available,
+            rejected: rejected.collect(),
+        }
+    }
+}
+
+/// Runs a stock change through the same Idempotency-Key gate as the HTTP stock endpoint:
+/// the change's report (made now or replayed), or the refusal its key already holds. A
+/// refusal made now is an `Err`, as from any other step.
 async fn run_once<M>(
     ctx: &Ctx<'_>,
     key: IdempotencyKey,
     hash: Vec<u8>,
     id: ProductId,
     message: impl FnOnce(WriteMeta) -> M,
-) -> ApiResult<serde_json::Value>
+) -> ApiResult<Result<Report, StoredRefusal>>
 where
-    M: actix::Message<Result = souk_actors::DomainResult<souk_actors::domain::model::StockReport>>
-        + Clone
-        + Send
-        + 'static,
+    M: actix::Message<Result = souk_actors::DomainResult<StockReport>> + Clone + Send + 'static,
     souk_actors::entity::product::ProductActor: actix::Handler<M>,
     <souk_actors::entity::product::ProductActor as actix::Actor>::Context:
         actix::dev::ToEnvelope<souk_actors::entity::product::ProductActor, M>,
@@ -237,7 +273,7 @@ where
         request_id: Some(request_id.clone()),
     };
     let registry = state.registry.clone();
-    let (response, _) = once(
+    let keyed = keyed(
         state,
         ctx.caller,
         key,
@@ -253,10 +289,10 @@ where
         },
     )
     .await?;
-    let bytes = actix_web::body::to_bytes(response.into_body())
-        .await
-        .map_err(|_| ApiError::unavailable("the stock answer could not be read"))?;
-    Ok(serde_json::from_slice(&bytes).unwrap_or_default())
+    match keyed {
+        Keyed::Fresh(answer) => Ok(Ok(answer.value.into())),
+        Keyed::Replayed(stored) => decode(&stored),
+    }
 }
 
 async fn stock_card(ctx: &mut Ctx<'_>, id: ProductId) -> ApiResult<()> {
@@ -291,14 +327,19 @@ async fn adjust(ctx: &mut Ctx<'_>, id: ProductId, raw: i64) -> ApiResult<()> {
     let key = IdempotencyKey(format!("telegram-stock-{}", ctx.update_id));
     let hash = Sha256::digest(format!("telegram stock {id} {raw}")).to_vec();
     match run_once(ctx, key, hash, id, |meta| AdjustStock { delta, meta }).await {
-        Ok(_) => ctx.answer(Some(&format!("Stock {raw:+}")), false),
-        Err(e) if e.code == "stock_would_go_negative" => {
-            ctx.answer(Some("Stock cannot go below zero."), true)
-        }
+        Ok(Ok(_)) => ctx.answer(Some(&format!("Stock {raw:+}")), false),
+        Err(e) if e.code == NEGATIVE => ctx.answer(Some(BELOW_ZERO), true),
+        // The press was refused before (a re-applied update): said as it was then.
+        Ok(Err(refused)) if refused.code == NEGATIVE => ctx.answer(Some(BELOW_ZERO), true),
+        Ok(Err(refused)) => ctx.answer(Some(&format!("Not applied: {}.", refused.message)), true),
         Err(e) => return Err(e),
     }
     stock_card(ctx, id).await
 }
+
+/// The refusal of a change that would take stock below zero, and what the admin is told.
+const NEGATIVE: &str = "stock_would_go_negative";
+const BELOW_ZERO: &str = "Stock cannot go below zero.";
 
 /// What an admin is told when a change breaks a bound: the bound, in the domain's words.
 fn refused(e: &DomainError) -> String {
@@ -312,7 +353,7 @@ async fn low_stock(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     let threshold = ctx.bot.config.low_stock_threshold;
     let items = ctx
         .state
-        .bounded(queries::low_stock(&ctx.state.pool, threshold))
+        .bounded(store::low_stock(&ctx.state.pool, threshold))
         .await?;
     let mut text = format!("Products with {threshold} or fewer units:\n");
     if items.is_empty() {

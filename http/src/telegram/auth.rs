@@ -3,7 +3,6 @@
 //! the key HMAC-SHA256("WebAppData", bot token), as the Bot API documents — and gets a Souk
 //! JWT for that Telegram user. Bad, unsigned or older than the configured age: 401.
 
-use super::queries;
 use super::update::User;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
@@ -13,7 +12,9 @@ use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use souk_actors::domain::changes::AuditEntry;
 use souk_actors::domain::ids::UserId;
+use souk_actors::store;
 
 /// Lifetime of the token handed to a Mini App.
 const TOKEN_TTL_SECS: i64 = 3600;
@@ -62,7 +63,7 @@ pub async fn sign_in(state: web::Data<AppState>, body: Json<SignIn>) -> ApiResul
         max_age,
     )
     .ok_or_else(|| ApiError::unauthorized("initData is not valid or too old"))?;
-    let id = state.bounded(queries::user_for(&state.pool, &user)).await?;
+    let id = souk_user(&state, &user, None).await?;
     bot.remember_user(user.id, id);
     let role = bot.role_of(user.id);
     let jwt = state
@@ -75,6 +76,28 @@ pub async fn sign_in(state: web::Data<AppState>, body: Json<SignIn>) -> ApiResul
         role,
         expires_in: TOKEN_TTL_SECS,
     }))
+}
+
+/// The Souk user of a Telegram user, created on first contact by the one `create_user`
+/// (audited as the bot's doing, `request_id` the update's). Its name is the Telegram first
+/// name when Souk can keep it: trimmed, at most 200 characters, no control characters.
+pub(crate) async fn souk_user(
+    state: &AppState,
+    from: &User,
+    request_id: Option<String>,
+) -> ApiResult<UserId> {
+    let name: String = from.first_name.trim().chars().take(200).collect();
+    let name = Some(name).filter(|n| !n.is_empty() && !n.chars().any(char::is_control));
+    let audit = AuditEntry {
+        actor: "telegram".into(),
+        action: "user.create",
+        target: "user:new".into(),
+        before: None,
+        after: None,
+        request_id,
+    };
+    let user = store::telegram::user_for(&state.pool, from.id, name.as_deref(), &audit);
+    state.bounded(user).await
 }
 
 /// The Telegram user named by signed, fresh `init_data`; `None` for anything else.

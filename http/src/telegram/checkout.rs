@@ -1,36 +1,44 @@
 //! Checkout in the bot: "Checkout" sends a confirmation with the total; its "Pay from
 //! wallet" button carries the id of the update that created the confirmation, and that id
 //! is the Idempotency-Key. So a double tap, or a retried update, replays the first answer
-//! (P3): one order. Payment is the same `once` gate and `Checkout` actor message as
-//! `POST /v1/me/checkout`, so stock, funds and the order commit together (P1, P4). Keys are
-//! sent after the commit; if sending fails the order stands and /orders re-sends them.
+//! (P3): one order. Payment is the same Idempotency-Key gate and `Checkout` actor message
+//! as `POST /v1/me/checkout`, so stock, funds and the order commit together (P1, P4), and
+//! its outcome is counted by the same `checkout_outcome::label`. Everything the buyer is
+//! told is read from typed values: the order, or the refusal's code and typed details. Keys
+//! are sent after the commit; if sending fails the order stands and /orders re-sends them.
 
 use super::callback::Action;
 use super::screens::{button, Ctx, Screen};
-use super::{money, queries::PAGE_SIZE};
+use super::shop::priced_cart;
+use super::{money, PAGE_SIZE};
+use crate::checkout_outcome;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::IdempotencyKey;
-use crate::idempotency::{once, Answer, Served};
+use crate::idempotency::{decode, keyed, Answer, Keyed};
 use actix_web::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use souk_actors::domain::changes::AuditEntry;
 use souk_actors::domain::changes::WriteMeta;
-use souk_actors::domain::ids::OrderId;
+use souk_actors::domain::ids::{OrderId, ProductId};
+use souk_actors::domain::model::{Order, PaymentMethod};
+use souk_actors::domain::money::Money;
 use souk_actors::entity::user::GetBalance;
 use souk_actors::flows::checkout::Checkout;
 use souk_actors::store::{self, PageRequest, ShowItems};
+use souk_actors::DomainError;
 
 pub async fn confirm(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     ctx.state.maintenance.guard(&ctx.caller)?;
-    let body = crate::routes::cart::render(ctx.state, ctx.caller.user).await?;
-    let cart = serde_json::to_value(body).unwrap_or_default();
-    let lines = cart["lines"].as_array().map_or(0, Vec::len);
+    let cart = priced_cart(ctx).await?;
+    let lines = cart.lines.len();
     if lines == 0 {
         ctx.answer(Some("Your cart is empty."), true);
         return super::shop::cart(ctx).await;
     }
-    let total = cart["total_minor"].as_i64().unwrap_or(0);
+    let total = cart.total_minor.minor();
     let balance = ctx
         .state
         .registry
@@ -57,68 +65,27 @@ pub async fn confirm(ctx: &mut Ctx<'_>) -> ApiResult<()> {
 }
 
 pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64) -> ApiResult<()> {
-    let state = ctx.state;
-    let (status, body, served) = match run(ctx, confirmation).await {
-        Ok(answer) => answer,
-        Err(e) => {
-            count(ctx, e.code);
-            return Err(e);
-        }
-    };
-    let currency = ctx.currency().to_string();
-    if status == StatusCode::CREATED {
-        let id = body["id"].as_i64().unwrap_or(0);
-        if matches!(served, Served::Replayed) {
-            count(ctx, "idempotent_replay");
-            ctx.answer(Some(&format!("Order #{id} is already paid.")), false);
+    let result = run(ctx, confirmation).await;
+    checkout_outcome::count(&ctx.state.metrics, result.as_ref().map(Keyed::served));
+    let refusal = match result {
+        Ok(Keyed::Fresh(answer)) => {
+            paid(ctx, &answer.value);
             return Ok(());
         }
-        count(ctx, "ok");
-        let total = money(body["total_minor"].as_i64().unwrap_or(0), &currency);
-        ctx.answer(Some("Paid — thank you!"), false);
-        ctx.show(
-            Screen::text(format!("✅ Order #{id} is paid: {total}.")).row(vec![
-                button("📦 My orders", Action::Orders),
-                button("⬅ Menu", Action::Menu),
-            ]),
-        );
-        send_keys(ctx, &body);
-        return Ok(());
-    }
-    let code = body["error"]["code"].as_str().unwrap_or("");
-    count(ctx, code);
-    let details = &body["error"]["details"];
-    let text = match code {
-        "out_of_stock" => {
-            let name = match details["product_id"]
-                .as_i64()
-                .and_then(souk_actors::domain::ids::ProductId::new)
-            {
-                Some(id) => state
-                    .registry
-                    .catalog
-                    .get(&state.pool, id, &state.currency)
-                    .await
-                    .map(|p| p.name.clone())
-                    .unwrap_or_else(|_| "an item".into()),
-                None => "an item".into(),
-            };
-            match details["available"].as_i64().unwrap_or(0) {
-                0 => format!("Sorry, '{name}' is sold out. Remove it from your cart and check out again."),
-                n => format!("Sorry, only {n} left of '{name}'. Lower the quantity in your cart and check out again."),
+        Ok(Keyed::Replayed(stored)) => match decode::<Placed>(&stored)? {
+            Ok(placed) => {
+                let text = format!("Order #{} is already paid.", placed.id);
+                ctx.answer(Some(&text), false);
+                return Ok(());
             }
-        }
-        "insufficient_funds" => format!(
-            "Your wallet has {} but the order needs {}. Top up in /wallet, then check out again.",
-            money(details["balance_minor"].as_i64().unwrap_or(0), &currency),
-            money(details["required_minor"].as_i64().unwrap_or(0), &currency),
-        ),
-        "cart_empty" => "Your cart is empty — nothing to pay.".to_string(),
-        _ => body["error"]["message"]
-            .as_str()
-            .unwrap_or("The order could not be placed.")
-            .to_string(),
+            Err(refused) => Refusal::read(&refused.code, refused.message, &refused.details)?,
+        },
+        // A refusal (4xx) is an answer like any other (stored, and told again on a replay);
+        // 5xx is an error to report.
+        Err(e) if e.status.is_client_error() => Refusal::read(e.code, e.message, &e.details)?,
+        Err(e) => return Err(e),
     };
+    let text = tell(ctx, refusal).await;
     ctx.answer(Some(&text), true);
     // The confirmation loses its button: its key holds this refusal from now on.
     ctx.show(Screen::text(text).row(vec![
@@ -128,9 +95,124 @@ pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64) -> ApiResult<()> {
     Ok(())
 }
 
-/// The checkout of `POST /v1/me/checkout`, keyed by the confirmation. Refusals (4xx) are
-/// answers like any other (stored and replayed); 5xx is an error to report.
-async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<(StatusCode, Value, Served)> {
+/// An order placed just now: the thanks, then its keys.
+fn paid(ctx: &mut Ctx<'_>, order: &Order) {
+    let total = money(order.total_minor.minor(), ctx.currency());
+    ctx.answer(Some("Paid — thank you!"), false);
+    ctx.show(
+        Screen::text(format!("✅ Order #{} is paid: {total}.", order.id)).row(vec![
+            button("📦 My orders", Action::Orders),
+            button("⬅ Menu", Action::Menu),
+        ]),
+    );
+    send_keys(ctx, order);
+}
+
+/// What a replayed checkout's stored order is read for: which order the key placed.
+#[derive(Deserialize)]
+struct Placed {
+    id: OrderId,
+}
+
+/// Why a checkout was refused, with the details the buyer is told, typed.
+enum Refusal {
+    OutOfStock {
+        product_id: ProductId,
+        available: i64,
+    },
+    InsufficientFunds {
+        balance_minor: Money,
+        required_minor: Money,
+    },
+    CartEmpty,
+    /// Any other refusal is told in the words of the error envelope.
+    Other(String),
+}
+
+/// The details of the refusals told with their figures (as `error.rs` writes them).
+#[derive(Deserialize)]
+struct OutOfStock {
+    product_id: ProductId,
+    available: i64,
+}
+
+#[derive(Deserialize)]
+struct InsufficientFunds {
+    balance_minor: Money,
+    required_minor: Money,
+}
+
+impl Refusal {
+    /// A refusal from its code and details, whether it was refused now or is a stored
+    /// answer replayed; details that do not read as the code's are an error, not zeros.
+    fn read(code: &str, message: String, details: &Value) -> ApiResult<Refusal> {
+        Ok(match code {
+            "out_of_stock" => {
+                let d: OutOfStock = details_of(code, details)?;
+                Refusal::OutOfStock {
+                    product_id: d.product_id,
+                    available: d.available,
+                }
+            }
+            "insufficient_funds" => {
+                let d: InsufficientFunds = details_of(code, details)?;
+                Refusal::InsufficientFunds {
+                    balance_minor: d.balance_minor,
+                    required_minor: d.required_minor,
+                }
+            }
+            "cart_empty" => Refusal::CartEmpty,
+            _ => Refusal::Other(message),
+        })
+    }
+}
+
+fn details_of<T: DeserializeOwned>(code: &str, details: &Value) -> ApiResult<T> {
+    T::deserialize(details).map_err(|e| {
+        ApiError::from(DomainError::Internal(format!(
+            "the details of a {code} refusal could not be read: {e}"
+        )))
+    })
+}
+
+/// What the buyer is told about a refusal, and what to do next.
+async fn tell(ctx: &Ctx<'_>, refusal: Refusal) -> String {
+    let currency = ctx.currency();
+    match refusal {
+        Refusal::OutOfStock {
+            product_id,
+            available,
+        } => {
+            let state = ctx.state;
+            // The refusal is told even if the product cannot be read right now.
+            let name = state
+                .registry
+                .catalog
+                .get(&state.pool, product_id, &state.currency)
+                .await
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|_| "an item".into());
+            match available {
+                0 => format!("Sorry, '{name}' is sold out. Remove it from your cart and check out again."),
+                n => format!("Sorry, only {n} left of '{name}'. Lower the quantity in your cart and check out again."),
+            }
+        }
+        Refusal::InsufficientFunds {
+            balance_minor,
+            required_minor,
+        } => format!(
+            "Your wallet has {} but the order needs {}. Top up in /wallet, then check out again.",
+            money(balance_minor.minor(), currency),
+            money(required_minor.minor(), currency),
+        ),
+        Refusal::CartEmpty => "Your cart is empty — nothing to pay.".to_string(),
+        Refusal::Other(message) => message,
+    }
+}
+
+/// The checkout of `POST /v1/me/checkout`, keyed by the confirmation: the order placed now,
+/// or the key's stored answer (an order or a refusal); a refusal made now is an `Err`.
+async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<Keyed<Order>> {
     let state = ctx.state;
     state.maintenance.guard(&ctx.caller)?;
     let caller = ctx.caller;
@@ -147,7 +229,7 @@ async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<(StatusCode, Value, 
     let key = IdempotencyKey(format!("telegram-checkout-{confirmation}"));
     let hash = Sha256::digest(b"telegram: pay from wallet").to_vec();
     let registry = state.registry.clone();
-    let result = once(state, caller, key, hash, &request_id, |draft| async move {
+    keyed(state, caller, key, hash, &request_id, |draft| async move {
         let meta = WriteMeta {
             idempotency: Some(draft),
             audit: Some(audit),
@@ -159,52 +241,21 @@ async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<(StatusCode, Value, 
             actor,
             shipping_address: None,
             promo: None,
-            payment: souk_actors::domain::model::PaymentMethod::Wallet,
+            payment: PaymentMethod::Wallet,
         };
         let order = registry.user(caller.user, checkout).await?;
         Answer::new(StatusCode::CREATED, order)
     })
-    .await;
-    match result {
-        Ok((response, served)) => {
-            let status = response.status();
-            let bytes = actix_web::body::to_bytes(response.into_body())
-                .await
-                .map_err(|_| ApiError::unavailable("the order's answer could not be read"))?;
-            let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            Ok((status, body, served))
-        }
-        Err(e) if e.status.is_client_error() => Ok((e.status, e.body(&request_id), Served::Fresh)),
-        Err(e) => Err(e),
-    }
+    .await
 }
 
-fn count(ctx: &Ctx<'_>, code: &str) {
-    let outcome = match code {
-        "ok" | "idempotent_replay" | "out_of_stock" | "insufficient_funds" | "cart_empty"
-        | "unavailable" | "overloaded" | "maintenance" => code,
-        "" => "error",
-        _ => "invalid",
-    };
-    ctx.state
-        .metrics
-        .checkouts
-        .with_label_values(&[outcome])
-        .inc();
-}
-
-/// The delivered keys of an order (JSON as the HTTP API returns it), as chat messages.
-fn send_keys(ctx: &mut Ctx<'_>, order: &Value) {
-    let id = order["id"].as_i64().unwrap_or(0);
-    let mut text = format!("🔑 Your keys for order #{id}:\n");
+/// The delivered keys of an order, as one chat message (none if it has none).
+fn send_keys(ctx: &mut Ctx<'_>, order: &Order) {
+    let mut text = format!("🔑 Your keys for order #{}:\n", order.id);
     let mut any = false;
-    for line in order["lines"].as_array().into_iter().flatten() {
-        let items = line["delivered_items"].as_array();
-        for key in items.into_iter().flatten().filter_map(Value::as_str) {
-            text.push_str(&format!(
-                "{}: {key}\n",
-                line["name"].as_str().unwrap_or("?")
-            ));
+    for line in &order.lines {
+        for key in line.delivered_items.iter().flatten() {
+            text.push_str(&format!("{}: {key}\n", line.name));
             any = true;
         }
     }
@@ -228,9 +279,7 @@ pub async fn orders(ctx: &mut Ctx<'_>) -> ApiResult<()> {
             ShowItems::Yes,
         ))
         .await?;
-    let orders = serde_json::to_value(&list.items).unwrap_or_default();
-    let orders = orders.as_array().cloned().unwrap_or_default();
-    if orders.is_empty() {
+    if list.items.is_empty() {
         ctx.show(Screen::text("You have no orders yet.").row(vec![
             button("🛍 Catalog", Action::Categories { page: 0 }),
             button("⬅ Menu", Action::Menu),
@@ -240,20 +289,20 @@ pub async fn orders(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     let currency = ctx.currency().to_string();
     let mut screen = Screen::text("");
     let mut text = String::from("Your latest orders:\n");
-    for order in &orders {
-        let id = order["id"].as_i64().unwrap_or(0);
-        let total = money(order["total_minor"].as_i64().unwrap_or(0), &currency);
-        let status = order["status"].as_str().unwrap_or("?");
+    for order in &list.items {
+        let id = order.id;
+        let total = money(order.total_minor.minor(), &currency);
+        let status = order.status.as_str();
         text.push_str(&format!("#{id} — {status} — {total}\n"));
-        let has_keys = order["lines"].as_array().into_iter().flatten().any(|l| {
-            l["delivered_items"]
-                .as_array()
+        let has_keys = order.lines.iter().any(|l| {
+            l.delivered_items
+                .as_ref()
                 .is_some_and(|items| !items.is_empty())
         });
-        if let (true, Some(order)) = (has_keys, OrderId::new(id)) {
+        if has_keys {
             screen = screen.row(vec![button(
                 format!("🔑 Keys of #{id}"),
-                Action::Keys { order },
+                Action::Keys { order: id },
             )]);
         }
     }
@@ -273,7 +322,6 @@ pub async fn keys(ctx: &mut Ctx<'_>, order: OrderId) -> ApiResult<()> {
             ShowItems::Yes,
         ))
         .await?;
-    let order = serde_json::to_value(&order).unwrap_or_default();
     ctx.answer(Some("Here are your keys again."), false);
     send_keys(ctx, &order);
     Ok(())

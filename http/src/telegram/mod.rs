@@ -9,7 +9,6 @@ pub mod auth;
 pub mod callback;
 pub mod checkout;
 pub mod invoice;
-pub mod queries;
 pub mod screens;
 pub mod shop;
 pub mod update;
@@ -23,7 +22,19 @@ use prometheus::{IntCounterVec, Opts, Registry};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use souk_actors::domain::ids::UserId;
+use souk_actors::store::telegram::PageOf;
 use std::time::Duration;
+
+/// Buttons of one list page (P22).
+pub const PAGE_SIZE: i64 = 8;
+
+/// Page `page` of a list shown as buttons.
+pub fn page_of(page: u32) -> PageOf {
+    PageOf {
+        page,
+        size: PAGE_SIZE,
+    }
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/telegram/webhook", web::post().to(webhook::receive))

@@ -3,14 +3,16 @@
 //! quantity picker, and the cart priced by the same function as `GET /v1/me/cart` (P7).
 
 use super::callback::{Action, QTY_MAX};
-use super::queries::{self, Paged};
 use super::screens::{button, Button, Ctx, Screen};
-use super::{money, webhook};
+use super::{money, page_of, webhook};
 use crate::auth::Role;
 use crate::error::ApiResult;
+use crate::routes::cart::CartBody;
 use souk_actors::domain::ids::{CategoryId, ProductId};
+use souk_actors::domain::money::Money;
 use souk_actors::domain::quantity::Quantity;
 use souk_actors::entity::user::{GetCart, SetCartLine};
+use souk_actors::store::telegram::{self as store, Paged};
 
 pub fn menu(ctx: &Ctx<'_>) -> Screen {
     let mut screen = Screen::text("Welcome to the shop! What would you like to do?")
@@ -75,7 +77,7 @@ pub fn pager<T>(paged: &Paged<T>, to: impl Fn(u32) -> Action) -> Vec<Button> {
 pub async fn categories(ctx: &mut Ctx<'_>, page: u32) -> ApiResult<()> {
     let paged = ctx
         .state
-        .bounded(queries::categories(&ctx.state.pool, page))
+        .bounded(store::categories(&ctx.state.pool, page_of(page)))
         .await?;
     let text = if paged.items.is_empty() {
         "The catalog is empty for now."
@@ -102,7 +104,12 @@ pub async fn categories(ctx: &mut Ctx<'_>, page: u32) -> ApiResult<()> {
 pub async fn category(ctx: &mut Ctx<'_>, id: CategoryId, page: u32) -> ApiResult<()> {
     let paged = ctx
         .state
-        .bounded(queries::products(&ctx.state.pool, Some(id), None, page))
+        .bounded(store::products(
+            &ctx.state.pool,
+            Some(id),
+            None,
+            page_of(page),
+        ))
         .await?;
     let currency = ctx.currency().to_string();
     let text = if paged.items.is_empty() {
@@ -226,12 +233,10 @@ async fn set_line(ctx: &Ctx<'_>, product: ProductId, quantity: Option<i64>) -> A
 const CART_BUTTON_LINES: usize = 20;
 
 pub async fn cart(ctx: &mut Ctx<'_>) -> ApiResult<()> {
-    let body = crate::routes::cart::render(ctx.state, ctx.caller.user).await?;
-    let cart = serde_json::to_value(body).unwrap_or_default();
+    let cart = priced_cart(ctx).await?;
     let currency = ctx.currency().to_string();
-    let amount = |field: &str| money(cart[field].as_i64().unwrap_or(0), &currency);
-    let lines = cart["lines"].as_array().cloned().unwrap_or_default();
-    if lines.is_empty() {
+    let amount = |m: Money| money(m.minor(), &currency);
+    if cart.lines.is_empty() {
         let screen = Screen::text("Your cart is empty.").row(vec![
             button("🛍 Catalog", Action::Categories { page: 0 }),
             button("⬅ Menu", Action::Menu),
@@ -241,16 +246,12 @@ pub async fn cart(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     }
     let mut text = String::from("Your cart:\n");
     let mut screen = Screen::default();
-    for (i, line) in lines.iter().enumerate() {
-        let name = line["name"].as_str().unwrap_or("?");
-        let qty = line["quantity"].as_i64().unwrap_or(0);
+    for (i, line) in cart.lines.iter().enumerate() {
+        let (id, name, qty) = (line.product_id, &line.name, line.quantity);
         text.push_str(&format!(
             "• {name} × {qty} = {}\n",
-            money(line["line_total_minor"].as_i64().unwrap_or(0), &currency)
+            amount(line.line_total_minor)
         ));
-        let Some(id) = line["product_id"].as_i64().and_then(ProductId::new) else {
-            continue;
-        };
         if i < CART_BUTTON_LINES {
             let less = match u8::try_from(qty - 1) {
                 Ok(q) if q >= 1 => Action::CartSet { id, qty: q },
@@ -267,17 +268,17 @@ pub async fn cart(ctx: &mut Ctx<'_>) -> ApiResult<()> {
             ]);
         }
     }
-    text.push_str(&format!("\nSubtotal: {}\n", amount("subtotal_minor")));
-    for (label, field) in [
-        ("Discount", "discount_minor"),
-        ("Shipping", "shipping_minor"),
-        ("Tax", "tax_minor"),
+    text.push_str(&format!("\nSubtotal: {}\n", amount(cart.subtotal_minor)));
+    for (label, value) in [
+        ("Discount", cart.discount_minor),
+        ("Shipping", cart.shipping_minor),
+        ("Tax", cart.tax_minor),
     ] {
-        if cart[field].as_i64().unwrap_or(0) != 0 {
-            text.push_str(&format!("{label}: {}\n", amount(field)));
+        if value != Money::ZERO {
+            text.push_str(&format!("{label}: {}\n", amount(value)));
         }
     }
-    text.push_str(&format!("Total: {}", amount("total_minor")));
+    text.push_str(&format!("Total: {}", amount(cart.total_minor)));
     screen.text = text;
     let screen = screen
         .row(vec![button("✅ Checkout", Action::Checkout)])
@@ -287,6 +288,11 @@ pub async fn cart(ctx: &mut Ctx<'_>) -> ApiResult<()> {
         ]);
     ctx.show(screen);
     Ok(())
+}
+
+/// The caller's cart, priced by the same function as `GET /v1/me/cart` and checkout.
+pub async fn priced_cart(ctx: &Ctx<'_>) -> ApiResult<CartBody> {
+    crate::routes::cart::render(ctx.state, ctx.caller.user).await
 }
 
 /// Clears a waiting dialogue (used by admin refusals and by /start).

@@ -15,6 +15,7 @@ use crate::error::ApiResult;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use souk_actors::domain::changes::AuditEntry;
+use souk_actors::domain::model::WalletTxKind;
 use souk_actors::domain::money::Money;
 use souk_actors::domain::payment::EventOutcome;
 use souk_actors::domain::payment::EventType;
@@ -45,17 +46,16 @@ pub async fn wallet(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     if !history.items.is_empty() {
         text.push_str("\nLatest:\n");
     }
-    for tx in serde_json::to_value(&history.items)
-        .unwrap_or_default()
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let sign = if tx["kind"] == "debit" { "−" } else { "+" };
+    for tx in &history.items {
+        let sign = if tx.kind == WalletTxKind::Debit {
+            "−"
+        } else {
+            "+"
+        };
         text.push_str(&format!(
             "{sign}{} {}\n",
-            money(tx["amount_minor"].as_i64().unwrap_or(0), &currency),
-            tx["reason"].as_str().unwrap_or("")
+            money(tx.amount_minor.minor(), &currency),
+            tx.reason
         ));
     }
     let topups = ctx

@@ -9,7 +9,7 @@
 use super::callback::{decode, Action};
 use super::screens::{deliver, Call, Ctx, Origin};
 use super::update::{Kind, Update};
-use super::{admin, checkout, queries, shop, wallet, Bot, Step};
+use super::{admin, auth, checkout, shop, wallet, Bot, Step};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::read_body;
@@ -20,6 +20,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use souk_actors::domain::ids::UserId;
 use souk_actors::entity::conversation::{BeginTurn, EndTurn, GetStep, SetStep};
 use souk_actors::entity::registry::Registry;
+use souk_actors::store::telegram as store;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,7 +128,7 @@ async fn apply(state: &AppState, bot: &Bot, update: &Update) -> ApiResult<Applie
     let pool = &state.pool;
     let Some(from) = update.sender() else {
         state
-            .bounded(queries::record_applied(
+            .bounded(store::record_applied(
                 pool,
                 update.update_id,
                 kind.as_str(),
@@ -139,14 +140,15 @@ async fn apply(state: &AppState, bot: &Bot, update: &Update) -> ApiResult<Applie
     let user = match bot.known_user(from.id) {
         Some(user) => user,
         None => {
-            let user = state.bounded(queries::user_for(pool, from)).await?;
+            let request_id = format!("telegram-update-{}", update.update_id);
+            let user = auth::souk_user(state, from, Some(request_id)).await?;
             bot.remember_user(from.id, user);
             user
         }
     };
     let turn = Turn::begin(&state.registry, user).await?;
     if state
-        .bounded(queries::already_applied(pool, update.update_id))
+        .bounded(store::already_applied(pool, update.update_id))
         .await?
     {
         return Ok(Applied::Duplicate);
@@ -181,7 +183,7 @@ async fn apply(state: &AppState, bot: &Bot, update: &Update) -> ApiResult<Applie
     // Recorded after the effects: a crash in between re-applies the update, whose money
     // and stock effects are keyed and so still happen once.
     if let Err(e) = state
-        .bounded(queries::record_applied(
+        .bounded(store::record_applied(
             pool,
             update.update_id,
             kind.as_str(),

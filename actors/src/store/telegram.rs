@@ -1,34 +1,49 @@
-//! What the bot reads and records in Postgres beyond the actors: the Telegram user → Souk
-//! user mapping, applied update ids (I4), and the paged lists its screens show. Every
-//! statement is parameterized; lists are bounded pages.
+//! What the Telegram bot reads and records in Postgres beyond the actors: which Souk user a
+//! Telegram user is, the update ids already applied (I4), and the paged lists its screens
+//! show. A bot user is created by the one `create_user`, like any other; every statement is
+//! parameterized and every list is a bounded page.
 
-use super::update::User;
+use crate::domain::changes::AuditEntry;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{CategoryId, ProductId, UserId};
+use crate::domain::money::Money;
 use deadpool_postgres::Pool;
-use souk_actors::domain::ids::{CategoryId, ProductId, UserId};
-use souk_actors::domain::money::Money;
-use souk_actors::DomainResult;
 
-/// Buttons of one list page (P22).
-pub const PAGE_SIZE: i64 = 8;
-
-/// The Souk user of a Telegram user, created on first contact. Concurrent first contacts
-/// agree: the insert yields to the `telegram_id` unique key and the read finds the winner.
-pub async fn user_for(pool: &Pool, from: &User) -> DomainResult<UserId> {
+/// The Souk user of a Telegram user, if it has one.
+pub async fn user_of(pool: &Pool, telegram_id: i64) -> DomainResult<Option<UserId>> {
     let client = pool.get().await?;
-    let name: String = from.first_name.trim().chars().take(200).collect();
-    let name = Some(name).filter(|n| !n.is_empty() && !n.chars().any(char::is_control));
-    client
-        .execute(
-            "INSERT INTO users (telegram_id, display_name) VALUES ($1, $2)
-             ON CONFLICT (telegram_id) DO NOTHING",
-            &[&from.id, &name],
+    let row = client
+        .query_opt(
+            "SELECT id FROM users WHERE telegram_id = $1",
+            &[&telegram_id],
         )
         .await?;
-    let row = client
-        .query_one("SELECT id FROM users WHERE telegram_id = $1", &[&from.id])
-        .await?;
-    UserId::new(row.try_get(0)?)
-        .ok_or_else(|| souk_actors::DomainError::Internal("a user id is not positive".into()))
+    match row {
+        Some(row) => Ok(Some(UserId::from_db(row.try_get(0)?))),
+        None => Ok(None),
+    }
+}
+
+/// The Souk user of a Telegram user, created (and audited) on first contact. Concurrent
+/// first contacts agree: the `telegram_id` unique key refuses every creation but one, and
+/// the others then find the winner.
+pub async fn user_for(
+    pool: &Pool,
+    telegram_id: i64,
+    display_name: Option<&str>,
+    audit: &AuditEntry,
+) -> DomainResult<UserId> {
+    if let Some(user) = user_of(pool, telegram_id).await? {
+        return Ok(user);
+    }
+    match super::create_user(pool, display_name, Some(telegram_id), audit).await {
+        Ok(user) => Ok(user.id),
+        // Refused by a constraint: if it was the unique key, the winner is there now.
+        Err(refused @ DomainError::Invalid { .. }) => {
+            user_of(pool, telegram_id).await?.ok_or(refused)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn already_applied(pool: &Pool, update_id: i64) -> DomainResult<bool> {
@@ -74,41 +89,58 @@ pub async fn record_applied(
 const APPLIED_KEPT_DAYS: i32 = 7;
 const PRUNE_EVERY: i64 = 1024;
 
-/// One page of a list and how many pages there are.
+/// One page of a list and how many pages there are. Pages are numbered from 0; a page past
+/// the end is the last one, so a stale button still shows something.
 pub struct Paged<T> {
     pub items: Vec<T>,
     pub page: i64,
     pub pages: i64,
 }
 
-fn pages(total: i64) -> i64 {
-    ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
+/// A page request: page number and page size (at least 1).
+#[derive(Debug, Clone, Copy)]
+pub struct PageOf {
+    pub page: u32,
+    pub size: i64,
 }
 
-pub async fn categories(pool: &Pool, page: u32) -> DomainResult<Paged<(CategoryId, String)>> {
+impl PageOf {
+    fn size(self) -> i64 {
+        self.size.max(1)
+    }
+
+    fn pages(self, total: i64) -> i64 {
+        ((total + self.size() - 1) / self.size()).max(1)
+    }
+
+    /// The page actually shown for `total` rows, and its offset.
+    fn clamp(self, total: i64) -> (i64, i64) {
+        let page = i64::from(self.page).min(self.pages(total) - 1);
+        (page, page * self.size())
+    }
+}
+
+pub async fn categories(pool: &Pool, at: PageOf) -> DomainResult<Paged<(CategoryId, String)>> {
     let client = pool.get().await?;
     let total: i64 = client
         .query_one("SELECT count(*) FROM categories", &[])
         .await?
         .try_get(0)?;
-    let page = i64::from(page).min(pages(total) - 1);
+    let (page, offset) = at.clamp(total);
     let rows = client
         .query(
             "SELECT id, name FROM categories ORDER BY id LIMIT $1 OFFSET $2",
-            &[&PAGE_SIZE, &(page * PAGE_SIZE)],
+            &[&at.size(), &offset],
         )
         .await?;
-    let items = rows
-        .iter()
-        .filter_map(|r| {
-            let id = CategoryId::new(r.try_get(0).ok()?)?;
-            Some((id, r.try_get(1).ok()?))
-        })
-        .collect();
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        items.push((CategoryId::from_db(r.try_get(0)?), r.try_get(1)?));
+    }
     Ok(Paged {
         items,
         page,
-        pages: pages(total),
+        pages: at.pages(total),
     })
 }
 
@@ -125,14 +157,14 @@ const FILTER: &str =
     AND (p.active OR $2::text IS NOT NULL)";
 
 /// Units for sale, as every other availability read counts them.
-const AVAILABLE: &str = souk_actors::store::STOCK_AVAILABLE;
+const AVAILABLE: &str = crate::store::STOCK_AVAILABLE;
 
 /// Active products of a category (or, for admins, every product of a kind), paged by id.
 pub async fn products(
     pool: &Pool,
     category: Option<CategoryId>,
     kind: Option<&str>,
-    page: u32,
+    at: PageOf,
 ) -> DomainResult<Paged<ProductLine>> {
     let client = pool.get().await?;
     let category = category.map(CategoryId::get);
@@ -143,21 +175,20 @@ pub async fn products(
         )
         .await?
         .try_get(0)?;
-    let page = i64::from(page).min(pages(total) - 1);
+    let (page, offset) = at.clamp(total);
     let rows = client
         .query(
             &format!(
                 "SELECT p.id, p.name, p.price_minor, {AVAILABLE} FROM products p WHERE {FILTER}
                  ORDER BY p.id LIMIT $3 OFFSET $4"
             ),
-            &[&category, &kind, &PAGE_SIZE, &(page * PAGE_SIZE)],
+            &[&category, &kind, &at.size(), &offset],
         )
         .await?;
-    let items = product_lines(&rows)?;
     Ok(Paged {
-        items,
+        items: product_lines(&rows)?,
         page,
-        pages: pages(total),
+        pages: at.pages(total),
     })
 }
 
@@ -165,14 +196,12 @@ pub async fn products(
 fn product_lines(rows: &[tokio_postgres::Row]) -> DomainResult<Vec<ProductLine>> {
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
-        if let Some(id) = ProductId::new(r.try_get(0)?) {
-            items.push(ProductLine {
-                id,
-                name: r.try_get(1)?,
-                price: Money::from_minor(r.try_get(2)?),
-                available: r.try_get(3)?,
-            });
-        }
+        items.push(ProductLine {
+            id: ProductId::from_db(r.try_get(0)?),
+            name: r.try_get(1)?,
+            price: Money::from_minor(r.try_get(2)?),
+            available: r.try_get(3)?,
+        });
     }
     Ok(items)
 }

@@ -228,7 +228,7 @@ async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<Keyed<Order>> {
     };
     let key = IdempotencyKey(format!("telegram-checkout-{confirmation}"));
     let hash = Sha256::digest(b"telegram: pay from wallet").to_vec();
-    let registry = state.registry.clone();
+    let shop = state.shop.clone();
     keyed(state, caller, key, hash, &request_id, |draft| async move {
         let meta = WriteMeta {
             idempotency: Some(draft),
@@ -243,7 +243,7 @@ async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<Keyed<Order>> {
             promo: None,
             payment: PaymentMethod::Wallet,
         };
-        let order = registry.user(caller.user, checkout).await?;
+        let order = shop.checkout(caller.user, checkout).await?;
         Answer::new(StatusCode::CREATED, order)
     })
     .await

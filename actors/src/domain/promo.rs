@@ -293,3 +293,142 @@ pub struct RedemptionRelease {
     pub user: UserId,
     pub releases: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn state(max_redemptions: Option<i32>, max_per_user: Option<i32>) -> PromoState {
+        let now = chrono::Utc::now();
+        let promo = Promo {
+            code: PromoCode::parse("TEN").unwrap(),
+            rules: PromoRules {
+                kind: PromoKind::Percent,
+                value: 10,
+                min_subtotal_minor: Money::from_minor(500),
+                starts_at: None,
+                ends_at: None,
+                max_redemptions,
+                max_per_user,
+                active: true,
+            },
+            redemptions: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        PromoState::loaded(promo, HashMap::new(), 0)
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Claim { user: i64, subtotal: i64 },
+        Settle { nth: usize, committed: bool },
+        Release { user: i64 },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (1i64..4, 0i64..2_000).prop_map(|(user, subtotal)| Op::Claim { user, subtotal }),
+            (0usize..8, any::<bool>()).prop_map(|(nth, committed)| Op::Settle { nth, committed }),
+            (1i64..4).prop_map(|user| Op::Release { user }),
+        ]
+    }
+
+    proptest! {
+        /// Against a model of redemptions and pending claims: no sequence of claims,
+        /// settlements and give-backs lets the code be used past its total or per-user
+        /// bound, and every refusal names the bound that was reached.
+        #[test]
+        fn claims_never_pass_the_codes_bounds(
+            max in proptest::option::of(1i32..5),
+            per_user in proptest::option::of(1i32..3),
+            ops in proptest::collection::vec(op(), 1..60),
+        ) {
+            let mut s = state(max, per_user);
+            let mut pending: Vec<(ClaimId, UserId)> = Vec::new();
+            let mut used: HashMap<UserId, i64> = HashMap::new();
+            let mut releases = 0;
+            for op in ops {
+                match op {
+                    Op::Claim { user, subtotal } => {
+                        let user = UserId::new(user).unwrap();
+                        let claim = ClaimId::next();
+                        let total = used.values().sum::<i64>() + pending.len() as i64;
+                        let mine = used.get(&user).copied().unwrap_or(0)
+                            + pending.iter().filter(|(_, u)| *u == user).count() as i64;
+                        let answer = s.check(user, Money::from_minor(subtotal), chrono::Utc::now(), Some(claim));
+                        let expected = if max.is_some_and(|m| total >= i64::from(m)) {
+                            Some(PromoRefusal::Exhausted)
+                        } else if per_user.is_some_and(|m| mine >= i64::from(m)) {
+                            Some(PromoRefusal::PerUserLimit)
+                        } else if subtotal < 500 {
+                            Some(PromoRefusal::BelowMinimum)
+                        } else {
+                            None
+                        };
+                        match (answer, expected) {
+                            (Ok(_), None) => pending.push((claim, user)),
+                            (Err(DomainError::PromoInvalid { reason, .. }), Some(want)) => {
+                                prop_assert_eq!(reason, want)
+                            }
+                            (got, want) => prop_assert!(false, "claim: got {got:?}, model {want:?}"),
+                        }
+                    }
+                    Op::Settle { nth, committed } => {
+                        if pending.is_empty() {
+                            continue;
+                        }
+                        let (claim, user) = pending.remove(nth % pending.len());
+                        s.settle(claim, committed);
+                        // A second settlement of the same claim changes nothing.
+                        s.settle(claim, committed);
+                        if committed {
+                            *used.entry(user).or_default() += 1;
+                        }
+                    }
+                    Op::Release { user } => {
+                        let user = UserId::new(user).unwrap();
+                        let Some(n) = used.get_mut(&user).filter(|n| **n > 0) else {
+                            continue;
+                        };
+                        *n -= 1;
+                        releases += 1;
+                        s.release(&RedemptionRelease {
+                            code: s.promo().code.clone(),
+                            user,
+                            releases,
+                        });
+                    }
+                }
+                let redeemed: i64 = used.values().sum();
+                prop_assert_eq!(s.promo().redemptions, redeemed);
+                if let Some(m) = max {
+                    prop_assert!(redeemed + pending.len() as i64 <= i64::from(m));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_give_back_the_load_already_counted_is_not_counted_twice() {
+        let mut s = state(None, None);
+        let user = UserId::new(1).unwrap();
+        let claim = ClaimId::next();
+        s.check(
+            user,
+            Money::from_minor(600),
+            chrono::Utc::now(),
+            Some(claim),
+        )
+        .unwrap();
+        s.settle(claim, true);
+        let mut loaded = PromoState::loaded(s.promo().clone(), HashMap::from([(user, 1)]), 1);
+        loaded.release(&RedemptionRelease {
+            code: s.promo().code.clone(),
+            user,
+            releases: 1,
+        });
+        assert_eq!(loaded.promo().redemptions, 1);
+    }
+}

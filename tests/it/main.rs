@@ -18,6 +18,7 @@ mod dashboard;
 mod durability;
 mod external;
 mod fake_bot_api;
+mod http_semantics;
 mod idempotency;
 mod lifecycle;
 mod load;

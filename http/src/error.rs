@@ -3,7 +3,7 @@
 //! identifiers clients can switch on; messages are for people; nothing leaks internals.
 
 use actix_web::error::PayloadError;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::{header, Method, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::{json, Value};
 use souk_actors::DomainError;
@@ -17,6 +17,8 @@ pub struct ApiError {
     pub details: Value,
     /// Seconds a client should wait before retrying (503, 429).
     pub retry_after: Option<u32>,
+    /// The methods a path serves, sent as `Allow` with a 405 (RFC 9110 requires it there).
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
             message: message.into(),
             details: json!({}),
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -69,6 +72,19 @@ impl ApiError {
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 405: the path exists but does not serve `method`; `allowed` is what it does serve.
+    pub fn method_not_allowed(method: &Method, allowed: &[Method]) -> ApiError {
+        let names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+        let mut e = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{method} is not allowed here; use {}", names.join(" or ")),
+        )
+        .with_details(json!({ "allowed": names }));
+        e.allow = Some(names.join(", "));
+        e
     }
 
     pub fn unavailable(message: impl Into<String>) -> ApiError {
@@ -189,6 +205,9 @@ impl ResponseError for ApiError {
         let mut builder = HttpResponse::build(self.status);
         if let Some(secs) = self.retry_after {
             builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Some(allow) = &self.allow {
+            builder.insert_header((header::ALLOW, allow.as_str()));
         }
         builder.extensions_mut().insert(self.clone());
         builder.json(self.body(""))

@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use souk_actors::store::{self, PageRequest};
 
+mod numbers;
+
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
@@ -145,7 +147,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::invalid("body", "the body must be a JSON object"));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let bytes = numbers::whole_numbers_as_integers(bytes);
+    let de = &mut serde_json::Deserializer::from_slice(&bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -246,9 +249,16 @@ pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Ap
     };
     let after = match cursor {
         None | Some("") => None,
-        Some(raw) => Some(raw.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| {
-            ApiError::invalid("cursor", "cursor is not one this server handed out")
-        })?),
+        // Exactly the shape this server hands out (a positive integer, no sign, no leading
+        // zero), which is the shape the served contract documents.
+        Some(raw) => {
+            let canonical = raw.starts_with(|c: char| matches!(c, '1'..='9'))
+                && raw.bytes().all(|b| b.is_ascii_digit());
+            let after = raw.parse::<i64>().ok().filter(|_| canonical);
+            Some(after.ok_or_else(|| {
+                ApiError::invalid("cursor", "cursor is not one this server handed out")
+            })?)
+        }
     };
     Ok(PageRequest { limit, after })
 }

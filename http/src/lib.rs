@@ -21,8 +21,8 @@ use actix_web::web;
 
 pub use state::AppState;
 
-/// Mounts every route, the JSON/query error handlers and the 404 fallback.
+/// Mounts every route and the fallback that answers 405 or 404 for what they do not serve.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(routes::configure)
-        .default_service(web::to(routes::not_found));
+        .default_service(web::to(routes::unrouted));
 }

@@ -4,6 +4,8 @@
 //! response, so a client (or schemathesis) can check any error body against one schema.
 
 use crate::routes;
+use actix_web::dev::ResourceDef;
+use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use std::sync::OnceLock;
@@ -36,7 +38,12 @@ pub struct PageParams {
     /// Page size, 1..=100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page; opaque.
+    /// Opaque: send back the `next_cursor` of the previous page unchanged (empty or absent:
+    /// the first page). A client must not build or change one; the pattern is only the
+    /// shape this server hands out, and a value off it is refused with 422.
+    #[param(
+        pattern = "^(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[01][0-9]{17}|92[01][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[01][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807)?$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -53,8 +60,11 @@ pub struct IdempotencyKeyHeader {
 /// `{"status": "ok"}` and `{"status": "ready"}`.
 #[derive(Serialize, ToSchema)]
 pub struct Status {
-    status: String,
+    pub status: &'static str,
 }
+
+pub mod field;
+mod links;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -170,12 +180,50 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut utoipa::openapi:
     .flatten()
 }
 
+/// The methods the document lists for the path template `path` matches, in a fixed order;
+/// `None` for a path it does not document. The 405 fallback's `Allow` comes from here, so it
+/// says exactly what the contract says.
+pub fn methods_served(path: &str) -> Option<&'static [Method]> {
+    static SERVED: OnceLock<Vec<(ResourceDef, Vec<Method>)>> = OnceLock::new();
+    let served = SERVED.get_or_init(|| {
+        let doc = ApiDoc::openapi();
+        doc.paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let methods = [
+                    (Method::GET, item.get.is_some()),
+                    (Method::PUT, item.put.is_some()),
+                    (Method::POST, item.post.is_some()),
+                    (Method::DELETE, item.delete.is_some()),
+                    (Method::OPTIONS, item.options.is_some()),
+                    (Method::HEAD, item.head.is_some()),
+                    (Method::PATCH, item.patch.is_some()),
+                    (Method::TRACE, item.trace.is_some()),
+                ];
+                let methods = methods
+                    .into_iter()
+                    .filter_map(|(m, documented)| documented.then_some(m))
+                    .collect();
+                // utoipa's `{name}` templates are actix's own syntax.
+                (ResourceDef::new(template.as_str()), methods)
+            })
+            .collect()
+    });
+    served
+        .iter()
+        .find(|(def, _)| def.is_match(path))
+        .map(|(_, methods)| methods.as_slice())
+}
+
 /// The document is the same for the life of the process; it is built on first request.
 fn document() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
     JSON.get_or_init(|| {
-        // Serializing a tree of strings and maps cannot fail; an empty body would show it did.
-        ApiDoc::openapi().to_json().unwrap_or_default()
+        // Serializing a tree of strings and maps cannot fail; a `null` document would show it did.
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        links::add(&mut doc);
+        doc.to_string()
     })
 }
 
@@ -196,27 +244,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `GET /v1/me/wallet`.
 #[derive(Serialize, ToSchema)]
-pub struct Balance {
-    balance_minor: i64,
-    currency: String,
+pub struct Balance<'a> {
+    pub balance_minor: souk_actors::domain::money::Money,
+    pub currency: &'a str,
 }
 
 /// `GET /v1/admin/dashboard`, as `routes/dashboard.rs` assembles it.
 #[derive(Serialize, ToSchema)]
-pub struct Dashboard {
-    currency: String,
-    today: souk_actors::views::dashboard::Window,
-    last_7_days: souk_actors::views::dashboard::Window,
+pub struct Dashboard<'a> {
+    pub currency: &'a str,
+    pub today: &'a souk_actors::views::dashboard::Window,
+    pub last_7_days: &'a souk_actors::views::dashboard::Window,
     /// Checkouts counted since the process started, by outcome.
-    checkouts_by_outcome_since_start: std::collections::BTreeMap<String, u64>,
-    low_stock: LowStock,
-    top_products_7_days: Vec<souk_actors::views::dashboard::TopProduct>,
+    pub checkouts_by_outcome_since_start: std::collections::BTreeMap<String, u64>,
+    pub low_stock: LowStock<'a>,
+    pub top_products_7_days: &'a [souk_actors::views::dashboard::TopProduct],
     #[schema(value_type = String, format = DateTime)]
-    computed_at: String,
+    pub computed_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct LowStock {
-    threshold: i64,
-    items: Vec<souk_actors::views::dashboard::StockLow>,
+pub struct LowStock<'a> {
+    pub threshold: i64,
+    pub items: &'a [souk_actors::views::dashboard::StockLow],
 }

@@ -234,3 +234,51 @@ async fn every_admin_route_refuses_anonymous_and_customer_callers_and_every_me_r
     assert_eq!(admin_ops, registered("/v1/admin/"));
     assert_eq!(me_ops, registered("/v1/me/"));
 }
+
+#[tokio::test]
+async fn every_link_names_a_documented_operation_and_only_its_path_parameters() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    // operationId -> the names of its path parameters.
+    let mut by_id = std::collections::BTreeMap::new();
+    for (method, path) in documented(&doc) {
+        let entry = &doc["paths"][&path][method.to_lowercase()];
+        let params: BTreeSet<String> = entry["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "path")
+            .filter_map(|p| p["name"].as_str().map(str::to_string))
+            .collect();
+        let id = entry["operationId"].as_str().expect("operationId");
+        assert!(by_id.insert(id.to_string(), params).is_none(), "{id} twice");
+    }
+    let mut links = 0;
+    for (method, path) in documented(&doc) {
+        let responses = &doc["paths"][&path][method.to_lowercase()]["responses"];
+        for (status, response) in responses.as_object().expect("responses") {
+            for (name, link) in response["links"].as_object().into_iter().flatten() {
+                links += 1;
+                let what = format!("{method} {path} {status} {name}");
+                let target = link["operationId"].as_str().expect("operationId");
+                let params = by_id
+                    .get(target)
+                    .unwrap_or_else(|| panic!("{what}: no operation {target}"));
+                let given: BTreeSet<String> = link["parameters"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                assert_eq!(&given, params, "{what}");
+            }
+        }
+    }
+    // Checkout's order feeds the order routes; a return feeds the staff steps; and so on.
+    assert!(links >= 20, "only {links} links");
+    let checkout = &doc["paths"]["/v1/me/checkout"]["post"]["responses"]["201"]["links"];
+    assert!(
+        checkout.as_object().is_some_and(|l| l.len() >= 5),
+        "{checkout}"
+    );
+}

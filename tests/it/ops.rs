@@ -50,21 +50,20 @@ async fn metrics_are_prometheus_text_counted_by_route_template_not_raw_path() {
 }
 
 #[tokio::test]
-async fn unknown_routes_and_methods_answer_404_not_found_in_the_envelope() {
+async fn unknown_routes_answer_404_not_found_in_the_envelope() {
     let app = TestApp::spawn().await;
     for (method, path) in [
         (Method::GET, "/"),
         (Method::GET, "/nope"),
         (Method::GET, "/v1/nope"),
         (Method::GET, "/v2/products"),
-        (Method::POST, "/v1/health"),
-        (Method::DELETE, "/v1/products"),
         (Method::GET, "/v1/products/1/extra"),
-        (Method::PUT, "/v1/me/cart"),
     ] {
         let r = app.req(method, path).token(&app.admin()).send().await;
         r.err(404, "not_found");
     }
+    // A known path with a method it does not serve (POST /v1/health, DELETE /v1/products,
+    // PUT /v1/me/cart, once 404 here) is 405 now: tests/it/http_semantics.rs asserts it.
 }
 
 #[tokio::test]

@@ -36,7 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCategoryBody {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = crate::openapi::field::line_1_200)]
     name: String,
     #[schema(minimum = 1)]
     parent_id: Option<i64>,
@@ -78,19 +78,19 @@ async fn create_category(
 struct NewProductBody {
     #[schema(minimum = 1)]
     category_id: i64,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = crate::openapi::field::line_1_200)]
     name: String,
-    #[schema(max_length = 5000)]
+    #[schema(schema_with = crate::openapi::field::lines_0_5000_or_null)]
     description: Option<String>,
     #[schema(value_type = souk_actors::domain::model::ProductKind)]
     kind: String,
     #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: i64,
-    #[schema(max_length = 2000, pattern = "^https?://")]
+    #[schema(schema_with = crate::openapi::field::image_url_or_null)]
     image_url: Option<String>,
     #[schema(minimum = 1)]
     group_id: Option<i64>,
-    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    #[schema(schema_with = crate::openapi::field::options_or_null)]
     options: Option<VariantOptions>,
 }
 
@@ -185,22 +185,22 @@ async fn create_product(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchProductBody {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = crate::openapi::field::line_1_200_or_null)]
     name: Option<String>,
-    #[schema(max_length = 5000)]
+    #[schema(schema_with = crate::openapi::field::lines_0_5000_or_null)]
     description: Option<String>,
     #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: Option<i64>,
     active: Option<bool>,
     /// `null` clears the image; absent leaves it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(max_length = 2000, pattern = "^https?://")]
+    #[schema(schema_with = crate::openapi::field::image_url_or_null)]
     image_url: Option<Option<String>>,
     /// `null` takes the product out of its group; absent leaves it.
     #[serde(default, deserialize_with = "present")]
     #[schema(minimum = 1)]
     group_id: Option<Option<i64>>,
-    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    #[schema(schema_with = crate::openapi::field::options_or_null)]
     options: Option<VariantOptions>,
 }
 
@@ -279,14 +279,21 @@ async fn update_product(
     Ok(HttpResponse::Ok().json(product))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StockBody {
-    #[schema(minimum = -1_000_000, maximum = 1_000_000)]
     quantity_delta: Option<i64>,
-    #[schema(min_items = 1, max_items = 1000)]
     codes: Option<Vec<String>>,
 }
+
+/// "Exactly one of" is no derive's shape; the schema is spelled out in `openapi::field`.
+impl utoipa::PartialSchema for StockBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::RefOr::T(crate::openapi::field::stock_change())
+    }
+}
+
+impl utoipa::ToSchema for StockBody {}
 
 #[utoipa::path(
     post,

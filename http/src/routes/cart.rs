@@ -123,7 +123,7 @@ async fn check(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PromoBody {
-    #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
+    #[schema(schema_with = crate::openapi::field::promo_code)]
     code: String,
 }
 

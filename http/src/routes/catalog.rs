@@ -43,7 +43,8 @@ async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<H
     params(
         crate::openapi::PageParams,
         ("category_id" = Option<i64>, Query, minimum = 1),
-        ("q" = Option<String>, Query, max_length = 200, description = "Text the name contains, any case")
+        ("q" = Option<String>, Query, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]{0,200}$",
+            description = "Text the name contains, any case; at most 200 characters, no control characters")
     ),
     responses((status = 200, body = ListBody<Product>))
 )]

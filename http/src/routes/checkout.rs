@@ -23,7 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckoutBody {
-    #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
+    #[schema(schema_with = crate::openapi::field::promo_code_or_null)]
     promo_code: Option<String>,
     #[schema(value_type = souk_actors::domain::model::PaymentMethod)]
     payment: String,
@@ -33,17 +33,17 @@ struct CheckoutBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddressBody {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = crate::openapi::field::line_1_200)]
     name: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = crate::openapi::field::line_1_200)]
     line1: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = crate::openapi::field::line_1_200_or_null)]
     line2: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = crate::openapi::field::line_1_100)]
     city: String,
-    #[schema(min_length = 1, max_length = 20)]
+    #[schema(schema_with = crate::openapi::field::line_1_20)]
     postal_code: String,
-    #[schema(pattern = "^[A-Za-z]{2}$")]
+    #[schema(schema_with = crate::openapi::field::country)]
     country: String,
 }
 

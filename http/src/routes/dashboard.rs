@@ -5,10 +5,11 @@
 
 use crate::error::ApiResult;
 use crate::extract::Admin;
+use crate::openapi::{Dashboard, LowStock};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use prometheus::core::Collector;
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/dashboard", web::get().to(dashboard));
@@ -27,20 +28,23 @@ async fn dashboard(_admin: Admin, state: web::Data<AppState>) -> ApiResult<HttpR
     let figures = state
         .bounded(state.dashboard.read(&state.pool, threshold))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "currency": state.currency,
-        "today": figures.today,
-        "last_7_days": figures.last_7_days,
-        "checkouts_by_outcome_since_start": checkout_outcomes(&state),
-        "low_stock": { "threshold": threshold, "items": figures.low_stock },
-        "top_products_7_days": figures.top_products_7_days,
-        "computed_at": figures.computed_at,
-    })))
+    Ok(HttpResponse::Ok().json(Dashboard {
+        currency: &state.currency,
+        today: &figures.today,
+        last_7_days: &figures.last_7_days,
+        checkouts_by_outcome_since_start: checkout_outcomes(&state),
+        low_stock: LowStock {
+            threshold,
+            items: &figures.low_stock,
+        },
+        top_products_7_days: &figures.top_products_7_days,
+        computed_at: figures.computed_at,
+    }))
 }
 
 /// `{"ok": 3, "out_of_stock": 1, ...}` from `souk_checkouts_total`.
-fn checkout_outcomes(state: &AppState) -> Value {
-    let mut outcomes = Map::new();
+fn checkout_outcomes(state: &AppState) -> BTreeMap<String, u64> {
+    let mut outcomes = BTreeMap::new();
     for family in state.metrics.checkouts.collect() {
         for metric in family.get_metric() {
             let outcome = metric
@@ -49,9 +53,10 @@ fn checkout_outcomes(state: &AppState) -> Value {
                 .find(|l| l.name() == "outcome")
                 .map(|l| l.value().to_string());
             if let Some(outcome) = outcome {
-                outcomes.insert(outcome, json!(metric.get_counter().get_value() as u64));
+                // A counter holds whole increments; as u64 it loses nothing below 2^53.
+                outcomes.insert(outcome, metric.get_counter().get_value() as u64);
             }
         }
     }
-    Value::Object(outcomes)
+    outcomes
 }

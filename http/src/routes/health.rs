@@ -1,9 +1,9 @@
 //! Liveness and readiness.
 
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::Status;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 use std::time::Duration;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -19,7 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses((status = 200, body = crate::openapi::Status))
 )]
 async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(Status { status: "ok" })
 }
 
 /// Ready when Postgres answers within a second (migrations ran before the server started).
@@ -36,7 +36,7 @@ async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     )
     .await
     {
-        Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),
+        Ok(Ok(())) => Ok(HttpResponse::Ok().json(Status { status: "ready" })),
         _ => Err(ApiError::unavailable("the database does not answer")),
     }
 }

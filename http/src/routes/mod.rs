@@ -97,13 +97,21 @@ pub fn request_id(req: &HttpRequest) -> String {
         .unwrap_or_default()
 }
 
-/// Anything no route matches: 404 in the error envelope, never actix's plain text.
-pub async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!(
-        "no route for {} {}",
-        req.method(),
-        req.path()
-    )))
+/// Anything no route matches, in the error envelope, never actix's plain text. A path the
+/// served contract documents answers 405 with `Allow` naming the methods it documents there
+/// (tests/it/openapi.rs proves the documented and the mounted routes are the same set); any
+/// other path answers 404.
+pub async fn unrouted(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    match crate::openapi::methods_served(req.path()) {
+        Some(allowed) if !allowed.contains(req.method()) => {
+            Err(ApiError::method_not_allowed(req.method(), allowed))
+        }
+        _ => Err(ApiError::not_found(format!(
+            "no route for {} {}",
+            req.method(),
+            req.path()
+        ))),
+    }
 }
 
 /// Checks a one-line text field: trimmed length within bounds and no control characters.

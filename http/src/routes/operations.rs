@@ -30,7 +30,7 @@ async fn get_maintenance(state: web::Data<AppState>) -> HttpResponse {
 #[serde(deny_unknown_fields)]
 struct MaintenanceBody {
     enabled: bool,
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(schema_with = crate::openapi::field::line_1_500_or_null)]
     message: Option<String>,
 }
 
@@ -67,9 +67,9 @@ async fn set_maintenance(
     operation_id = "list_audit",
     params(
         crate::openapi::PageParams,
-        ("actor" = Option<String>, Query),
-        ("target" = Option<String>, Query),
-        ("action" = Option<String>, Query)
+        ("actor" = Option<String>, Query, pattern = "^[^\\u0000]*$"),
+        ("target" = Option<String>, Query, pattern = "^[^\\u0000]*$"),
+        ("action" = Option<String>, Query, pattern = "^[^\\u0000]*$")
     ),
     responses((status = 200, body = ListBody<souk_actors::store::operations::AuditRow>)),
     security(("bearer" = []))

@@ -153,7 +153,7 @@ async fn any_order(
 struct TransitionBody {
     #[schema(value_type = souk_actors::domain::status::OrderStatus)]
     to: String,
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(schema_with = crate::openapi::field::line_1_500_or_null)]
     note: Option<String>,
 }
 
@@ -252,7 +252,7 @@ async fn cancel_mine(
 struct RefundBody {
     #[schema(minimum = 1)]
     amount_minor: Option<i64>,
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(schema_with = crate::openapi::field::line_1_500)]
     reason: String,
 }
 

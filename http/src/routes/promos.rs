@@ -34,7 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPromoBody {
-    #[schema(pattern = "^[A-Za-z0-9_-]{3,32}$")]
+    #[schema(schema_with = crate::openapi::field::promo_code)]
     code: String,
     #[schema(value_type = souk_actors::domain::promo::PromoKind)]
     kind: String,
@@ -46,9 +46,9 @@ struct NewPromoBody {
     starts_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
     ends_at: Option<Timestamp>,
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 2_147_483_647)]
     max_redemptions: Option<i32>,
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 2_147_483_647)]
     max_per_user: Option<i32>,
     active: Option<bool>,
 }
@@ -70,10 +70,10 @@ struct PatchPromoBody {
     #[schema(value_type = Option<String>, format = DateTime)]
     ends_at: Option<Option<Timestamp>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 2_147_483_647)]
     max_redemptions: Option<Option<i32>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 2_147_483_647)]
     max_per_user: Option<Option<i32>>,
     active: Option<bool>,
 }
@@ -177,7 +177,7 @@ fn path_code(req: &HttpRequest) -> ApiResult<PromoCode> {
     summary = "One promo code (admin)",
     tag = "promos",
     operation_id = "get_promo",
-    params(("code" = String, Path)),
+    params(("code" = String, Path, pattern = "^[A-Za-z0-9_-]{3,32}$")),
     responses((status = 200, body = souk_actors::domain::promo::Promo)),
     security(("bearer" = []))
 )]
@@ -197,7 +197,7 @@ async fn get(
     summary = "Change a promo code's rules (admin)",
     tag = "promos",
     operation_id = "update_promo",
-    params(("code" = String, Path)),
+    params(("code" = String, Path, pattern = "^[A-Za-z0-9_-]{3,32}$")),
     request_body = PatchPromoBody,
     responses((status = 200, body = souk_actors::domain::promo::Promo)),
     security(("bearer" = []))

@@ -35,7 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct ReturnBody {
     #[schema(min_items = 1)]
     lines: Vec<LineBody>,
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(schema_with = crate::openapi::field::lines_1_1000)]
     reason: String,
 }
 
@@ -54,7 +54,7 @@ struct LineBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StepBody {
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(schema_with = crate::openapi::field::lines_1_1000_or_null)]
     note: Option<String>,
 }
 

@@ -39,7 +39,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 )]
 async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let balance = state.shop.balance(caller.user).await?;
-    Ok(HttpResponse::Ok().json(json!({ "balance_minor": balance, "currency": state.currency })))
+    Ok(HttpResponse::Ok().json(crate::openapi::Balance {
+        balance_minor: balance,
+        currency: &state.currency,
+    }))
 }
 
 #[utoipa::path(
@@ -73,7 +76,7 @@ async fn transactions(
 struct CreditBody {
     #[schema(minimum = 1, maximum = 1_000_000_000)]
     amount_minor: i64,
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(schema_with = crate::openapi::field::line_1_500)]
     reason: String,
 }
 

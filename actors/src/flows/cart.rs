@@ -1,15 +1,19 @@
 //! The priced cart that the HTTP API and the bot both show: the user's lines with each
 //! product's current name, price and availability from its owner.
 
-use crate::domain::error::DomainResult;
+use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::ProductId;
 use crate::domain::ids::PromoCode;
 use crate::domain::ids::UserId;
 use crate::domain::model::ProductKind;
+use crate::domain::money::Money;
 use crate::domain::pricing::PricedLine;
+use crate::domain::pricing::{line_total, price, subtotal, Discount};
+use crate::domain::promo::PromoRefusal;
 use crate::domain::quantity::Quantity;
 use crate::entity::product::GetSnapshot;
 use crate::entity::product::Snapshot;
+use crate::entity::promo::CheckPromo;
 use crate::entity::registry::Registry;
 use crate::entity::user::GetCart;
 use std::sync::Arc;
@@ -62,4 +66,109 @@ pub async fn cart_view(
         })
         .collect::<DomainResult<Vec<_>>>()?;
     Ok((lines, cart.promo))
+}
+
+/// One line of the priced cart: `GET /v1/me/cart`'s line, and the bot's.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CartLineBody)]
+pub struct PricedLineView {
+    pub product_id: ProductId,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price_minor: Money,
+    pub line_total_minor: Money,
+    pub available: i64,
+}
+
+/// The cart priced by the one pricing function, with the code on it and, when that code
+/// gives nothing now, why.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CartBody)]
+pub struct PricedCart {
+    pub lines: Vec<PricedLineView>,
+    pub subtotal_minor: Money,
+    pub discount_minor: Money,
+    pub shipping_minor: Money,
+    pub tax_minor: Money,
+    pub total_minor: Money,
+    pub tax_included_minor: Money,
+    pub currency: String,
+    pub promo_code: Option<PromoCode>,
+    /// Why the cart's code gives no discount right now (it is kept: it may apply again,
+    /// e.g. once the cart reaches the minimum); checkout refuses it while this is set.
+    pub promo_refusal: Option<Refusal>,
+}
+
+/// A code on the cart that does not apply now.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Refusal {
+    pub reason: PromoRefusal,
+    pub message: &'static str,
+}
+
+/// Prices a cart as shown: each line at its product's current price, the cart's code
+/// checked (without claiming a redemption) against the subtotal.
+pub async fn priced(
+    registry: &Arc<Registry>,
+    user: UserId,
+    (view, promo): (Vec<CartLineView>, Option<PromoCode>),
+) -> DomainResult<PricedCart> {
+    let mut lines = Vec::with_capacity(view.len());
+    let mut priced = Vec::with_capacity(view.len());
+    for line in view {
+        let p = line.priced();
+        priced.push(p);
+        lines.push(PricedLineView {
+            product_id: line.product,
+            name: line.name,
+            quantity: line.quantity.get(),
+            unit_price_minor: line.snapshot.price,
+            line_total_minor: line_total(p)?,
+            available: line.snapshot.available,
+        });
+    }
+    let (discount, promo_refusal) = match &promo {
+        Some(code) => match check_code(registry, user, code, subtotal(&priced)?).await {
+            Ok(d) => (Some(d), None),
+            Err(DomainError::PromoInvalid { reason, .. }) => (
+                None,
+                Some(Refusal {
+                    reason,
+                    message: reason.explain(),
+                }),
+            ),
+            Err(e) => return Err(e),
+        },
+        None => (None, None),
+    };
+    let config = &registry.deps.config;
+    let totals = price(&priced, &config.pricing, discount)?;
+    Ok(PricedCart {
+        lines,
+        subtotal_minor: totals.subtotal_minor,
+        discount_minor: totals.discount_minor,
+        shipping_minor: totals.shipping_minor,
+        tax_minor: totals.tax_minor,
+        total_minor: totals.total_minor,
+        tax_included_minor: totals.tax_included_minor,
+        currency: config.currency.clone(),
+        promo_code: promo,
+        promo_refusal,
+    })
+}
+
+/// Whether `code` applies to this user's cart now, without claiming a redemption.
+pub async fn check_code(
+    registry: &Arc<Registry>,
+    user: UserId,
+    code: &PromoCode,
+    subtotal: Money,
+) -> DomainResult<Discount> {
+    let check = CheckPromo {
+        user,
+        subtotal,
+        now: chrono::Utc::now(),
+        claim: None,
+    };
+    check.ask(registry, code).await
 }

@@ -7,11 +7,11 @@ use super::screens::{button, Button, Ctx, Screen};
 use super::{money, page_of, webhook};
 use crate::auth::Role;
 use crate::error::ApiResult;
-use crate::routes::cart::CartBody;
 use souk_actors::domain::ids::{CategoryId, ProductId};
 use souk_actors::domain::money::Money;
 use souk_actors::domain::quantity::Quantity;
 use souk_actors::entity::user::{GetCart, SetCartLine};
+use souk_actors::flows::cart::{self, PricedCart};
 use souk_actors::store::telegram::{self as store, Paged};
 
 pub fn menu(ctx: &Ctx<'_>) -> Screen {
@@ -291,8 +291,10 @@ pub async fn cart(ctx: &mut Ctx<'_>) -> ApiResult<()> {
 }
 
 /// The caller's cart, priced by the same function as `GET /v1/me/cart` and checkout.
-pub async fn priced_cart(ctx: &Ctx<'_>) -> ApiResult<CartBody> {
-    crate::routes::cart::render(ctx.state, ctx.caller.user).await
+pub async fn priced_cart(ctx: &Ctx<'_>) -> ApiResult<PricedCart> {
+    let user = ctx.caller.user;
+    let view = ctx.state.shop.cart(user).await?;
+    Ok(cart::priced(&ctx.state.registry, user, view).await?)
 }
 
 /// Clears a waiting dialogue (used by admin refusals and by /start).

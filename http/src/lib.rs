@@ -13,6 +13,7 @@ pub mod panics;
 pub mod ratelimit;
 pub mod read_timeout;
 pub mod routes;
+pub mod schema;
 pub mod scrape;
 pub mod state;
 pub mod telegram;
@@ -23,6 +24,12 @@ pub use state::AppState;
 
 /// Mounts every route and the fallback that answers 405 or 404 for what they do not serve.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(routes::configure)
-        .default_service(web::to(routes::unrouted));
+    cfg.route("/metrics", web::get().to(metrics::render))
+        .service(
+            web::scope("/v1")
+                .configure(routes::configure)
+                .configure(telegram::configure)
+                .configure(openapi::configure),
+        )
+        .default_service(web::to(openapi::unrouted));
 }

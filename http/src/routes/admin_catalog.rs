@@ -36,7 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCategoryBody {
-    #[schema(schema_with = crate::openapi::field::line_1_200)]
+    #[schema(schema_with = crate::schema::field::line_1_200)]
     name: String,
     #[schema(minimum = 1)]
     parent_id: Option<i64>,
@@ -78,19 +78,19 @@ async fn create_category(
 struct NewProductBody {
     #[schema(minimum = 1)]
     category_id: i64,
-    #[schema(schema_with = crate::openapi::field::line_1_200)]
+    #[schema(schema_with = crate::schema::field::line_1_200)]
     name: String,
-    #[schema(schema_with = crate::openapi::field::lines_0_5000_or_null)]
+    #[schema(schema_with = crate::schema::field::lines_0_5000_or_null)]
     description: Option<String>,
     #[schema(value_type = souk_actors::domain::model::ProductKind)]
     kind: String,
     #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: i64,
-    #[schema(schema_with = crate::openapi::field::image_url_or_null)]
+    #[schema(schema_with = crate::schema::field::image_url_or_null)]
     image_url: Option<String>,
     #[schema(minimum = 1)]
     group_id: Option<i64>,
-    #[schema(schema_with = crate::openapi::field::options_or_null)]
+    #[schema(schema_with = crate::schema::field::options_or_null)]
     options: Option<VariantOptions>,
 }
 
@@ -185,22 +185,22 @@ async fn create_product(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchProductBody {
-    #[schema(schema_with = crate::openapi::field::line_1_200_or_null)]
+    #[schema(schema_with = crate::schema::field::line_1_200_or_null)]
     name: Option<String>,
-    #[schema(schema_with = crate::openapi::field::lines_0_5000_or_null)]
+    #[schema(schema_with = crate::schema::field::lines_0_5000_or_null)]
     description: Option<String>,
     #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: Option<i64>,
     active: Option<bool>,
     /// `null` clears the image; absent leaves it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(schema_with = crate::openapi::field::image_url_or_null)]
+    #[schema(schema_with = crate::schema::field::image_url_or_null)]
     image_url: Option<Option<String>>,
     /// `null` takes the product out of its group; absent leaves it.
     #[serde(default, deserialize_with = "present")]
     #[schema(minimum = 1)]
     group_id: Option<Option<i64>>,
-    #[schema(schema_with = crate::openapi::field::options_or_null)]
+    #[schema(schema_with = crate::schema::field::options_or_null)]
     options: Option<VariantOptions>,
 }
 
@@ -289,7 +289,7 @@ struct StockBody {
 /// "Exactly one of" is no derive's shape; the schema is spelled out in `openapi::field`.
 impl utoipa::PartialSchema for StockBody {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::RefOr::T(crate::openapi::field::stock_change())
+        utoipa::openapi::RefOr::T(crate::schema::field::stock_change())
     }
 }
 
@@ -300,7 +300,7 @@ impl utoipa::ToSchema for StockBody {}
     path = "/v1/admin/products/{product_id}/stock",
     summary = "Add or remove physical stock, or add digital codes (staff)",
     tag = "admin catalog",
-    params(("product_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
+    params(("product_id" = i64, Path, minimum = 1), crate::schema::IdempotencyKeyHeader),
     request_body = StockBody,
     responses((status = 200, body = souk_actors::domain::model::StockReport)),
     security(("bearer" = []))

@@ -32,7 +32,7 @@ pub async fn render(state: &AppState, user: UserId) -> ApiResult<PricedCart> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PromoBody {
-    #[schema(schema_with = crate::openapi::field::promo_code)]
+    #[schema(schema_with = crate::schema::field::promo_code)]
     code: String,
 }
 

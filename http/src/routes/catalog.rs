@@ -23,7 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     summary = "List categories",
     tag = "catalog",
     operation_id = "list_categories",
-    params(crate::openapi::PageParams),
+    params(crate::schema::PageParams),
     responses((status = 200, body = ListBody<souk_actors::domain::model::Category>))
 )]
 async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
@@ -41,7 +41,7 @@ async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<H
     tag = "catalog",
     operation_id = "list_products",
     params(
-        crate::openapi::PageParams,
+        crate::schema::PageParams,
         ("category_id" = Option<i64>, Query, minimum = 1),
         ("q" = Option<String>, Query, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]{0,200}$",
             description = "Text the name contains, any case; at most 200 characters, no control characters")

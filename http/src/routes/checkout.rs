@@ -23,7 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckoutBody {
-    #[schema(schema_with = crate::openapi::field::promo_code_or_null)]
+    #[schema(schema_with = crate::schema::field::promo_code_or_null)]
     promo_code: Option<String>,
     #[schema(value_type = souk_actors::domain::model::PaymentMethod)]
     payment: String,
@@ -33,17 +33,17 @@ struct CheckoutBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddressBody {
-    #[schema(schema_with = crate::openapi::field::line_1_200)]
+    #[schema(schema_with = crate::schema::field::line_1_200)]
     name: String,
-    #[schema(schema_with = crate::openapi::field::line_1_200)]
+    #[schema(schema_with = crate::schema::field::line_1_200)]
     line1: String,
-    #[schema(schema_with = crate::openapi::field::line_1_200_or_null)]
+    #[schema(schema_with = crate::schema::field::line_1_200_or_null)]
     line2: Option<String>,
-    #[schema(schema_with = crate::openapi::field::line_1_100)]
+    #[schema(schema_with = crate::schema::field::line_1_100)]
     city: String,
-    #[schema(schema_with = crate::openapi::field::line_1_20)]
+    #[schema(schema_with = crate::schema::field::line_1_20)]
     postal_code: String,
-    #[schema(schema_with = crate::openapi::field::country)]
+    #[schema(schema_with = crate::schema::field::country)]
     country: String,
 }
 
@@ -66,7 +66,7 @@ impl AddressBody {
     path = "/v1/me/checkout",
     summary = "Turn the cart into an order, paid from the wallet or externally",
     tag = "checkout",
-    params(crate::openapi::IdempotencyKeyHeader),
+    params(crate::schema::IdempotencyKeyHeader),
     request_body = CheckoutBody,
     responses((status = 201, body = souk_actors::domain::model::Order)),
     security(("bearer" = []))

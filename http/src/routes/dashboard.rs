@@ -5,7 +5,7 @@
 
 use crate::error::ApiResult;
 use crate::extract::Admin;
-use crate::openapi::{Dashboard, LowStock};
+use crate::schema::{Dashboard, LowStock};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use prometheus::core::Collector;
@@ -20,7 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     path = "/v1/admin/dashboard",
     summary = "Sales, checkouts, low stock and top products (admin)",
     tag = "operations",
-    responses((status = 200, body = crate::openapi::Dashboard)),
+    responses((status = 200, body = crate::schema::Dashboard)),
     security(("bearer" = []))
 )]
 async fn dashboard(_admin: Admin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {

@@ -1,7 +1,7 @@
 //! Liveness and readiness.
 
 use crate::error::{ApiError, ApiResult};
-use crate::openapi::Status;
+use crate::schema::Status;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use std::time::Duration;
@@ -16,7 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     path = "/v1/health",
     summary = "The process is up",
     tag = "health",
-    responses((status = 200, body = crate::openapi::Status))
+    responses((status = 200, body = crate::schema::Status))
 )]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(Status { status: "ok" })
@@ -27,7 +27,7 @@ async fn health() -> HttpResponse {
     get,
     path = "/v1/ready",
     tag = "health",
-    responses((status = 200, body = crate::openapi::Status))
+    responses((status = 200, body = crate::schema::Status))
 )]
 async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     match tokio::time::timeout(

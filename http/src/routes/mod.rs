@@ -1,4 +1,4 @@
-//! One module per resource; `configure` mounts them all under `/v1`.
+//! One module per resource; `configure` mounts them all (under `/v1`, see `lib.rs`).
 
 pub mod admin_catalog;
 pub mod cart;
@@ -20,26 +20,21 @@ use actix_web::{web, HttpMessage, HttpRequest};
 use serde::Serialize;
 use souk_actors::store::Page;
 
+/// Mounts every resource's routes; `lib.rs` puts them under `/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(crate::metrics::render))
-        .service(
-            web::scope("/v1")
-                .configure(health::configure)
-                .configure(catalog::configure)
-                .configure(admin_catalog::configure)
-                .configure(cart::configure)
-                .configure(wallet::configure)
-                .configure(checkout::configure)
-                .configure(orders::configure)
-                .configure(users::configure)
-                .configure(operations::configure)
-                .configure(promos::configure)
-                .configure(payments::configure)
-                .configure(returns::configure)
-                .configure(dashboard::configure)
-                .configure(crate::telegram::configure)
-                .configure(crate::openapi::configure),
-        );
+    cfg.configure(health::configure)
+        .configure(catalog::configure)
+        .configure(admin_catalog::configure)
+        .configure(cart::configure)
+        .configure(wallet::configure)
+        .configure(checkout::configure)
+        .configure(orders::configure)
+        .configure(users::configure)
+        .configure(operations::configure)
+        .configure(promos::configure)
+        .configure(payments::configure)
+        .configure(returns::configure)
+        .configure(dashboard::configure);
 }
 
 /// The one list shape: `{"items": [...], "next_cursor": "..." | null}`.
@@ -95,23 +90,6 @@ pub fn request_id(req: &HttpRequest) -> String {
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default()
-}
-
-/// Anything no route matches, in the error envelope, never actix's plain text. A path the
-/// served contract documents answers 405 with `Allow` naming the methods it documents there
-/// (tests/it/openapi.rs proves the documented and the mounted routes are the same set); any
-/// other path answers 404.
-pub async fn unrouted(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    match crate::openapi::methods_served(req.path()) {
-        Some(allowed) if !allowed.contains(req.method()) => {
-            Err(ApiError::method_not_allowed(req.method(), allowed))
-        }
-        _ => Err(ApiError::not_found(format!(
-            "no route for {} {}",
-            req.method(),
-            req.path()
-        ))),
-    }
 }
 
 /// Checks a one-line text field: trimmed length within bounds and no control characters.

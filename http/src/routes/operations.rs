@@ -30,7 +30,7 @@ async fn get_maintenance(state: web::Data<AppState>) -> HttpResponse {
 #[serde(deny_unknown_fields)]
 struct MaintenanceBody {
     enabled: bool,
-    #[schema(schema_with = crate::openapi::field::line_1_500_or_null)]
+    #[schema(schema_with = crate::schema::field::line_1_500_or_null)]
     message: Option<String>,
 }
 
@@ -66,7 +66,7 @@ async fn set_maintenance(
     tag = "operations",
     operation_id = "list_audit",
     params(
-        crate::openapi::PageParams,
+        crate::schema::PageParams,
         ("actor" = Option<String>, Query, pattern = "^[^\\u0000]*$"),
         ("target" = Option<String>, Query, pattern = "^[^\\u0000]*$"),
         ("action" = Option<String>, Query, pattern = "^[^\\u0000]*$")

@@ -42,7 +42,7 @@ fn show_items(caller: &Caller) -> ShowItems {
     path = "/v1/me/orders",
     summary = "The caller's orders",
     tag = "orders",
-    params(crate::openapi::PageParams),
+    params(crate::schema::PageParams),
     responses((status = 200, body = ListBody<souk_actors::domain::model::Order>)),
     security(("bearer" = []))
 )]
@@ -95,7 +95,7 @@ async fn my_order(
     path = "/v1/admin/orders",
     summary = "All orders, optionally by status (staff)",
     tag = "orders",
-    params(crate::openapi::PageParams, ("status" = Option<OrderStatus>, Query)),
+    params(crate::schema::PageParams, ("status" = Option<OrderStatus>, Query)),
     responses((status = 200, body = ListBody<souk_actors::domain::model::Order>)),
     security(("bearer" = []))
 )]
@@ -153,7 +153,7 @@ async fn any_order(
 struct TransitionBody {
     #[schema(value_type = souk_actors::domain::status::OrderStatus)]
     to: String,
-    #[schema(schema_with = crate::openapi::field::line_1_500_or_null)]
+    #[schema(schema_with = crate::schema::field::line_1_500_or_null)]
     note: Option<String>,
 }
 
@@ -252,7 +252,7 @@ async fn cancel_mine(
 struct RefundBody {
     #[schema(minimum = 1)]
     amount_minor: Option<i64>,
-    #[schema(schema_with = crate::openapi::field::line_1_500)]
+    #[schema(schema_with = crate::schema::field::line_1_500)]
     reason: String,
 }
 
@@ -262,7 +262,7 @@ struct RefundBody {
     path = "/v1/admin/orders/{order_id}/refunds",
     tag = "orders",
     operation_id = "refund_order",
-    params(("order_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
+    params(("order_id" = i64, Path, minimum = 1), crate::schema::IdempotencyKeyHeader),
     request_body = RefundBody,
     responses((status = 201, body = souk_actors::domain::model::WalletTransaction)),
     security(("bearer" = []))

@@ -34,7 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPromoBody {
-    #[schema(schema_with = crate::openapi::field::promo_code)]
+    #[schema(schema_with = crate::schema::field::promo_code)]
     code: String,
     #[schema(value_type = souk_actors::domain::promo::PromoKind)]
     kind: String,
@@ -152,7 +152,7 @@ async fn create(
     summary = "List promo codes (admin)",
     tag = "promos",
     operation_id = "list_promos",
-    params(crate::openapi::PageParams),
+    params(crate::schema::PageParams),
     responses((status = 200, body = ListBody<souk_actors::domain::promo::Promo>)),
     security(("bearer" = []))
 )]

@@ -35,7 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct ReturnBody {
     #[schema(min_items = 1)]
     lines: Vec<LineBody>,
-    #[schema(schema_with = crate::openapi::field::lines_1_1000)]
+    #[schema(schema_with = crate::schema::field::lines_1_1000)]
     reason: String,
 }
 
@@ -54,7 +54,7 @@ struct LineBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StepBody {
-    #[schema(schema_with = crate::openapi::field::lines_1_1000_or_null)]
+    #[schema(schema_with = crate::schema::field::lines_1_1000_or_null)]
     note: Option<String>,
 }
 
@@ -121,7 +121,7 @@ async fn request(
     summary = "The returns of one of the caller's orders",
     tag = "returns",
     operation_id = "my_returns",
-    params(("order_id" = i64, Path, minimum = 1), crate::openapi::PageParams),
+    params(("order_id" = i64, Path, minimum = 1), crate::schema::PageParams),
     responses((status = 200, body = ListBody<souk_actors::domain::returns::Return>)),
     security(("bearer" = []))
 )]
@@ -153,7 +153,7 @@ async fn mine(
     tag = "returns",
     operation_id = "list_returns",
     params(
-        crate::openapi::PageParams,
+        crate::schema::PageParams,
         ("status" = Option<souk_actors::domain::returns::ReturnStatus>, Query)
     ),
     responses((status = 200, body = ListBody<souk_actors::domain::returns::Return>)),

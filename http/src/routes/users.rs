@@ -15,7 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUserBody {
-    #[schema(schema_with = crate::openapi::field::line_1_200_or_null)]
+    #[schema(schema_with = crate::schema::field::line_1_200_or_null)]
     display_name: Option<String>,
     #[schema(minimum = 1)]
     telegram_id: Option<i64>,

@@ -34,12 +34,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     summary = "The caller's wallet balance",
     tag = "wallet",
     operation_id = "get_balance",
-    responses((status = 200, body = crate::openapi::Balance)),
+    responses((status = 200, body = crate::schema::Balance)),
     security(("bearer" = []))
 )]
 async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let balance = state.shop.balance(caller.user).await?;
-    Ok(HttpResponse::Ok().json(crate::openapi::Balance {
+    Ok(HttpResponse::Ok().json(crate::schema::Balance {
         balance_minor: balance,
         currency: &state.currency,
     }))
@@ -51,7 +51,7 @@ async fn balance(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpRe
     summary = "The caller's wallet transactions, newest first",
     tag = "wallet",
     operation_id = "list_wallet_transactions",
-    params(crate::openapi::PageParams),
+    params(crate::schema::PageParams),
     responses((status = 200, body = ListBody<souk_actors::domain::model::WalletTransaction>)),
     security(("bearer" = []))
 )]
@@ -76,7 +76,7 @@ async fn transactions(
 struct CreditBody {
     #[schema(minimum = 1, maximum = 1_000_000_000)]
     amount_minor: i64,
-    #[schema(schema_with = crate::openapi::field::line_1_500)]
+    #[schema(schema_with = crate::schema::field::line_1_500)]
     reason: String,
 }
 
@@ -86,7 +86,7 @@ struct CreditBody {
     summary = "Credit a user's wallet (admin)",
     tag = "wallet",
     operation_id = "credit_wallet",
-    params(("user_id" = i64, Path, minimum = 1), crate::openapi::IdempotencyKeyHeader),
+    params(("user_id" = i64, Path, minimum = 1), crate::schema::IdempotencyKeyHeader),
     request_body = CreditBody,
     responses((status = 201, body = souk_actors::domain::model::WalletTransaction)),
     security(("bearer" = []))

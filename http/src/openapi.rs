@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::OnceLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, PathItem, Ref, RefOr, Response};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 mod links;
 

@@ -40,7 +40,7 @@ pub struct Settings {
     pub checkout: CheckoutSettings,
     pub payments: PaymentSettings,
     pub returns: ReturnsSettings,
-    pub rate_limits: souk_http::ratelimit::RateLimitSettings,
+    pub rate_limits: souk_http::middleware::ratelimit::RateLimitSettings,
     pub metrics: MetricsSettings,
     /// Tests mount extra routes (a handler that panics) on the real app through this; it is
     /// not configurable from a file or the environment, so production cannot reach it.
@@ -442,7 +442,9 @@ impl Settings {
         self.validate_pricing()?;
         self.telegram.admin_ids()?;
         self.telegram.topup_amounts()?;
-        if let Some(origin) = souk_http::cors::parse_origins(&self.http.cors_origins).err() {
+        if let Some(origin) =
+            souk_http::middleware::cors::parse_origins(&self.http.cors_origins).err()
+        {
             return Err(ConfigError::Invalid(format!(
                 "SOUK__HTTP__CORS_ORIGINS: {origin}"
             )));

@@ -15,8 +15,8 @@ use souk_actors::metrics::ActorMetrics;
 use souk_actors::store::group_commit::{PersistenceActor, PersistenceConfig};
 use souk_http::auth::JwtKeys;
 use souk_http::metrics::HttpMetrics;
-use souk_http::ratelimit::RateLimits;
-use souk_http::read_timeout::ReadTimeout;
+use souk_http::middleware::ratelimit::RateLimits;
+use souk_http::middleware::read_timeout::ReadTimeout;
 use souk_http::AppState;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -55,7 +55,7 @@ pub fn state_dir() -> PathBuf {
 
 impl Application {
     pub async fn build(settings: Settings, state_dir: PathBuf) -> Result<Application, StartError> {
-        souk_http::panics::install_hook();
+        souk_http::middleware::panics::install_hook();
         let secret = settings.jwt_secret(&state_dir)?;
         let target = db::locate(&settings, &state_dir).await?;
         let applied = db::migrate(&target.url).await?;
@@ -177,7 +177,7 @@ impl Application {
             })?;
         limits.sweep_periodically();
         let limits = web::Data::from(limits);
-        let cors_origins = souk_http::cors::parse_origins(&settings.http.cors_origins)
+        let cors_origins = souk_http::middleware::cors::parse_origins(&settings.http.cors_origins)
             .map_err(crate::config::ConfigError::Invalid)?;
         let test_routes = settings.test_routes;
 
@@ -207,14 +207,14 @@ impl Application {
                 .app_data(limits.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(read_timeout_data.clone())
-                .wrap(from_fn(souk_http::read_timeout::bound))
-                .wrap(from_fn(souk_http::ratelimit::limit))
-                .wrap(from_fn(souk_http::panics::catch))
+                .wrap(from_fn(souk_http::middleware::read_timeout::bound))
+                .wrap(from_fn(souk_http::middleware::ratelimit::limit))
+                .wrap(from_fn(souk_http::middleware::panics::catch))
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
-                    souk_http::cors::middleware(&cors_origins),
+                    souk_http::middleware::cors::middleware(&cors_origins),
                 ))
-                .wrap(from_fn(souk_http::metrics::observe))
+                .wrap(from_fn(souk_http::middleware::request::observe))
                 .configure(|cfg| {
                     if let Some(mount) = test_routes {
                         mount(cfg);

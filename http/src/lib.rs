@@ -3,15 +3,12 @@
 
 pub mod auth;
 pub mod checkout_outcome;
-pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
+pub mod middleware;
 pub mod openapi;
-pub mod panics;
-pub mod ratelimit;
-pub mod read_timeout;
 pub mod routes;
 pub mod schema;
 pub mod scrape;
@@ -24,7 +21,7 @@ pub use state::AppState;
 
 /// Mounts every route and the fallback that answers 405 or 404 for what they do not serve.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(metrics::render))
+    cfg.route("/metrics", web::get().to(routes::metrics::render))
         .service(
             web::scope("/v1")
                 .configure(routes::configure)

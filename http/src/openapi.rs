@@ -64,7 +64,7 @@ mod links;
         routes::returns::reject,
         routes::returns::receive,
         routes::dashboard::dashboard,
-        crate::metrics::render,
+        crate::routes::metrics::render,
         openapi_json,
     ),
     components(schemas(ErrorEnvelope)),

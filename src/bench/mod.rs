@@ -149,7 +149,8 @@ async fn run_engine(
     app_settings.auth.jwt_secret = Some(secret.clone());
     app_settings.shop.demo_seed = false;
     // The benchmark measures the engine, not the limits: its clients run closed loops.
-    app_settings.rate_limits = souk_http::ratelimit::RateLimitSettings::uniform(1_000_000);
+    app_settings.rate_limits =
+        souk_http::middleware::ratelimit::RateLimitSettings::uniform(1_000_000);
     app_settings.database.pool_size = app_settings
         .database
         .pool_size

@@ -6,7 +6,7 @@ use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use souk::config::Settings;
-use souk_http::ratelimit::ClassQuota;
+use souk_http::middleware::ratelimit::ClassQuota;
 use souk_http::routes::payments::sign;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -155,7 +155,7 @@ fn junk_signature(i: usize, body: &str) -> Option<String> {
 
 fn flooded(s: &mut Settings) {
     webhooks(s);
-    s.rate_limits = souk_http::ratelimit::RateLimitSettings::uniform(10_000);
+    s.rate_limits = souk_http::middleware::ratelimit::RateLimitSettings::uniform(10_000);
     // Nothing refills while the test runs: 40 calls per webhook, 20 junk calls per address.
     s.rate_limits.webhooks = ClassQuota {
         per_second: 0.01,

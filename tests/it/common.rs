@@ -89,7 +89,7 @@ pub fn test_settings(db_url: &str) -> Settings {
     s.shop.demo_seed = false;
     // Hundreds of buyers share 127.0.0.1 and the admin sets up shops in tight loops; the
     // rate-limit tests lower these again through `TestApp::spawn_with`.
-    s.rate_limits = souk_http::ratelimit::RateLimitSettings::uniform(1_000_000);
+    s.rate_limits = souk_http::middleware::ratelimit::RateLimitSettings::uniform(1_000_000);
     s
 }
 

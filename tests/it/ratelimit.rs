@@ -5,7 +5,7 @@
 use crate::common::*;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use souk_http::ratelimit::{ClassQuota, RateLimitSettings};
+use souk_http::middleware::ratelimit::{ClassQuota, RateLimitSettings};
 
 async fn spawn_limited(tweak: impl FnOnce(&mut RateLimitSettings)) -> TestApp {
     TestApp::spawn_with(|s| {

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod dashboard;
 pub mod health;
+pub mod metrics;
 pub mod operations;
 pub mod orders;
 pub mod payments;
@@ -15,7 +16,7 @@ pub mod users;
 pub mod wallet;
 
 use crate::error::ApiError;
-use crate::metrics::RequestId;
+use crate::middleware::request::RequestId;
 use actix_web::{web, HttpMessage, HttpRequest};
 use serde::Serialize;
 use souk_actors::store::Page;

@@ -9,7 +9,7 @@
 use super::request_id;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, read_body};
-use crate::ratelimit::{charge_webhook, Webhook};
+use crate::middleware::ratelimit::{charge_webhook, Webhook};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use hmac::{Hmac, Mac};

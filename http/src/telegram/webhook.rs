@@ -13,7 +13,7 @@ use super::{admin, auth, checkout, shop, wallet, Bot, Step};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::read_body;
-use crate::ratelimit::{charge_webhook, Webhook};
+use crate::middleware::ratelimit::{charge_webhook, Webhook};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

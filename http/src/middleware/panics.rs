@@ -7,7 +7,7 @@
 //! is why it is logged at error level and counted in `souk_http_panics_total`.
 
 use crate::error::ApiError;
-use crate::metrics::RequestId;
+use crate::middleware::request::RequestId;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -98,7 +98,7 @@ impl ResponseError for Panicked {
             builder.insert_header((HeaderName::from_static("x-request-id"), id));
         }
         let mut response = builder.json(ApiError::internal().body(&self.request_id));
-        crate::metrics::secure(response.headers_mut(), true);
+        crate::middleware::request::secure(response.headers_mut(), true);
         response
     }
 }

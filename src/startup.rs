@@ -22,6 +22,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -41,6 +42,9 @@ pub enum StartError {
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    /// The one shutdown signal of the background loops (payment expiry, rate-limit sweeps,
+    /// Bot API retries): cancelled once the server has stopped and finished its requests.
+    shutdown: CancellationToken,
     /// Ids the demo seed created, when it ran.
     pub seeded: Option<seed::Seeded>,
     pub private_database: bool,
@@ -73,10 +77,13 @@ impl Application {
         let prometheus = prometheus::Registry::new();
         let actor_metrics = ActorMetrics::new(&prometheus)?;
         let http_metrics = HttpMetrics::new(&prometheus)?;
-        let telegram = std::sync::Arc::new(souk_http::telegram::Bot::new(
+        let shutdown = CancellationToken::new();
+        let mut bot = souk_http::telegram::Bot::new(
             crate::telegram_cli::bot_config(&settings, &secret)?,
             &prometheus,
-        )?);
+        )?;
+        bot.api.stop_on(shutdown.clone());
+        let telegram = std::sync::Arc::new(bot);
 
         let threads = if settings.actors.threads == 0 {
             num_cpus()
@@ -128,12 +135,15 @@ impl Application {
         {
             // Orders whose external payment never came give their stock back (also those
             // that fell due while Souk was down: the sweep reads Postgres, not memory).
-            let registry = registry.clone();
+            let (registry, shutdown) = (registry.clone(), shutdown.clone());
             let every = Duration::from_millis(settings.checkout.expiry_sweep_ms);
             actix_web::rt::spawn(async move {
                 let mut tick = tokio::time::interval(every);
                 loop {
-                    tick.tick().await;
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = shutdown.cancelled() => return,
+                    }
                     match souk_actors::flows::payments::expire_overdue(&registry).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(
@@ -175,7 +185,7 @@ impl Application {
             .ok_or_else(|| {
                 crate::config::ConfigError::Invalid("rate limits must be positive".into())
             })?;
-        limits.sweep_periodically();
+        limits.sweep_periodically(shutdown.clone());
         let limits = web::Data::from(limits);
         let cors_origins = souk_http::middleware::cors::parse_origins(&settings.http.cors_origins)
             .map_err(crate::config::ConfigError::Invalid)?;
@@ -235,6 +245,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            shutdown,
             seeded,
             private_database: target.private,
         })
@@ -244,17 +255,17 @@ impl Application {
         self.port
     }
 
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
-    }
-
     /// Stops the server from another thread (the actix system's stop does not end it).
     pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
 
+    /// Serves until the server stops (SIGTERM or SIGINT: in-flight requests finish first),
+    /// then stops every background loop.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.shutdown.cancel();
+        served
     }
 }
 

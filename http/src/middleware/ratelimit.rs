@@ -22,6 +22,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// The slowest and fastest refill a quota may have.
 const RATE_MIN: f64 = 0.001;
@@ -257,13 +258,16 @@ impl RateLimits {
         self.limiters.iter().map(|(_, l)| l.len()).sum()
     }
 
-    /// Sweeps every `SWEEP_EVERY` for as long as the limits exist.
-    pub fn sweep_periodically(self: &Arc<Self>) {
+    /// Sweeps every `SWEEP_EVERY` for as long as the limits exist and the process runs.
+    pub fn sweep_periodically(self: &Arc<Self>, shutdown: CancellationToken) {
         let weak = Arc::downgrade(self);
         actix_web::rt::spawn(async move {
             let mut tick = tokio::time::interval(SWEEP_EVERY);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = shutdown.cancelled() => return,
+                }
                 match weak.upgrade() {
                     Some(limits) => limits.sweep(),
                     None => return,

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// The methods the bot calls; the `method` label is bounded by this list.
 pub const METHODS: [&str; 11] = [
@@ -56,6 +57,8 @@ pub struct BotApi {
     http: reqwest::Client,
     settings: ApiSettings,
     calls: IntCounterVec,
+    /// The process's shutdown signal: a retry waiting out its backoff gives up at once.
+    shutdown: CancellationToken,
 }
 
 #[derive(Deserialize)]
@@ -105,7 +108,13 @@ impl BotApi {
             http,
             settings,
             calls,
+            shutdown: CancellationToken::new(),
         })
+    }
+
+    /// Ties this client's retries to the process's shutdown signal.
+    pub fn stop_on(&mut self, shutdown: CancellationToken) {
+        self.shutdown = shutdown;
     }
 
     /// Calls `method`; `update_id` is only for the log. Retries are bounded, so the whole
@@ -149,7 +158,12 @@ impl BotApi {
                         tracing::warn!(update_id, method, %reason, attempts = attempt + 1, "a Bot API call failed");
                         return Err(CallError::Failed { method, reason });
                     }
-                    tokio::time::sleep(wait).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = self.shutdown.cancelled() => {
+                            return Err(CallError::Failed { method, reason: "shutting down".into() });
+                        }
+                    }
                     backoff = backoff.saturating_mul(2);
                     attempt += 1;
                 }

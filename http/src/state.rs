@@ -35,7 +35,7 @@ pub struct AppState {
     /// The admin dashboard's snapshot of committed figures.
     pub dashboard: souk_actors::views::dashboard::DashboardView,
     /// The Telegram bot: its settings, Bot API client and metrics.
-    pub telegram: Arc<crate::telegram::Bot>,
+    pub telegram: Arc<crate::telegram::bot::Bot>,
 }
 
 impl AppState {

@@ -5,10 +5,10 @@
 
 use crate::error::ApiError;
 use crate::idempotency::Served;
-use crate::metrics::HttpMetrics;
+use prometheus::IntCounterVec;
 
 /// Refusal and failure codes counted under their own label; every label this module can
-/// give is pre-registered in `metrics.rs`, so a scrape shows zeros before the first one.
+/// give (`labels`) is pre-registered in `metrics.rs`, so a scrape shows zeros before the first one.
 const NAMED: [&str; 9] = [
     "out_of_stock",
     "insufficient_funds",
@@ -35,9 +35,17 @@ pub fn label(ended: Result<Served, &ApiError>) -> &'static str {
     }
 }
 
-/// Counts one checkout under its label.
-pub fn count(metrics: &HttpMetrics, ended: Result<Served, &ApiError>) {
-    metrics.checkouts.with_label_values(&[label(ended)]).inc();
+/// Every label `label` can give, in the order a scrape lists them.
+pub fn labels() -> impl Iterator<Item = &'static str> {
+    ["ok", "idempotent_replay"]
+        .into_iter()
+        .chain(NAMED)
+        .chain(["invalid", "error"])
+}
+
+/// Counts one checkout under its label in `souk_checkouts_total`.
+pub fn count(checkouts: &IntCounterVec, ended: Result<Served, &ApiError>) {
+    checkouts.with_label_values(&[label(ended)]).inc();
 }
 
 #[cfg(test)]

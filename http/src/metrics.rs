@@ -96,21 +96,7 @@ impl HttpMetrics {
                 m.payment_events.with_label_values(&[kind, outcome]);
             }
         }
-        for outcome in [
-            "ok",
-            "idempotent_replay",
-            "out_of_stock",
-            "insufficient_funds",
-            "cart_empty",
-            "promo_invalid",
-            "unpaid_limit",
-            "unavailable",
-            "overloaded",
-            "maintenance",
-            "idempotency_key_reused",
-            "invalid",
-            "error",
-        ] {
+        for outcome in crate::checkout_outcome::labels() {
             m.checkouts.with_label_values(&[outcome]);
         }
         registry.register(Box::new(m.requests.clone()))?;

@@ -85,7 +85,7 @@ async fn checkout(
         .checkout_seconds
         .observe(started.elapsed().as_secs_f64());
     let ended = result.as_ref().map(|(_, served)| *served);
-    crate::checkout_outcome::count(&state.metrics, ended);
+    crate::checkout_outcome::count(&state.metrics.checkouts, ended);
     result.map(|(response, _)| response)
 }
 

@@ -66,7 +66,10 @@ pub async fn confirm(ctx: &mut Ctx<'_>) -> ApiResult<()> {
 
 pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64) -> ApiResult<()> {
     let result = run(ctx, confirmation).await;
-    checkout_outcome::count(&ctx.state.metrics, result.as_ref().map(Keyed::served));
+    checkout_outcome::count(
+        &ctx.state.metrics.checkouts,
+        result.as_ref().map(Keyed::served),
+    );
     let refusal = match result {
         Ok(Keyed::Fresh(answer)) => {
             paid(ctx, &answer.value);

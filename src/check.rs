@@ -8,7 +8,19 @@ use tokio_postgres::Client;
 /// Every violation found, as a sentence an operator can act on; empty means all hold.
 pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::Error> {
     let mut found = Vec::new();
-    // I1: on-hand stock is the sum of its movements and never negative.
+    stock(client, &mut found).await?;
+    codes(client, &mut found).await?;
+    balances(client, &mut found).await?;
+    debits(client, &mut found).await?;
+    order_money(client, &mut found).await?;
+    external_payments(client, &mut found).await?;
+    promos(client, &mut found).await?;
+    histories(client, &mut found).await?;
+    Ok(found)
+}
+
+/// I1: on-hand stock is the sum of its movements and never negative.
+async fn stock(client: &Client, found: &mut Vec<String>) -> Result<(), tokio_postgres::Error> {
     for row in client
         .query(
             "SELECT p.id, p.stock_on_hand, coalesce(sum(m.delta), 0)::bigint FROM products p
@@ -24,7 +36,11 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
             "I1: product {id} has {on_hand} on hand but its movements sum to {moved}"
         ));
     }
-    // I1/I5: a digital line delivered exactly its quantity of codes, each to one order.
+    Ok(())
+}
+
+/// I1/I5: a digital line delivered exactly its quantity of codes, each to one order.
+async fn codes(client: &Client, found: &mut Vec<String>) -> Result<(), tokio_postgres::Error> {
     for row in client
         .query(
             "SELECT l.order_id, l.product_id, l.quantity,
@@ -40,7 +56,11 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
         let (order, product, qty, delivered): (i64, i64, i32, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
         found.push(format!("I5: order {order} bought {qty} of product {product} but holds {delivered} codes"));
     }
-    // I2: every balance equals its ledger, and none is negative.
+    Ok(())
+}
+
+/// I2: every balance equals its ledger, and none is negative.
+async fn balances(client: &Client, found: &mut Vec<String>) -> Result<(), tokio_postgres::Error> {
     for row in client
         .query(
             "SELECT u.id, u.balance_minor,
@@ -55,7 +75,11 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
         let (id, balance, ledger): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
         found.push(format!("I2: user {id} has balance {balance} but the ledger says {ledger}"));
     }
-    // I2: every wallet-paid order has exactly one debit of its total.
+    Ok(())
+}
+
+/// I2: every wallet-paid order has exactly one debit of its total.
+async fn debits(client: &Client, found: &mut Vec<String>) -> Result<(), tokio_postgres::Error> {
     for row in client
         .query(
             "SELECT o.id, o.total_minor, coalesce(sum(w.amount_minor), 0)::bigint FROM orders o
@@ -71,8 +95,15 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
             "I2: order {id} totals {total} but {debited} was debited for it"
         ));
     }
-    // I2: no order gives back more than was paid for it, and its own money account (what the
-    // database bounds refunds by) agrees with the ledger and the applied payments.
+    Ok(())
+}
+
+/// I2: no order gives back more than was paid for it, and its own money account (what the
+/// database bounds refunds by) agrees with the ledger and the applied payments.
+async fn order_money(
+    client: &Client,
+    found: &mut Vec<String>,
+) -> Result<(), tokio_postgres::Error> {
     for row in client
         .query(
             "SELECT o.id, o.paid_minor, o.refunded_minor,
@@ -100,7 +131,14 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
             ));
         }
     }
-    // I2/I4: an externally paid order was paid exactly once, by an applied event of its total.
+    Ok(())
+}
+
+/// I2/I4: an externally paid order was paid exactly once, by an applied event of its total.
+async fn external_payments(
+    client: &Client,
+    found: &mut Vec<String>,
+) -> Result<(), tokio_postgres::Error> {
     for row in client
         .query(
             "SELECT o.id, o.total_minor,
@@ -121,8 +159,12 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
             ));
         }
     }
-    // P6: a promo's redemption count is its redemption rows, within its limit, and each
-    // redeemed order names that code.
+    Ok(())
+}
+
+/// P6: a promo's redemption count is its redemption rows, within its limit, and each
+/// redeemed order names that code.
+async fn promos(client: &Client, found: &mut Vec<String>) -> Result<(), tokio_postgres::Error> {
     for row in client
         .query(
             "SELECT p.code, p.redemptions::bigint, p.max_redemptions::bigint,
@@ -142,7 +184,11 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
             ));
         }
     }
-    // I6: each history starts from nothing, follows the transition table and ends at the status.
+    Ok(())
+}
+
+/// I6: each history starts from nothing, follows the transition table and ends at the status.
+async fn histories(client: &Client, found: &mut Vec<String>) -> Result<(), tokio_postgres::Error> {
     let rows = client
         .query(
             "SELECT o.id, o.status, array_agg(h.from_status ORDER BY h.id), array_agg(h.to_status ORDER BY h.id)
@@ -159,7 +205,7 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
             found.push(format!("I6: order {id}: {problem}"));
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 fn history_problem(status: &str, from: &[Option<String>], to: &[Option<String>]) -> Option<String> {

@@ -36,19 +36,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             println!("{} migration(s) applied: {applied:?}", applied.len());
             Ok(ExitCode::SUCCESS)
         }),
-        Command::Token { user, role, ttl } => {
-            let user = UserId::new(user)
-                .filter(|u| u.get() <= souk_http::auth::MAX_TOKEN_USER_ID)
-                .ok_or("--user must be a positive id up to 2^53 - 1")?;
-            let role = Role::parse(&role).ok_or("--role must be customer, staff or admin")?;
-            let secret = settings.jwt_secret(&dir).map_err(|e| e.to_string())?;
-            let ttl = i64::try_from(ttl.as_secs()).map_err(|_| "--ttl is too long")?;
-            let token = JwtKeys::new(&secret)
-                .mint(user, role, ttl)
-                .map_err(|e| e.to_string())?;
-            println!("{token}");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Token { user, role, ttl } => token(&settings, &dir, user, &role, ttl),
         Command::Bench {
             workload,
             engine,
@@ -72,13 +60,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 products: products.max(1),
                 json,
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            let report = runtime.block_on(souk::bench::run(settings, options))?;
-            souk::bench::print_table(&report);
-            Ok(ExitCode::SUCCESS)
+            bench(settings, options)
         }
         Command::Backup { to } => actix_web::rt::System::new().block_on(async move {
             let target = souk::db::locate(&settings, &dir)
@@ -109,26 +91,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             println!("{out}");
             Ok(ExitCode::SUCCESS)
         }),
-        Command::Check => actix_web::rt::System::new().block_on(async move {
-            let target = souk::db::locate(&settings, &dir)
-                .await
-                .map_err(|e| e.to_string())?;
-            let client = souk::db::connect_one(target.url.expose_secret())
-                .await
-                .map_err(|e| e.to_string())?;
-            let found = souk::check::violations(&client)
-                .await
-                .map_err(|e| e.to_string())?;
-            if found.is_empty() {
-                println!("ok: I1, I2, I5 and I6 hold");
-                return Ok(ExitCode::SUCCESS);
-            }
-            for violation in &found {
-                println!("{violation}");
-            }
-            println!("{} violation(s)", found.len());
-            Ok(ExitCode::from(2))
-        }),
+        Command::Check => actix_web::rt::System::new().block_on(check(settings, dir)),
     }
 }
 
@@ -155,4 +118,59 @@ async fn serve(settings: Settings, dir: std::path::PathBuf) -> Result<ExitCode, 
     app.run_until_stopped().await.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `souk token`: mints a bearer token for a user and role.
+fn token(
+    settings: &Settings,
+    dir: &std::path::Path,
+    user: i64,
+    role: &str,
+    ttl: std::time::Duration,
+) -> Result<ExitCode, String> {
+    let user = UserId::new(user)
+        .filter(|u| u.get() <= souk_http::auth::MAX_TOKEN_USER_ID)
+        .ok_or("--user must be a positive id up to 2^53 - 1")?;
+    let role = Role::parse(role).ok_or("--role must be customer, staff or admin")?;
+    let secret = settings.jwt_secret(dir).map_err(|e| e.to_string())?;
+    let ttl = i64::try_from(ttl.as_secs()).map_err(|_| "--ttl is too long")?;
+    let token = JwtKeys::new(&secret)
+        .mint(user, role, ttl)
+        .map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `souk bench`: runs the workload on its own multi-threaded runtime and prints the table.
+fn bench(settings: Settings, options: souk::bench::BenchOptions) -> Result<ExitCode, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime.block_on(souk::bench::run(settings, options))?;
+    souk::bench::print_table(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `souk check`: every invariant's violations on the configured database; exit code 2 when
+/// any is found.
+async fn check(settings: Settings, dir: std::path::PathBuf) -> Result<ExitCode, String> {
+    let target = souk::db::locate(&settings, &dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let client = souk::db::connect_one(target.url.expose_secret())
+        .await
+        .map_err(|e| e.to_string())?;
+    let found = souk::check::violations(&client)
+        .await
+        .map_err(|e| e.to_string())?;
+    if found.is_empty() {
+        println!("ok: I1, I2, I5 and I6 hold");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for violation in &found {
+        println!("{violation}");
+    }
+    println!("{} violation(s)", found.len());
+    Ok(ExitCode::from(2))
 }

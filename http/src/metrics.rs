@@ -24,8 +24,16 @@ pub struct HttpMetrics {
 }
 
 impl HttpMetrics {
+    /// Every family, registered, with the labels a scrape should show from the start.
     pub fn new(registry: &Registry) -> prometheus::Result<HttpMetrics> {
-        let m = HttpMetrics {
+        let m = HttpMetrics::families(registry)?;
+        m.show_known_labels();
+        m.register(registry)?;
+        Ok(m)
+    }
+
+    fn families(registry: &Registry) -> prometheus::Result<HttpMetrics> {
+        Ok(HttpMetrics {
             requests: IntCounterVec::new(
                 Opts::new(
                     "souk_http_requests_total",
@@ -84,7 +92,12 @@ impl HttpMetrics {
                 "Handler panics answered with 500",
             )?,
             scrape: crate::scrape::ScrapeGauges::new(registry)?,
-        };
+        })
+    }
+
+    /// Outcomes known in advance read 0 before the first one happens.
+    fn show_known_labels(&self) {
+        let m = self;
         for kind in ["payment.succeeded", "payment.failed"] {
             for outcome in [
                 "applied",
@@ -99,6 +112,10 @@ impl HttpMetrics {
         for outcome in crate::checkout_outcome::labels() {
             m.checkouts.with_label_values(&[outcome]);
         }
+    }
+
+    fn register(&self, registry: &Registry) -> prometheus::Result<()> {
+        let m = self;
         registry.register(Box::new(m.requests.clone()))?;
         registry.register(Box::new(m.duration.clone()))?;
         registry.register(Box::new(m.checkouts.clone()))?;
@@ -108,6 +125,6 @@ impl HttpMetrics {
         registry.register(Box::new(m.idempotent_replays.clone()))?;
         registry.register(Box::new(m.rate_limited.clone()))?;
         registry.register(Box::new(m.panics.clone()))?;
-        Ok(m)
+        Ok(())
     }
 }

@@ -23,7 +23,18 @@ pub async fn demo(client: &mut Client) -> Result<Option<Seeded>, DbError> {
     if products > 0 {
         return Ok(None);
     }
-    let id = |row: tokio_postgres::Row| row.try_get::<_, i64>(0);
+    catalog(&tx).await?;
+    let seeded = users(&tx).await?;
+    tx.commit().await?;
+    Ok(Some(seeded))
+}
+
+fn id(row: tokio_postgres::Row) -> Result<i64, tokio_postgres::Error> {
+    row.try_get::<_, i64>(0)
+}
+
+/// Two categories, a digital game with 20 keys and two physical goods with their stock.
+async fn catalog(tx: &tokio_postgres::Transaction<'_>) -> Result<(), DbError> {
     let keys = id(tx
         .query_one(
             "INSERT INTO categories (name) VALUES ('Game keys') RETURNING id",
@@ -89,6 +100,11 @@ pub async fn demo(client: &mut Client) -> Result<Option<Seeded>, DbError> {
         &[],
     )
     .await?;
+    Ok(())
+}
+
+/// A demo admin and a demo customer with 100.00 in the wallet, credited through the ledger.
+async fn users(tx: &tokio_postgres::Transaction<'_>) -> Result<Seeded, DbError> {
     let admin = id(tx
         .query_one(
             "INSERT INTO users (display_name) VALUES ('Demo admin') RETURNING id",
@@ -103,6 +119,5 @@ pub async fn demo(client: &mut Client) -> Result<Option<Seeded>, DbError> {
         &[&customer],
     )
     .await?;
-    tx.commit().await?;
-    Ok(Some(Seeded { admin, customer }))
+    Ok(Seeded { admin, customer })
 }

@@ -142,19 +142,7 @@ async fn run_engine(
     let (products, users, stock) = shape(options);
     db.seed(products, users, stock).await?;
     let secret = SecretString::from("bench-secret-".repeat(4));
-    let mut app_settings = settings.clone();
-    app_settings.engine = engine;
-    app_settings.database.url = Some(db.url.clone());
-    app_settings.http.addr = "127.0.0.1:0".into();
-    app_settings.auth.jwt_secret = Some(secret.clone());
-    app_settings.shop.demo_seed = false;
-    // The benchmark measures the engine, not the limits: its clients run closed loops.
-    app_settings.rate_limits =
-        souk_http::middleware::ratelimit::RateLimitSettings::uniform(1_000_000);
-    app_settings.database.pool_size = app_settings
-        .database
-        .pool_size
-        .max(options.concurrency.min(64));
+    let app_settings = app_settings(settings, options, engine, db, &secret);
     let app = Background::start(app_settings, state_dir.to_path_buf()).await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(options.concurrency)
@@ -180,29 +168,7 @@ async fn run_engine(
         return Ok((report, None));
     }
     let commits_before = db.commits().await?;
-    let (seen, measured) = if options.workload == Workload::Flash {
-        let tokens: Vec<String> = (1..=users).map(token).collect();
-        let (seen, _) = load::flash(t.clone(), tokens).await;
-        let sold_out = seen.last_success.unwrap_or_default();
-        (seen, sold_out)
-    } else {
-        let clients = options.concurrency;
-        let per_client: Vec<Vec<String>> = (0..clients)
-            .map(|c| {
-                (1..=users)
-                    .filter(|u| (*u as usize) % clients == c)
-                    .map(token)
-                    .collect()
-            })
-            .collect();
-        let mix = if options.workload == Workload::Mixed {
-            Mix::Reads(READ_SHARE)
-        } else {
-            Mix::Checkouts
-        };
-        let seen = load::run_clients(&t, per_client, mix, options.warmup, options.duration).await;
-        (seen, options.duration)
-    };
+    let (seen, measured) = drive(&t, options, users, &token).await;
     let commits = db.commits().await? - commits_before;
     let metrics = t
         .http
@@ -224,6 +190,62 @@ async fn run_engine(
     drop(app);
     let report = engine_report(options, &seen, measured, commits, &metrics, db, stock, rss).await?;
     Ok((report, ceilings))
+}
+
+/// Souk's settings for one engine's run on the bench database.
+fn app_settings(
+    settings: &Settings,
+    options: &BenchOptions,
+    engine: Engine,
+    db: &BenchDb,
+    secret: &SecretString,
+) -> Settings {
+    let mut app_settings = settings.clone();
+    app_settings.engine = engine;
+    app_settings.database.url = Some(db.url.clone());
+    app_settings.http.addr = "127.0.0.1:0".into();
+    app_settings.auth.jwt_secret = Some(secret.clone());
+    app_settings.shop.demo_seed = false;
+    // The benchmark measures the engine, not the limits: its clients run closed loops.
+    app_settings.rate_limits =
+        souk_http::middleware::ratelimit::RateLimitSettings::uniform(1_000_000);
+    app_settings.database.pool_size = app_settings
+        .database
+        .pool_size
+        .max(options.concurrency.min(64));
+    app_settings
+}
+
+/// Runs the workload's clients and answers what they saw and over how long.
+async fn drive(
+    t: &Target,
+    options: &BenchOptions,
+    users: i64,
+    token: &dyn Fn(i64) -> String,
+) -> (Observed, Duration) {
+    if options.workload == Workload::Flash {
+        let tokens: Vec<String> = (1..=users).map(token).collect();
+        let (seen, _) = load::flash(t.clone(), tokens).await;
+        let sold_out = seen.last_success.unwrap_or_default();
+        (seen, sold_out)
+    } else {
+        let clients = options.concurrency;
+        let per_client: Vec<Vec<String>> = (0..clients)
+            .map(|c| {
+                (1..=users)
+                    .filter(|u| (*u as usize) % clients == c)
+                    .map(token)
+                    .collect()
+            })
+            .collect();
+        let mix = if options.workload == Workload::Mixed {
+            Mix::Reads(READ_SHARE)
+        } else {
+            Mix::Checkouts
+        };
+        let seen = load::run_clients(&t, per_client, mix, options.warmup, options.duration).await;
+        (seen, options.duration)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -243,7 +243,7 @@ async fn drive(
         } else {
             Mix::Checkouts
         };
-        let seen = load::run_clients(&t, per_client, mix, options.warmup, options.duration).await;
+        let seen = load::run_clients(t, per_client, mix, options.warmup, options.duration).await;
         (seen, options.duration)
     }
 }

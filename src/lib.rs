@@ -11,5 +11,6 @@ pub mod logging;
 pub mod pgcluster;
 pub mod secret_strength;
 pub mod seed;
+pub mod shutdown;
 pub mod startup;
 pub mod telegram_cli;

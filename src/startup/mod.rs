@@ -8,6 +8,7 @@ mod server;
 use crate::config::Settings;
 use crate::db::{self, DbError};
 use crate::seed;
+use crate::shutdown::{Shutdown, LOOPS_FINISH_MAX};
 use actix::prelude::*;
 use secrecy::ExposeSecret;
 use server::{app_state, serve, StateParts};
@@ -18,7 +19,6 @@ use souk_http::metrics::HttpMetrics;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -40,7 +40,7 @@ pub struct Application {
     server: actix_web::dev::Server,
     /// The one shutdown signal of the background loops (payment expiry, rate-limit sweeps,
     /// Bot API retries): cancelled once the server has stopped and finished its requests.
-    shutdown: CancellationToken,
+    shutdown: Shutdown,
     /// Ids the demo seed created, when it ran.
     pub seeded: Option<seed::Seeded>,
     pub private_database: bool,
@@ -73,12 +73,12 @@ impl Application {
         let prometheus = prometheus::Registry::new();
         let actor_metrics = ActorMetrics::new(&prometheus)?;
         let http_metrics = HttpMetrics::new(&prometheus)?;
-        let shutdown = CancellationToken::new();
+        let shutdown = Shutdown::default();
         let mut bot = souk_http::telegram::Bot::new(
             crate::telegram_cli::bot_config(&settings, &secret)?,
             &prometheus,
         )?;
-        bot.api.stop_on(shutdown.clone());
+        bot.api.stop_on(shutdown.token());
         let telegram = std::sync::Arc::new(bot);
 
         let registry = start_actors(&settings, &pool, actor_metrics);
@@ -92,7 +92,7 @@ impl Application {
             telegram,
         };
         let state = app_state(&settings, parts).await?;
-        let (port, server) = serve(&settings, state, &shutdown)?;
+        let (port, server) = serve(&settings, state, &shutdown.token())?;
         Ok(Application {
             port,
             server,
@@ -112,10 +112,15 @@ impl Application {
     }
 
     /// Serves until the server stops (SIGTERM or SIGINT: in-flight requests finish first),
-    /// then stops every background loop.
+    /// then stops every background loop and waits for the item each has in hand.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        self.shutdown.cancel();
+        if !self.shutdown.stop(LOOPS_FINISH_MAX).await {
+            tracing::warn!(
+                waited = ?LOOPS_FINISH_MAX,
+                "a background loop was still busy at shutdown; its item was cut"
+            );
+        }
         served
     }
 }
@@ -249,8 +254,8 @@ fn start_actors(
 }
 
 /// The loops that run beside the server: warming the catalog once, and the sweep of orders
-/// whose payment window closed, until `shutdown`.
-fn spawn_background(settings: &Settings, registry: &Arc<Registry>, shutdown: &CancellationToken) {
+/// whose payment window closed, until `shutdown` (which then waits for the sweep in hand).
+fn spawn_background(settings: &Settings, registry: &Arc<Registry>, shutdown: &Shutdown) {
     {
         let (registry, currency) = (registry.clone(), settings.shop.currency.clone());
         actix_web::rt::spawn(async move {
@@ -265,14 +270,16 @@ fn spawn_background(settings: &Settings, registry: &Arc<Registry>, shutdown: &Ca
     {
         // Orders whose external payment never came give their stock back (also those
         // that fell due while Souk was down: the sweep reads Postgres, not memory).
-        let (registry, shutdown) = (registry.clone(), shutdown.clone());
+        let (registry, token) = (registry.clone(), shutdown.token());
         let every = Duration::from_millis(settings.checkout.expiry_sweep_ms);
-        actix_web::rt::spawn(async move {
+        shutdown.spawn_loop(async move {
             let mut tick = tokio::time::interval(every);
             loop {
+                // Biased: once the signal is given no new sweep starts, even if a tick is due.
                 tokio::select! {
+                    biased;
+                    _ = token.cancelled() => return,
                     _ = tick.tick() => {}
-                    _ = shutdown.cancelled() => return,
                 }
                 match souk_actors::flows::payments::expire_overdue(&registry).await {
                     Ok(0) => {}

@@ -93,3 +93,27 @@ async fn sigterm_under_load_finishes_in_flight_checkouts_and_exits_zero() {
         ledger.acked.len()
     );
 }
+
+/// The background loops (payment-expiry sweep, rate-limit sweeper) obey the shutdown signal:
+/// an idle server exits promptly after SIGTERM, well before the bound start-up gives the
+/// loops to finish their current item, which it would wait out if they missed the signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_background_loops_at_once() {
+    let (db_url, _) = fresh_database().await;
+    let mut souk = Souk::start(&db_url, free_port()).await;
+    // Let the expiry sweep and the rate-limit sweeper start their loops.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let signalled = Instant::now();
+    souk.sigterm();
+    let log = souk.log.display().to_string();
+    let status = souk
+        .exit_within(Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("souk still runs 5 s after SIGTERM; see {log}"));
+    assert_eq!(status.code(), Some(0), "exit after SIGTERM; see {log}");
+    let took = signalled.elapsed();
+    assert!(
+        took < souk::shutdown::LOOPS_FINISH_MAX / 2,
+        "exit took {took:?}: a loop missed the shutdown signal; see {log}"
+    );
+}

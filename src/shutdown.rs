@@ -24,6 +24,12 @@ impl Shutdown {
         self.token.clone()
     }
 
+    /// What `stop` waits for, for work spawned in other crates: a Telegram update that goes
+    /// on applying and answering after its webhook call was answered.
+    pub fn tracker(&self) -> TaskTracker {
+        self.loops.clone()
+    }
+
     /// Spawns `task` on the current actix runtime; `stop` waits for it to return.
     pub fn spawn_loop(&self, task: impl Future<Output = ()> + 'static) {
         actix_web::rt::spawn(self.loops.track_future(task));

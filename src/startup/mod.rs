@@ -78,7 +78,7 @@ impl Application {
             crate::telegram_cli::bot_config(&settings, &secret)?,
             &prometheus,
         )?;
-        bot.api.stop_on(shutdown.token());
+        bot.api.stop_on(shutdown.token(), shutdown.tracker());
         let telegram = std::sync::Arc::new(bot);
 
         let registry = start_actors(&settings, &pool, actor_metrics);

@@ -5,7 +5,14 @@
 
 use crate::common::*;
 use crate::external::*;
+use crate::fake_bot_api::{FakeBotApi, Mode};
 use crate::load::*;
+use crate::telegram_harness::{BOT_TOKEN, WEBHOOK_SECRET};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,5 +122,123 @@ async fn sigterm_stops_the_background_loops_at_once() {
     assert!(
         took < souk::shutdown::LOOPS_FINISH_MAX / 2,
         "exit took {took:?}: a loop missed the shutdown signal; see {log}"
+    );
+}
+
+/// A Telegram update goes on applying and answering after its webhook call was answered;
+/// the shutdown waits for it (it no longer dies with the HTTP worker that took it), and the
+/// signal makes its answer give up waiting out the Bot API's retry_after.
+/// Far longer than a prompt exit takes, far shorter than the waits it must cut: the Bot API's
+/// `retry_after` below and the server's 30 s shutdown timeout.
+const PROMPT_EXIT: Duration = Duration::from_secs(8);
+const _: () = assert!(PROMPT_EXIT.as_secs() < souk::shutdown::LOOPS_FINISH_MAX.as_secs());
+const RETRY_AFTER_SECS: u64 = 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_every_background_loop_at_once_even_with_a_bot_answer_waiting_to_retry() {
+    let (db_url, _) = fresh_database().await;
+    let bot_api = FakeBotApi::start();
+    // Every Bot API call is refused with a 20 s retry_after, which the bot would wait out.
+    bot_api.set_mode(Mode::RateLimited {
+        retry_after: RETRY_AFTER_SECS,
+        times: 1_000,
+    });
+    let port = free_port();
+    let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("souk-loops-{port}.log"));
+    let stderr = std::fs::File::create(&log).expect("log file");
+    let mut souk = Command::new(env!("CARGO_BIN_EXE_souk"))
+        .env("SOUK__DATABASE__URL", &db_url)
+        .env("SOUK__HTTP__ADDR", format!("127.0.0.1:{port}"))
+        .env("SOUK__AUTH__JWT_SECRET", SECRET)
+        .env("SOUK__SHOP__DEMO_SEED", "false")
+        .env("SOUK__TELEGRAM__BOT_TOKEN", BOT_TOKEN)
+        .env("SOUK__TELEGRAM__WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("SOUK__TELEGRAM__API_BASE", &bot_api.base)
+        // The payment-expiry sweep runs every 50 ms, so it is likely mid-round at SIGTERM.
+        .env("SOUK__CHECKOUT__EXPIRY_SWEEP_MS", "50")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("souk binary starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http
+        .get(format!("{base}/v1/ready"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "souk not ready; see {}",
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let update_id = 97_001_i64;
+    let update = json!({
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "from": { "id": 9701, "is_bot": false, "first_name": "User 9701" },
+            "chat": { "id": 9701, "type": "private" },
+            "date": 0,
+            "text": "/start",
+        }
+    });
+    let answered = http
+        .post(format!("{base}/v1/telegram/webhook"))
+        .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+        .json(&update)
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(answered.status(), reqwest::StatusCode::OK);
+    // The update's answer has been refused once and now waits out its retry_after.
+    bot_api
+        .wait_for("a refused Bot API call", Duration::from_secs(10), |calls| {
+            !calls.is_empty()
+        })
+        .await;
+
+    let signalled = Instant::now();
+    kill(Pid::from_raw(souk.id() as i32), Signal::SIGTERM).expect("SIGTERM");
+    let status = loop {
+        if let Some(status) = souk.try_wait().expect("try_wait") {
+            break Some(status);
+        }
+        if signalled.elapsed() > PROMPT_EXIT {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let took = signalled.elapsed();
+    let _ = souk.kill();
+    let _ = souk.wait();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let status = status
+        .unwrap_or_else(|| panic!("souk still runs {PROMPT_EXIT:?} after SIGTERM; log:\n{logged}"));
+    assert_eq!(status.code(), Some(0), "exit after SIGTERM; log:\n{logged}");
+    assert!(
+        bot_api.calls().len() < 3,
+        "the bot went on calling after the shutdown signal: {:?}",
+        bot_api.calls()
+    );
+    // The update was applied (recorded once) even though its answer never got through.
+    let db = souk::db::connect_one(&db_url).await.expect("db");
+    let recorded: i64 = db
+        .query_one(
+            "SELECT count(*) FROM telegram_updates WHERE update_id = $1",
+            &[&update_id],
+        )
+        .await
+        .expect("telegram_updates")
+        .get(0);
+    assert_eq!(recorded, 1, "the update in hand was finished");
+    println!(
+        "shutdown with a bot answer waiting {RETRY_AFTER_SECS} s to retry: exit 0 after {took:?}"
     );
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// The methods the bot calls; the `method` label is bounded by this list.
 pub const METHODS: [&str; 11] = [
@@ -59,6 +60,11 @@ pub struct BotApi {
     calls: IntCounterVec,
     /// The process's shutdown signal: a retry waiting out its backoff gives up at once.
     shutdown: CancellationToken,
+    /// What the process waits for before it exits: updates still applying and answering.
+    sending: TaskTracker,
+    /// The runtime that runs them: the process's main one, which outlives the HTTP workers
+    /// (a worker's runtime, and every task on it, ends when the worker stops).
+    home: Option<tokio::runtime::Handle>,
 }
 
 #[derive(Deserialize)]
@@ -109,12 +115,30 @@ impl BotApi {
             settings,
             calls,
             shutdown: CancellationToken::new(),
+            sending: TaskTracker::new(),
+            home: None,
         })
     }
 
-    /// Ties this client's retries to the process's shutdown signal.
-    pub fn stop_on(&mut self, shutdown: CancellationToken) {
+    /// Ties this client's retries to the process's shutdown signal, and the updates that
+    /// send with it to what the shutdown waits for, on the runtime this is called from.
+    pub fn stop_on(&mut self, shutdown: CancellationToken, sending: TaskTracker) {
         self.shutdown = shutdown;
+        self.sending = sending;
+        self.home = tokio::runtime::Handle::try_current().ok();
+    }
+
+    /// Runs `work` (an update applied and answered after its webhook call returned) where
+    /// the shutdown waits for it, rather than on the HTTP worker whose stop would cut it.
+    pub fn spawn_sending<F>(&self, work: F) -> tokio::task::JoinHandle<()>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let work = self.sending.track_future(work);
+        match &self.home {
+            Some(home) => home.spawn(work),
+            None => actix_web::rt::spawn(work),
+        }
     }
 
     /// Calls `method`; `update_id` is only for the log. Retries are bounded, so the whole

@@ -76,7 +76,7 @@ pub async fn receive(
     // Fields the bot cannot read make the update one it ignores, not an error to retry.
     let update =
         serde_json::from_value::<Update>(value).unwrap_or_else(|_| Update::unsupported(update_id));
-    let task = actix_web::rt::spawn(process(state.clone(), update));
+    let task = bot.api.spawn_sending(process(state.clone(), update));
     if tokio::time::timeout(bot.config.reply_within, task)
         .await
         .is_err()

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_order_money",
         include_str!("../sql/0008_order_money.sql"),
     ),
+    ("0009_cluster", include_str!("../sql/0009_cluster.sql")),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod bench;
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod logging;

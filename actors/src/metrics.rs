@@ -1,7 +1,9 @@
 //! Metrics the actors own: live actors, persistence batches and commit latency. They are
 //! registered into the process's one Prometheus registry by the binary at start-up.
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 #[derive(Clone)]
 pub struct ActorMetrics {
@@ -12,6 +14,19 @@ pub struct ActorMetrics {
     pub commit_seconds: Histogram,
     pub queue_depth: IntGauge,
     pub write_failures: IntCounterVec,
+    /// Writes refused because Postgres held a newer owner's token for one of their shards.
+    pub fenced_writes: IntCounter,
+    pub cluster: ClusterMetrics,
+}
+
+/// A cluster node's view of the cluster (all zero on a single node).
+#[derive(Clone)]
+pub struct ClusterMetrics {
+    pub members: IntGauge,
+    pub shards_owned: IntGauge,
+    /// Shards taken or given up, by why: `taken` (a claim), `released` (a graceful hand-over
+    /// or rebalance), `fenced` (Postgres held a newer token), `lease_lost`.
+    pub handoffs: IntCounterVec,
 }
 
 impl ActorMetrics {
@@ -65,7 +80,28 @@ impl ActorMetrics {
                 ),
                 &["reason"],
             )?,
+            fenced_writes: IntCounter::new(
+                "souk_cluster_fenced_writes_total",
+                "Writes rolled back because another node had taken one of their shards",
+            )?,
+            cluster: ClusterMetrics {
+                members: IntGauge::new("souk_cluster_members", "Live nodes this node sees")?,
+                shards_owned: IntGauge::new(
+                    "souk_cluster_shards_owned",
+                    "Shards this node serves as a cluster member (0 on a single node)",
+                )?,
+                handoffs: IntCounterVec::new(
+                    Opts::new(
+                        "souk_cluster_handoffs_total",
+                        "Shards this node took or gave up, by reason",
+                    ),
+                    &["reason"],
+                )?,
+            },
         };
+        for reason in ["taken", "released", "fenced", "lease_lost"] {
+            m.cluster.handoffs.with_label_values(&[reason]);
+        }
         // Every known label exists from the start, so a dashboard shows 0, not "no data".
         for kind in ["product", "user"] {
             m.actors_live.with_label_values(&[kind]);
@@ -82,6 +118,10 @@ impl ActorMetrics {
         registry.register(Box::new(m.commit_seconds.clone()))?;
         registry.register(Box::new(m.queue_depth.clone()))?;
         registry.register(Box::new(m.write_failures.clone()))?;
+        registry.register(Box::new(m.fenced_writes.clone()))?;
+        registry.register(Box::new(m.cluster.members.clone()))?;
+        registry.register(Box::new(m.cluster.shards_owned.clone()))?;
+        registry.register(Box::new(m.cluster.handoffs.clone()))?;
         Ok(m)
     }
 }

@@ -292,6 +292,12 @@ impl From<DomainError> for ApiError {
                     "the database is unavailable; retry shortly with the same Idempotency-Key, which is never applied twice",
                 )
             }
+            D::NotOwner { shard } | D::Fenced { shard } => {
+                tracing::info!(shard, error = %message, "answering 503: shard not served here");
+                ApiError::unavailable(
+                    "this part of the shop is moving to another node; retry shortly with the same Idempotency-Key, which is never applied twice",
+                )
+            }
             D::Overloaded => {
                 let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message);
                 e.retry_after = Some(1);

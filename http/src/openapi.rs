@@ -50,6 +50,7 @@ mod links;
         routes::operations::get_maintenance,
         routes::operations::set_maintenance,
         routes::operations::audit,
+        routes::cluster::cluster,
         routes::promos::create,
         routes::promos::list,
         routes::promos::get,

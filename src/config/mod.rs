@@ -4,6 +4,7 @@
 //! private cluster).
 
 mod actors;
+mod cluster;
 mod database;
 mod http;
 mod secrets;
@@ -12,6 +13,7 @@ mod telegram;
 mod validate;
 
 pub use actors::ActorSettings;
+pub use cluster::ClusterSettings;
 pub use database::{DatabaseSettings, PersistenceSettings};
 pub use http::{HttpSettings, MetricsSettings};
 pub use secrets::{AuthSettings, JWT_SECRET_MIN_BYTES};
@@ -52,6 +54,7 @@ pub struct Settings {
     pub returns: ReturnsSettings,
     pub rate_limits: souk_http::middleware::ratelimit::RateLimitSettings,
     pub metrics: MetricsSettings,
+    pub cluster: ClusterSettings,
     /// Tests mount extra routes (a handler that panics) on the real app through this; it is
     /// not configurable from a file or the environment, so production cannot reach it.
     #[doc(hidden)]

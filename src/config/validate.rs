@@ -23,6 +23,7 @@ impl Settings {
             return invalid("http.request_read_timeout_ms must be positive");
         }
         self.validate_pricing()?;
+        self.validate_cluster()?;
         self.telegram.admin_ids()?;
         self.telegram.topup_amounts()?;
         if let Some(origin) =

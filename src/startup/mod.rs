@@ -12,6 +12,7 @@ use crate::shutdown::{Shutdown, LOOPS_FINISH_MAX};
 use actix::prelude::*;
 use secrecy::ExposeSecret;
 use server::{app_state, serve, StateParts};
+use souk_actors::entity::ownership::Ownership;
 use souk_actors::entity::registry::{ActorConfig, Deps, Registry};
 use souk_actors::metrics::ActorMetrics;
 use souk_actors::store::group_commit::{PersistenceActor, PersistenceConfig};
@@ -81,8 +82,10 @@ impl Application {
         bot.api.stop_on(shutdown.token(), shutdown.tracker());
         let telegram = std::sync::Arc::new(bot);
 
-        let registry = start_actors(&settings, &pool, actor_metrics);
+        let ownership = ownership(&settings, &pool).await?;
+        let registry = start_actors(&settings, &pool, actor_metrics, ownership);
         spawn_background(&settings, &registry, &shutdown);
+        let cluster_registry = registry.clone();
         let parts = StateParts {
             registry,
             pool,
@@ -93,6 +96,7 @@ impl Application {
         };
         let state = app_state(&settings, parts).await?;
         let (port, server) = serve(&settings, state, &shutdown.token())?;
+        crate::cluster::start(&settings, port, &cluster_registry, &shutdown);
         Ok(Application {
             port,
             server,
@@ -209,11 +213,33 @@ pub(super) fn shop(
     }
 }
 
+/// Which shards this node serves: all of them on a single node; in a cluster, none until
+/// the driver claims them, and only after Postgres agrees on the shard count.
+async fn ownership(
+    settings: &Settings,
+    pool: &deadpool_postgres::Pool,
+) -> Result<Arc<Ownership>, StartError> {
+    if settings.cluster.endpoints().is_empty() {
+        return Ok(Arc::new(Ownership::single()));
+    }
+    let wanted = settings.cluster.shards;
+    let recorded = souk_actors::store::fencing::shard_count(pool, wanted)
+        .await
+        .map_err(|e| StartError::Db(DbError::Pool(e.to_string())))?;
+    if recorded != wanted {
+        return Err(StartError::Config(crate::config::ConfigError::Invalid(format!(
+            "SOUK__CLUSTER__SHARDS is {wanted}, but this cluster was created with {recorded} shards; every node must use {recorded}"
+        ))));
+    }
+    Ok(Arc::new(Ownership::cluster(wanted, settings.node_id())))
+}
+
 /// The actor threads, the group commit's own thread and the registry of owners.
 fn start_actors(
     settings: &Settings,
     pool: &deadpool_postgres::Pool,
     actor_metrics: ActorMetrics,
+    ownership: Arc<Ownership>,
 ) -> Arc<Registry> {
     let threads = if settings.actors.threads == 0 {
         num_cpus()
@@ -228,9 +254,9 @@ fn start_actors(
     };
     // Group commit gets its own thread so a busy HTTP or actor thread never delays a COMMIT.
     let persistence = {
-        let (pool, metrics) = (pool.clone(), actor_metrics.clone());
+        let (pool, metrics, ownership) = (pool.clone(), actor_metrics.clone(), ownership.clone());
         PersistenceActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-            PersistenceActor::new(pool, persistence_config, metrics)
+            PersistenceActor::new(pool, persistence_config, metrics, ownership)
         })
     };
     Registry::new(Deps {
@@ -250,6 +276,7 @@ fn start_actors(
         },
         metrics: actor_metrics,
         arbiters,
+        ownership,
     })
 }
 

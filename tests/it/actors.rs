@@ -37,7 +37,12 @@ async fn one_bad_write_never_fails_the_writes_batched_with_it() {
         queue_max: 1000,
         write_timeout: Duration::from_secs(5),
     };
-    let persistence = actix::Actor::start(PersistenceActor::new(pool, config, metrics.clone()));
+    let persistence = actix::Actor::start(PersistenceActor::new(
+        pool,
+        config,
+        metrics.clone(),
+        single(),
+    ));
 
     let quantity = Quantity::new(1).expect("quantity");
     let writes = (1..=51_i64).map(|i| {
@@ -152,7 +157,7 @@ async fn a_batch_cut_off_by_the_timeout_never_commits_later() {
         queue_max: 1000,
         write_timeout: Duration::from_millis(300),
     };
-    let persistence = actix::Actor::start(PersistenceActor::new(pool, config, metrics));
+    let persistence = actix::Actor::start(PersistenceActor::new(pool, config, metrics, single()));
     let credit = |user: i64, amount: i64| {
         Write::new(WriteOp::WalletCredit {
             user: UserId::new(user).expect("id"),
@@ -266,4 +271,8 @@ async fn requests_for_missing_products_promos_and_users_start_no_actor() {
         before,
         "no actor for what does not exist"
     );
+}
+
+fn single() -> std::sync::Arc<souk_actors::entity::ownership::Ownership> {
+    std::sync::Arc::new(souk_actors::entity::ownership::Ownership::single())
 }

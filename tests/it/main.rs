@@ -19,6 +19,7 @@ mod dashboard;
 mod durability;
 mod external;
 mod fake_bot_api;
+mod fencing;
 mod http_semantics;
 mod idempotency;
 mod lifecycle;

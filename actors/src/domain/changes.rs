@@ -11,6 +11,7 @@ use crate::domain::money::Money;
 use crate::domain::pricing::Totals;
 use crate::domain::promo::RedemptionRelease;
 use crate::domain::quantity::Quantity;
+use crate::domain::shards::EntityKey;
 use crate::domain::status::StatusChange;
 use serde_json::Value;
 
@@ -27,6 +28,38 @@ impl Write {
             op,
             idempotency: None,
             audit: None,
+        }
+    }
+
+    /// The owners whose in-memory state this write changes or was decided on. In a cluster
+    /// it commits only while their shards' tokens are still the ones this node holds.
+    /// Order moves that are conditional in the database on the status they were read in
+    /// (staff status moves, return decisions) and bare stored answers need no owner.
+    pub fn owners(&self) -> Vec<EntityKey> {
+        use crate::domain::returns::ReturnWrite;
+        match &self.op {
+            WriteOp::Checkout(c) => std::iter::once(EntityKey::User(c.user))
+                .chain(c.lines.iter().map(|l| EntityKey::Product(l.product)))
+                .chain(c.promo.iter().cloned().map(EntityKey::Promo))
+                .collect(),
+            WriteOp::StockDelta { product, .. }
+            | WriteOp::AddCodes { product, .. }
+            | WriteOp::ProductUpdate { product, .. } => vec![EntityKey::Product(*product)],
+            WriteOp::CartSet { user, .. }
+            | WriteOp::CartClear { user }
+            | WriteOp::CartPromo { user, .. }
+            | WriteOp::WalletCredit { user, .. } => vec![EntityKey::User(*user)],
+            WriteOp::Cancel(c) => vec![EntityKey::User(c.user)],
+            WriteOp::Refund(r) => vec![EntityKey::User(r.user)],
+            WriteOp::Payment(p) => p.user.into_iter().map(EntityKey::User).collect(),
+            WriteOp::Return(r) => match r.as_ref() {
+                ReturnWrite::Request { user, .. } => vec![EntityKey::User(*user)],
+                ReturnWrite::Decide { .. } | ReturnWrite::Receive { .. } => Vec::new(),
+            },
+            WriteOp::PromoCreate { code, .. } | WriteOp::PromoUpdate { code, .. } => {
+                vec![EntityKey::Promo(code.clone())]
+            }
+            WriteOp::OrderStatus(_) | WriteOp::StoredAnswer(_) => Vec::new(),
         }
     }
 }

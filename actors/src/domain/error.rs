@@ -74,6 +74,13 @@ pub enum DomainError {
     Unavailable(String),
     #[error("too many requests in flight; retry shortly")]
     Overloaded,
+    /// Another node serves this shard (or this node's lease may have expired): nothing was
+    /// done, and a retry reaches the shard's current owner.
+    #[error("shard {shard} is not served by this node right now; retry shortly")]
+    NotOwner { shard: u32 },
+    /// Postgres holds a newer owner's token for this shard: the write was rolled back.
+    #[error("shard {shard} was taken over by another node; nothing was written, retry shortly")]
+    Fenced { shard: u32 },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -17,6 +17,7 @@ pub mod quantity;
 pub mod reservations;
 pub mod returns;
 pub mod settlement;
+pub mod shards;
 pub mod status;
 pub mod stock;
 pub mod unpaid;

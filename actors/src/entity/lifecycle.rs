@@ -1,8 +1,9 @@
 //! What every entity actor (product, user, promo) shares: it starts with its state already
 //! loaded from Postgres (the registry loads it first, so nothing that does not exist ever
-//! gets an actor), counts itself in the actor gauges, ticks once a second, and leaves the
-//! registry before it stops, so a message never reaches a stopped owner twice.
+//! gets an actor), counts itself in the actor gauges, ticks once a second, stops once its shard is no
+//! longer this node's, and leaves the registry before it stops, so a message never reaches a stopped owner twice.
 
+use crate::domain::shards::EntityKey;
 use crate::entity::registry::Registry;
 use actix::prelude::*;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ pub(crate) trait Entity: Actor<Context = Context<Self>> {
     const KIND: &'static str;
 
     fn registry(&self) -> &Arc<Registry>;
+    /// The key this actor owns, whose shard must stay this node's.
+    fn key(&self) -> EntityKey;
     /// Leaves the registry if this actor is still the registered owner.
     fn forget(&self, addr: &Addr<Self>);
     /// Called every tick: expire what has expired; stop if idle.
@@ -37,7 +40,16 @@ pub(crate) fn started<A: Entity>(act: &mut A, ctx: &mut Context<A>) {
         .actors_started
         .with_label_values(&[A::KIND])
         .inc();
-    ctx.run_interval(TICK, A::tick);
+    ctx.run_interval(TICK, |act, ctx| {
+        // A shard handed to another node (or a lease that may have run out) stops its
+        // owners here: the registry already sends them nothing new.
+        if act.registry().deps.ownership.owns(&act.key()) {
+            act.tick(ctx);
+        } else {
+            act.forget(&ctx.address());
+            ctx.stop();
+        }
+    });
 }
 
 /// The body of `Actor::stopped` for every entity.

@@ -5,6 +5,7 @@
 pub mod conversation;
 pub mod gate;
 pub(crate) mod lifecycle;
+pub mod ownership;
 pub mod product;
 pub mod promo;
 pub mod registry;

@@ -68,6 +68,10 @@ impl Entity for PromoActor {
         &self.registry
     }
 
+    fn key(&self) -> crate::domain::shards::EntityKey {
+        crate::domain::shards::EntityKey::Promo(self.code.clone())
+    }
+
     fn forget(&self, addr: &Addr<Self>) {
         self.registry.forget_promo(&self.code, addr);
     }

@@ -9,6 +9,8 @@
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::PromoCode;
 use crate::domain::ids::{ProductId, UserId};
+use crate::domain::shards::{EntityKey, ShardId};
+use crate::entity::ownership::Ownership;
 use crate::entity::product::ProductActor;
 use crate::entity::promo::PromoActor;
 use crate::entity::user::UserActor;
@@ -57,6 +59,8 @@ pub struct Deps {
     pub metrics: ActorMetrics,
     /// Threads the entity actors run on, chosen by id so load spreads evenly.
     pub arbiters: Vec<ArbiterHandle>,
+    /// The shards this node serves (all of them, unfenced, on a single node).
+    pub ownership: Arc<Ownership>,
 }
 
 pub struct Handle<A: Actor> {
@@ -117,6 +121,7 @@ impl Registry {
         ProductActor: Handler<M>,
         <ProductActor as Actor>::Context: ToEnvelope<ProductActor, M>,
     {
+        self.deps.ownership.fence(&EntityKey::Product(id))?;
         let registry = self.clone();
         ask(&self.products, id, msg, &self.deps.config, move || {
             let registry = registry.clone();
@@ -138,6 +143,7 @@ impl Registry {
         UserActor: Handler<M>,
         <UserActor as Actor>::Context: ToEnvelope<UserActor, M>,
     {
+        self.deps.ownership.fence(&EntityKey::User(id))?;
         let registry = self.clone();
         ask(&self.users, id, msg, &self.deps.config, move || {
             let registry = registry.clone();
@@ -159,6 +165,7 @@ impl Registry {
         PromoActor: Handler<M>,
         <PromoActor as Actor>::Context: ToEnvelope<PromoActor, M>,
     {
+        self.deps.ownership.fence(&EntityKey::Promo(code.clone()))?;
         let registry = self.clone();
         let key = code.clone();
         ask(
@@ -231,6 +238,21 @@ impl Registry {
 
     pub(crate) fn forget_user(&self, id: UserId, addr: &Addr<UserActor>) {
         self.users.remove_if(&id, |_, s| owned_by(s, addr));
+    }
+
+    /// Forgets every owner of `shard`, which this node no longer serves: no new message
+    /// reaches them, and each stops at its next tick (`lifecycle`), once its message in
+    /// hand is done. Returns how many there were.
+    pub fn drop_shard(&self, shard: ShardId) -> usize {
+        let ownership = &self.deps.ownership;
+        let before = self.products.len() + self.users.len() + self.promos.len();
+        self.products
+            .retain(|id, _| ownership.shard_of(&EntityKey::Product(*id)) != shard);
+        self.users
+            .retain(|id, _| ownership.shard_of(&EntityKey::User(*id)) != shard);
+        self.promos
+            .retain(|code, _| ownership.shard_of(&EntityKey::Promo(code.clone())) != shard);
+        before - (self.products.len() + self.users.len() + self.promos.len())
     }
 
     /// Messages waiting on actors, by kind: (kind, total, deepest single mailbox).

@@ -108,6 +108,10 @@ impl Entity for UserActor {
         &self.registry
     }
 
+    fn key(&self) -> crate::domain::shards::EntityKey {
+        crate::domain::shards::EntityKey::User(self.id)
+    }
+
     fn forget(&self, addr: &Addr<Self>) {
         self.registry.forget_user(self.id, addr);
     }

@@ -3,15 +3,22 @@
 //! sleep: alone, a write commits at once; under load, batches grow by themselves.
 //! A write that breaks a constraint is dropped and the rest of its batch retried without it,
 //! so one bad write never fails its neighbours. Callers are answered only after COMMIT.
+//! In a cluster each write carries the fencing tokens of the shards it changes, and its
+//! batch checks them in its own transaction: a write for a shard another node has taken
+//! since is rolled back and answered `Fenced`, never acknowledged.
 
 use crate::domain::changes::Outcome;
 use crate::domain::changes::Write;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::shards::Fence;
+use crate::entity::ownership::Ownership;
 use crate::metrics::ActorMetrics;
+use crate::store::fencing;
 use crate::store::writes::{apply, ApplyError, OpenTx};
 use actix::prelude::*;
 use deadpool_postgres::Pool;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -27,32 +34,59 @@ pub struct PersistenceActor {
     pool: Pool,
     config: PersistenceConfig,
     metrics: ActorMetrics,
+    ownership: Arc<Ownership>,
     queue: VecDeque<Job>,
     committing: bool,
+    /// Callers of `Flush`, answered once the queue is empty and no batch is committing.
+    flushed: Vec<oneshot::Sender<()>>,
 }
 
 struct Job {
     write: Write,
+    /// The tokens of the shards `write` changes, taken when it was submitted (none on a
+    /// single node).
+    fences: Vec<Fence>,
     reply: oneshot::Sender<DomainResult<Outcome>>,
 }
 
 #[derive(Message)]
 #[rtype(result = "()")]
-struct Submit(Job);
+struct Submit {
+    write: Write,
+    reply: oneshot::Sender<DomainResult<Outcome>>,
+}
+
+/// Answers once every write submitted before it has committed or failed: a node handing
+/// its shards over waits for this before it lets another node load them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush(pub oneshot::Sender<()>);
 
 impl PersistenceActor {
-    pub fn new(pool: Pool, config: PersistenceConfig, metrics: ActorMetrics) -> Self {
+    pub fn new(
+        pool: Pool,
+        config: PersistenceConfig,
+        metrics: ActorMetrics,
+        ownership: Arc<Ownership>,
+    ) -> Self {
         PersistenceActor {
             pool,
             config,
             metrics,
+            ownership,
             queue: VecDeque::new(),
             committing: false,
+            flushed: Vec::new(),
         }
     }
 
     fn start_batch(&mut self, ctx: &mut Context<Self>) {
         if self.committing || self.queue.is_empty() {
+            if !self.committing {
+                for waiter in self.flushed.drain(..) {
+                    let _ = waiter.send(());
+                }
+            }
             return;
         }
         let take = self.queue.len().min(self.config.batch_max);
@@ -63,6 +97,7 @@ impl PersistenceActor {
             self.pool.clone(),
             self.config.write_timeout,
             self.metrics.clone(),
+            self.ownership.clone(),
             jobs,
         );
         ctx.spawn(batch.into_actor(self).map(|failure, act, ctx| {
@@ -100,7 +135,26 @@ impl Actor for PersistenceActor {
 impl Handler<Submit> for PersistenceActor {
     type Result = ();
 
-    fn handle(&mut self, Submit(job): Submit, ctx: &mut Context<Self>) {
+    fn handle(&mut self, Submit { write, reply }: Submit, ctx: &mut Context<Self>) {
+        // The tokens are taken now, on the group commit's thread: a shard released before
+        // this point refuses the write here; one released later, in the batch's check.
+        let fences: Result<HashSet<Fence>, DomainError> = write
+            .owners()
+            .iter()
+            .filter_map(|key| self.ownership.fence(key).transpose())
+            .collect();
+        let fences = match fences {
+            Ok(fences) => fences.into_iter().collect(),
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        };
+        let job = Job {
+            write,
+            fences,
+            reply,
+        };
         if self.queue.len() >= self.config.queue_max {
             self.metrics
                 .write_failures
@@ -115,11 +169,20 @@ impl Handler<Submit> for PersistenceActor {
     }
 }
 
+impl Handler<Flush> for PersistenceActor {
+    type Result = ();
+
+    fn handle(&mut self, Flush(reply): Flush, ctx: &mut Context<Self>) {
+        self.flushed.push(reply);
+        self.start_batch(ctx);
+    }
+}
+
 /// Submits one write and waits for its batch to commit (or for the reason it did not).
 pub async fn persist(persistence: &Addr<PersistenceActor>, write: Write) -> DomainResult<Outcome> {
     let (reply, rx) = oneshot::channel();
     // `do_send` cannot block; the actor bounds its own queue and refuses with Overloaded.
-    persistence.do_send(Submit(Job { write, reply }));
+    persistence.do_send(Submit { write, reply });
     rx.await
         .map_err(|_| DomainError::Unavailable("the persistence actor stopped".into()))?
 }
@@ -129,6 +192,7 @@ async fn run_batch(
     pool: Pool,
     timeout: Duration,
     metrics: ActorMetrics,
+    ownership: Arc<Ownership>,
     mut jobs: Vec<Job>,
 ) -> Option<DomainError> {
     let mut failure = None;
@@ -168,6 +232,27 @@ async fn run_batch(
                 let job = jobs.remove(index);
                 let _ = job.reply.send(Err(error));
             }
+            BatchResult::Fenced(stale) => {
+                // Another node took these shards: their writes are refused, never retried
+                // here, and this node stops serving the shards; the rest go again.
+                let (refused, kept): (Vec<Job>, Vec<Job>) = jobs
+                    .drain(..)
+                    .partition(|job| job.fences.iter().any(|f| stale.contains(f)));
+                jobs = kept;
+                metrics.fenced_writes.inc_by(refused.len() as u64);
+                for fence in &stale {
+                    tracing::warn!(shard = %fence.shard, epoch = fence.epoch, "shard fenced: another node holds a newer token; its writes were rolled back");
+                    ownership.fenced(*fence);
+                }
+                for job in refused {
+                    let shard = job
+                        .fences
+                        .iter()
+                        .find(|f| stale.contains(f))
+                        .map_or(0, |f| f.shard.get());
+                    let _ = job.reply.send(Err(DomainError::Fenced { shard }));
+                }
+            }
             BatchResult::Failed(error) => {
                 metrics
                     .write_failures
@@ -187,6 +272,8 @@ async fn run_batch(
 enum BatchResult {
     Committed(Vec<Outcome>),
     JobFailed(usize, DomainError),
+    /// Tokens that are no longer current: the batch was rolled back.
+    Fenced(Vec<Fence>),
     Failed(DomainError),
 }
 
@@ -203,10 +290,36 @@ async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
     // before COMMIT, not one per statement. Writes of one batch never depend on each other
     // (each entity has one owner, which waits for its write before sending the next).
     let begin = db.batch_execute("BEGIN");
+    let fences: Vec<Fence> = jobs
+        .iter()
+        .flat_map(|job| job.fences.iter().copied())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let check = async {
+        if fences.is_empty() {
+            Ok(Vec::new())
+        } else {
+            fencing::stale(db, &fences).await
+        }
+    };
     let writes = futures_util::future::join_all(jobs.iter().map(|job| apply(db, &job.write)));
-    let (begun, results) = futures_util::future::join(begin, writes).await;
+    let (begun, stale, results) = futures_util::future::join3(begin, check, writes).await;
     if let Err(e) = begun {
         return BatchResult::Failed(DomainError::Unavailable(e.to_string()));
+    }
+    match stale {
+        Ok(stale) if stale.is_empty() => {}
+        Ok(stale) => {
+            let _ = tx.finish(false).await;
+            return BatchResult::Fenced(stale);
+        }
+        // The check failed: either the connection did, or a write's error aborted the
+        // transaction before the check ran; the writes' results below say which.
+        Err(e) if e.code().is_none() => {
+            return BatchResult::Failed(DomainError::Unavailable(e.to_string()))
+        }
+        Err(_) => {}
     }
     let mut outcomes = Vec::with_capacity(jobs.len());
     let mut culprit = None;

@@ -9,6 +9,7 @@ pub(crate) mod audit;
 mod catalog;
 pub(crate) mod conversation;
 pub mod dashboard;
+pub mod fencing;
 pub mod group_commit;
 pub mod idempotency;
 pub(crate) mod loads;

@@ -22,7 +22,8 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(Status { status: "ok" })
 }
 
-/// Ready when Postgres answers within a second (migrations ran before the server started).
+/// Ready when Postgres answers within a second (migrations ran before the server started)
+/// and, in a cluster, this node holds a live etcd lease.
 #[utoipa::path(
     get,
     path = "/v1/ready",
@@ -30,6 +31,11 @@ async fn health() -> HttpResponse {
     responses((status = 200, body = crate::schema::Status))
 )]
 async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    if !state.registry.deps.ownership.lease_alive() {
+        return Err(ApiError::unavailable(
+            "this node holds no cluster lease; it serves again once etcd renews one",
+        ));
+    }
     match tokio::time::timeout(
         Duration::from_secs(1),
         souk_actors::store::ping(&state.pool),

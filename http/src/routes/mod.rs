@@ -4,6 +4,7 @@ pub mod admin_catalog;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod cluster;
 pub mod dashboard;
 pub mod health;
 pub mod metrics;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(orders::configure)
         .configure(users::configure)
         .configure(operations::configure)
+        .configure(cluster::configure)
         .configure(promos::configure)
         .configure(payments::configure)
         .configure(returns::configure)

@@ -138,6 +138,10 @@ impl Entity for ProductActor {
         &self.registry
     }
 
+    fn key(&self) -> crate::domain::shards::EntityKey {
+        crate::domain::shards::EntityKey::Product(self.id)
+    }
+
     fn forget(&self, addr: &Addr<Self>) {
         self.registry.forget_product(self.id, addr);
     }

@@ -13,6 +13,7 @@ mod cart;
 mod catalog;
 mod check;
 mod client;
+mod cluster;
 mod common;
 mod concurrency;
 mod dashboard;

@@ -120,6 +120,20 @@ pub fn pool(url: &SecretString, settings: &Settings) -> Result<Pool, DbError> {
         .connect_timeout(timeout)
         .application_name("souk")
         .keepalives(true);
+    if !settings.cluster.endpoints().is_empty() {
+        // A node paused inside a group-commit transaction holds its shards' fencing rows
+        // (share-locked by the batch's check), which keeps the shards' next owner waiting
+        // until it wakes: its batch then commits first (it was decided under the token
+        // that was current) and the new owner loads after it. Postgres ends a transaction
+        // idle for two lease TTLs (rolling it back: nothing was acknowledged), so a
+        // takeover waits at most that long for a node that does not wake.
+        let ttl_ms = settings.cluster.lease_ttl_secs * 2000;
+        let options = format!(
+            "{} -c idle_in_transaction_session_timeout={ttl_ms}",
+            config.get_options().unwrap_or("")
+        );
+        config.options(options.trim());
+    }
     let manager = Manager::from_config(
         config,
         NoTls,

@@ -27,6 +27,9 @@ pub struct ClusterMetrics {
     /// Shards taken or given up, by why: `taken` (a claim), `released` (a graceful hand-over
     /// or rebalance), `fenced` (Postgres held a newer token), `lease_lost`.
     pub handoffs: IntCounterVec,
+    /// Messages and requests sent on to the node that serves them, by kind (`product`,
+    /// `promo`: an owner's message; `request`: a whole HTTP request).
+    pub forwarded: IntCounterVec,
 }
 
 impl ActorMetrics {
@@ -97,8 +100,18 @@ impl ActorMetrics {
                     ),
                     &["reason"],
                 )?,
+                forwarded: IntCounterVec::new(
+                    Opts::new(
+                        "souk_cluster_forwarded_total",
+                        "Messages and requests sent on to the node that serves them, by kind",
+                    ),
+                    &["kind"],
+                )?,
             },
         };
+        for kind in ["product", "promo", "request"] {
+            m.cluster.forwarded.with_label_values(&[kind]);
+        }
         for reason in ["taken", "released", "fenced", "lease_lost"] {
             m.cluster.handoffs.with_label_values(&[reason]);
         }
@@ -122,6 +135,7 @@ impl ActorMetrics {
         registry.register(Box::new(m.cluster.members.clone()))?;
         registry.register(Box::new(m.cluster.shards_owned.clone()))?;
         registry.register(Box::new(m.cluster.handoffs.clone()))?;
+        registry.register(Box::new(m.cluster.forwarded.clone()))?;
         Ok(m)
     }
 }

@@ -168,9 +168,21 @@ where
     // body is the same request. A waiter whose leader ended without an answer (5xx) takes
     // the lead itself; bounded.
     let mut attempts = 0;
+    let mut gated = true;
     loop {
         attempts += 1;
-        match registry.user(caller.user, begin.clone()).await? {
+        let entry = match registry.user(caller.user, begin.clone()).await {
+            // In a cluster the caller (an admin acting on another owner's node) may be
+            // served elsewhere: no gate here, and Postgres still keeps the key to one
+            // effect (the stored answer is unique per key and commits with the effect; a
+            // concurrent duplicate's write is refused as `KeyTaken` and replays it).
+            Err(DomainError::NotOwner { .. }) => {
+                gated = false;
+                break;
+            }
+            entry => entry?,
+        };
+        match entry {
             GateEntry::Wait(rx) => match rx.await {
                 Ok(Some(known)) => return replayed_to(&known, &request_hash).map(Keyed::Replayed),
                 _ if attempts < 3 => continue,
@@ -186,10 +198,13 @@ where
     let mut held = HeldKey {
         registry: registry.clone(),
         user: caller.user,
-        key: Some(key.clone()),
+        key: gated.then(|| key.clone()),
     };
     let Led { own, key_answer } = lead(state, caller, &key, request_hash, request_id, effect).await;
     held.key = None;
+    if !gated {
+        return own;
+    }
     // Told, not asked: the gate lives only in a running actor, and one that stopped (after
     // a write of unknown outcome) has nothing to release; starting a new one would only wait
     // on the database.

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod checkout_outcome;
+pub mod cluster;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -12,6 +13,7 @@ pub mod openapi;
 pub mod routes;
 pub mod schema;
 pub mod scrape;
+pub mod signature;
 pub mod state;
 pub mod telegram;
 
@@ -22,6 +24,7 @@ pub use state::AppState;
 /// Mounts every route and the fallback that answers 405 or 404 for what they do not serve.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics", web::get().to(routes::metrics::render))
+        .configure(cluster::configure)
         .service(
             web::scope("/v1")
                 .configure(routes::configure)

@@ -28,6 +28,8 @@ pub struct AppState {
     pub known_users: DashSet<UserId>,
     /// One first-time user is created at a time (see the `Caller` extractor).
     pub user_creation: tokio::sync::Mutex<()>,
+    /// Signs the messages of a cluster's nodes; `None` on a single node.
+    pub cluster_secret: Option<secrecy::SecretString>,
     /// Signs payment provider events; `None` refuses every event.
     pub payment_webhook_secret: Option<secrecy::SecretString>,
     /// A product with at most this many units left counts in `souk_stock_low_products`.

@@ -3,8 +3,9 @@
 //! answered with TTL 0 means etcd expired the lease (the node was paused or cut off for
 //! longer than the TTL): everything held under it is gone and the session is over.
 
+use super::members::Members;
 use super::Node;
-use etcd_client::{Client, ConnectOptions, LeaseKeepAliveStream, LeaseKeeper, PutOptions};
+use etcd_client::{LeaseKeepAliveStream, LeaseKeeper, PutOptions};
 use souk_actors::entity::ownership::Ownership;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 pub(super) struct Session {
-    pub(super) client: Client,
+    pub(super) members: Members,
     pub(super) lease: i64,
     /// Becomes true when etcd says the lease expired.
     pub(super) lost: watch::Receiver<bool>,
@@ -26,15 +27,16 @@ impl Session {
         node: &Node,
         ownership: &Arc<Ownership>,
     ) -> Result<Session, etcd_client::Error> {
-        let options = ConnectOptions::new()
-            .with_connect_timeout(Duration::from_secs(2))
-            .with_timeout(node.ttl / 3);
-        let mut client = Client::connect(&node.endpoints, Some(options)).await?;
+        let mut members = Members::new(node.endpoints.clone(), node.ttl / 3);
+        let mut client = members.client().await?;
         let sent = Instant::now();
-        let lease = client
-            .lease_grant(node.ttl.as_secs() as i64, None)
-            .await?
-            .id();
+        let lease = match client.lease_grant(node.ttl.as_secs() as i64, None).await {
+            Ok(granted) => granted.id(),
+            Err(e) => {
+                members.failed();
+                return Err(e);
+            }
+        };
         ownership.lease_until(Some(sent + node.ttl - node.margin()));
         let member = serde_json::json!({ "url": node.url }).to_string();
         client
@@ -47,7 +49,7 @@ impl Session {
         let (lost_tx, lost) = watch::channel(false);
         let stop = CancellationToken::new();
         tokio::spawn(keep_alive(
-            client.clone(),
+            Members::new(node.endpoints.clone(), node.ttl / 3),
             lease,
             node.clone(),
             ownership.clone(),
@@ -56,7 +58,7 @@ impl Session {
         ));
         tracing::info!(node = %node.id, lease, "joined the cluster");
         Ok(Session {
-            client,
+            members,
             lease,
             lost,
             stop,
@@ -71,7 +73,11 @@ impl Session {
     /// made under it at once, so the other nodes may take them immediately.
     pub(super) async fn close(mut self) {
         self.stop.cancel();
-        if let Err(e) = self.client.lease_revoke(self.lease).await {
+        let revoked = match self.members.client().await {
+            Ok(mut client) => client.lease_revoke(self.lease).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = revoked {
             tracing::warn!(error = %e, "could not revoke the lease; it expires by itself");
         }
     }
@@ -87,7 +93,7 @@ impl Drop for Session {
 /// the time the request was sent plus the TTL minus the margin: measured from the send, so
 /// a slow answer never stretches it.
 async fn keep_alive(
-    mut client: Client,
+    mut members: Members,
     lease: i64,
     node: Node,
     ownership: Arc<Ownership>,
@@ -99,7 +105,10 @@ async fn keep_alive(
     loop {
         let sent = Instant::now();
         if stream.is_none() {
-            stream = client.lease_keep_alive(lease).await.ok();
+            stream = match members.client().await {
+                Ok(mut client) => client.lease_keep_alive(lease).await.ok(),
+                Err(_) => None,
+            };
         }
         if let Some((keeper, answers)) = &mut stream {
             let answer = tokio::time::timeout(every, async {
@@ -124,6 +133,7 @@ async fn keep_alive(
                         "lease keep-alive failed; retrying (this node stops serving if it cannot renew in time)"
                     );
                     stream = None;
+                    members.failed();
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! owns every shard, unfenced.
 
 mod lease;
+mod members;
 mod shards;
 
 use crate::config::Settings;

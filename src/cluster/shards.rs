@@ -60,14 +60,17 @@ pub(super) async fn run(node: Node, registry: Arc<Registry>, shutdown: Cancellat
                 break;
             }
             if watch.is_none() {
-                watch = session
-                    .client
-                    .watch(node.keys.all(), Some(WatchOptions::new().with_prefix()))
-                    .await
-                    .ok();
+                watch = match session.members.client().await {
+                    Ok(mut client) => client
+                        .watch(node.keys.all(), Some(WatchOptions::new().with_prefix()))
+                        .await
+                        .ok(),
+                    Err(_) => None,
+                };
             }
             if let Err(e) = reconcile(&node, &registry, &mut session).await {
-                tracing::warn!(error = %e, "cluster reconcile failed; retrying");
+                tracing::warn!(error = %e, "cluster reconcile failed; trying the next etcd member");
+                session.members.failed();
                 watch = None;
             }
             let mut lost = session.lost.clone();
@@ -133,10 +136,8 @@ async fn reconcile(
     let ownership = &registry.deps.ownership;
     let metrics = &registry.deps.metrics.cluster;
     let prefix = Some(GetOptions::new().with_prefix());
-    let members = session
-        .client
-        .get(node.keys.members(), prefix.clone())
-        .await?;
+    let mut client = session.members.client().await?;
+    let members = client.get(node.keys.members(), prefix.clone()).await?;
     let mut live: Vec<(String, String)> = members
         .kvs()
         .iter()
@@ -151,7 +152,7 @@ async fn reconcile(
         })
         .collect();
     live.sort();
-    let claims = claims(node, session).await?;
+    let claims = claims(node, &mut client).await?;
     let ids: Vec<&str> = live.iter().map(|(id, _)| id.as_str()).collect();
     let count = ownership.shard_count();
     let owners = assign(count, &ids);
@@ -179,14 +180,13 @@ async fn reconcile(
                 // Our own claim, but not served: Postgres refused its token or fenced it.
                 // Dropping it lets the next pass claim anew, with a newer revision.
                 Some(c) if c.node == node.id && c.lease == session.lease => {
-                    drop_claim(node, session, shard).await?;
+                    drop_claim(node, &mut client, session.lease, shard).await?;
                 }
                 // Another node's, or ours from an expired lease: it goes when that node
                 // hands it over or its lease runs out.
                 Some(_) => {}
             }
         }
-        let client = session.client.clone();
         let lease = session.lease;
         futures_util::stream::iter(wanted)
             .map(|shard| claim(node, registry, client.clone(), lease, shard))
@@ -196,7 +196,7 @@ async fn reconcile(
     }
 
     // The view for `GET /v1/admin/cluster`, with the claims as they now stand.
-    let claims = self::claims(node, session).await?;
+    let claims = self::claims(node, &mut client).await?;
     let view = live
         .into_iter()
         .map(|(id, url)| Member {
@@ -205,6 +205,22 @@ async fn reconcile(
             url,
         })
         .collect::<Vec<_>>();
+    // Where each shard's holder is reached, for forwarding; this node's own shards route
+    // nowhere (they are served here, or refused while this node takes them).
+    let urls: HashMap<&str, &str> = view
+        .iter()
+        .map(|m| (m.node_id.as_str(), m.url.as_str()))
+        .collect();
+    let routes = (0..count)
+        .map(|s| {
+            claims
+                .get(&s)
+                .filter(|c| c.node != node.id)
+                .and_then(|c| urls.get(c.node.as_str()))
+                .map(|url| url.to_string())
+        })
+        .collect();
+    ownership.set_routes(routes);
     metrics.members.set(view.len() as i64);
     metrics.shards_owned.set(ownership.held().len() as i64);
     ownership.set_members(view);
@@ -213,10 +229,9 @@ async fn reconcile(
 
 async fn claims(
     node: &Node,
-    session: &mut Session,
+    client: &mut etcd_client::Client,
 ) -> Result<HashMap<u32, Claim>, etcd_client::Error> {
-    let found = session
-        .client
+    let found = client
         .get(node.keys.shards(), Some(GetOptions::new().with_prefix()))
         .await?;
     Ok(found
@@ -270,6 +285,9 @@ async fn claim(
     let fence = Fence { shard, epoch };
     match fencing::take_shard(&registry.deps.pool, fence, &node.id).await {
         Ok(true) => {
+            // Anything left from an earlier time this node served the shard (cached pages,
+            // an owner still stopping after a fence) goes before the shard serves again.
+            registry.drop_shard(shard);
             registry.deps.ownership.take(shard, epoch);
             registry
                 .deps
@@ -299,15 +317,15 @@ async fn claim(
 
 async fn drop_claim(
     node: &Node,
-    session: &mut Session,
+    client: &mut etcd_client::Client,
+    lease: i64,
     shard: ShardId,
 ) -> Result<(), etcd_client::Error> {
     let key = node.keys.shard(shard.get());
-    session
-        .client
+    client
         .txn(
             Txn::new()
-                .when([Compare::lease(key.clone(), CompareOp::Equal, session.lease)])
+                .when([Compare::lease(key.clone(), CompareOp::Equal, lease)])
                 .and_then([TxnOp::delete(key, None)]),
         )
         .await?;
@@ -341,7 +359,12 @@ async fn hand_over(
     }
     if reason != "lease_lost" {
         for shard in &released {
-            if let Err(e) = drop_claim(node, session, *shard).await {
+            let dropped = match session.members.client().await {
+                Ok(mut client) => drop_claim(node, &mut client, session.lease, *shard).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = dropped {
+                session.members.failed();
                 tracing::warn!(error = %e, %shard, "could not delete a claim; it expires with the lease");
             }
         }

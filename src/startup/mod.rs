@@ -241,6 +241,20 @@ fn start_actors(
     actor_metrics: ActorMetrics,
     ownership: Arc<Ownership>,
 ) -> Arc<Registry> {
+    // In a cluster, owners on other nodes are reached over their internal API within the
+    // same bound a local owner has to answer.
+    let forwarder = settings
+        .cluster
+        .secret
+        .clone()
+        .filter(|_| ownership.node_id().is_some())
+        .and_then(|secret| {
+            souk_http::cluster::HttpForwarder::new(
+                secret,
+                Duration::from_millis(settings.actors.call_timeout_ms),
+            )
+        })
+        .map(|f| Arc::new(f) as Arc<dyn souk_actors::entity::remote::Forwarder>);
     let threads = if settings.actors.threads == 0 {
         num_cpus()
     } else {
@@ -277,13 +291,15 @@ fn start_actors(
         metrics: actor_metrics,
         arbiters,
         ownership,
+        forwarder,
     })
 }
 
 /// The loops that run beside the server: warming the catalog once, and the sweep of orders
 /// whose payment window closed, until `shutdown` (which then waits for the sweep in hand).
 fn spawn_background(settings: &Settings, registry: &Arc<Registry>, shutdown: &Shutdown) {
-    {
+    // A cluster node caches only the pages of products it serves, as it takes them.
+    if registry.deps.ownership.node_id().is_none() {
         let (registry, currency) = (registry.clone(), settings.shop.currency.clone());
         actix_web::rt::spawn(async move {
             match registry.catalog.warm(&registry.deps.pool, &currency).await {

@@ -59,6 +59,11 @@ pub(super) async fn app_state(
         prometheus,
         currency: settings.shop.currency.clone(),
         payment_webhook_secret: settings.payments.webhook_secret.clone(),
+        cluster_secret: settings
+            .cluster
+            .secret
+            .clone()
+            .filter(|_| !settings.cluster.endpoints().is_empty()),
         db_timeout: settings.database_timeout(),
         maintenance,
         known_users: Default::default(),
@@ -111,6 +116,7 @@ pub(super) fn serve(
             .app_data(limits.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(read_timeout_data.clone())
+            .wrap(from_fn(souk_http::middleware::home::route))
             .wrap(from_fn(souk_http::middleware::read_timeout::bound))
             .wrap(from_fn(souk_http::middleware::ratelimit::limit))
             .wrap(from_fn(souk_http::middleware::panics::catch))

@@ -11,7 +11,7 @@ use crate::domain::money::Money;
 use crate::domain::pricing::Totals;
 use crate::domain::promo::RedemptionRelease;
 use crate::domain::quantity::Quantity;
-use crate::domain::shards::EntityKey;
+use crate::domain::shards::{EntityKey, Fence};
 use crate::domain::status::StatusChange;
 use serde_json::Value;
 
@@ -20,6 +20,10 @@ pub struct Write {
     pub op: WriteOp,
     pub idempotency: Option<IdempotencyDraft>,
     pub audit: Option<AuditEntry>,
+    /// Tokens the write's flow got from the owners it asked (a checkout's products and
+    /// promo code, possibly on other nodes), each for the shard it was decided under.
+    /// The group commit takes every other owner's token from this node's own shards.
+    pub fences: Vec<Fence>,
 }
 
 impl Write {
@@ -28,6 +32,7 @@ impl Write {
             op,
             idempotency: None,
             audit: None,
+            fences: Vec::new(),
         }
     }
 
@@ -198,6 +203,7 @@ impl WriteMeta {
             op,
             idempotency: self.idempotency,
             audit: self.audit,
+            fences: Vec::new(),
         }
     }
 }

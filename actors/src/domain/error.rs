@@ -5,10 +5,19 @@ use crate::domain::ids::{OrderId, ProductId, UserId};
 use crate::domain::money::Money;
 use crate::domain::status::OrderStatus;
 
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+/// A fixed name (an entity, a field). An alias, so serde does not borrow it from the input
+/// (it would for a literal `&str`), which keeps `DomainError` owned when deserialized.
+pub type Name = &'static str;
+
+/// Serializable, so a node can answer another node's message with it (`entity::remote`).
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DomainError {
     #[error("{entity} {id} not found")]
-    NotFound { entity: &'static str, id: i64 },
+    NotFound {
+        #[serde(deserialize_with = "interned")]
+        entity: Name,
+        id: i64,
+    },
     #[error("product {0} is not for sale")]
     ProductInactive(ProductId),
     #[error("only {available} left of '{name}'")]
@@ -34,15 +43,18 @@ pub enum DomainError {
     },
     #[error("{field}: {message}")]
     Invalid {
-        field: &'static str,
+        #[serde(deserialize_with = "interned")]
+        field: Name,
         message: String,
     },
     #[error("stock cannot go below zero: {available} on hand and free, change of {delta} asked")]
     StockWouldGoNegative { available: i64, delta: i64 },
     #[error("{kind} product stock is changed with {expected}")]
     WrongStockKind {
-        kind: &'static str,
-        expected: &'static str,
+        #[serde(deserialize_with = "interned")]
+        kind: Name,
+        #[serde(deserialize_with = "interned")]
+        expected: Name,
     },
     #[error("promo code {code}: {}", reason.explain())]
     PromoInvalid {
@@ -124,3 +136,27 @@ impl DomainError {
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Reads a name that is a `&'static str` in the error (an entity, a field): each distinct
+/// name is kept once for the life of the process. Names come only from Souk's own nodes
+/// and are a few dozen fixed words; past a bound, unknown ones read as "unknown".
+fn interned<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    const MAX: usize = 1024;
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let name = <String as serde::Deserialize>::deserialize(d)?;
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(known) = names.get(name.as_str()) {
+        return Ok(known);
+    }
+    if names.len() >= MAX {
+        return Ok("unknown");
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    Ok(leaked)
+}

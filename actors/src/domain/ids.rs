@@ -52,22 +52,53 @@ id_type!(ProductId);
 id_type!(CategoryId);
 id_type!(OrderId);
 
-/// Identifies one checkout's hold on a product's stock; unique within the process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Identifies one checkout's hold on a product's stock; unique across a cluster's nodes
+/// (see [`cluster_unique`]), since a product's owner takes reservations from all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct ReservationId(pub u64);
 
 impl ReservationId {
     pub fn next() -> Self {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        ReservationId(NEXT.fetch_add(1, Ordering::Relaxed))
+        ReservationId(cluster_unique(NEXT.fetch_add(1, Ordering::Relaxed)))
     }
 }
 
+/// A per-process counter made unique across processes: its high 32 bits are a random
+/// number drawn once per process (std's per-process hash keys), the low 32 bits the count.
+/// Two nodes collide only if they draw the same number (1 in 2^32 per pair of processes).
+pub fn cluster_unique(count: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static NONCE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let nonce = *NONCE.get_or_init(|| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.finish() << 32
+    });
+    nonce | (count & 0xffff_ffff)
+}
+
 /// A code as stored: 3..=32 of A–Z, 0–9, `_` and `-`, upper-cased so `summer10` is `SUMMER10`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord, utoipa::ToSchema)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(try_from = "String", into = "String")]
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String)]
 pub struct PromoCode(String);
+
+impl TryFrom<String> for PromoCode {
+    type Error = DomainError;
+    fn try_from(raw: String) -> DomainResult<PromoCode> {
+        PromoCode::parse(&raw)
+    }
+}
+
+impl From<PromoCode> for String {
+    fn from(code: PromoCode) -> String {
+        code.0
+    }
+}
 
 impl PromoCode {
     pub fn parse(raw: &str) -> DomainResult<PromoCode> {

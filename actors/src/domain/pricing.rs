@@ -36,7 +36,7 @@ pub struct PricingRules {
 pub const TAX_RATE_BP_MAX: u32 = 10_000;
 
 /// A promotion's effect on the goods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Discount {
     /// 1..=100 percent of the goods, rounded half-even.
     Percent(u8),

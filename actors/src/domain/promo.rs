@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PromoKind {
     Percent,
@@ -36,7 +36,7 @@ impl PromoKind {
 }
 
 /// The rules of one code, as an admin wrote them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PromoRules {
     pub kind: PromoKind,
     pub value: i64,
@@ -94,7 +94,7 @@ impl PromoRules {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Promo {
     pub code: PromoCode,
     #[serde(flatten)]
@@ -107,7 +107,7 @@ pub struct Promo {
 }
 
 /// Why a code does not apply; `details.reason` of 422 `promo_invalid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PromoRefusal {
     Unknown,
@@ -134,13 +134,17 @@ impl PromoRefusal {
 }
 
 /// A claim on one redemption, held by one checkout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct ClaimId(u64);
 
 impl ClaimId {
+    /// Unique across a cluster's nodes, as reservation ids are.
     pub fn next() -> ClaimId {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        ClaimId(NEXT.fetch_add(1, Ordering::Relaxed))
+        ClaimId(crate::domain::ids::cluster_unique(
+            NEXT.fetch_add(1, Ordering::Relaxed),
+        ))
     }
 }
 
@@ -287,7 +291,7 @@ impl PromoPatch {
 /// A redemption given back by a cancelled order, after its commit. `releases` is the
 /// promo's count of give-backs including this one, so an owner that loaded after the commit
 /// (and so already counts it) does not count it twice.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RedemptionRelease {
     pub code: PromoCode,
     pub user: UserId,

@@ -1,10 +1,23 @@
 //! A line quantity: 1..=100 units. Parsed once at the edge; zero and absurd values cannot exist.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
 pub struct Quantity(u8);
+
+impl TryFrom<i64> for Quantity {
+    type Error = &'static str;
+    fn try_from(raw: i64) -> Result<Quantity, &'static str> {
+        Quantity::new(raw).ok_or("a quantity is 1..=100")
+    }
+}
+
+impl From<Quantity> for i64 {
+    fn from(q: Quantity) -> i64 {
+        q.get()
+    }
+}
 
 impl Quantity {
     pub const MAX: i64 = 100;

@@ -7,7 +7,10 @@ use crate::domain::ids::{ProductId, PromoCode, UserId};
 use std::fmt;
 
 /// A shard's number, `0..count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct ShardId(u32);
 
 impl ShardId {
@@ -36,7 +39,7 @@ pub enum EntityKey {
 /// A fencing token: the shard and the epoch its owner recorded in Postgres when it took
 /// the shard. A write carries the tokens of the shards it changes and commits only while
 /// they are still the recorded ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Fence {
     pub shard: ShardId,
     pub epoch: i64,

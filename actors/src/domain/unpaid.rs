@@ -26,7 +26,7 @@ pub struct UnpaidLimits {
 }
 
 /// Which bound refused a checkout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum HoldLimit {
     Orders,
     Units,
@@ -60,7 +60,7 @@ pub struct UnpaidLine {
 }
 
 /// One buyer's units of one product: counted against the limits, and still off sale.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProductHold {
     pub counted: i64,
     pub holding: i64,
@@ -121,7 +121,7 @@ impl UnpaidHolds {
 }
 
 /// One buyer's hold on one product and the share it may reach, carried by `Reserve`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShareBound {
     pub hold: ProductHold,
     pub share_pct: i64,

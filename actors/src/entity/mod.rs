@@ -9,4 +9,5 @@ pub mod ownership;
 pub mod product;
 pub mod promo;
 pub mod registry;
+pub mod remote;
 pub mod user;

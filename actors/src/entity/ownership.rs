@@ -30,6 +30,8 @@ struct Cluster {
     changed: Notify,
     /// What the driver last saw of the cluster, for the admin view.
     members: RwLock<Vec<Member>>,
+    /// Where each shard's claim holder is reached, as the driver last saw the claims.
+    routes: RwLock<Vec<Option<String>>>,
 }
 
 /// A live node as the driver last saw it in etcd.
@@ -56,6 +58,7 @@ impl Ownership {
                 origin: Instant::now(),
                 changed: Notify::new(),
                 members: RwLock::new(Vec::new()),
+                routes: RwLock::new(vec![None; shards as usize]),
             }),
         }
     }
@@ -152,6 +155,20 @@ impl Ownership {
         if let Some(c) = &self.cluster {
             *c.members.write().unwrap_or_else(|e| e.into_inner()) = members;
         }
+    }
+
+    /// The driver's latest view of who holds each shard's claim (their URLs, by shard).
+    pub fn set_routes(&self, routes: Vec<Option<String>>) {
+        if let Some(c) = &self.cluster {
+            *c.routes.write().unwrap_or_else(|e| e.into_inner()) = routes;
+        }
+    }
+
+    /// Where the node holding `shard`'s claim is reached, if another node holds it.
+    pub fn route(&self, shard: ShardId) -> Option<String> {
+        let c = self.cluster.as_ref()?;
+        let routes = c.routes.read().unwrap_or_else(|e| e.into_inner());
+        routes.get(shard.get() as usize).cloned().flatten()
     }
 
     pub fn members(&self) -> Vec<Member> {

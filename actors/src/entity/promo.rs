@@ -99,7 +99,7 @@ pub(crate) async fn load(
 
 /// Checks the code for this user and cart; with a claim id, also counts one pending
 /// redemption in the same step (P6: check and count never drift apart).
-#[derive(Message, Clone)]
+#[derive(Message, Clone, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "DomainResult<Discount>")]
 pub struct CheckPromo {
     pub user: UserId,
@@ -109,7 +109,7 @@ pub struct CheckPromo {
 }
 
 /// Ends a claim: `committed` turns it into a redemption, otherwise it is given back.
-#[derive(Message, Clone)]
+#[derive(Message, Clone, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "DomainResult<()>")]
 pub struct SettleClaim {
     pub claim: ClaimId,
@@ -119,11 +119,11 @@ pub struct SettleClaim {
 /// A redemption given back by a cancelled order, after its commit. `releases` is the
 /// promo's count of give-backs including this one, so an owner that loaded after the commit
 /// (and so already counts it) does not count it twice.
-#[derive(Message, Debug, Clone)]
+#[derive(Message, Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "DomainResult<()>")]
 pub struct RedemptionReleased(pub RedemptionRelease);
 
-#[derive(Message, Clone)]
+#[derive(Message, Clone, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "DomainResult<Promo>")]
 pub struct GetPromo;
 
@@ -202,8 +202,17 @@ impl CheckPromo {
     /// Asks the code's owner. A code that does not exist is a refusal like any other, not
     /// a 404: the customer typed it.
     pub async fn ask(self, registry: &Arc<Registry>, code: &PromoCode) -> DomainResult<Discount> {
+        Ok(self.ask_fenced(registry, code).await?.0)
+    }
+
+    /// Like `ask`, with the token of the code's shard, for the checkout that claims it.
+    pub async fn ask_fenced(
+        self,
+        registry: &Arc<Registry>,
+        code: &PromoCode,
+    ) -> DomainResult<(Discount, Option<crate::domain::shards::Fence>)> {
         registry
-            .promo(code, self)
+            .promo_fenced(code, self)
             .await
             .map_err(|e| refused_if_missing(e, code))
     }

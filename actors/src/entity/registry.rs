@@ -9,10 +9,11 @@
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::PromoCode;
 use crate::domain::ids::{ProductId, UserId};
-use crate::domain::shards::{EntityKey, ShardId};
+use crate::domain::shards::{EntityKey, Fence, ShardId};
 use crate::entity::ownership::Ownership;
 use crate::entity::product::ProductActor;
 use crate::entity::promo::PromoActor;
+use crate::entity::remote::{self, Forwarder, Kind, Remote};
 use crate::entity::user::UserActor;
 use crate::metrics::ActorMetrics;
 use crate::store::group_commit::PersistenceActor;
@@ -61,6 +62,8 @@ pub struct Deps {
     pub arbiters: Vec<ArbiterHandle>,
     /// The shards this node serves (all of them, unfenced, on a single node).
     pub ownership: Arc<Ownership>,
+    /// Delivers messages to owners on other nodes; `None` on a single node.
+    pub forwarder: Option<Arc<dyn Forwarder>>,
 }
 
 pub struct Handle<A: Actor> {
@@ -114,7 +117,43 @@ impl Registry {
         })
     }
 
-    pub async fn product<M, T>(self: &Arc<Self>, id: ProductId, msg: M) -> DomainResult<T>
+    /// Asks the product's owner, on this node or (in a cluster) on the node that serves
+    /// its shard.
+    pub async fn product<M: Remote>(
+        self: &Arc<Self>,
+        id: ProductId,
+        msg: M,
+    ) -> DomainResult<M::Answer>
+    where
+        ProductActor: Handler<M>,
+        <ProductActor as Actor>::Context: ToEnvelope<ProductActor, M>,
+    {
+        Ok(self.product_fenced(id, msg).await?.0)
+    }
+
+    /// Like `product`, with the token of the shard the answer was decided under (`None`
+    /// on a single node), for a write that depends on the answer to carry.
+    pub async fn product_fenced<M: Remote>(
+        self: &Arc<Self>,
+        id: ProductId,
+        msg: M,
+    ) -> DomainResult<(M::Answer, Option<Fence>)>
+    where
+        ProductActor: Handler<M>,
+        <ProductActor as Actor>::Context: ToEnvelope<ProductActor, M>,
+    {
+        match self.deps.ownership.fence(&EntityKey::Product(id)) {
+            Err(DomainError::NotOwner { shard }) => {
+                self.forward(Kind::Product, id.to_string(), shard, msg)
+                    .await
+            }
+            Err(e) => Err(e),
+            Ok(fence) => Ok((self.product_here(id, msg).await?, fence)),
+        }
+    }
+
+    /// Asks the product's owner on this node: `NotOwner` if another node serves it.
+    pub async fn product_here<M, T>(self: &Arc<Self>, id: ProductId, msg: M) -> DomainResult<T>
     where
         M: Message<Result = DomainResult<T>> + Clone + Send + 'static,
         T: Send + 'static,
@@ -158,7 +197,70 @@ impl Registry {
         .await
     }
 
-    pub async fn promo<M, T>(self: &Arc<Self>, code: &PromoCode, msg: M) -> DomainResult<T>
+    /// Asks the promo code's owner, here or on the node that serves its shard.
+    pub async fn promo<M: Remote>(
+        self: &Arc<Self>,
+        code: &PromoCode,
+        msg: M,
+    ) -> DomainResult<M::Answer>
+    where
+        PromoActor: Handler<M>,
+        <PromoActor as Actor>::Context: ToEnvelope<PromoActor, M>,
+    {
+        Ok(self.promo_fenced(code, msg).await?.0)
+    }
+
+    /// Like `promo`, with the token of the shard the answer was decided under.
+    pub async fn promo_fenced<M: Remote>(
+        self: &Arc<Self>,
+        code: &PromoCode,
+        msg: M,
+    ) -> DomainResult<(M::Answer, Option<Fence>)>
+    where
+        PromoActor: Handler<M>,
+        <PromoActor as Actor>::Context: ToEnvelope<PromoActor, M>,
+    {
+        match self.deps.ownership.fence(&EntityKey::Promo(code.clone())) {
+            Err(DomainError::NotOwner { shard }) => {
+                self.forward(Kind::Promo, code.to_string(), shard, msg)
+                    .await
+            }
+            Err(e) => Err(e),
+            Ok(fence) => Ok((self.promo_here(code, msg).await?, fence)),
+        }
+    }
+
+    /// Sends `msg` to the node holding `shard`'s claim; `NotOwner` when none is known
+    /// (the shard is between owners), which the caller answers with a retryable 503.
+    async fn forward<M: Remote>(
+        &self,
+        kind: Kind,
+        key: String,
+        shard: u32,
+        msg: M,
+    ) -> DomainResult<(M::Answer, Option<Fence>)> {
+        let not_owner = DomainError::NotOwner { shard };
+        let (Some(forwarder), Some(url)) = (
+            self.deps.forwarder.as_ref(),
+            self.deps
+                .ownership
+                .route(crate::domain::shards::ShardId::new(shard)),
+        ) else {
+            return Err(not_owner);
+        };
+        let envelope = remote::envelope(kind, key, &msg)?;
+        self.deps
+            .metrics
+            .cluster
+            .forwarded
+            .with_label_values(&[kind.label()])
+            .inc();
+        let answered = forwarder.forward(url, envelope).await?;
+        Ok((remote::answer::<M>(answered.value)?, answered.fence))
+    }
+
+    /// Asks the promo code's owner on this node: `NotOwner` if another node serves it.
+    pub async fn promo_here<M, T>(self: &Arc<Self>, code: &PromoCode, msg: M) -> DomainResult<T>
     where
         M: Message<Result = DomainResult<T>> + Clone + Send + 'static,
         T: Send + 'static,
@@ -206,26 +308,45 @@ impl Registry {
         }
     }
 
-    /// Tells a product's owner of a committed change (see [`tell_committed`]).
-    pub fn tell_product<M>(&self, id: ProductId, msg: M)
+    /// Tells a product's owner of a committed change (see [`tell_committed`]); on another
+    /// node, through the forwarder, without waiting.
+    pub fn tell_product<M: Remote>(self: &Arc<Self>, id: ProductId, msg: M)
     where
-        M: Message + Send + 'static,
-        M::Result: Send,
         ProductActor: Handler<M>,
         <ProductActor as Actor>::Context: ToEnvelope<ProductActor, M>,
     {
-        tell_committed(&self.products, &id, msg);
+        match self.deps.ownership.fence(&EntityKey::Product(id)) {
+            Err(DomainError::NotOwner { shard }) => {
+                self.tell_remote(Kind::Product, id.to_string(), shard, msg)
+            }
+            _ => tell_committed(&self.products, &id, msg),
+        }
     }
 
-    /// Tells a promo's owner of a committed change (see [`tell_committed`]).
-    pub fn tell_promo<M>(&self, code: &PromoCode, msg: M)
+    /// Tells a promo's owner of a committed change (see [`tell_committed`]); on another
+    /// node, through the forwarder, without waiting.
+    pub fn tell_promo<M: Remote>(self: &Arc<Self>, code: &PromoCode, msg: M)
     where
-        M: Message + Send + 'static,
-        M::Result: Send,
         PromoActor: Handler<M>,
         <PromoActor as Actor>::Context: ToEnvelope<PromoActor, M>,
     {
-        tell_committed(&self.promos, code, msg);
+        match self.deps.ownership.fence(&EntityKey::Promo(code.clone())) {
+            Err(DomainError::NotOwner { shard }) => {
+                self.tell_remote(Kind::Promo, code.to_string(), shard, msg)
+            }
+            _ => tell_committed(&self.promos, code, msg),
+        }
+    }
+
+    /// A committed change for an owner on another node. Lost only if that node is gone,
+    /// and then its successor loads committed state, which already counts the change.
+    fn tell_remote<M: Remote>(self: &Arc<Self>, kind: Kind, key: String, shard: u32, msg: M) {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = registry.forward(kind, key, shard, msg).await {
+                tracing::debug!(error = %e, "a committed change was not delivered to its remote owner; it loads committed state");
+            }
+        });
     }
 
     pub(crate) fn forget_product(&self, id: ProductId, addr: &Addr<ProductActor>) {
@@ -252,6 +373,8 @@ impl Registry {
             .retain(|id, _| ownership.shard_of(&EntityKey::User(*id)) != shard);
         self.promos
             .retain(|code, _| ownership.shard_of(&EntityKey::Promo(code.clone())) != shard);
+        self.catalog
+            .retain(|id| ownership.shard_of(&EntityKey::Product(id)) != shard);
         before - (self.products.len() + self.users.len() + self.promos.len())
     }
 

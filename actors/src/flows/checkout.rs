@@ -22,6 +22,7 @@ use crate::domain::money::Money;
 use crate::domain::pricing::{price, subtotal, PricedLine};
 use crate::domain::promo::ClaimId;
 use crate::domain::quantity::Quantity;
+use crate::domain::shards::Fence;
 use crate::domain::unpaid::UnpaidHolds;
 use crate::entity::product::{Commit, MarkStale, Release, Reserve, Reserved};
 use crate::entity::promo::{CheckPromo, SettleClaim};
@@ -49,6 +50,8 @@ struct Held {
     quantity: Quantity,
     rid: ReservationId,
     reserved: Reserved,
+    /// The token of the product's shard when its owner reserved (`None` on a single node).
+    fence: Option<Fence>,
 }
 
 impl Handler<Checkout> for UserActor {
@@ -146,12 +149,13 @@ async fn reserve_all(
             quantity,
             unpaid,
         };
-        match registry.product(product, reserve).await {
-            Ok(reserved) => held.push(Held {
+        match registry.product_fenced(product, reserve).await {
+            Ok((reserved, fence)) => held.push(Held {
                 product,
                 quantity,
                 rid,
                 reserved,
+                fence,
             }),
             Err(e) => {
                 settle(registry, &held, Release).await;
@@ -187,6 +191,8 @@ async fn pay(
             "physical goods ship: checkout needs a shipping_address",
         ));
     }
+    // The owners' tokens this checkout was decided under: its products' and its code's.
+    let mut fences: Vec<Fence> = held.iter().filter_map(|h| h.fence).collect();
     let discount = match &promo {
         Some((code, claim)) => {
             let check = CheckPromo {
@@ -195,7 +201,9 @@ async fn pay(
                 now: chrono::Utc::now(),
                 claim: Some(*claim),
             };
-            Some(check.ask(registry, code).await?)
+            let (discount, fence) = check.ask_fenced(registry, code).await?;
+            fences.extend(fence);
+            Some(discount)
         }
         None => None,
     };
@@ -216,12 +224,9 @@ async fn pay(
     };
     let total = totals.total_minor;
     let meta = audited(msg.meta, msg.actor, user, balance, total);
-    match persist(
-        &registry.deps.persistence,
-        meta.write(WriteOp::Checkout(Box::new(write))),
-    )
-    .await?
-    {
+    let mut write = meta.write(WriteOp::Checkout(Box::new(write)));
+    write.fences = fences;
+    match persist(&registry.deps.persistence, write).await? {
         Outcome::Order(order) => Ok(*order),
         other => Err(DomainError::Internal(format!(
             "unexpected outcome {other:?}"
@@ -293,7 +298,7 @@ fn audited(
 /// outlives its checkout; an error here only means the owner restarted from committed state.
 async fn settle<M>(registry: &Arc<Registry>, held: &[Held], make: impl Fn(ReservationId) -> M)
 where
-    M: Message<Result = DomainResult<()>> + Clone + Send + 'static,
+    M: crate::entity::remote::Remote<Answer = ()>,
     crate::entity::product::ProductActor: Handler<M>,
 {
     for h in held {

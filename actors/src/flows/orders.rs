@@ -188,7 +188,7 @@ fn cancellation_of(
 /// keys held for an unpaid order, which went back on sale in the same transaction, are
 /// offered again once their products reload.
 fn announce_cancel(
-    registry: &Registry,
+    registry: &Arc<Registry>,
     order: &Order,
     kinds: &HashMap<ProductId, ProductKind>,
     restocked: Vec<(ProductId, i64, i64)>,
@@ -210,7 +210,7 @@ fn announce_cancel(
 
 /// After a commit that moved stock back: each live owner adds it, and the page refreshes
 /// even when no owner is live to say so.
-pub(crate) fn announce_restock(registry: &Registry, movements: Vec<(ProductId, i64, i64)>) {
+pub(crate) fn announce_restock(registry: &Arc<Registry>, movements: Vec<(ProductId, i64, i64)>) {
     for (product, delta, movement) in movements {
         registry.tell_product(product, Restock { delta, movement });
         registry.catalog.changed(product);

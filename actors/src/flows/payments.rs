@@ -236,7 +236,12 @@ impl Handler<ApplyPayment> for UserActor {
 pub async fn expire_overdue(registry: &Arc<Registry>) -> DomainResult<usize> {
     let overdue = store::overdue_orders(&registry.deps.pool, 100).await?;
     let mut cancelled = 0;
-    for (order, user) in overdue {
+    // Each node expires its own buyers' orders (all of them on a single node).
+    let ownership = &registry.deps.ownership;
+    let mine = overdue
+        .into_iter()
+        .filter(|(_, user)| ownership.owns(&crate::domain::shards::EntityKey::User(*user)));
+    for (order, user) in mine {
         let cancel = CancelOrder {
             order,
             by_owner: false,

@@ -8,6 +8,7 @@ use crate::domain::ids::{ProductId, PromoCode, UserId};
 use crate::domain::model::{Order, Product};
 use crate::domain::money::Money;
 use crate::domain::quantity::Quantity;
+use crate::domain::shards::EntityKey;
 use crate::entity::registry::Registry;
 use crate::entity::user::{GetBalance, SetCartLine};
 use crate::flows::cart::cart_view;
@@ -73,12 +74,21 @@ impl Shop for ActorShop {
         self.registry.user(user, GetBalance).boxed()
     }
 
+    /// From memory when this node serves the product (its owner keeps the page fresh);
+    /// in a cluster, another node's product is read from Postgres as committed.
     fn product(&self, id: ProductId) -> ShopFuture<'_, Arc<Product>> {
         let registry = &self.registry;
-        registry
-            .catalog
-            .get(&registry.deps.pool, id, &registry.deps.config.currency)
+        let (pool, currency) = (&registry.deps.pool, &registry.deps.config.currency);
+        if registry.deps.ownership.owns(&EntityKey::Product(id)) {
+            registry.catalog.get(pool, id, currency).boxed()
+        } else {
+            async move {
+                Ok(Arc::new(
+                    crate::store::get_product(pool, id, currency).await?,
+                ))
+            }
             .boxed()
+        }
     }
 
     fn checkout(&self, user: UserId, checkout: Checkout) -> ShopFuture<'_, Order> {

@@ -141,7 +141,13 @@ impl Handler<Submit> for PersistenceActor {
         let fences: Result<HashSet<Fence>, DomainError> = write
             .owners()
             .iter()
-            .filter_map(|key| self.ownership.fence(key).transpose())
+            .filter_map(|key| {
+                let shard = self.ownership.shard_of(key);
+                match write.fences.iter().find(|f| f.shard == shard) {
+                    Some(carried) => Some(Ok(*carried)),
+                    None => self.ownership.fence(key).transpose(),
+                }
+            })
             .collect();
         let fences = match fences {
             Ok(fences) => fences.into_iter().collect(),

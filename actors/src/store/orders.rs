@@ -198,3 +198,22 @@ pub async fn overdue_orders(pool: &Pool, limit: i64) -> DomainResult<Vec<(OrderI
         })
         .collect()
 }
+
+/// The buyer of an order, if it exists: a cluster serves requests about an order on the
+/// node that serves its buyer.
+pub async fn order_buyer(pool: &Pool, id: OrderId) -> DomainResult<Option<UserId>> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt("SELECT user_id FROM orders WHERE id = $1", &[&id.get()])
+        .await?;
+    Ok(row.map(|r| UserId::from_db(r.get(0))))
+}
+
+/// The buyer of a return, if it exists (see [`order_buyer`]).
+pub async fn return_buyer(pool: &Pool, id: i64) -> DomainResult<Option<UserId>> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt("SELECT user_id FROM returns WHERE id = $1", &[&id])
+        .await?;
+    Ok(row.map(|r| UserId::from_db(r.get(0))))
+}

@@ -2,7 +2,8 @@
 //! touch Postgres or wait on a product actor's mailbox. A product's owner announces every
 //! committed change (`changed`), which drops the cached copy; the next read loads it again.
 //! A generation number per product keeps a read that raced with a change from caching
-//! what it read before the change.
+//! what it read before the change. In a cluster a node caches only the products whose shard
+//! it serves: only their owners' announcements reach it (`flows::shop`).
 
 use crate::domain::error::DomainResult;
 use crate::domain::ids::ProductId;
@@ -91,6 +92,12 @@ impl CatalogView {
             }
             slot.product = Some(Arc::new(page));
         }
+    }
+
+    /// Drops every cached page `keep` rejects: in a cluster, the pages of products whose
+    /// shard this node hands over, since their next changes are announced elsewhere.
+    pub fn retain(&self, keep: impl Fn(ProductId) -> bool) {
+        self.slots.retain(|id, _| keep(*id));
     }
 
     /// A committed change to the product: the cached copy is out of date.

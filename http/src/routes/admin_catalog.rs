@@ -271,7 +271,7 @@ async fn update_product(
     };
     state
         .registry
-        .product(id, UpdateProduct { patch, meta })
+        .product_here(id, UpdateProduct { patch, meta })
         .await?;
     let product = state
         .bounded(store::get_product(&state.pool, id, &state.currency))
@@ -337,8 +337,12 @@ async fn add_stock(
             audit: Some(entry),
         };
         let report = match change {
-            Change::Delta(delta) => registry.product(id, AdjustStock { delta, meta }).await?,
-            Change::Codes(codes) => registry.product(id, AddCodes { codes, meta }).await?,
+            Change::Delta(delta) => {
+                registry
+                    .product_here(id, AdjustStock { delta, meta })
+                    .await?
+            }
+            Change::Codes(codes) => registry.product_here(id, AddCodes { codes, meta }).await?,
         };
         Answer::new(StatusCode::OK, report)
     })

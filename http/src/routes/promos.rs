@@ -230,7 +230,7 @@ async fn update(
     };
     let promo = state
         .registry
-        .promo(&code, UpdatePromo { patch, meta })
+        .promo_here(&code, UpdatePromo { patch, meta })
         .await?;
     Ok(HttpResponse::Ok().json(promo))
 }

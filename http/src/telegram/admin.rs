@@ -284,7 +284,7 @@ where
                 idempotency: Some(draft),
                 audit: Some(audit),
             };
-            let report = registry.product(id, message(meta)).await?;
+            let report = registry.product_here(id, message(meta)).await?;
             Answer::new(StatusCode::OK, report)
         },
     )

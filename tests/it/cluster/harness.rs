@@ -215,6 +215,8 @@ impl Node {
             .env("SOUK__CLUSTER__PREFIX", &self.prefix)
             .env("SOUK__CLUSTER__SHARDS", SHARDS.to_string())
             .env("SOUK__CLUSTER__LEASE_TTL_SECS", LEASE_TTL_SECS.to_string())
+            // Units a checkout cut off by a fault still holds come back this soon.
+            .env("SOUK__ACTORS__RESERVATION_TTL_SECS", "5")
             .env("SOUK__RATE_LIMITS__CHECKOUT__PER_SECOND", "1000000")
             .env("SOUK__RATE_LIMITS__CHECKOUT__BURST", "1000000")
             .env("SOUK__RATE_LIMITS__WRITES__PER_SECOND", "1000000")

@@ -32,7 +32,7 @@ pub struct CommittedProduct {
 }
 
 /// What a coordinator learns from a successful reservation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reserved {
     pub name: String,
     pub kind: ProductKind,
@@ -40,7 +40,7 @@ pub struct Reserved {
     pub items: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Snapshot {
     pub kind: ProductKind,
     pub price: Money,

@@ -35,7 +35,7 @@ pub struct UpdateProduct {
 }
 
 /// Stock given back by a committed write another owner made (a cancelled order).
-#[derive(Message, Clone)]
+#[derive(Message, Clone, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "DomainResult<()>")]
 pub struct Restock {
     pub delta: i64,

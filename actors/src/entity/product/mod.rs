@@ -30,7 +30,7 @@ pub struct ProductActor {
     stale: bool,
 }
 
-#[derive(Message, Clone)]
+#[derive(Message, Clone, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "DomainResult<Reserved>")]
 pub struct Reserve {
     pub rid: ReservationId,
@@ -43,18 +43,18 @@ pub struct Reserve {
 /// Settles a reservation as sold. `at` is the sale's transaction time (the `updated_at` it
 /// gave the product's row), known to a checkout: the product page is then refreshed in
 /// place, so a storefront never waits on Postgres for a page a sale touched.
-#[derive(Message, Clone)]
+#[derive(Message, Clone, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "DomainResult<()>")]
 pub struct Commit {
     pub rid: ReservationId,
     pub at: Option<crate::domain::model::Timestamp>,
 }
 
-#[derive(Message, Clone)]
+#[derive(Message, Clone, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "DomainResult<()>")]
 pub struct Release(pub ReservationId);
 
-#[derive(Message, Clone)]
+#[derive(Message, Clone, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "DomainResult<(String, Snapshot)>")]
 pub struct GetSnapshot;
 
@@ -106,7 +106,7 @@ impl ProductActor {
 }
 
 /// Tells a product that a write touching it ended in an unknown state.
-#[derive(Message, Clone)]
+#[derive(Message, Clone, serde::Serialize, serde::Deserialize)]
 #[rtype(result = "DomainResult<()>")]
 pub struct MarkStale;
 

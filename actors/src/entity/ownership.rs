@@ -107,9 +107,10 @@ impl Ownership {
     /// TTL minus a margin); `None`: the lease is gone.
     pub fn lease_until(&self, until: Option<Instant>) {
         if let Some(c) = &self.cluster {
-            let ms = until.map_or(0, |t| {
-                t.saturating_duration_since(c.origin).as_millis().max(1) as u64
-            });
+            // A deadline already behind the start reads as no lease at all.
+            let ms = until
+                .and_then(|t| t.checked_duration_since(c.origin))
+                .map_or(0, |d| d.as_millis().max(1) as u64);
             c.lease_until_ms.store(ms, Ordering::Release);
         }
     }

@@ -289,10 +289,6 @@ impl Node {
         assert!(self.child.is_none());
         self.spawn();
     }
-
-    pub fn is_running(&self) -> bool {
-        self.child.is_some()
-    }
 }
 
 impl Drop for Node {

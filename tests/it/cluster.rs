@@ -624,3 +624,178 @@ async fn shop_with_stock(http: &reqwest::Client, bases: &[String], stock: i64) -
     assert_eq!(s, reqwest::StatusCode::OK, "{body}");
     product
 }
+
+/// A payment provider may call any node: each event reaches the node serving the user it
+/// tops up (or the order's buyer) and is applied once, whichever nodes it is sent to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_events_land_on_any_node_and_apply_once() {
+    let etcd = Etcd::start(1).await;
+    let (db_url, _) = fresh_database().await;
+    let prefix = format!("/souk-events-{}", std::process::id());
+    let http = reqwest::Client::new();
+    let nodes = [
+        Node::start("a", &db_url, &etcd.endpoints(), &prefix),
+        Node::start("b", &db_url, &etcd.endpoints(), &prefix),
+        Node::start("c", &db_url, &etcd.endpoints(), &prefix),
+    ];
+    for n in &nodes {
+        n.wait_ready().await;
+    }
+    wait_balanced(
+        &http,
+        &nodes.iter().collect::<Vec<_>>(),
+        Duration::from_secs(30),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    for user in 30..40_i64 {
+        // The user exists once its token's first request has been served.
+        let token = harness::token(user, "customer");
+        let (s, _) = until_answered(
+            &http,
+            &bases,
+            0,
+            |c, base| c.get(format!("{base}/v1/me/wallet")).bearer_auth(&token),
+            deadline,
+        )
+        .await;
+        assert_eq!(s, reqwest::StatusCode::OK);
+        // The same event through every node: one top-up.
+        let event = serde_json::json!({
+            "event_id": format!("evt-{user}"), "type": "payment.succeeded", "amount_minor": 250,
+            "currency": "USD", "wallet_topup": { "user_id": user }
+        })
+        .to_string();
+        for base in &bases {
+            let t = chrono::Utc::now().timestamp();
+            let signature = souk_http::routes::payments::sign(
+                harness::PAYMENT_SECRET.as_bytes(),
+                event.as_bytes(),
+                t,
+            );
+            let (s, body) = until_answered(
+                &http,
+                std::slice::from_ref(base),
+                0,
+                |c, base| {
+                    c.post(format!("{base}/v1/payments/webhook"))
+                        .header("Souk-Signature", &signature)
+                        .header("content-type", "application/json")
+                        .body(event.clone())
+                },
+                deadline,
+            )
+            .await;
+            assert_eq!(s, reqwest::StatusCode::OK, "{body}");
+        }
+        let (_, wallet) = until_answered(
+            &http,
+            &bases,
+            1,
+            |c, base| c.get(format!("{base}/v1/me/wallet")).bearer_auth(&token),
+            deadline,
+        )
+        .await;
+        assert_eq!(wallet["balance_minor"], 250, "user {user}: {wallet}");
+    }
+    let forwarded: f64 = {
+        let mut total = 0.0;
+        for base in &bases {
+            let text = http
+                .get(format!("{base}/metrics"))
+                .send()
+                .await
+                .expect("metrics")
+                .text()
+                .await
+                .expect("text");
+            total += text
+                .lines()
+                .find_map(|l| l.strip_prefix("souk_cluster_forwarded_total{kind=\"request\"} "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or(0.0);
+        }
+        total
+    };
+    assert!(
+        forwarded > 0.0,
+        "events for other nodes' users were sent on"
+    );
+}
+
+/// The nodes' internal API takes only messages signed with the cluster's secret; the
+/// cluster view is for admins; a node configured with another shard count than the
+/// cluster was created with refuses to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_api_is_closed_to_outsiders_and_a_wrong_shard_count_cannot_join() {
+    let etcd = Etcd::start(1).await;
+    let (db_url, _) = fresh_database().await;
+    let prefix = format!("/souk-closed-{}", std::process::id());
+    let http = reqwest::Client::new();
+    let a = Node::start("a", &db_url, &etcd.endpoints(), &prefix);
+    a.wait_ready().await;
+    wait_balanced(&http, &[&a], Duration::from_secs(20)).await;
+
+    let message = serde_json::json!({
+        "kind": "product", "key": "1", "message": "GetSnapshot", "body": null
+    })
+    .to_string();
+    let internal = format!("{}/internal/v1/actor", a.base);
+    let unsigned = http
+        .post(&internal)
+        .body(message.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(unsigned.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let t = chrono::Utc::now().timestamp();
+    let forged = souk_http::routes::payments::sign(
+        b"not-the-cluster-secret-0123456789abcdef",
+        message.as_bytes(),
+        t,
+    );
+    let refused = http
+        .post(&internal)
+        .header("Souk-Signature", forged)
+        .body(message.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let signed = souk_http::routes::payments::sign(
+        harness::CLUSTER_SECRET.as_bytes(),
+        message.as_bytes(),
+        t,
+    );
+    let answered: serde_json::Value = http
+        .post(&internal)
+        .header("Souk-Signature", signed)
+        .body(message)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(answered["err"]["NotFound"].is_object(), "{answered}");
+
+    let customer = http
+        .get(format!("{}/v1/admin/cluster", a.base))
+        .bearer_auth(harness::token(7, "customer"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(customer.status(), reqwest::StatusCode::FORBIDDEN);
+
+    let mut odd = Node::start_with(
+        "odd",
+        &db_url,
+        &etcd.endpoints(),
+        &prefix,
+        &[("SOUK__CLUSTER__SHARDS", "128")],
+    );
+    let (status, log) = odd.exited().await;
+    assert!(!status.success());
+    assert!(log.contains("created with 256 shards"), "{log}");
+}

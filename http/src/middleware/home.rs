@@ -1,8 +1,10 @@
 //! In a cluster, a request that acts for one owner is served by the node that serves that
 //! owner's shard: a buyer's own requests (`/v1/me/…`, their cart, wallet, checkouts and
-//! orders, whose Idempotency-Keys their user actor gates), and an admin's requests on one
-//! user, order, return, product or promo code. Any node accepts them and, when the owner
-//! lives elsewhere, sends the request on as it came and the answer back as it went. Every
+//! orders, whose Idempotency-Keys their user actor gates), an admin's requests on one
+//! user, order, return, product or promo code, a payment provider's event (its order's
+//! buyer, or the user it tops up) and a Telegram update (its sender). Any node accepts
+//! them and, when the owner lives elsewhere, sends the request on as it came and the
+//! answer back as it went. Every
 //! other request (catalog reads, listings) is served where it lands; the owners those ask
 //! are reached message by message (`entity::remote`).
 
@@ -10,7 +12,7 @@ use crate::error::ApiError;
 use crate::extract::read_body;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -31,25 +33,38 @@ pub async fn route(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let target = match &state {
-        Some(state) if forwardable(&req, state) => match home(&req, state).await {
-            Some(key) => {
-                let ownership = &state.registry.deps.ownership;
-                match ownership.fence(&key) {
-                    Ok(_) => None,
-                    Err(_) => ownership.route(ownership.shard_of(&key)),
-                }
-            }
-            None => None,
-        },
-        _ => None,
+    let pass = |req: ServiceRequest| async move {
+        next.call(req).await.map(|res| res.map_into_boxed_body())
     };
-    let (Some(url), Some(state)) = (target, state) else {
-        return next.call(req).await.map(|res| res.map_into_boxed_body());
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return pass(req).await;
+    };
+    if !forwardable(&req, &state) {
+        return pass(req).await;
+    }
+    // A webhook names its owner in its body: it is read here and handed on as read.
+    let (req, body, key) = if is_webhook(&req) {
+        let (http, mut payload) = req.into_parts();
+        let body = match read_body(&http, &mut payload).await {
+            Ok(body) => body,
+            Err(e) => return Ok(ServiceResponse::new(http, e.error_response())),
+        };
+        let key = webhook_home(http.path(), &body, &state).await;
+        let req = ServiceRequest::from_parts(http, Payload::from(body.clone()));
+        (req, Some(body), key)
+    } else {
+        let key = home(&req, &state).await;
+        (req, None, key)
+    };
+    let Some(url) = key.and_then(|key| elsewhere(&state, &key)) else {
+        return pass(req).await;
     };
     let (http, mut payload) = req.into_parts();
-    let response = match read_body(&http, &mut payload).await {
+    let body = match body {
+        Some(body) => Ok(body),
+        None => read_body(&http, &mut payload).await,
+    };
+    let response = match body {
         Ok(body) => match forward(&state, &url, &http, body).await {
             Ok(response) => response,
             Err(e) => e.error_response(),
@@ -57,6 +72,44 @@ pub async fn route(
         Err(e) => e.error_response(),
     };
     Ok(ServiceResponse::new(http, response))
+}
+
+/// Where the node serving `key` is reached, if that is not this node.
+fn elsewhere(state: &AppState, key: &EntityKey) -> Option<String> {
+    let ownership = &state.registry.deps.ownership;
+    match ownership.fence(key) {
+        Ok(_) => None,
+        Err(_) => ownership.route(ownership.shard_of(key)),
+    }
+}
+
+const PAYMENT_WEBHOOK: &str = "/v1/payments/webhook";
+const TELEGRAM_WEBHOOK: &str = "/v1/telegram/webhook";
+
+fn is_webhook(req: &ServiceRequest) -> bool {
+    req.method() == Method::POST && matches!(req.path(), PAYMENT_WEBHOOK | TELEGRAM_WEBHOOK)
+}
+
+/// The owner a webhook's body acts for: a payment event's order's buyer or topped-up user,
+/// a Telegram update's sender (once the bot knows them). Unreadable bodies are the
+/// handler's to refuse, here.
+async fn webhook_home(path: &str, body: &[u8], state: &AppState) -> Option<EntityKey> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if path == PAYMENT_WEBHOOK {
+        if let Some(user) = value["wallet_topup"]["user_id"].as_i64() {
+            return Some(EntityKey::User(UserId::new(user)?));
+        }
+        let order = OrderId::new(value["order_id"].as_i64()?)?;
+        let buyer = souk_actors::store::order_buyer(&state.pool, order);
+        return Some(EntityKey::User(state.bounded(buyer).await.ok()??));
+    }
+    // Every kind of update carries its sender as `<kind>.from.id`.
+    let sender = value
+        .as_object()?
+        .values()
+        .find_map(|v| v.get("from")?.get("id")?.as_i64())?;
+    let user = souk_actors::store::telegram::user_of(&state.pool, sender);
+    Some(EntityKey::User(state.bounded(user).await.ok()??))
 }
 
 fn forwardable(req: &ServiceRequest, state: &AppState) -> bool {

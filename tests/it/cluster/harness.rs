@@ -15,6 +15,7 @@ pub const CLUSTER_SECRET: &str = "cluster-secret-for-tests-only-0123456789abcdef
 /// Short, so a lost node's shards move within seconds.
 pub const LEASE_TTL_SECS: u64 = 3;
 pub const SHARDS: u32 = 256;
+pub const PAYMENT_SECRET: &str = "payment-webhook-secret-for-tests-0123456789abcdef";
 
 fn tmp(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
@@ -176,12 +177,25 @@ pub struct Node {
     db_url: String,
     etcd: String,
     prefix: String,
+    /// Settings on top of the harness's own.
+    extra: Vec<(String, String)>,
     child: Option<Child>,
 }
 
 impl Node {
     /// Starts a node; does not wait for it (see `wait_ready`).
     pub fn start(id: &str, db_url: &str, etcd: &str, prefix: &str) -> Node {
+        Node::start_with(id, db_url, etcd, prefix, &[])
+    }
+
+    /// Starts a node with `extra` settings (`SOUK__…` variables) on top of the harness's.
+    pub fn start_with(
+        id: &str,
+        db_url: &str,
+        etcd: &str,
+        prefix: &str,
+        extra: &[(&str, &str)],
+    ) -> Node {
         let port = free_port();
         let mut node = Node {
             id: id.to_string(),
@@ -191,6 +205,10 @@ impl Node {
             db_url: db_url.to_string(),
             etcd: etcd.to_string(),
             prefix: prefix.to_string(),
+            extra: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             child: None,
         };
         node.spawn();
@@ -203,7 +221,8 @@ impl Node {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_souk"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_souk"));
+        command
             .env("SOUK__DATABASE__URL", &self.db_url)
             .env("SOUK__HTTP__ADDR", format!("127.0.0.1:{}", self.port))
             .env("SOUK__HTTP__WORKERS", "2")
@@ -212,6 +231,7 @@ impl Node {
             .env("SOUK__CLUSTER__ETCD", &self.etcd)
             .env("SOUK__CLUSTER__NODE_ID", &self.id)
             .env("SOUK__CLUSTER__SECRET", CLUSTER_SECRET)
+            .env("SOUK__PAYMENTS__WEBHOOK_SECRET", PAYMENT_SECRET)
             .env("SOUK__CLUSTER__PREFIX", &self.prefix)
             .env("SOUK__CLUSTER__SHARDS", SHARDS.to_string())
             .env("SOUK__CLUSTER__LEASE_TTL_SECS", LEASE_TTL_SECS.to_string())
@@ -223,12 +243,32 @@ impl Node {
             .env("SOUK__RATE_LIMITS__WRITES__BURST", "1000000")
             .env("SOUK__RATE_LIMITS__READS__PER_SECOND", "1000000")
             .env("SOUK__RATE_LIMITS__READS__BURST", "1000000")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "info");
+        for (key, value) in &self.extra {
+            command.env(key, value);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("souk binary starts");
         self.child = Some(child);
+    }
+
+    /// Waits (bounded) for the process to exit by itself; its status and its log.
+    pub async fn exited(&mut self) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return (
+                    status,
+                    std::fs::read_to_string(&self.log).unwrap_or_default(),
+                );
+            }
+            assert!(Instant::now() < deadline, "node {} did not exit", self.id);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until `/v1/ready` is 200: the node holds a lease.

@@ -65,6 +65,10 @@ pub enum Command {
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
+        /// Souk's engine as a cluster of this many nodes (in this process, on an etcd
+        /// member the bench starts; needs `etcd` on PATH or SOUK_ETCD_BIN).
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
     },
 }
 

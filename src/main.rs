@@ -45,6 +45,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             concurrency,
             products,
             json,
+            nodes,
         } => {
             let default_clients = if workload == souk::bench::Workload::Flash {
                 1_000
@@ -59,6 +60,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 concurrency: concurrency.unwrap_or(default_clients).max(1),
                 products: products.max(1),
                 json,
+                nodes: nodes.max(1),
             };
             bench(settings, options)
         }

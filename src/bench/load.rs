@@ -66,9 +66,34 @@ impl Observed {
 pub struct Target {
     /// For the few requests outside the measured loops (metrics, the memory workload).
     pub http: reqwest::Client,
+    /// The first node's URL.
     pub base: String,
-    pub addr: SocketAddr,
+    /// Every node's address; each new connection takes the next one in turn.
+    addrs: Arc<Vec<SocketAddr>>,
+    next: Arc<std::sync::atomic::AtomicUsize>,
     pub products: i64,
+}
+
+impl Target {
+    pub fn new(http: reqwest::Client, ports: &[u16], products: i64) -> Target {
+        let addrs: Vec<SocketAddr> = ports
+            .iter()
+            .map(|port| SocketAddr::from(([127, 0, 0, 1], *port)))
+            .collect();
+        Target {
+            http,
+            base: format!("http://127.0.0.1:{}", ports.first().copied().unwrap_or(0)),
+            addrs: Arc::new(addrs),
+            next: Arc::default(),
+            products,
+        }
+    }
+
+    /// The node the next connection goes to: round robin over the nodes.
+    pub fn addr(&self) -> SocketAddr {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.addrs[i % self.addrs.len().max(1)]
+    }
 }
 
 /// One client's connection to Souk; reopened after a transport error.
@@ -231,7 +256,7 @@ pub async fn client(
     if tokens.is_empty() {
         return seen;
     }
-    let mut conn = Conn::new(t.addr);
+    let mut conn = Conn::new(t.addr());
     while Instant::now() < deadline {
         let (token, product, roll) = {
             let mut rng = rand::rng();
@@ -289,7 +314,7 @@ pub async fn flash(t: Target, tokens: Vec<String>) -> (Observed, Duration) {
             let (t, barrier, start) = (t.clone(), barrier.clone(), start.clone());
             tokio::spawn(async move {
                 let mut seen = Observed::new();
-                let mut conn = Conn::new(t.addr);
+                let mut conn = Conn::new(t.addr());
                 let ready = put_line(&mut conn, &token, 1).await;
                 barrier.wait().await;
                 if !ready {
@@ -350,7 +375,7 @@ pub async fn health_ceiling(t: &Target, clients: usize, time: Duration) -> f64 {
         .map(|_| {
             let t = t.clone();
             tokio::spawn(async move {
-                let mut conn = Conn::new(t.addr);
+                let mut conn = Conn::new(t.addr());
                 let mut n = 0u64;
                 while Instant::now() < deadline {
                     let answer = conn.send(Method::GET, "/v1/health", None, None, None);

@@ -4,6 +4,7 @@
 //! workload against Souk's actors and against the conventional row-lock design
 //! (`souk_actors::baseline`): same HTTP layer, schema, Postgres and durability.
 
+mod cluster;
 mod load;
 mod memory;
 mod setup;
@@ -51,6 +52,8 @@ pub struct BenchOptions {
     /// Catalog size (and user count) of the uniform and mixed workloads.
     pub products: i64,
     pub json: Option<std::path::PathBuf>,
+    /// Nodes of Souk's engine (1: a single node, no etcd).
+    pub nodes: usize,
 }
 
 const FLASH_UNITS: i64 = 100;
@@ -115,6 +118,7 @@ pub async fn run(settings: Settings, options: BenchOptions) -> Result<Value, Str
     };
     let report = json!({
         "workload": options.workload.name(),
+        "nodes": options.nodes,
         "concurrency": options.concurrency,
         "duration_s": options.duration.as_secs_f64(),
         "products": shape(&options).0,
@@ -142,19 +146,26 @@ async fn run_engine(
     let (products, users, stock) = shape(options);
     db.seed(products, users, stock).await?;
     let secret = SecretString::from("bench-secret-".repeat(4));
+    let keys = JwtKeys::new(&secret);
     let app_settings = app_settings(settings, options, engine, db, &secret);
-    let app = Background::start(app_settings, state_dir.to_path_buf()).await?;
+    // The baseline is one process by design; only Souk's engine runs as a cluster.
+    let (app, nodes) = if options.nodes > 1 && engine == Engine::Actors {
+        let nodes = cluster::start(&app_settings, options.nodes, &keys, state_dir).await?;
+        (None, Some(nodes))
+    } else {
+        let app = Background::start(app_settings, state_dir.to_path_buf()).await?;
+        (Some(app), None)
+    };
+    let ports: Vec<u16> = match (&app, &nodes) {
+        (Some(app), _) => vec![app.port],
+        (_, Some(cluster)) => cluster.nodes.iter().map(|n| n.port).collect(),
+        _ => Vec::new(),
+    };
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(options.concurrency)
         .build()
         .map_err(|e| e.to_string())?;
-    let t = Target {
-        http,
-        base: format!("http://127.0.0.1:{}", app.port),
-        addr: std::net::SocketAddr::from(([127, 0, 0, 1], app.port)),
-        products,
-    };
-    let keys = JwtKeys::new(&secret);
+    let t = Target::new(http, &ports, products);
     let token = |u: i64| {
         UserId::new(u)
             .and_then(|u| keys.mint(u, Role::Customer, 24 * 3600).ok())
@@ -164,7 +175,7 @@ async fn run_engine(
     if options.workload == Workload::Memory {
         let tokens: Vec<String> = (1..=users).map(token).collect();
         let report = memory::measure(&t, &tokens, products).await;
-        drop(app);
+        drop((app, nodes));
         return Ok((report, None));
     }
     let commits_before = db.commits().await?;
@@ -187,7 +198,7 @@ async fn run_engine(
         None
     };
     let rss = setup::rss_mb();
-    drop(app);
+    drop((app, nodes));
     let report = engine_report(options, &seen, measured, commits, &metrics, db, stock, rss).await?;
     Ok((report, ceilings))
 }
@@ -293,8 +304,12 @@ async fn engine_report(
 
 pub fn print_table(report: &Value) {
     println!(
-        "workload {} | {} clients | {} s | {} products",
-        report["workload"], report["concurrency"], report["duration_s"], report["products"]
+        "workload {} | {} clients | {} s | {} products | Souk on {} node(s)",
+        report["workload"],
+        report["concurrency"],
+        report["duration_s"],
+        report["products"],
+        report["nodes"]
     );
     let Some(engines) = report["engines"].as_object() else {
         return;

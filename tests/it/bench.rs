@@ -6,16 +6,26 @@ use souk::bench::{self, BenchOptions, EngineChoice, Workload};
 use std::time::Duration;
 
 async fn smoke(workload: Workload, concurrency: usize) -> serde_json::Value {
+    smoke_on(workload, concurrency, EngineChoice::Both, 1).await
+}
+
+async fn smoke_on(
+    workload: Workload,
+    concurrency: usize,
+    engine: EngineChoice,
+    nodes: usize,
+) -> serde_json::Value {
     let (url, _) = fresh_database().await;
     let settings = test_settings(&url);
     let options = BenchOptions {
         workload,
-        engine: EngineChoice::Both,
+        engine,
         duration: Duration::from_secs(1),
         warmup: Duration::ZERO,
         concurrency,
         products: 50,
         json: None,
+        nodes,
     };
     bench::run(settings, options).await.expect("bench runs")
 }
@@ -61,4 +71,15 @@ async fn a_flash_sale_sells_exactly_its_hundred_units_on_both_engines() {
         assert_eq!(e["oversells"], 0, "{engine}: {report}");
         assert_eq!(e["errors"]["out_of_stock"], 50, "{engine}: {report}");
     }
+}
+
+/// `--nodes 3`: Souk's engine as a cluster of three nodes (on an etcd member the bench
+/// starts) sells the flash sale's hundred units exactly, whichever node each buyer reaches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_runs_souk_as_a_cluster_and_it_sells_exactly_the_stock() {
+    let report = smoke_on(Workload::Flash, 150, EngineChoice::Souk, 3).await;
+    assert_eq!(report["nodes"], 3, "{report}");
+    let e = &report["engines"]["souk"];
+    assert_eq!(e["sold"], 100, "{report}");
+    assert_eq!(e["oversells"], 0, "{report}");
 }

@@ -4,8 +4,7 @@
 //! twice, and answers `{"ok": …}` or `{"err": <DomainError>}`.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::read_body;
-use crate::signature::{sign, Signature, SIGNATURE_HEADER};
+use crate::signature::{sign, signed_body, SIGNATURE_HEADER};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::future::BoxFuture;
@@ -89,8 +88,7 @@ impl Forwarder for HttpForwarder {
     }
 }
 
-/// Another node's message for an owner here. The signature is checked before the body is
-/// read, as for payment events.
+/// Another node's message for an owner here, once its signature holds.
 async fn actor(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -100,17 +98,8 @@ async fn actor(
         .cluster_secret
         .as_ref()
         .ok_or_else(|| ApiError::unauthorized("this node is not part of a cluster"))?;
-    let header = req
-        .headers()
-        .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("the Souk-Signature header is missing"))?;
-    let signature =
-        Signature::parse(header, chrono::Utc::now().timestamp()).map_err(ApiError::unauthorized)?;
-    let body = read_body(&req, &mut payload.into_inner()).await?;
-    if !signature.matches(secret.expose_secret().as_bytes(), &body) {
-        return Err(ApiError::unauthorized("the signature does not match"));
-    }
+    let secret = secret.expose_secret().as_bytes();
+    let body = signed_body(&req, &mut payload.into_inner(), secret).await?;
     let envelope: Envelope = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid("body", format!("not an actor message: {e}")))?;
     let reply = match dispatch(&state.registry, envelope).await {

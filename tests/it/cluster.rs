@@ -6,7 +6,9 @@
 mod harness;
 
 use crate::common::fresh_database;
-use harness::{served, wait_balanced, Etcd, Node, LEASE_TTL_SECS, SHARDS};
+use harness::{served, start_balanced, wait_balanced, Etcd, Node, LEASE_TTL_SECS, SHARDS};
+use souk_actors::domain::ids::UserId;
+use souk_actors::domain::shards::{shard_of, EntityKey};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,7 +27,7 @@ async fn shards_spread_evenly_move_on_leave_and_crash_and_are_fenced_in_postgres
     let mut c = Node::start("c", &db_url, &etcd.endpoints(), &prefix);
     b.wait_ready().await;
     c.wait_ready().await;
-    wait_balanced(&http, &[&a, &b, &c], Duration::from_secs(30)).await;
+    wait_balanced(&http, &[&a, &b, &c], Duration::from_secs(60)).await;
 
     // Postgres holds a token for every shard, recorded by the node that serves it.
     let db = souk::db::connect_one(&db_url).await.expect("db");
@@ -61,11 +63,11 @@ async fn shards_spread_evenly_move_on_leave_and_crash_and_are_fenced_in_postgres
     // It comes back and gets its share again.
     c.restart();
     c.wait_ready().await;
-    wait_balanced(&http, &[&a, &b, &c], Duration::from_secs(30)).await;
+    wait_balanced(&http, &[&a, &b, &c], Duration::from_secs(60)).await;
 
     // A crash: the survivors take its shards once its lease expires.
     a.kill();
-    let took = wait_balanced(&http, &[&b, &c], Duration::from_secs(30)).await;
+    let took = wait_balanced(&http, &[&b, &c], Duration::from_secs(60)).await;
     eprintln!(
         "shards of a SIGKILLed node served again after {took:?} (lease TTL {LEASE_TTL_SECS} s)"
     );
@@ -194,10 +196,12 @@ async fn buy(
     }
 }
 
-/// Buyers spread over all nodes race for 100 units while one node is SIGKILLed, another is
-/// SIGSTOPped past its lease and resumed, and one etcd member is killed. Exactly 100 are
-/// sold, each acknowledged order is in Postgres with its debit, `souk check` passes, and
-/// the resumed node's stale batches were fenced.
+/// Buyers spread over all nodes race for 100 license keys while one node is SIGKILLed,
+/// another is SIGSTOPped past its lease and resumed, and one etcd member is killed. Exactly
+/// 100 are sold, each acknowledged order is in Postgres with its debit and its one key,
+/// `souk check` passes, and the resumed node's stale batches were fenced.
+/// `SOUK_CLUSTER_FAULT_ROUNDS=n` (default 1) runs n rounds of the faults, with n times the
+/// keys and buyers, restarting the killed node and etcd member between rounds: the soak.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buyers_race_across_nodes_through_a_crash_a_pause_and_an_etcd_loss_and_exactly_the_stock_sells(
 ) {
@@ -205,54 +209,41 @@ async fn buyers_race_across_nodes_through_a_crash_a_pause_and_an_etcd_loss_and_e
     let (db_url, _) = fresh_database().await;
     let prefix = format!("/souk-race-{}", std::process::id());
     let http = reqwest::Client::new();
-    let a = Node::start("a", &db_url, &etcd.endpoints(), &prefix);
-    let b = Node::start("b", &db_url, &etcd.endpoints(), &prefix);
-    let mut c = Node::start("c", &db_url, &etcd.endpoints(), &prefix);
-    for n in [&a, &b, &c] {
-        n.wait_ready().await;
-    }
-    wait_balanced(&http, &[&a, &b, &c], Duration::from_secs(30)).await;
+    // Long write bounds: a batch held across the pause below must not time out by itself.
+    let slow = [
+        ("SOUK__PERSISTENCE__WRITE_TIMEOUT_MS", "60000"),
+        ("SOUK__ACTORS__CALL_TIMEOUT_MS", "60000"),
+    ];
+    let mut nodes = start_balanced(&http, &["a", "b", "c"], &db_url, &etcd, &prefix, &slow).await;
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+
+    let rounds: usize = std::env::var("SOUK_CLUSTER_FAULT_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let keys = 100 * rounds;
 
     // The shop, set up through node a: admin requests on a product go to its owner.
-    let bases = vec![a.base.clone(), b.base.clone(), c.base.clone()];
-    let product = shop_with_stock(&http, &bases, 100).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    let buyers: Vec<_> = (1000..1150)
+    let product = shop_with_stock(&http, &bases, Stock::Keys(keys)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120 * rounds as u64);
+    let buyers: Vec<_> = (1000..1000 + 150 * rounds as i64)
         .map(|user| tokio::spawn(buy(http.clone(), bases.clone(), user, product, deadline)))
         .collect();
 
-    // Writers that keep every node's group commit busy, so the pause below catches node b
-    // with batches in flight.
-    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let writers: Vec<_> = (0..24)
-        .map(|i| {
-            let (http, bases, writing) = (http.clone(), bases.clone(), writing.clone());
-            tokio::spawn(keep_writing(http, bases, 5000 + i, product, writing))
-        })
-        .collect();
-
     // The faults, while the buyers buy.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    c.kill();
-    etcd.kill(2);
-    // Paused past its lease (TTL 3 s, plus the second between keep-alives) but not past
-    // Postgres's bound on an idle transaction (2 TTLs): the batch it was in commits when it
-    // wakes, and those queued behind it meet the new owners' tokens. A pause that caught no
-    // write in flight is tried again.
     let mut fenced = 0.0;
-    for _ in 0..3 {
-        b.stop();
-        tokio::time::sleep(Duration::from_millis(LEASE_TTL_SECS * 1000 + 1500)).await;
-        b.resume();
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        fenced = fenced_writes(&http, &b).await;
-        if fenced > 0.0 {
-            break;
+    for round in 0..rounds {
+        if round > 0 {
+            nodes[2].restart();
+            etcd.restart(2).await;
+            nodes[2].wait_ready().await;
         }
-    }
-    writing.store(false, std::sync::atomic::Ordering::Relaxed);
-    for writer in writers {
-        writer.await.expect("writer");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        nodes[2].kill();
+        etcd.kill(2);
+        fenced =
+            pause_with_writes_in_flight(&http, &db_url, &nodes[1], 7000 + 100 * round as i64).await;
     }
 
     let mut sold = 0;
@@ -261,25 +252,28 @@ async fn buyers_race_across_nodes_through_a_crash_a_pause_and_an_etcd_loss_and_e
             sold += 1;
         }
     }
-    assert_eq!(sold, 100, "exactly the stock is sold");
+    assert_eq!(sold, keys, "exactly the stock is sold");
 
     let db = souk::db::connect_one(&db_url).await.expect("db");
     let row = db
         .query_one(
             "SELECT (SELECT count(*) FROM orders),
                     (SELECT count(*) FROM wallet_transactions WHERE kind = 'debit'),
-                    (SELECT stock_on_hand FROM products WHERE id = $1)",
+                    (SELECT count(DISTINCT order_id) FROM digital_items WHERE product_id = $1),
+                    (SELECT count(*) FROM digital_items WHERE product_id = $1 AND order_id IS NULL)",
             &[&product],
         )
         .await
         .expect("counts");
+    let keys = keys as i64;
     assert_eq!(
         row.get::<_, i64>(0),
-        100,
+        keys,
         "one order per acknowledged checkout"
     );
-    assert_eq!(row.get::<_, i64>(1), 100, "each with its debit");
-    assert_eq!(row.get::<_, i64>(2), 0, "no unit oversold or lost");
+    assert_eq!(row.get::<_, i64>(1), keys, "each with its debit");
+    assert_eq!(row.get::<_, i64>(2), keys, "each with its own key");
+    assert_eq!(row.get::<_, i64>(3), 0, "no key left unsold or sold twice");
     let check = std::process::Command::new(env!("CARGO_BIN_EXE_souk"))
         .arg("check")
         .env("SOUK__DATABASE__URL", &db_url)
@@ -299,6 +293,79 @@ async fn buyers_race_across_nodes_through_a_crash_a_pause_and_an_etcd_loss_and_e
     );
 }
 
+/// SIGSTOPs `node` with one batch of its group commit in flight and writes queued behind
+/// it, past its lease, and resumes it; returns its count of fenced writes once they are in.
+/// The batch is held by a row lock this test takes on one of the node's users (so it is
+/// open when the pause begins, whatever the machine's load); the writes queued behind it
+/// carry the node's old tokens, which the other nodes replace while it sleeps.
+async fn pause_with_writes_in_flight(
+    http: &reqwest::Client,
+    db_url: &str,
+    node: &Node,
+    first_user: i64,
+) -> f64 {
+    let mut db = souk::db::connect_one(db_url).await.expect("db");
+    let shards: Vec<i32> = db
+        .query(
+            "SELECT shard FROM cluster_shards WHERE owner = $1",
+            &[&node.id],
+        )
+        .await
+        .expect("shards")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let users: Vec<i64> = (first_user..)
+        .filter(|u| {
+            let key = EntityKey::User(UserId::new(*u).expect("user"));
+            shards.contains(&(shard_of(&key, SHARDS).get() as i32))
+        })
+        .take(9)
+        .collect();
+    let cart = |user: i64| {
+        let request = http
+            .put(format!("{}/v1/me/cart/items/1", node.base))
+            .bearer_auth(harness::token(user, "customer"))
+            .json(&serde_json::json!({ "quantity": 1 }));
+        async move { request.send().await.map(|r| r.status()) }
+    };
+    for user in &users {
+        assert!(
+            cart(*user).await.is_ok_and(|s| s.is_success()),
+            "user {user} set up"
+        );
+    }
+    let lock = db.transaction().await.expect("begin");
+    // The cart line exists (set above), so the next write updates that row: lock it.
+    lock.execute(
+        "SELECT 1 FROM cart_items WHERE user_id = $1 FOR UPDATE",
+        &[&users[0]],
+    )
+    .await
+    .expect("lock");
+    let held = tokio::spawn(cart(users[0]));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let queued: Vec<_> = users[1..].iter().map(|u| tokio::spawn(cart(*u))).collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    node.stop();
+    tokio::time::sleep(Duration::from_secs(LEASE_TTL_SECS + 3)).await;
+    node.resume();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.rollback().await.expect("release");
+    let _ = held.await;
+    for write in queued {
+        let _ = write.await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let fenced = fenced_writes(http, node).await;
+        if fenced > 0.0 || std::time::Instant::now() > deadline {
+            return fenced;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn fenced_writes(http: &reqwest::Client, node: &Node) -> f64 {
     let Ok(answer) = http.get(format!("{}/metrics", node.base)).send().await else {
         return 0.0;
@@ -311,32 +378,6 @@ async fn fenced_writes(http: &reqwest::Client, node: &Node) -> f64 {
         .find_map(|l| l.strip_prefix("souk_cluster_fenced_writes_total "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
-}
-
-/// Sets `user`'s cart line over and over through every node, until told to stop: a write
-/// through the group commit of whichever node serves `user`. Answers do not matter here.
-async fn keep_writing(
-    http: reqwest::Client,
-    bases: Vec<String>,
-    user: i64,
-    product: i64,
-    writing: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) {
-    let token = harness::token(user, "customer");
-    let mut i = 0usize;
-    while writing.load(std::sync::atomic::Ordering::Relaxed) {
-        let _ = http
-            .put(format!(
-                "{}/v1/me/cart/items/{product}",
-                bases[i % bases.len()]
-            ))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({ "quantity": 1 + i % 3 }))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await;
-        i += 1;
-    }
 }
 
 /// An admin's wallet credit through `node`, with `key`: its status.
@@ -364,11 +405,8 @@ async fn writes_stop_without_an_etcd_quorum_and_resume_by_themselves_when_it_ret
     let (db_url, _) = fresh_database().await;
     let prefix = format!("/souk-quorum-{}", std::process::id());
     let http = reqwest::Client::new();
-    let a = Node::start("a", &db_url, &etcd.endpoints(), &prefix);
-    let b = Node::start("b", &db_url, &etcd.endpoints(), &prefix);
-    a.wait_ready().await;
-    b.wait_ready().await;
-    wait_balanced(&http, &[&a, &b], Duration::from_secs(30)).await;
+    let nodes = start_balanced(&http, &["a", "b"], &db_url, &etcd, &prefix, &[]).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
     // Users 10..20 exist (a token's first request creates its user) and take a credit.
     for user in 10..20 {
         let token = harness::token(user, "customer");
@@ -418,13 +456,24 @@ async fn writes_stop_without_an_etcd_quorum_and_resume_by_themselves_when_it_ret
         "writes refused {:?} after etcd lost its quorum",
         refused_after
     );
+    // Each node says so once its own lease may have run out.
     for node in [&a, &b] {
-        let ready = http
-            .get(format!("{}/v1/ready", node.base))
-            .send()
-            .await
-            .expect("ready");
-        assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+        loop {
+            let ready = http
+                .get(format!("{}/v1/ready", node.base))
+                .send()
+                .await
+                .expect("ready");
+            if ready.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                break;
+            }
+            assert!(
+                lost.elapsed() < Duration::from_secs(LEASE_TTL_SECS + 5),
+                "node {} still ready without a quorum",
+                node.id
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     // Refused writes stay refused: a credit's key retried now still gets 503, not a 2xx.
     let key = uuid::Uuid::new_v4().to_string();
@@ -490,26 +539,15 @@ async fn writes_stop_without_an_etcd_quorum_and_resume_by_themselves_when_it_ret
 /// key), none is lost, and no unit is sold twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_under_load_loses_nothing_and_answers_only_retryable_errors() {
+    const STOCK: i64 = 1_000_000;
     let etcd = Etcd::start(3).await;
     let (db_url, _) = fresh_database().await;
     let prefix = format!("/souk-rolling-{}", std::process::id());
     let http = reqwest::Client::new();
-    let mut nodes = vec![
-        Node::start("a", &db_url, &etcd.endpoints(), &prefix),
-        Node::start("b", &db_url, &etcd.endpoints(), &prefix),
-        Node::start("c", &db_url, &etcd.endpoints(), &prefix),
-    ];
-    for n in &nodes {
-        n.wait_ready().await;
-    }
-    wait_balanced(
-        &http,
-        &nodes.iter().collect::<Vec<_>>(),
-        Duration::from_secs(30),
-    )
-    .await;
+    let mut nodes = start_balanced(&http, &["a", "b", "c"], &db_url, &etcd, &prefix, &[]).await;
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
-    let product = shop_with_stock(&http, &bases, 1000).await;
+    // More than any run sells, however long the restarts take.
+    let product = shop_with_stock(&http, &bases, Stock::Units(STOCK)).await;
 
     let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let buyers: Vec<_> = (0..16)
@@ -573,11 +611,18 @@ async fn a_rolling_restart_under_load_loses_nothing_and_answers_only_retryable_e
         "one order per purchase, none lost"
     );
     assert_eq!(row.get::<_, i64>(1), bought, "each with its debit");
-    assert_eq!(row.get::<_, i64>(2), 1000 - bought, "each unit sold once");
+    assert_eq!(row.get::<_, i64>(2), STOCK - bought, "each unit sold once");
 }
 
-/// A category and a physical product with `stock` units, set up through the first node.
-async fn shop_with_stock(http: &reqwest::Client, bases: &[String], stock: i64) -> i64 {
+/// What a test shop sells: a physical product with units, or license keys.
+#[derive(Clone, Copy)]
+enum Stock {
+    Units(i64),
+    Keys(usize),
+}
+
+/// A category and one product with `stock`, set up through the first node.
+async fn shop_with_stock(http: &reqwest::Client, bases: &[String], stock: Stock) -> i64 {
     let admin = harness::token(1, "admin");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let (_, category) = until_answered(
@@ -600,7 +645,8 @@ async fn shop_with_stock(http: &reqwest::Client, bases: &[String], stock: i64) -
             c.post(format!("{base}/v1/admin/products"))
                 .bearer_auth(&admin)
                 .json(&serde_json::json!({
-                    "category_id": category["id"], "name": "Shirt", "kind": "physical", "price_minor": 500
+                    "category_id": category["id"], "name": "Thing", "price_minor": 500,
+                    "kind": match stock { Stock::Units(_) => "physical", Stock::Keys(_) => "digital" },
                 }))
         },
         deadline,
@@ -616,7 +662,12 @@ async fn shop_with_stock(http: &reqwest::Client, bases: &[String], stock: i64) -
             c.post(format!("{base}/v1/admin/products/{product}/stock"))
                 .bearer_auth(&admin)
                 .header("Idempotency-Key", &key)
-                .json(&serde_json::json!({ "quantity_delta": stock }))
+                .json(&match stock {
+                    Stock::Units(n) => serde_json::json!({ "quantity_delta": n }),
+                    Stock::Keys(n) => serde_json::json!({
+                        "codes": (0..n).map(|i| format!("KEY-{i:05}")).collect::<Vec<_>>()
+                    }),
+                })
         },
         deadline,
     )
@@ -633,20 +684,7 @@ async fn payment_events_land_on_any_node_and_apply_once() {
     let (db_url, _) = fresh_database().await;
     let prefix = format!("/souk-events-{}", std::process::id());
     let http = reqwest::Client::new();
-    let nodes = [
-        Node::start("a", &db_url, &etcd.endpoints(), &prefix),
-        Node::start("b", &db_url, &etcd.endpoints(), &prefix),
-        Node::start("c", &db_url, &etcd.endpoints(), &prefix),
-    ];
-    for n in &nodes {
-        n.wait_ready().await;
-    }
-    wait_balanced(
-        &http,
-        &nodes.iter().collect::<Vec<_>>(),
-        Duration::from_secs(30),
-    )
-    .await;
+    let nodes = start_balanced(&http, &["a", "b", "c"], &db_url, &etcd, &prefix, &[]).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
     for user in 30..40_i64 {

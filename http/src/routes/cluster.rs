@@ -67,7 +67,12 @@ async fn cluster(_admin: Admin, state: web::Data<AppState>) -> ApiResult<HttpRes
         node_id: ownership.node_id().map(str::to_string),
         shard_count: ownership.shard_count(),
         lease_alive: ownership.lease_alive(),
-        shards_served: ownership.held().len() as u32,
+        // Held shards serve only while the lease lives.
+        shards_served: if ownership.lease_alive() {
+            ownership.held().len() as u32
+        } else {
+            0
+        },
         members: ownership
             .members()
             .into_iter()

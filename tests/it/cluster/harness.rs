@@ -12,8 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const CLUSTER_SECRET: &str = "cluster-secret-for-tests-only-0123456789abcdef";
-/// Short, so a lost node's shards move within seconds.
-pub const LEASE_TTL_SECS: u64 = 3;
+/// Short, so a lost node's shards move within seconds, yet long enough that keep-alives
+/// (every third of it) get through while the whole suite loads both cores.
+pub const LEASE_TTL_SECS: u64 = 5;
 pub const SHARDS: u32 = 256;
 pub const PAYMENT_SECRET: &str = "payment-webhook-secret-for-tests-0123456789abcdef";
 
@@ -397,4 +398,30 @@ pub async fn wait_balanced(http: &reqwest::Client, nodes: &[&Node], within: Dura
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Starts one node per id on `etcd` and waits until they are ready and serve every shard
+/// evenly between them.
+pub async fn start_balanced(
+    http: &reqwest::Client,
+    ids: &[&str],
+    db_url: &str,
+    etcd: &Etcd,
+    prefix: &str,
+    extra: &[(&str, &str)],
+) -> Vec<Node> {
+    let nodes: Vec<Node> = ids
+        .iter()
+        .map(|id| Node::start_with(id, db_url, &etcd.endpoints(), prefix, extra))
+        .collect();
+    for node in &nodes {
+        node.wait_ready().await;
+    }
+    wait_balanced(
+        http,
+        &nodes.iter().collect::<Vec<_>>(),
+        Duration::from_secs(60),
+    )
+    .await;
+    nodes
 }

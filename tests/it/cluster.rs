@@ -433,8 +433,8 @@ async fn writes_stop_without_an_etcd_quorum_and_resume_by_themselves_when_it_ret
     while refused_after.is_none() {
         let key = uuid::Uuid::new_v4().to_string();
         let statuses = [
-            credit(&http, &a, 10, &key).await,
-            credit(&http, &b, 11, &uuid::Uuid::new_v4().to_string()).await,
+            credit(&http, a, 10, &key).await,
+            credit(&http, b, 11, &uuid::Uuid::new_v4().to_string()).await,
         ];
         acknowledged += statuses
             .iter()
@@ -478,7 +478,7 @@ async fn writes_stop_without_an_etcd_quorum_and_resume_by_themselves_when_it_ret
     // Refused writes stay refused: a credit's key retried now still gets 503, not a 2xx.
     let key = uuid::Uuid::new_v4().to_string();
     assert_eq!(
-        credit(&http, &a, 12, &key).await,
+        credit(&http, a, 12, &key).await,
         reqwest::StatusCode::SERVICE_UNAVAILABLE
     );
 
@@ -486,7 +486,7 @@ async fn writes_stop_without_an_etcd_quorum_and_resume_by_themselves_when_it_ret
     etcd.restart(2).await;
     let back = std::time::Instant::now();
     loop {
-        if credit(&http, &a, 12, &key).await == reqwest::StatusCode::CREATED {
+        if credit(&http, a, 12, &key).await == reqwest::StatusCode::CREATED {
             break;
         }
         assert!(
@@ -500,7 +500,7 @@ async fn writes_stop_without_an_etcd_quorum_and_resume_by_themselves_when_it_ret
         back.elapsed()
     );
     assert_eq!(
-        credit(&http, &b, 13, &uuid::Uuid::new_v4().to_string()).await,
+        credit(&http, b, 13, &uuid::Uuid::new_v4().to_string()).await,
         reqwest::StatusCode::CREATED
     );
 

@@ -63,6 +63,11 @@ impl Ownership {
         }
     }
 
+    /// Whether this node is one of several (and so fences its writes).
+    pub fn is_cluster(&self) -> bool {
+        self.cluster.is_some()
+    }
+
     /// This node's name in the cluster; `None` on a single node.
     pub fn node_id(&self) -> Option<&str> {
         self.cluster.as_ref().map(|c| c.node_id.as_str())

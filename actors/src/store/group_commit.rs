@@ -138,8 +138,13 @@ impl Handler<Submit> for PersistenceActor {
     fn handle(&mut self, Submit { write, reply }: Submit, ctx: &mut Context<Self>) {
         // The tokens are taken now, on the group commit's thread: a shard released before
         // this point refuses the write here; one released later, in the batch's check.
-        let fences: Result<HashSet<Fence>, DomainError> = write
-            .owners()
+        // A single node fences nothing: no owner list to build per write.
+        let owners = if self.ownership.is_cluster() {
+            write.owners()
+        } else {
+            Vec::new()
+        };
+        let fences: Result<HashSet<Fence>, DomainError> = owners
             .iter()
             .filter_map(|key| {
                 let shard = self.ownership.shard_of(key);

@@ -9,11 +9,11 @@
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::PromoCode;
 use crate::domain::ids::{ProductId, UserId};
-use crate::domain::shards::{EntityKey, Fence, ShardId};
+use crate::domain::shards::{EntityKey, ShardId};
 use crate::entity::ownership::Ownership;
 use crate::entity::product::ProductActor;
 use crate::entity::promo::PromoActor;
-use crate::entity::remote::{self, Forwarder, Kind, Remote};
+use crate::entity::remote::{Forwarder, Kind, Remote};
 use crate::entity::user::UserActor;
 use crate::metrics::ActorMetrics;
 use crate::store::group_commit::PersistenceActor;
@@ -131,27 +131,6 @@ impl Registry {
         Ok(self.product_fenced(id, msg).await?.0)
     }
 
-    /// Like `product`, with the token of the shard the answer was decided under (`None`
-    /// on a single node), for a write that depends on the answer to carry.
-    pub async fn product_fenced<M: Remote>(
-        self: &Arc<Self>,
-        id: ProductId,
-        msg: M,
-    ) -> DomainResult<(M::Answer, Option<Fence>)>
-    where
-        ProductActor: Handler<M>,
-        <ProductActor as Actor>::Context: ToEnvelope<ProductActor, M>,
-    {
-        match self.deps.ownership.fence(&EntityKey::Product(id)) {
-            Err(DomainError::NotOwner { shard }) => {
-                self.forward(Kind::Product, id.to_string(), shard, msg)
-                    .await
-            }
-            Err(e) => Err(e),
-            Ok(fence) => Ok((self.product_here(id, msg).await?, fence)),
-        }
-    }
-
     /// Asks the product's owner on this node: `NotOwner` if another node serves it.
     pub async fn product_here<M, T>(self: &Arc<Self>, id: ProductId, msg: M) -> DomainResult<T>
     where
@@ -208,55 +187,6 @@ impl Registry {
         <PromoActor as Actor>::Context: ToEnvelope<PromoActor, M>,
     {
         Ok(self.promo_fenced(code, msg).await?.0)
-    }
-
-    /// Like `promo`, with the token of the shard the answer was decided under.
-    pub async fn promo_fenced<M: Remote>(
-        self: &Arc<Self>,
-        code: &PromoCode,
-        msg: M,
-    ) -> DomainResult<(M::Answer, Option<Fence>)>
-    where
-        PromoActor: Handler<M>,
-        <PromoActor as Actor>::Context: ToEnvelope<PromoActor, M>,
-    {
-        match self.deps.ownership.fence(&EntityKey::Promo(code.clone())) {
-            Err(DomainError::NotOwner { shard }) => {
-                self.forward(Kind::Promo, code.to_string(), shard, msg)
-                    .await
-            }
-            Err(e) => Err(e),
-            Ok(fence) => Ok((self.promo_here(code, msg).await?, fence)),
-        }
-    }
-
-    /// Sends `msg` to the node holding `shard`'s claim; `NotOwner` when none is known
-    /// (the shard is between owners), which the caller answers with a retryable 503.
-    async fn forward<M: Remote>(
-        &self,
-        kind: Kind,
-        key: String,
-        shard: u32,
-        msg: M,
-    ) -> DomainResult<(M::Answer, Option<Fence>)> {
-        let not_owner = DomainError::NotOwner { shard };
-        let (Some(forwarder), Some(url)) = (
-            self.deps.forwarder.as_ref(),
-            self.deps
-                .ownership
-                .route(crate::domain::shards::ShardId::new(shard)),
-        ) else {
-            return Err(not_owner);
-        };
-        let envelope = remote::envelope(kind, key, &msg)?;
-        self.deps
-            .metrics
-            .cluster
-            .forwarded
-            .with_label_values(&[kind.label()])
-            .inc();
-        let answered = forwarder.forward(url, envelope).await?;
-        Ok((remote::answer::<M>(answered.value)?, answered.fence))
     }
 
     /// Asks the promo code's owner on this node: `NotOwner` if another node serves it.
@@ -336,17 +266,6 @@ impl Registry {
             }
             _ => tell_committed(&self.promos, code, msg),
         }
-    }
-
-    /// A committed change for an owner on another node. Lost only if that node is gone,
-    /// and then its successor loads committed state, which already counts the change.
-    fn tell_remote<M: Remote>(self: &Arc<Self>, kind: Kind, key: String, shard: u32, msg: M) {
-        let registry = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = registry.forward(kind, key, shard, msg).await {
-                tracing::debug!(error = %e, "a committed change was not delivered to its remote owner; it loads committed state");
-            }
-        });
     }
 
     pub(crate) fn forget_product(&self, id: ProductId, addr: &Addr<ProductActor>) {

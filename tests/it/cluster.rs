@@ -837,3 +837,70 @@ async fn the_internal_api_is_closed_to_outsiders_and_a_wrong_shard_count_cannot_
     assert!(!status.success());
     assert!(log.contains("created with 256 shards"), "{log}");
 }
+
+/// Telegram may call any node: a buyer's updates are served on the node of their actor,
+/// from their very first message (the sender becomes a Souk user where the update lands,
+/// then the update goes to that user's node), so every new buyer's /start is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_updates_land_on_any_node_and_every_new_buyer_is_answered() {
+    use crate::fake_bot_api::FakeBotApi;
+    use crate::telegram_harness::{BOT_TOKEN, WEBHOOK_SECRET};
+    let etcd = Etcd::start(1).await;
+    let (db_url, _) = fresh_database().await;
+    let prefix = format!("/souk-bot-{}", std::process::id());
+    let http = reqwest::Client::new();
+    let bot_api = FakeBotApi::start();
+    let telegram = [
+        ("SOUK__TELEGRAM__BOT_TOKEN", BOT_TOKEN),
+        ("SOUK__TELEGRAM__WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("SOUK__TELEGRAM__API_BASE", bot_api.base.as_str()),
+    ];
+    let nodes = start_balanced(&http, &["a", "b", "c"], &db_url, &etcd, &prefix, &telegram).await;
+    let buyers: Vec<i64> = (0..12).map(|i| 880_000 + i).collect();
+    for (i, chat) in buyers.iter().enumerate() {
+        let update = serde_json::json!({
+            "update_id": 50_000 + i,
+            "message": {
+                "message_id": 1,
+                "from": { "id": chat, "is_bot": false, "first_name": format!("Buyer {chat}") },
+                "chat": { "id": chat, "type": "private" },
+                "date": 0,
+                "text": "/start",
+            }
+        });
+        let answered = http
+            .post(format!(
+                "{}/v1/telegram/webhook",
+                nodes[i % nodes.len()].base
+            ))
+            .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+            .json(&update)
+            .send()
+            .await
+            .expect("webhook");
+        assert_eq!(answered.status(), reqwest::StatusCode::OK);
+    }
+    bot_api
+        .wait_for(
+            "a reply in every new buyer's chat",
+            Duration::from_secs(30),
+            |calls| {
+                buyers.iter().all(|chat| {
+                    calls
+                        .iter()
+                        .any(|c| c.method == "sendMessage" && c.body["chat_id"] == *chat)
+                })
+            },
+        )
+        .await;
+    let db = souk::db::connect_one(&db_url).await.expect("db");
+    let users: i64 = db
+        .query_one(
+            "SELECT count(*) FROM users WHERE telegram_id >= 880000",
+            &[],
+        )
+        .await
+        .expect("users")
+        .get(0);
+    assert_eq!(users, buyers.len() as i64, "one Souk user per buyer");
+}

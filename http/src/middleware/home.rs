@@ -49,7 +49,7 @@ pub async fn route(
             Ok(body) => body,
             Err(e) => return Ok(ServiceResponse::new(http, e.error_response())),
         };
-        let key = webhook_home(http.path(), &body, &state).await;
+        let key = webhook_home(&http, &body, &state).await;
         let req = ServiceRequest::from_parts(http, Payload::from(body.clone()));
         (req, Some(body), key)
     } else {
@@ -91,25 +91,19 @@ fn is_webhook(req: &ServiceRequest) -> bool {
 }
 
 /// The owner a webhook's body acts for: a payment event's order's buyer or topped-up user,
-/// a Telegram update's sender (once the bot knows them). Unreadable bodies are the
-/// handler's to refuse, here.
-async fn webhook_home(path: &str, body: &[u8], state: &AppState) -> Option<EntityKey> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    if path == PAYMENT_WEBHOOK {
-        if let Some(user) = value["wallet_topup"]["user_id"].as_i64() {
-            return Some(EntityKey::User(UserId::new(user)?));
-        }
-        let order = OrderId::new(value["order_id"].as_i64()?)?;
-        let buyer = souk_actors::store::order_buyer(&state.pool, order);
-        return Some(EntityKey::User(state.bounded(buyer).await.ok()??));
+/// a Telegram update's sender. Unreadable bodies are the handler's to refuse, here.
+async fn webhook_home(req: &HttpRequest, body: &[u8], state: &AppState) -> Option<EntityKey> {
+    if req.path() == TELEGRAM_WEBHOOK {
+        let user = crate::telegram::webhook::sender(state, req, body).await?;
+        return Some(EntityKey::User(user));
     }
-    // Every kind of update carries its sender as `<kind>.from.id`.
-    let sender = value
-        .as_object()?
-        .values()
-        .find_map(|v| v.get("from")?.get("id")?.as_i64())?;
-    let user = souk_actors::store::telegram::user_of(&state.pool, sender);
-    Some(EntityKey::User(state.bounded(user).await.ok()??))
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if let Some(user) = value["wallet_topup"]["user_id"].as_i64() {
+        return Some(EntityKey::User(UserId::new(user)?));
+    }
+    let order = OrderId::new(value["order_id"].as_i64()?)?;
+    let buyer = souk_actors::store::order_buyer(&state.pool, order);
+    Some(EntityKey::User(state.bounded(buyer).await.ok()??))
 }
 
 fn forwardable(req: &ServiceRequest, state: &AppState) -> bool {

@@ -89,6 +89,28 @@ pub async fn receive(
     Ok(HttpResponse::Ok().finish())
 }
 
+/// The Souk user an authentic update comes from, made on their first contact exactly as
+/// `apply` would: a cluster serves the update on that user's node (`middleware::home`), so
+/// a buyer's very first message already reaches their actor. `None` for anything the
+/// handler refuses or ignores (wrong secret, unreadable, no sender).
+pub(crate) async fn sender(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Option<souk_actors::domain::ids::UserId> {
+    let sent = req.headers().get(SECRET_HEADER).map(|v| v.as_bytes());
+    if !state.telegram.secret_matches(sent) {
+        return None;
+    }
+    let update: Update = serde_json::from_slice(body).ok()?;
+    let from = update.sender()?;
+    if let Some(user) = state.telegram.known_user(from.id) {
+        return Some(user);
+    }
+    let request_id = format!("telegram-update-{}", update.update_id);
+    auth::souk_user(state, from, Some(request_id)).await.ok()
+}
+
 enum Applied {
     Done(Vec<Call>),
     Duplicate,

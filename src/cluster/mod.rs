@@ -11,6 +11,7 @@ mod shards;
 
 use crate::config::Settings;
 use crate::shutdown::Shutdown;
+use futures_util::FutureExt;
 use souk_actors::entity::registry::Registry;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,6 +80,24 @@ pub fn start(settings: &Settings, port: u16, registry: &Arc<Registry>, shutdown:
     let registry = registry.clone();
     let token = shutdown.token();
     shutdown.spawn_loop(async move {
-        shards::run(node, registry, token).await;
+        // A panic in the driver would leave a node that serves nothing and never rejoins
+        // (its session, and so its lease, end with it): it starts over instead, loudly.
+        loop {
+            let run = shards::run(node.clone(), registry.clone(), token.clone());
+            match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+                Ok(()) => return,
+                Err(_) => {
+                    tracing::error!("the cluster driver panicked; it starts over and rejoins");
+                    // Its lease ends with it: nothing held under it may be served.
+                    let ownership = &registry.deps.ownership;
+                    ownership.lease_until(None);
+                    for fence in ownership.held() {
+                        ownership.release(fence.shard);
+                        registry.drop_shard(fence.shard);
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
     });
 }

@@ -583,7 +583,7 @@ async fn a_rolling_restart_under_load_loses_nothing_and_answers_only_retryable_e
         wait_balanced(
             &http,
             &nodes.iter().collect::<Vec<_>>(),
-            Duration::from_secs(30),
+            Duration::from_secs(60),
         )
         .await;
     }
@@ -883,7 +883,7 @@ async fn telegram_updates_land_on_any_node_and_every_new_buyer_is_answered() {
     bot_api
         .wait_for(
             "a reply in every new buyer's chat",
-            Duration::from_secs(30),
+            Duration::from_secs(60),
             |calls| {
                 buyers.iter().all(|chat| {
                     calls

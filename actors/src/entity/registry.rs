@@ -285,16 +285,22 @@ impl Registry {
     /// hand is done. Returns how many there were.
     pub fn drop_shard(&self, shard: ShardId) -> usize {
         let ownership = &self.deps.ownership;
-        let before = self.products.len() + self.users.len() + self.promos.len();
-        self.products
-            .retain(|id, _| ownership.shard_of(&EntityKey::Product(*id)) != shard);
-        self.users
-            .retain(|id, _| ownership.shard_of(&EntityKey::User(*id)) != shard);
+        // Counted as they go: owners of other shards come and go meanwhile.
+        let dropped = AtomicUsize::new(0);
+        let keep = |key: EntityKey| {
+            let keep = ownership.shard_of(&key) != shard;
+            if !keep {
+                dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            keep
+        };
+        self.products.retain(|id, _| keep(EntityKey::Product(*id)));
+        self.users.retain(|id, _| keep(EntityKey::User(*id)));
         self.promos
-            .retain(|code, _| ownership.shard_of(&EntityKey::Promo(code.clone())) != shard);
+            .retain(|code, _| keep(EntityKey::Promo(code.clone())));
         self.catalog
             .retain(|id| ownership.shard_of(&EntityKey::Product(id)) != shard);
-        before - (self.products.len() + self.users.len() + self.promos.len())
+        dropped.into_inner()
     }
 
     /// Messages waiting on actors, by kind: (kind, total, deepest single mailbox).

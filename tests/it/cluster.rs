@@ -91,7 +91,7 @@ enum Bought {
     SoldOut,
 }
 
-/// One request, retried on a retryable answer (503, a cut connection) at the next node
+/// One request, retried on a retryable answer (503, 408, a cut connection) at the next node
 /// until it gets another answer or `deadline` passes.
 async fn until_answered(
     http: &reqwest::Client,
@@ -108,7 +108,14 @@ async fn until_answered(
             .await;
         if let Ok(r) = sent {
             let status = r.status();
-            if status != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            // 503: refused while shards move. 408: a request that reached a node while it
+            // was SIGSTOPped waited past the read timeout and was never read; both are
+            // retried, with the same Idempotency-Key.
+            let retryable = [
+                reqwest::StatusCode::SERVICE_UNAVAILABLE,
+                reqwest::StatusCode::REQUEST_TIMEOUT,
+            ];
+            if !retryable.contains(&status) {
                 let body = r.json().await.unwrap_or(serde_json::Value::Null);
                 return (status, body);
             }

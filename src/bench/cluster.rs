@@ -85,32 +85,40 @@ pub async fn start(
     Ok(cluster)
 }
 
-/// Waits until the nodes together serve every shard.
+/// Waits until the nodes together serve every shard and each node knows where every other
+/// shard is served (its view lists every member and every claim), so no measured request
+/// meets a shard between owners or a node that cannot yet route it.
 async fn wait_serving(cluster: &BenchCluster, shards: u32, keys: &JwtKeys) -> Result<(), String> {
     let admin = UserId::new(1)
         .and_then(|u| keys.mint(u, Role::Admin, 3600).ok())
         .unwrap_or_default();
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
+    let nodes = cluster.nodes.len();
     loop {
         let mut served = 0;
+        let mut routed = 0;
         for node in &cluster.nodes {
             let view = http
                 .get(format!("http://127.0.0.1:{}/v1/admin/cluster", node.port))
                 .bearer_auth(&admin)
                 .send()
                 .await;
-            if let Ok(view) = view {
-                let body: serde_json::Value = view.json().await.unwrap_or_default();
-                served += body["shards_served"].as_u64().unwrap_or(0);
+            let Ok(view) = view else { continue };
+            let body: serde_json::Value = view.json().await.unwrap_or_default();
+            served += body["shards_served"].as_u64().unwrap_or(0);
+            let members = body["members"].as_array().cloned().unwrap_or_default();
+            let claimed: u64 = members.iter().filter_map(|m| m["shards"].as_u64()).sum();
+            if members.len() == nodes && claimed == u64::from(shards) {
+                routed += 1;
             }
         }
-        if served == u64::from(shards) {
+        if served == u64::from(shards) && routed == nodes {
             return Ok(());
         }
         if Instant::now() > deadline {
             return Err(format!(
-                "the bench cluster serves {served} of {shards} shards after 60 s"
+                "after 60 s the bench cluster serves {served} of {shards} shards and {routed} of {nodes} nodes know every claim"
             ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

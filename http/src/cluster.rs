@@ -17,7 +17,7 @@ use souk_actors::entity::product::{Commit, GetSnapshot, MarkStale, Release, Rese
 use souk_actors::entity::promo::{CheckPromo, GetPromo, RedemptionReleased, SettleClaim};
 use souk_actors::entity::registry::Registry;
 use souk_actors::entity::remote::{Answered, Envelope, Forwarder, Kind, Remote};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub const ACTOR_PATH: &str = "/internal/v1/actor";
@@ -34,22 +34,38 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(ACTOR_PATH, web::post().to(actor));
 }
 
+/// The one HTTP client a node talks to the others with: owner messages (`HttpForwarder`)
+/// and forwarded requests (`middleware::home`) share its connections. Each request sets
+/// its own timeout; redirects are not followed (a node never sends one).
+pub(crate) fn peers() -> Option<&'static reqwest::Client> {
+    static CLIENT: OnceLock<Option<reqwest::Client>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .ok()
+        })
+        .as_ref()
+}
+
 /// Delivers messages to other nodes over HTTP.
 pub struct HttpForwarder {
     client: reqwest::Client,
     secret: SecretString,
+    timeout: Duration,
 }
 
 impl HttpForwarder {
     /// `timeout` bounds one message's round trip: past it the caller's owner call fails as
     /// unavailable (and a reservation it may have made expires by itself).
     pub fn new(secret: SecretString, timeout: Duration) -> Option<HttpForwarder> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .pool_max_idle_per_host(64)
-            .build()
-            .ok()?;
-        Some(HttpForwarder { client, secret })
+        Some(HttpForwarder {
+            client: peers()?.clone(),
+            secret,
+            timeout,
+        })
     }
 }
 
@@ -60,6 +76,7 @@ impl Forwarder for HttpForwarder {
         envelope: Envelope,
     ) -> BoxFuture<'static, DomainResult<Answered>> {
         let client = self.client.clone();
+        let timeout = self.timeout;
         let body = serde_json::to_vec(&envelope);
         let secret = self.secret.expose_secret().as_bytes().to_vec();
         Box::pin(async move {
@@ -70,6 +87,7 @@ impl Forwarder for HttpForwarder {
             };
             let answer = client
                 .post(format!("{url}{ACTOR_PATH}"))
+                .timeout(timeout)
                 .header(SIGNATURE_HEADER, signature)
                 .header("content-type", "application/json")
                 .body(body)

@@ -91,10 +91,7 @@ pub fn start(settings: &Settings, port: u16, registry: &Arc<Registry>, shutdown:
                     // Its lease ends with it: nothing held under it may be served.
                     let ownership = &registry.deps.ownership;
                     ownership.lease_until(None);
-                    for fence in ownership.held() {
-                        ownership.release(fence.shard);
-                        registry.drop_shard(fence.shard);
-                    }
+                    shards::stop_serving(&registry, shards::all_held(&registry));
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }

@@ -117,7 +117,7 @@ async fn leave_signal(shutdown: CancellationToken) {
     }
 }
 
-fn all_held(registry: &Registry) -> Vec<ShardId> {
+pub(super) fn all_held(registry: &Registry) -> Vec<ShardId> {
     registry
         .deps
         .ownership
@@ -332,6 +332,18 @@ async fn drop_claim(
     Ok(())
 }
 
+/// This node stops serving `shards` at once: no new message reaches their owners (which
+/// stop at their next tick) and their cached pages go. Returns the shards it did serve, and
+/// how many owners it dropped.
+pub(super) fn stop_serving(registry: &Registry, shards: Vec<ShardId>) -> (Vec<ShardId>, usize) {
+    let released: Vec<ShardId> = shards
+        .into_iter()
+        .filter(|s| registry.deps.ownership.release(*s))
+        .collect();
+    let dropped = released.iter().map(|s| registry.drop_shard(*s)).sum();
+    (released, dropped)
+}
+
 /// Hands `shards` over: this node stops serving them at once (new messages are refused
 /// with a retryable 503 and its owners stop), waits until the group commit has committed
 /// or refused everything already submitted for them, then deletes its claims so the next
@@ -344,14 +356,10 @@ async fn hand_over(
     reason: &'static str,
 ) {
     let ownership = &registry.deps.ownership;
-    let released: Vec<ShardId> = shards
-        .into_iter()
-        .filter(|s| ownership.release(*s))
-        .collect();
+    let (released, dropped) = stop_serving(registry, shards);
     if released.is_empty() {
         return;
     }
-    let dropped: usize = released.iter().map(|s| registry.drop_shard(*s)).sum();
     let (done, flushed) = tokio::sync::oneshot::channel();
     registry.deps.persistence.do_send(Flush(done));
     if tokio::time::timeout(FLUSH_MAX, flushed).await.is_err() {

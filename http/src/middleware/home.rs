@@ -18,7 +18,6 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use souk_actors::domain::ids::{OrderId, ProductId, PromoCode, UserId};
 use souk_actors::domain::shards::EntityKey;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Marks a request another node sent on: it is served here or refused, never sent again,
@@ -145,19 +144,6 @@ async fn home(req: &ServiceRequest, state: &AppState) -> Option<EntityKey> {
     }
 }
 
-fn client() -> Option<&'static reqwest::Client> {
-    static CLIENT: OnceLock<Option<reqwest::Client>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .timeout(FORWARD_TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .ok()
-        })
-        .as_ref()
-}
-
 /// Headers that belong to one connection, not to the request or answer they carry.
 fn hop_by_hop(name: &str) -> bool {
     matches!(
@@ -189,14 +175,17 @@ async fn forward(
             "the node serving this part of the shop did not answer; retry shortly with the same Idempotency-Key, which is never applied twice",
         )
     };
-    let client = client().ok_or_else(|| unreachable(&"no HTTP client"))?;
+    let client = crate::cluster::peers().ok_or_else(|| unreachable(&"no HTTP client"))?;
     let target = format!(
         "{url}{}",
         req.uri().path_and_query().map_or("/", |p| p.as_str())
     );
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|e| unreachable(&e))?;
-    let mut outgoing = client.request(method, target).body(body);
+    let mut outgoing = client
+        .request(method, target)
+        .timeout(FORWARD_TIMEOUT)
+        .body(body);
     for (name, value) in req.headers() {
         if !hop_by_hop(name.as_str()) {
             outgoing = outgoing.header(name.as_str(), value.as_bytes());

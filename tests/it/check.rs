@@ -4,7 +4,7 @@
 use crate::common::*;
 use std::process::Command;
 
-fn souk_check(db_url: &str) -> (i32, String) {
+pub(crate) fn souk_check(db_url: &str) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_souk"))
         .arg("check")
         .env("SOUK__DATABASE__URL", db_url)

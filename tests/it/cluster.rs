@@ -6,6 +6,7 @@
 mod harness;
 
 use crate::common::fresh_database;
+use crate::telegram_harness::sample;
 use harness::{served, start_balanced, wait_balanced, Etcd, Node, LEASE_TTL_SECS, SHARDS};
 use souk_actors::domain::ids::UserId;
 use souk_actors::domain::shards::{shard_of, EntityKey};
@@ -239,7 +240,7 @@ async fn buyers_race_across_nodes_through_a_crash_a_pause_and_an_etcd_loss_and_e
         .collect();
 
     // The faults, while the buyers buy.
-    let mut fenced = 0.0;
+    let mut fenced = 0;
     for round in 0..rounds {
         if round > 0 {
             nodes[2].restart();
@@ -281,21 +282,12 @@ async fn buyers_race_across_nodes_through_a_crash_a_pause_and_an_etcd_loss_and_e
     assert_eq!(row.get::<_, i64>(1), keys, "each with its debit");
     assert_eq!(row.get::<_, i64>(2), keys, "each with its own key");
     assert_eq!(row.get::<_, i64>(3), 0, "no key left unsold or sold twice");
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_souk"))
-        .arg("check")
-        .env("SOUK__DATABASE__URL", &db_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("souk check");
-    assert!(
-        check.status.success(),
-        "souk check: {}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    let (code, found) = crate::check::souk_check(&db_url);
+    assert_eq!(code, 0, "souk check: {found}");
 
     eprintln!("node b after its pause: {fenced} writes fenced");
     assert!(
-        fenced > 0.0,
+        fenced > 0,
         "the resumed node's stale batches must have been fenced"
     );
 }
@@ -310,7 +302,7 @@ async fn pause_with_writes_in_flight(
     db_url: &str,
     node: &Node,
     first_user: i64,
-) -> f64 {
+) -> u64 {
     let mut db = souk::db::connect_one(db_url).await.expect("db");
     let shards: Vec<i32> = db
         .query(
@@ -365,26 +357,20 @@ async fn pause_with_writes_in_flight(
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let fenced = fenced_writes(http, node).await;
-        if fenced > 0.0 || std::time::Instant::now() > deadline {
+        let fenced = metric(http, &node.base, "souk_cluster_fenced_writes_total").await;
+        if fenced > 0 || std::time::Instant::now() > deadline {
             return fenced;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
-async fn fenced_writes(http: &reqwest::Client, node: &Node) -> f64 {
-    let Ok(answer) = http.get(format!("{}/metrics", node.base)).send().await else {
-        return 0.0;
+/// One sample of `base`'s `/metrics` (0 when absent or unreachable).
+async fn metric(http: &reqwest::Client, base: &str, series: &str) -> u64 {
+    let Ok(answer) = http.get(format!("{base}/metrics")).send().await else {
+        return 0;
     };
-    answer
-        .text()
-        .await
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("souk_cluster_fenced_writes_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
+    sample(&answer.text().await.unwrap_or_default(), series)
 }
 
 /// An admin's wallet credit through `node`, with `key`: its status.
@@ -527,17 +513,8 @@ async fn writes_stop_without_an_etcd_quorum_and_resume_by_themselves_when_it_ret
         acknowledged as i64 + 2,
         "only the acknowledged credits"
     );
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_souk"))
-        .arg("check")
-        .env("SOUK__DATABASE__URL", &db_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("souk check");
-    assert!(
-        check.status.success(),
-        "souk check: {}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    let (code, found) = crate::check::souk_check(&db_url);
+    assert_eq!(code, 0, "souk check: {found}");
 }
 
 /// A rolling restart under load: each node in turn is sent SIGTERM (it hands its shards
@@ -744,29 +721,16 @@ async fn payment_events_land_on_any_node_and_apply_once() {
         .await;
         assert_eq!(wallet["balance_minor"], 250, "user {user}: {wallet}");
     }
-    let forwarded: f64 = {
-        let mut total = 0.0;
-        for base in &bases {
-            let text = http
-                .get(format!("{base}/metrics"))
-                .send()
-                .await
-                .expect("metrics")
-                .text()
-                .await
-                .expect("text");
-            total += text
-                .lines()
-                .find_map(|l| l.strip_prefix("souk_cluster_forwarded_total{kind=\"request\"} "))
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .unwrap_or(0.0);
-        }
-        total
-    };
-    assert!(
-        forwarded > 0.0,
-        "events for other nodes' users were sent on"
-    );
+    let mut forwarded = 0;
+    for base in &bases {
+        forwarded += metric(
+            &http,
+            base,
+            "souk_cluster_forwarded_total{kind=\"request\"}",
+        )
+        .await;
+    }
+    assert!(forwarded > 0, "events for other nodes' users were sent on");
 }
 
 /// The nodes' internal API takes only messages signed with the cluster's secret; the
@@ -865,16 +829,7 @@ async fn telegram_updates_land_on_any_node_and_every_new_buyer_is_answered() {
     let nodes = start_balanced(&http, &["a", "b", "c"], &db_url, &etcd, &prefix, &telegram).await;
     let buyers: Vec<i64> = (0..12).map(|i| 880_000 + i).collect();
     for (i, chat) in buyers.iter().enumerate() {
-        let update = serde_json::json!({
-            "update_id": 50_000 + i,
-            "message": {
-                "message_id": 1,
-                "from": { "id": chat, "is_bot": false, "first_name": format!("Buyer {chat}") },
-                "chat": { "id": chat, "type": "private" },
-                "date": 0,
-                "text": "/start",
-            }
-        });
+        let update = crate::telegram_harness::message(50_000 + i as i64, 1, *chat, "/start");
         let answered = http
             .post(format!(
                 "{}/v1/telegram/webhook",

@@ -80,16 +80,7 @@ impl Shop {
     }
 
     pub fn message(&self, from: i64, text: &str) -> Value {
-        json!({
-            "update_id": self.update_id(),
-            "message": {
-                "message_id": self.update_id(),
-                "from": { "id": from, "is_bot": false, "first_name": format!("User {from}") },
-                "chat": { "id": from, "type": "private" },
-                "date": 0,
-                "text": text,
-            }
-        })
+        message(self.update_id(), self.update_id(), from, text)
     }
 
     /// A press of a button with `data` on message `message_id` (a photo if `photo`).
@@ -176,6 +167,20 @@ pub fn answers(calls: &[Call]) -> Vec<&Call> {
 }
 
 pub const QUICK: Duration = Duration::from_secs(5);
+
+/// A text message from Telegram user `from` in their private chat, as an update.
+pub fn message(update_id: i64, message_id: i64, from: i64, text: &str) -> Value {
+    json!({
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id,
+            "from": { "id": from, "is_bot": false, "first_name": format!("User {from}") },
+            "chat": { "id": from, "type": "private" },
+            "date": 0,
+            "text": text,
+        }
+    })
+}
 
 /// The value of one sample of the Prometheus text (0 when absent).
 pub fn sample(metrics: &str, series: &str) -> u64 {

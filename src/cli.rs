@@ -70,6 +70,27 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         nodes: usize,
     },
+    /// The load generator `souk bench` runs as its own process (so the CPU it spends is
+    /// told apart from Souk's); reads the JWT secret from SOUK_LOAD_SECRET and prints JSON
+    /// lines.
+    #[command(hide = true)]
+    Load {
+        #[arg(long, value_enum)]
+        workload: crate::bench::Workload,
+        /// Souk's ports on 127.0.0.1, comma-separated; connections take them in turn.
+        #[arg(long, value_delimiter = ',', required = true)]
+        ports: Vec<u16>,
+        #[arg(long)]
+        products: i64,
+        #[arg(long)]
+        users: i64,
+        #[arg(long)]
+        concurrency: usize,
+        #[arg(long)]
+        warmup_ms: u64,
+        #[arg(long)]
+        duration_ms: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

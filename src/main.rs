@@ -61,8 +61,35 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 products: products.max(1),
                 json,
                 nodes: nodes.max(1),
+                load_bin: std::env::current_exe().map_err(|e| e.to_string())?,
             };
             bench(settings, options)
+        }
+        Command::Load {
+            workload,
+            ports,
+            products,
+            users,
+            concurrency,
+            warmup_ms,
+            duration_ms,
+        } => {
+            let spec = souk::bench::load::LoadSpec {
+                workload,
+                ports,
+                products,
+                users,
+                concurrency,
+                warmup: std::time::Duration::from_millis(warmup_ms),
+                duration: std::time::Duration::from_millis(duration_ms),
+            };
+            // One thread: the generator's CPU is what Souk and Postgres do not get.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(souk::bench::load::run(spec))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Backup { to } => actix_web::rt::System::new().block_on(async move {
             let target = souk::db::locate(&settings, &dir)

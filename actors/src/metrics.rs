@@ -16,6 +16,12 @@ pub struct ActorMetrics {
     pub write_failures: IntCounterVec,
     /// Writes refused because Postgres held a newer owner's token for one of their shards.
     pub fenced_writes: IntCounter,
+    /// Committed batches by how they were applied: `sets` (a few statements whatever the
+    /// batch's size) or `each` (write by write).
+    pub batches: IntCounterVec,
+    /// Batches whose sets the database refused without naming a write, applied again
+    /// write by write.
+    pub set_fallbacks: IntCounter,
     pub cluster: ClusterMetrics,
 }
 
@@ -83,6 +89,17 @@ impl ActorMetrics {
                 ),
                 &["reason"],
             )?,
+            batches: IntCounterVec::new(
+                Opts::new(
+                    "souk_persistence_batches_total",
+                    "Committed group-commit batches, by how they were applied (sets or each)",
+                ),
+                &["mode"],
+            )?,
+            set_fallbacks: IntCounter::new(
+                "souk_persistence_set_fallbacks_total",
+                "Batches whose set statements were refused and that were applied again write by write",
+            )?,
             fenced_writes: IntCounter::new(
                 "souk_cluster_fenced_writes_total",
                 "Writes rolled back because another node had taken one of their shards",
@@ -132,6 +149,8 @@ impl ActorMetrics {
         registry.register(Box::new(m.queue_depth.clone()))?;
         registry.register(Box::new(m.write_failures.clone()))?;
         registry.register(Box::new(m.fenced_writes.clone()))?;
+        registry.register(Box::new(m.batches.clone()))?;
+        registry.register(Box::new(m.set_fallbacks.clone()))?;
         registry.register(Box::new(m.cluster.members.clone()))?;
         registry.register(Box::new(m.cluster.shards_owned.clone()))?;
         registry.register(Box::new(m.cluster.handoffs.clone()))?;

@@ -14,6 +14,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -60,6 +61,70 @@ impl Observed {
     fn error(&mut self, code: &str) {
         *self.errors.entry(code.to_string()).or_default() += 1;
     }
+
+    fn summary(&self, measured: Duration, cpu: Option<Duration>) -> Summary {
+        Summary {
+            checkouts: Latencies::of(&self.checkouts),
+            reads: Latencies::of(&self.reads),
+            cart_reads: Latencies::of(&self.cart_reads),
+            errors: self.errors.clone(),
+            measured_s: measured.as_secs_f64(),
+            cpu_ms: cpu.map(|c| c.as_secs_f64() * 1000.0),
+        }
+    }
+}
+
+/// What `souk load` reports when its window ends: the parent (`souk bench`) reads it from
+/// the child's standard output.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub checkouts: Latencies,
+    /// Product pages (the catalog read model).
+    pub reads: Latencies,
+    /// Cart reads (the user's actor and its products' snapshots).
+    pub cart_reads: Latencies,
+    pub errors: BTreeMap<String, u64>,
+    /// The measured window: the configured duration, or a flash sale's time to sell out.
+    pub measured_s: f64,
+    /// The load generator's own CPU time over the window.
+    pub cpu_ms: Option<f64>,
+}
+
+/// One kind of request's count and latency percentiles, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Latencies {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Latencies {
+    fn of(h: &Histogram<u64>) -> Latencies {
+        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        Latencies {
+            count: h.len(),
+            p50_ms: ms(0.50),
+            p95_ms: ms(0.95),
+            p99_ms: ms(0.99),
+            max_ms: h.max() as f64 / 1000.0,
+        }
+    }
+}
+
+/// What `souk load` prints, one JSON object per line: `Measuring` when its measured window
+/// opens (the parent samples CPU then), `Done` when it closes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Measuring,
+    Done(Summary),
+}
+
+fn announce(event: &Event) {
+    // One line each, flushed at once: stdout is line-buffered.
+    println!("{}", serde_json::to_string(event).unwrap_or_default());
 }
 
 #[derive(Clone)]
@@ -305,7 +370,8 @@ fn t_record(h: &mut Histogram<u64>, d: Duration) {
 }
 
 /// Flash sale: every client fills its cart, then all check out at one signal, once.
-pub async fn flash(t: Target, tokens: Vec<String>) -> (Observed, Duration) {
+/// Answers what they saw, the time to the last sale and the generator's CPU meanwhile.
+async fn flash(t: Target, tokens: Vec<String>) -> (Observed, Duration, Option<Duration>) {
     let barrier = Arc::new(tokio::sync::Barrier::new(tokens.len() + 1));
     let start = Arc::new(tokio::sync::OnceCell::<Instant>::new());
     let runs: Vec<_> = tokens
@@ -334,6 +400,8 @@ pub async fn flash(t: Target, tokens: Vec<String>) -> (Observed, Duration) {
         })
         .collect();
     barrier.wait().await;
+    announce(&Event::Measuring);
+    let cpu = super::cpu::own();
     let started = Instant::now();
     let _ = start.set(started);
     let mut all = Observed::new();
@@ -342,30 +410,98 @@ pub async fn flash(t: Target, tokens: Vec<String>) -> (Observed, Duration) {
             all.merge(seen);
         }
     }
-    (all, started.elapsed())
+    let sold_out = all.last_success.unwrap_or_default();
+    let spent = super::cpu::own()
+        .zip(cpu)
+        .map(|(now, then)| now.saturating_sub(then));
+    (all, sold_out, spent)
 }
 
-/// Many clients run concurrently; their observations merge.
-pub async fn run_clients(
+/// Many clients run concurrently; their observations merge. Also answers the generator's
+/// CPU over the measured window.
+async fn run_clients(
     t: &Target,
     tokens_per_client: Vec<Vec<String>>,
     mix: Mix,
     warmup: Duration,
     duration: Duration,
-) -> Observed {
+) -> (Observed, Option<Duration>) {
     let measure_from = Instant::now() + warmup;
     let deadline = measure_from + duration;
     let runs: Vec<_> = tokens_per_client
         .into_iter()
         .map(|tokens| tokio::spawn(client(t.clone(), tokens, mix, measure_from, deadline)))
         .collect();
+    tokio::time::sleep_until(measure_from.into()).await;
+    announce(&Event::Measuring);
+    let cpu = super::cpu::own();
     let mut all = Observed::new();
     for run in runs {
         if let Ok(seen) = run.await {
             all.merge(seen);
         }
     }
-    all
+    let spent = super::cpu::own()
+        .zip(cpu)
+        .map(|(now, then)| now.saturating_sub(then));
+    (all, spent)
+}
+
+/// What `souk load` is to do; `souk bench` passes it on the command line.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub workload: super::Workload,
+    pub ports: Vec<u16>,
+    pub products: i64,
+    pub users: i64,
+    pub concurrency: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+}
+
+/// The environment variable that carries the JWT secret to `souk load` (never its
+/// arguments, which every user of the machine can read).
+pub const SECRET_ENV: &str = "SOUK_LOAD_SECRET";
+
+/// `souk load`: the workload's clients in this process, reporting on stdout. It runs
+/// apart from Souk so the bench can tell its CPU from the server's.
+pub async fn run(spec: LoadSpec) -> Result<(), String> {
+    let secret = std::env::var(SECRET_ENV).map_err(|_| format!("{SECRET_ENV} is not set"))?;
+    let keys = souk_http::auth::JwtKeys::new(&secrecy::SecretString::from(secret));
+    let token = |u: i64| {
+        souk_actors::domain::ids::UserId::new(u)
+            .and_then(|u| {
+                keys.mint(u, souk_http::auth::Role::Customer, 24 * 3600)
+                    .ok()
+            })
+            .unwrap_or_default()
+    };
+    let http = reqwest::Client::new();
+    let t = Target::new(http, &spec.ports, spec.products);
+    let summary = if spec.workload == super::Workload::Flash {
+        let tokens: Vec<String> = (1..=spec.users).map(token).collect();
+        let (seen, sold_out, cpu) = flash(t, tokens).await;
+        seen.summary(sold_out, cpu)
+    } else {
+        let clients = spec.concurrency.max(1);
+        let per_client: Vec<Vec<String>> = (0..clients)
+            .map(|c| {
+                (1..=spec.users)
+                    .filter(|u| (*u as usize) % clients == c)
+                    .map(token)
+                    .collect()
+            })
+            .collect();
+        let mix = if spec.workload == super::Workload::Mixed {
+            Mix::Reads(super::READ_SHARE)
+        } else {
+            Mix::Checkouts
+        };
+        let (seen, cpu) = run_clients(&t, per_client, mix, spec.warmup, spec.duration).await;
+        seen.summary(spec.duration, cpu)
+    };
+    announce(&Event::Done(summary));
+    Ok(())
 }
 
 /// The HTTP ceiling: `clients` clients asking `GET /v1/health` for `time`.

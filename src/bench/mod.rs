@@ -1,18 +1,19 @@
-//! `souk bench`: seeds a fresh database, starts Souk in-process, loads it over real HTTP and
-//! reports checkouts/s, latency percentiles, errors by code, oversells, persistence batch
-//! sizes, Postgres commits/s and RSS. With `--engine both` (the default) it runs the same
+//! `souk bench`: seeds a fresh database, starts Souk in-process, loads it over real HTTP
+//! from a child process (`souk load`) and reports checkouts/s, latency percentiles, errors
+//! by code, oversells, persistence batch sizes, Postgres commits/s, RSS and the CPU time
+//! each process spent per checkout (Souk, Postgres, the load generator). With `--engine both` (the default) it runs the same
 //! workload against Souk's actors and against the conventional row-lock design
 //! (`souk_actors::baseline`): same HTTP layer, schema, Postgres and durability.
 
 mod cluster;
-mod load;
+mod cpu;
+pub mod load;
 mod memory;
 mod setup;
 
 use crate::config::Settings;
 use crate::startup::Background;
-use hdrhistogram::Histogram;
-use load::{Mix, Observed, Target};
+use load::{Event, LoadSpec, Summary, Target};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use setup::BenchDb;
@@ -54,13 +55,17 @@ pub struct BenchOptions {
     pub json: Option<std::path::PathBuf>,
     /// Nodes of Souk's engine (1: a single node, no etcd).
     pub nodes: usize,
+    /// The `souk` binary whose `souk load` generates the load (the running one, for the
+    /// command line).
+    pub load_bin: std::path::PathBuf,
 }
 
 const FLASH_UNITS: i64 = 100;
-const READ_SHARE: f64 = 0.9;
+/// Share of the mixed workload's iterations that are reads.
+pub(crate) const READ_SHARE: f64 = 0.9;
 
 impl Workload {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Workload::Hot => "hot",
             Workload::Uniform => "uniform",
@@ -166,20 +171,30 @@ async fn run_engine(
         .build()
         .map_err(|e| e.to_string())?;
     let t = Target::new(http, &ports, products);
-    let token = |u: i64| {
-        UserId::new(u)
-            .and_then(|u| keys.mint(u, Role::Customer, 24 * 3600).ok())
-            .unwrap_or_default()
-    };
 
     if options.workload == Workload::Memory {
+        let token = |u: i64| {
+            UserId::new(u)
+                .and_then(|u| keys.mint(u, Role::Customer, 24 * 3600).ok())
+                .unwrap_or_default()
+        };
         let tokens: Vec<String> = (1..=users).map(token).collect();
         let report = memory::measure(&t, &tokens, products).await;
         drop((app, nodes));
         return Ok((report, None));
     }
     let commits_before = db.commits().await?;
-    let (seen, measured) = drive(&t, options, users, &token).await;
+    let spec = LoadSpec {
+        workload: options.workload,
+        ports,
+        products,
+        users,
+        concurrency: options.concurrency,
+        warmup: options.warmup,
+        duration: options.duration,
+    };
+    let postmaster = db.backend_pid().await.and_then(cpu::postmaster_of);
+    let (seen, spent) = drive(&options.load_bin, &spec, &secret, postmaster).await?;
     let commits = db.commits().await? - commits_before;
     let metrics = t
         .http
@@ -199,7 +214,7 @@ async fn run_engine(
     };
     let rss = setup::rss_mb();
     drop((app, nodes));
-    let report = engine_report(options, &seen, measured, commits, &metrics, db, stock, rss).await?;
+    let report = engine_report(options, &seen, &spent, commits, &metrics, db, stock, rss).await?;
     Ok((report, ceilings))
 }
 
@@ -227,56 +242,100 @@ fn app_settings(
     app_settings
 }
 
-/// Runs the workload's clients and answers what they saw and over how long.
+/// CPU time each process spent over the measured window.
+#[derive(Debug, Default)]
+struct Spent {
+    souk: Option<Duration>,
+    postgres: Option<Duration>,
+    load: Option<Duration>,
+}
+
+/// Runs `souk load` as a child process and answers what its clients saw and the CPU each
+/// process spent while it measured: this process (Souk's server; its own work is idle
+/// waiting meanwhile), Postgres's processes and the child's own report.
 async fn drive(
-    t: &Target,
-    options: &BenchOptions,
-    users: i64,
-    token: &dyn Fn(i64) -> String,
-) -> (Observed, Duration) {
-    if options.workload == Workload::Flash {
-        let tokens: Vec<String> = (1..=users).map(token).collect();
-        let (seen, _) = load::flash(t.clone(), tokens).await;
-        let sold_out = seen.last_success.unwrap_or_default();
-        (seen, sold_out)
-    } else {
-        let clients = options.concurrency;
-        let per_client: Vec<Vec<String>> = (0..clients)
-            .map(|c| {
-                (1..=users)
-                    .filter(|u| (*u as usize) % clients == c)
-                    .map(token)
-                    .collect()
-            })
-            .collect();
-        let mix = if options.workload == Workload::Mixed {
-            Mix::Reads(READ_SHARE)
-        } else {
-            Mix::Checkouts
-        };
-        let seen = load::run_clients(t, per_client, mix, options.warmup, options.duration).await;
-        (seen, options.duration)
+    load_bin: &std::path::Path,
+    spec: &LoadSpec,
+    secret: &SecretString,
+    postmaster: Option<u32>,
+) -> Result<(Summary, Spent), String> {
+    use secrecy::ExposeSecret;
+    use tokio::io::AsyncBufReadExt;
+    let ports: Vec<String> = spec.ports.iter().map(u16::to_string).collect();
+    let mut child = tokio::process::Command::new(load_bin)
+        .arg("load")
+        .args(["--workload", spec.workload.name()])
+        .args(["--ports", &ports.join(",")])
+        .args(["--products", &spec.products.to_string()])
+        .args(["--users", &spec.users.to_string()])
+        .args(["--concurrency", &spec.concurrency.to_string()])
+        .args(["--warmup-ms", &spec.warmup.as_millis().to_string()])
+        .args(["--duration-ms", &spec.duration.as_millis().to_string()])
+        .env(load::SECRET_ENV, secret.expose_secret())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("{} load: {e}", load_bin.display()))?;
+    let stdout = child.stdout.take().ok_or("souk load has no stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut start = None;
+    let mut done = None;
+    while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+        match serde_json::from_str::<Event>(&line) {
+            Ok(Event::Measuring) => {
+                start = Some((cpu::own(), postmaster.map(cpu::PostgresSample::take)));
+            }
+            Ok(Event::Done(summary)) => {
+                let end = (cpu::own(), postmaster.map(cpu::PostgresSample::take));
+                done = Some((summary, end));
+            }
+            // Anything else the child prints is passed on, not parsed.
+            Err(_) => println!("{line}"),
+        }
     }
+    let status = child.wait().await.map_err(|e| e.to_string())?;
+    let (summary, (souk_end, pg_end)) =
+        done.ok_or(format!("souk load ended ({status}) without its report"))?;
+    let (souk_start, pg_start) = start.unwrap_or((None, None));
+    let spent = Spent {
+        souk: souk_end
+            .zip(souk_start)
+            .map(|(end, start)| end.saturating_sub(start)),
+        postgres: pg_end.zip(pg_start).map(|(end, start)| end.since(&start)),
+        load: summary
+            .cpu_ms
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
+    };
+    Ok((summary, spent))
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn engine_report(
     options: &BenchOptions,
-    seen: &Observed,
-    measured: Duration,
+    seen: &Summary,
+    spent: &Spent,
     commits: i64,
     metrics: &str,
     db: &BenchDb,
     stock: i64,
     rss_mb: f64,
 ) -> Result<Value, String> {
-    let secs = measured.as_secs_f64().max(1e-9);
-    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    let secs = seen.measured_s.max(1e-9);
     let c = &seen.checkouts;
+    let per_checkout = |d: Option<Duration>| {
+        d.filter(|_| c.count > 0)
+            .map(|d| d.as_secs_f64() * 1000.0 / c.count as f64)
+    };
     let mut report = json!({
-        "checkouts_per_s": c.len() as f64 / secs,
-        "checkouts": c.len(),
-        "p50_ms": ms(c, 0.50), "p95_ms": ms(c, 0.95), "p99_ms": ms(c, 0.99), "max_ms": c.max() as f64 / 1000.0,
+        "checkouts_per_s": c.count as f64 / secs,
+        "checkouts": c.count,
+        "p50_ms": c.p50_ms, "p95_ms": c.p95_ms, "p99_ms": c.p99_ms, "max_ms": c.max_ms,
+        "cpu_ms_per_checkout": {
+            "souk": per_checkout(spent.souk),
+            "postgres": per_checkout(spent.postgres),
+            "load": per_checkout(spent.load),
+        },
         "oversells": db.oversells(stock).await?,
         "errors": seen.errors,
         "mean_batch": setup::histogram_mean(metrics, "souk_persistence_batch_size"),
@@ -287,17 +346,17 @@ async fn engine_report(
     });
     if options.workload == Workload::Mixed {
         let r = &seen.reads;
-        report["reads_per_s"] = json!(r.len() as f64 / secs);
-        report["read_p50_ms"] = json!(ms(r, 0.50));
-        report["read_p99_ms"] = json!(ms(r, 0.99));
+        report["reads_per_s"] = json!(r.count as f64 / secs);
+        report["read_p50_ms"] = json!(r.p50_ms);
+        report["read_p99_ms"] = json!(r.p99_ms);
         let c = &seen.cart_reads;
-        report["cart_reads_per_s"] = json!(c.len() as f64 / secs);
-        report["cart_read_p50_ms"] = json!(ms(c, 0.50));
-        report["cart_read_p99_ms"] = json!(ms(c, 0.99));
+        report["cart_reads_per_s"] = json!(c.count as f64 / secs);
+        report["cart_read_p50_ms"] = json!(c.p50_ms);
+        report["cart_read_p99_ms"] = json!(c.p99_ms);
     }
     if options.workload == Workload::Flash {
         report["sold"] = json!(db.sold().await?);
-        report["sold_out_after_ms"] = json!(measured.as_secs_f64() * 1000.0);
+        report["sold_out_after_ms"] = json!(secs * 1000.0);
     }
     Ok(report)
 }
@@ -332,7 +391,7 @@ pub fn print_table(report: &Value) {
         return;
     }
     println!(
-        "{:<9}{:>12}{:>9}{:>9}{:>9}{:>9}{:>10}{:>8}{:>8}{:>10}{:>11}{:>8}  errors",
+        "{:<9}{:>12}{:>9}{:>9}{:>9}{:>9}{:>10}{:>8}{:>8}{:>10}{:>11}{:>8}{:>23}  errors",
         "engine",
         "checkouts/s",
         "p50 ms",
@@ -344,14 +403,21 @@ pub fn print_table(report: &Value) {
         "max b.",
         "commit ms",
         "pg com./s",
-        "rss MB"
+        "rss MB",
+        "cpu ms/co souk+pg+load"
     );
     for (name, e) in engines {
         let f = |k: &str| e[k].as_f64().unwrap_or(0.0);
+        let cpu = |k: &str| {
+            e["cpu_ms_per_checkout"][k]
+                .as_f64()
+                .map_or("?".to_string(), |ms| format!("{ms:.3}"))
+        };
+        let cpu = format!("{}+{}+{}", cpu("souk"), cpu("postgres"), cpu("load"));
         println!(
-            "{:<9}{:>12.0}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>10}{:>8.1}{:>8}{:>10.2}{:>11.0}{:>8.0}  {}",
+            "{:<9}{:>12.0}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>10}{:>8.1}{:>8}{:>10.2}{:>11.0}{:>8.0}{:>23}  {}",
             name, f("checkouts_per_s"), f("p50_ms"), f("p95_ms"), f("p99_ms"), f("max_ms"), e["oversells"].as_i64().unwrap_or(-1),
-            f("mean_batch"), f("max_batch"), f("mean_commit_ms"), f("pg_commits_per_s"), f("rss_mb"), e["errors"]
+            f("mean_batch"), f("max_batch"), f("mean_commit_ms"), f("pg_commits_per_s"), f("rss_mb"), cpu, e["errors"]
         );
         if e.get("read_p99_ms").is_some() {
             println!(

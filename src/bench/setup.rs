@@ -55,6 +55,16 @@ impl BenchDb {
         }
     }
 
+    /// The pid of a backend serving this database, for finding its postmaster in `/proc`.
+    pub async fn backend_pid(&self) -> Option<u32> {
+        let client = self.client().await.ok()?;
+        let row = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .ok()?;
+        u32::try_from(row.try_get::<_, i32>(0).ok()?).ok()
+    }
+
     pub async fn client(&self) -> Result<tokio_postgres::Client, String> {
         db::connect_one(self.url.expose_secret()).await.map_err(err)
     }

@@ -26,7 +26,10 @@ pub(super) fn append_config(config: &Path, port: u16) -> Result<(), ClusterError
     // TCP on loopback only (trust auth is safe there); no socket file, whose path may be too long.
     let settings = format!(
         "\n# Souk's private cluster\nlisten_addresses = '127.0.0.1'\nport = {port}\n\
-         unix_socket_directories = ''\nmax_connections = 300\n"
+         unix_socket_directories = ''\nmax_connections = 300\n\
+         # A full test run creates a few hundred databases, each logged whole: checkpoint\n\
+         # sooner than the default 1 GB of WAL so the log does not fill a small disk.\n\
+         max_wal_size = 256MB\n"
     );
     let mut file = File::options()
         .append(true)

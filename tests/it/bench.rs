@@ -26,6 +26,7 @@ async fn smoke_on(
         products: 50,
         json: None,
         nodes,
+        load_bin: env!("CARGO_BIN_EXE_souk").into(),
     };
     bench::run(settings, options).await.expect("bench runs")
 }
@@ -49,6 +50,16 @@ async fn the_benchmark_reports_both_engines_and_never_oversells() {
             assert!(e[field].is_number(), "{engine}.{field} missing: {report}");
         }
         assert!(e["errors"].is_object(), "{report}");
+        // The load runs in its own process, so each process's CPU is known apart; the
+        // test's Postgres runs on this machine, so its processes are found in /proc.
+        let cpu = &e["cpu_ms_per_checkout"];
+        for process in ["souk", "postgres", "load"] {
+            assert!(cpu[process].is_number(), "{engine}.cpu.{process}: {report}");
+        }
+        assert!(
+            cpu["souk"].as_f64().unwrap_or(0.0) + cpu["postgres"].as_f64().unwrap_or(0.0) > 0.0,
+            "{engine}: a checkout costs the server nothing? {report}"
+        );
         assert_eq!(e["oversells"], 0, "{engine} oversold: {report}");
         assert!(
             e["checkouts"].as_u64().unwrap_or(0) > 0,

@@ -43,6 +43,7 @@ mod refunds;
 mod returns;
 mod secrets;
 mod security;
+mod sets;
 mod shutdown;
 mod smoke;
 mod sql_lint;

@@ -1,8 +1,11 @@
 //! The persistence actor: group commit. Writes queue while one transaction commits; when it
 //! finishes, everything queued (up to `batch_max`) goes into the next one. There is no
 //! sleep: alone, a write commits at once; under load, batches grow by themselves.
-//! A write that breaks a constraint is dropped and the rest of its batch retried without it,
-//! so one bad write never fails its neighbours. Callers are answered only after COMMIT.
+//! A batch is applied as sets (`writes/sets.rs`: a few statements whatever its size) when
+//! its writes allow it, else write by write. A write that breaks a constraint is dropped
+//! and the rest of its batch retried without it, so one bad write never fails its
+//! neighbours; a set the database refuses without naming the write is applied again write
+//! by write to find it. Callers are answered only after COMMIT.
 //! In a cluster each write carries the fencing tokens of the shards it changes, and its
 //! batch checks them in its own transaction: a write for a shard another node has taken
 //! since is rolled back and answered `Fenced`, never acknowledged.
@@ -14,7 +17,8 @@ use crate::domain::shards::Fence;
 use crate::entity::ownership::Ownership;
 use crate::metrics::ActorMetrics;
 use crate::store::fencing;
-use crate::store::writes::{apply, ApplyError, OpenTx};
+use crate::store::writes::sets::{self, Applied};
+use crate::store::writes::{apply_each, OpenTx};
 use actix::prelude::*;
 use deadpool_postgres::Pool;
 use std::collections::{HashSet, VecDeque};
@@ -204,14 +208,31 @@ async fn run_batch(
     timeout: Duration,
     metrics: ActorMetrics,
     ownership: Arc<Ownership>,
+    jobs: Vec<Job>,
+) -> Option<DomainError> {
+    run_batch_as(pool, timeout, metrics, ownership, jobs, Mode::Sets).await
+}
+
+/// `run_batch`, first applied as `mode` says.
+async fn run_batch_as(
+    pool: Pool,
+    timeout: Duration,
+    metrics: ActorMetrics,
+    ownership: Arc<Ownership>,
     mut jobs: Vec<Job>,
+    mut mode: Mode,
 ) -> Option<DomainError> {
     let mut failure = None;
     while !jobs.is_empty() {
         let started = Instant::now();
-        let attempt = tokio::time::timeout(timeout, attempt_batch(&pool, &jobs)).await;
+        let attempt = tokio::time::timeout(timeout, attempt_batch(&pool, &jobs, mode)).await;
         let result = match attempt {
-            Ok(result) => result,
+            Ok((result, applied_as)) => {
+                if matches!(result, BatchResult::Committed(_)) {
+                    metrics.batches.with_label_values(&[applied_as]).inc();
+                }
+                result
+            }
             Err(_) => {
                 BatchResult::Failed(DomainError::Unavailable("database write timed out".into()))
             }
@@ -242,6 +263,15 @@ async fn run_batch(
                 }
                 let job = jobs.remove(index);
                 let _ = job.reply.send(Err(error));
+                // Found: the rest may go as sets again.
+                mode = Mode::Sets;
+            }
+            BatchResult::Unsettled(reason) => {
+                // Nothing committed; the same writes go again one by one, which names the
+                // write at fault (if the database still refuses one).
+                tracing::debug!(%reason, batch = jobs.len(), "a set was refused; the batch goes again write by write");
+                metrics.set_fallbacks.inc();
+                mode = Mode::Each;
             }
             BatchResult::Fenced(stale) => {
                 // Another node took these shards: their writes are refused, never retried
@@ -280,15 +310,45 @@ async fn run_batch(
     failure
 }
 
+/// How a batch is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// As sets where its writes allow it (`writes/sets.rs`), else write by write.
+    Sets,
+    /// Write by write.
+    Each,
+}
+
 enum BatchResult {
     Committed(Vec<Outcome>),
     JobFailed(usize, DomainError),
+    /// A set was refused without naming the write at fault; nothing committed.
+    Unsettled(String),
     /// Tokens that are no longer current: the batch was rolled back.
     Fenced(Vec<Fence>),
     Failed(DomainError),
 }
 
-async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
+/// Applies and commits `jobs`; also answers how they were applied (`sets` or `each`).
+async fn attempt_batch(pool: &Pool, jobs: &[Job], mode: Mode) -> (BatchResult, &'static str) {
+    let writes: Vec<&Write> = jobs.iter().map(|job| &job.write).collect();
+    let plan = match mode {
+        Mode::Sets => sets::Plan::of(&writes),
+        Mode::Each => None,
+    };
+    let applied_as = if plan.is_some() { "sets" } else { "each" };
+    (
+        attempt(pool, jobs, &writes, plan.as_ref()).await,
+        applied_as,
+    )
+}
+
+async fn attempt(
+    pool: &Pool,
+    jobs: &[Job],
+    writes: &[&Write],
+    plan: Option<&sets::Plan<'_>>,
+) -> BatchResult {
     let tx = match pool.get().await {
         Ok(client) => OpenTx::new(client),
         Err(e) => return BatchResult::Failed(DomainError::from(e)),
@@ -296,10 +356,11 @@ async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
     let Some(db) = tx.db() else {
         return BatchResult::Failed(DomainError::Unavailable("no connection".into()));
     };
-    // BEGIN and all writes are sent at once and pipelined on the one connection (BEGIN is
-    // polled first, so it is sent and run first): the batch costs about one round trip
-    // before COMMIT, not one per statement. Writes of one batch never depend on each other
-    // (each entity has one owner, which waits for its write before sending the next).
+    // BEGIN, the fencing check and the writes are sent at once and pipelined on the one
+    // connection (BEGIN is polled first, so it is sent and run first): the batch costs
+    // about one round trip before COMMIT (two as sets: the records need the orders' ids),
+    // not one per statement. Writes of one batch never depend on each other (each entity
+    // has one owner, which waits for its write before sending the next).
     let begin = db.batch_execute("BEGIN");
     let fences: Vec<Fence> = jobs
         .iter()
@@ -314,8 +375,13 @@ async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
             fencing::stale(db, &fences).await
         }
     };
-    let writes = futures_util::future::join_all(jobs.iter().map(|job| apply(db, &job.write)));
-    let (begun, stale, results) = futures_util::future::join3(begin, check, writes).await;
+    let work = async {
+        match plan {
+            Some(plan) => sets::apply(db, writes, plan).await,
+            None => apply_each(db, writes).await,
+        }
+    };
+    let (begun, stale, applied) = futures_util::future::join3(begin, check, work).await;
     if let Err(e) = begun {
         return BatchResult::Failed(DomainError::Unavailable(e.to_string()));
     }
@@ -332,36 +398,72 @@ async fn attempt_batch(pool: &Pool, jobs: &[Job]) -> BatchResult {
         }
         Err(_) => {}
     }
-    let mut outcomes = Vec::with_capacity(jobs.len());
-    let mut culprit = None;
-    for (index, result) in results.into_iter().enumerate() {
-        match result {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(ApplyError::Job(error)) => {
-                culprit.get_or_insert((index, error));
-            }
-            // Collateral damage of the culprit's error; these writes go again without it.
-            Err(ApplyError::Aborted) => {}
-            Err(ApplyError::Batch(e)) => {
-                return BatchResult::Failed(DomainError::Unavailable(e.to_string()))
-            }
-        }
-    }
-    if let Some((index, error)) = culprit {
+    let outcomes = match applied {
+        Applied::All(outcomes) => outcomes,
+        Applied::Failed(e) => return BatchResult::Failed(DomainError::Unavailable(e.to_string())),
         // A connection that cannot even roll back is closed by `finish`; the retry takes another.
-        let _ = tx.finish(false).await;
-        return BatchResult::JobFailed(index, error);
-    }
-    if outcomes.len() != jobs.len() {
-        // Aborted without a culprit cannot happen; treat it as the connection's failure.
-        return BatchResult::Failed(DomainError::Unavailable(
-            "the batch's transaction aborted".into(),
-        ));
-    }
+        Applied::Refused(index, error) => {
+            let _ = tx.finish(false).await;
+            return BatchResult::JobFailed(index, error);
+        }
+        Applied::Unsettled(reason) => {
+            let _ = tx.finish(false).await;
+            return BatchResult::Unsettled(reason);
+        }
+    };
     match tx.finish(true).await {
         Ok(()) => BatchResult::Committed(outcomes),
         // A failed COMMIT may or may not have reached the disk; callers see "unavailable"
         // and their idempotent retry finds the truth in the database.
         Err(e) => BatchResult::Failed(DomainError::Unavailable(format!("commit failed: {e}"))),
     }
+}
+
+/// Commits `writes` as one batch of the group commit (as sets where they allow it, or
+/// write by write when `as_sets` is false) and answers each write's result, in order.
+/// The persistence actor's own path without the actor: for tests that compare a batch
+/// with the same writes applied one by one.
+pub async fn commit_batch(
+    pool: &Pool,
+    writes: Vec<Write>,
+    as_sets: bool,
+    metrics: &ActorMetrics,
+) -> Vec<DomainResult<Outcome>> {
+    let mut answers = Vec::with_capacity(writes.len());
+    let jobs = writes
+        .into_iter()
+        .map(|write| {
+            let (reply, rx) = oneshot::channel();
+            answers.push(rx);
+            Job {
+                write,
+                fences: Vec::new(),
+                reply,
+            }
+        })
+        .collect();
+    let timeout = Duration::from_secs(30);
+    let ownership = Arc::new(Ownership::single());
+    if as_sets {
+        run_batch(pool.clone(), timeout, metrics.clone(), ownership, jobs).await;
+    } else {
+        run_batch_as(
+            pool.clone(),
+            timeout,
+            metrics.clone(),
+            ownership,
+            jobs,
+            Mode::Each,
+        )
+        .await;
+    }
+    let mut results = Vec::with_capacity(answers.len());
+    for rx in answers {
+        results.push(
+            rx.await.unwrap_or_else(|_| {
+                Err(DomainError::Unavailable("the batch dropped a write".into()))
+            }),
+        );
+    }
+    results
 }

@@ -1,166 +1,255 @@
-//! The checkout's write: order, lines, stock, movements, delivered codes, debit, ledger,
-//! status history and cart in one statement, so a checkout costs one round trip in its batch.
+//! The checkout's write: orders, lines, stock, movements, delivered codes, debits, ledger,
+//! status history and carts in one statement, for one checkout or a whole batch's. Each
+//! product's and each user's row is updated once per statement with the batch's sum, and
+//! every other table gets one multi-row INSERT, so a batch of checkouts costs the same
+//! handful of statements as one.
 
 use super::ApplyError;
 use super::Db;
-use crate::domain::changes::{CheckoutLine, CheckoutWrite, Outcome};
+use crate::domain::changes::{CheckoutWrite, Outcome};
 use crate::domain::error::DomainError;
 use crate::domain::ids::OrderId;
 use crate::domain::model::Timestamp;
 use crate::domain::model::{Order, OrderLine, PaymentMethod, ProductKind};
 use crate::domain::money::Money;
 use crate::domain::status::OrderStatus;
+use std::collections::HashSet;
 use tokio_postgres::types::ToSql;
 
-/// Order, lines, stock, delivered codes, debit, history and cart in one statement, so a
-/// checkout costs one round trip inside its batch.
+/// `i` holds one row per checkout (`n` its position in the call, `id` its order's id,
+/// drawn first so every other table can name it), `l` one row per order line.
 const CHECKOUT_SQL: &str = "
-WITH o AS (
-    INSERT INTO orders (user_id, status, currency, subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor,
-                        payment, shipping_address, promo_code, tax_included_minor, payment_due_at, paid_minor)
-    VALUES ($1, CASE WHEN $19::timestamptz IS NULL THEN 'paid' ELSE 'pending_payment' END, $2, $3, $4, $5, $6, $7,
-            CASE WHEN $19::timestamptz IS NULL THEN 'wallet' ELSE 'external' END, $16, $17, $18, $19,
-            CASE WHEN $19::timestamptz IS NULL THEN $7::bigint ELSE 0 END)
+WITH i AS (
+    SELECT i.*, nextval('orders_id_seq') AS id,
+           CASE WHEN i.due IS NULL THEN 'paid' ELSE 'pending_payment' END AS status
+    FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+                $8::bigint[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::text[])
+        WITH ORDINALITY AS i(user_id, currency, subtotal, discount, shipping, tax, total, tax_included,
+                             address, promo, due, actor, n)
+), l AS (
+    SELECT l.*, i.id AS order_id, i.user_id
+    FROM unnest($13::bigint[], $14::int[], $15::bigint[], $16::text[], $17::int[], $18::bigint[], $19::bool[])
+        AS l(n, line_no, product_id, name, quantity, unit_price, physical)
+    JOIN i USING (n)
+), o AS (
+    INSERT INTO orders (id, user_id, status, currency, subtotal_minor, discount_minor, shipping_minor, tax_minor,
+                        total_minor, payment, shipping_address, promo_code, tax_included_minor, payment_due_at, paid_minor)
+    SELECT id, user_id, status, currency, subtotal, discount, shipping, tax, total,
+           CASE WHEN due IS NULL THEN 'wallet' ELSE 'external' END, address, promo, tax_included, due,
+           CASE WHEN due IS NULL THEN total ELSE 0 END
+    FROM i
     RETURNING id, created_at, updated_at
 ), lines AS (
     INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_minor)
-    SELECT o.id, l.line_no, l.product_id, l.name, l.quantity, l.unit_price
-    FROM o, unnest($8::bigint[], $9::text[], $10::int[], $11::bigint[])
-         WITH ORDINALITY AS l(product_id, name, quantity, unit_price, line_no)
+    SELECT l.order_id, l.line_no, l.product_id, l.name, l.quantity, l.unit_price FROM l JOIN o ON o.id = l.order_id
 ), stock AS (
     UPDATE products p SET stock_on_hand = p.stock_on_hand - d.quantity, updated_at = now()
-    FROM unnest($12::bigint[], $13::bigint[]) AS d(id, quantity)
-    WHERE p.id = d.id AND p.kind = 'physical'
+    FROM (SELECT product_id, sum(quantity)::bigint AS quantity FROM l WHERE physical GROUP BY product_id) d
+    WHERE p.id = d.product_id AND p.kind = 'physical'
     RETURNING p.id
 ), moves AS (
     INSERT INTO stock_movements (product_id, delta, reason, order_id)
-    SELECT d.id, -d.quantity, 'sale', o.id FROM o, unnest($12::bigint[], $13::bigint[]) AS d(id, quantity)
+    SELECT product_id, -quantity, 'sale', order_id FROM l WHERE physical
 ), items AS (
     -- Keys of an order awaiting payment are held for it, and delivered once it is paid.
-    UPDATE digital_items SET order_id = (SELECT id FROM o),
-                             delivered_at = CASE WHEN $19::timestamptz IS NULL THEN now() END
-    WHERE id = ANY($14::bigint[]) AND order_id IS NULL
-    RETURNING product_id, id, code
+    UPDATE digital_items d SET order_id = i.id, delivered_at = CASE WHEN i.due IS NULL THEN now() END
+    FROM unnest($20::bigint[], $21::bigint[]) AS x(item, n) JOIN i USING (n)
+    WHERE d.id = x.item AND d.order_id IS NULL
+    RETURNING x.n, d.product_id, d.id, d.code
 ), debit AS (
-    UPDATE users SET balance_minor = balance_minor - CASE WHEN $19::timestamptz IS NULL THEN $7 ELSE 0 END,
-                     cart_promo = NULL
-    WHERE id = $1 RETURNING id
+    UPDATE users u SET balance_minor = u.balance_minor - s.debit, cart_promo = NULL
+    FROM (SELECT user_id, sum(CASE WHEN due IS NULL THEN total ELSE 0 END)::bigint AS debit FROM i GROUP BY user_id) s
+    WHERE u.id = s.user_id
+    RETURNING u.id
 ), promo AS (
-    UPDATE promos SET redemptions = redemptions + 1, updated_at = now() WHERE code = $17 RETURNING code
+    UPDATE promos p SET redemptions = p.redemptions + c.uses, updated_at = now()
+    FROM (SELECT promo, count(*) AS uses FROM i WHERE promo IS NOT NULL GROUP BY promo) c
+    WHERE p.code = c.promo
+    RETURNING p.code
 ), redemption AS (
-    INSERT INTO promo_redemptions (order_id, code, user_id) SELECT o.id, promo.code, $1 FROM o, promo
+    INSERT INTO promo_redemptions (order_id, code, user_id)
+    SELECT i.id, i.promo, i.user_id FROM i JOIN promo ON promo.code = i.promo
 ), ledger AS (
     INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
-    SELECT debit.id, 'debit', $7, o.id, 'order' FROM debit, o WHERE $19::timestamptz IS NULL
+    SELECT i.user_id, 'debit', i.total, i.id, 'order' FROM i JOIN debit ON debit.id = i.user_id WHERE i.due IS NULL
 ), history AS (
     INSERT INTO order_status_history (order_id, from_status, to_status, actor, note)
-    SELECT o.id, NULL, CASE WHEN $19::timestamptz IS NULL THEN 'paid' ELSE 'pending_payment' END, $15,
-           CASE WHEN $19::timestamptz IS NULL THEN 'wallet checkout' ELSE 'external checkout' END FROM o
+    SELECT i.id, NULL, i.status, i.actor,
+           CASE WHEN i.due IS NULL THEN 'wallet checkout' ELSE 'external checkout' END FROM i
 ), cart AS (
-    DELETE FROM cart_items WHERE user_id = $1 AND product_id = ANY($8::bigint[])
+    DELETE FROM cart_items c USING l WHERE c.user_id = l.user_id AND c.product_id = l.product_id
 )
-SELECT o.id, o.created_at, o.updated_at,
+SELECT i.n, o.id, o.created_at, o.updated_at,
        (SELECT count(*) FROM stock) AS stock_rows,
        (SELECT count(*) FROM debit) AS debit_rows,
        (SELECT count(*) FROM promo) AS promo_rows,
-       (SELECT coalesce(array_agg(product_id ORDER BY id), '{}') FROM items) AS item_products,
-       (SELECT coalesce(array_agg(code ORDER BY id), '{}') FROM items) AS item_codes
-FROM o";
+       coalesce((SELECT array_agg(product_id ORDER BY id) FROM items WHERE items.n = i.n), '{}') AS item_products,
+       coalesce((SELECT array_agg(code ORDER BY id) FROM items WHERE items.n = i.n), '{}') AS item_codes
+FROM i JOIN o USING (id)
+ORDER BY i.n";
 
-pub(super) async fn apply(tx: &Db, c: &CheckoutWrite) -> Result<Outcome, ApplyError> {
-    let columns = Columns::of(c);
+/// Writes every checkout of `checkouts` and answers their orders, in the same order. When
+/// what the statement touched differs from what the actors decided (a product, user or
+/// promo row missing, a key already taken), nothing of it may commit: the whole call is
+/// refused as `checkout_consistency`, and a batch finds the culprit by applying its
+/// checkouts one by one.
+pub(super) async fn apply_all(
+    tx: &Db,
+    checkouts: &[&CheckoutWrite],
+) -> Result<Vec<Outcome>, ApplyError> {
+    let columns = Columns::of(checkouts);
     let stmt = tx.prepare_cached(CHECKOUT_SQL).await?;
-    let row = tx.query_one(&stmt, &columns.params(c)).await?;
-    let written = Written::from_row(&row)?;
-    // The actors guarantee these; a mismatch means memory and database disagree, so the
-    // write is refused rather than committed half-right.
-    if written.stock_rows != columns.physical_ids.len() as i64
-        || written.debit_rows != 1
-        || written.item_codes.len() != columns.items.len()
-        || written.promo_rows != i64::from(c.promo.is_some())
-    {
+    let rows = tx.query(&stmt, &columns.params()).await?;
+    let written = rows
+        .iter()
+        .map(Written::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let adds_up = written.len() == checkouts.len()
+        && written.iter().all(|w| {
+            w.stock_rows == columns.physical_products
+                && w.debit_rows == columns.users
+                && w.promo_rows == columns.promos
+        })
+        && checkouts.iter().zip(&written).all(|(c, w)| {
+            let items: usize = c.lines.iter().map(|l| l.items.len()).sum();
+            w.item_codes.len() == items
+        });
+    if !adds_up {
         return Err(ApplyError::Job(DomainError::Rejected {
             constraint: "checkout_consistency".into(),
         }));
     }
-    Ok(Outcome::Order(Box::new(order_of(c, &written))))
+    Ok(checkouts
+        .iter()
+        .zip(&written)
+        .map(|(c, w)| Outcome::Order(Box::new(order_of(c, w))))
+        .collect())
 }
 
-/// The statement's array and scalar parameters, computed once from the write.
+/// The statement's array parameters, one element per checkout (`$1`..`$12`), per line
+/// (`$13`..`$19`) or per license key (`$20`, `$21`); `n` counts checkouts from 1.
 struct Columns<'a> {
-    user: i64,
-    amounts: [i64; 6],
-    ids: Vec<i64>,
-    names: Vec<&'a str>,
-    quantities: Vec<i32>,
-    prices: Vec<i64>,
-    physical_ids: Vec<i64>,
-    physical_qty: Vec<i64>,
+    users_col: Vec<i64>,
+    currencies: Vec<&'a str>,
+    amounts: [Vec<i64>; 6],
+    addresses: Vec<Option<serde_json::Value>>,
+    promo_codes: Vec<Option<&'a str>>,
+    dues: Vec<Option<Timestamp>>,
+    actors: Vec<&'a str>,
+    line_n: Vec<i64>,
+    line_no: Vec<i32>,
+    line_products: Vec<i64>,
+    line_names: Vec<&'a str>,
+    line_quantities: Vec<i32>,
+    line_prices: Vec<i64>,
+    line_physical: Vec<bool>,
     items: Vec<i64>,
-    address: Option<serde_json::Value>,
-    promo: Option<&'a str>,
+    item_n: Vec<i64>,
+    /// What the statement must report touching, for the consistency check.
+    physical_products: i64,
+    users: i64,
+    promos: i64,
 }
 
 impl<'a> Columns<'a> {
-    fn of(c: &'a CheckoutWrite) -> Columns<'a> {
-        let physical: Vec<&CheckoutLine> = c
-            .lines
-            .iter()
-            .filter(|l| l.kind == ProductKind::Physical)
-            .collect();
-        let t = &c.totals;
-        Columns {
-            user: c.user.get(),
-            amounts: [
-                t.subtotal_minor.minor(),
-                t.discount_minor.minor(),
-                t.shipping_minor.minor(),
-                t.tax_minor.minor(),
-                t.total_minor.minor(),
-                t.tax_included_minor.minor(),
-            ],
-            ids: c.lines.iter().map(|l| l.product.get()).collect(),
-            names: c.lines.iter().map(|l| l.name.as_str()).collect(),
-            quantities: c.lines.iter().map(|l| l.quantity.get() as i32).collect(),
-            prices: c.lines.iter().map(|l| l.unit_price.minor()).collect(),
-            physical_ids: physical.iter().map(|l| l.product.get()).collect(),
-            physical_qty: physical.iter().map(|l| l.quantity.get()).collect(),
-            items: c
-                .lines
-                .iter()
-                .flat_map(|l| l.items.iter().copied())
-                .collect(),
-            address: c
-                .shipping_address
-                .as_ref()
-                .and_then(|a| serde_json::to_value(a).ok()),
-            promo: c.promo.as_ref().map(|p| p.as_str()),
+    fn of(checkouts: &[&'a CheckoutWrite]) -> Columns<'a> {
+        let mut c = Columns {
+            users_col: Vec::with_capacity(checkouts.len()),
+            currencies: Vec::with_capacity(checkouts.len()),
+            amounts: Default::default(),
+            addresses: Vec::with_capacity(checkouts.len()),
+            promo_codes: Vec::with_capacity(checkouts.len()),
+            dues: Vec::with_capacity(checkouts.len()),
+            actors: Vec::with_capacity(checkouts.len()),
+            line_n: Vec::new(),
+            line_no: Vec::new(),
+            line_products: Vec::new(),
+            line_names: Vec::new(),
+            line_quantities: Vec::new(),
+            line_prices: Vec::new(),
+            line_physical: Vec::new(),
+            items: Vec::new(),
+            item_n: Vec::new(),
+            physical_products: 0,
+            users: 0,
+            promos: 0,
+        };
+        let mut physical = HashSet::new();
+        let mut users = HashSet::new();
+        let mut promos = HashSet::new();
+        for (n, w) in (1i64..).zip(checkouts) {
+            let t = &w.totals;
+            c.users_col.push(w.user.get());
+            users.insert(w.user);
+            c.currencies.push(&w.currency);
+            for (column, amount) in c.amounts.iter_mut().zip([
+                t.subtotal_minor,
+                t.discount_minor,
+                t.shipping_minor,
+                t.tax_minor,
+                t.total_minor,
+                t.tax_included_minor,
+            ]) {
+                column.push(amount.minor());
+            }
+            c.addresses.push(
+                w.shipping_address
+                    .as_ref()
+                    .and_then(|a| serde_json::to_value(a).ok()),
+            );
+            c.promo_codes.push(w.promo.as_ref().map(|p| p.as_str()));
+            promos.extend(w.promo.as_ref());
+            c.dues.push(w.payment_due);
+            c.actors.push(&w.actor);
+            for (line_no, l) in (1i32..).zip(&w.lines) {
+                c.line_n.push(n);
+                c.line_no.push(line_no);
+                c.line_products.push(l.product.get());
+                c.line_names.push(&l.name);
+                c.line_quantities.push(l.quantity.get() as i32);
+                c.line_prices.push(l.unit_price.minor());
+                let is_physical = l.kind == ProductKind::Physical;
+                c.line_physical.push(is_physical);
+                if is_physical {
+                    physical.insert(l.product);
+                }
+                for item in &l.items {
+                    c.items.push(*item);
+                    c.item_n.push(n);
+                }
+            }
         }
+        c.physical_products = physical.len() as i64;
+        c.users = users.len() as i64;
+        c.promos = promos.len() as i64;
+        c
     }
 
-    /// `$1`..`$19` of `CHECKOUT_SQL`, in order.
-    fn params<'b>(&'b self, c: &'b CheckoutWrite) -> [&'b (dyn ToSql + Sync); 19] {
+    /// `$1`..`$21` of `CHECKOUT_SQL`, in order.
+    fn params(&self) -> [&(dyn ToSql + Sync); 21] {
         let [subtotal, discount, shipping, tax, total, tax_included] = &self.amounts;
         [
-            &self.user,
-            &c.currency,
+            &self.users_col,
+            &self.currencies,
             subtotal,
             discount,
             shipping,
             tax,
             total,
-            &self.ids,
-            &self.names,
-            &self.quantities,
-            &self.prices,
-            &self.physical_ids,
-            &self.physical_qty,
-            &self.items,
-            &c.actor,
-            &self.address,
-            &self.promo,
             tax_included,
-            &c.payment_due,
+            &self.addresses,
+            &self.promo_codes,
+            &self.dues,
+            &self.actors,
+            &self.line_n,
+            &self.line_no,
+            &self.line_products,
+            &self.line_names,
+            &self.line_quantities,
+            &self.line_prices,
+            &self.line_physical,
+            &self.items,
+            &self.item_n,
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! its statements, its idempotency record and its audit row commit together or not at all.
 //! Each fact has one parameterized statement here; nothing is formatted into SQL.
 
+mod cart;
 mod catalog;
 mod checkout;
 mod ledger;
@@ -10,17 +11,22 @@ mod payments;
 pub(crate) mod promos;
 mod refunds;
 mod returns;
+pub(crate) mod sets;
 mod status;
 mod stock;
 
 use crate::domain::changes::Outcome;
 use crate::domain::changes::Write;
 use crate::domain::changes::WriteOp;
+use crate::domain::error::DomainError;
 pub(crate) use crate::store::tx::{ApplyError, Db, OpenTx};
 
+/// Applies one write with its idempotency record and audit row. A batch that is not
+/// applied as sets (`sets.rs`) applies each of its writes here; the statements are the
+/// same ones, given one row.
 pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError> {
     let outcome = match &write.op {
-        WriteOp::Checkout(c) => checkout::apply(tx, c).await?,
+        WriteOp::Checkout(c) => one_outcome(checkout::apply_all(tx, &[c]).await?)?,
         WriteOp::StockDelta {
             product,
             delta,
@@ -37,27 +43,16 @@ pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError>
             product,
             quantity,
         } => {
-            match quantity {
-                Some(q) => {
-                    let sql = "INSERT INTO cart_items (user_id, product_id, quantity) VALUES ($1, $2, $3)
-                               ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now()";
-                    let stmt = tx.prepare_cached(sql).await?;
-                    tx.execute(&stmt, &[&user.get(), &product.get(), &(q.get() as i32)])
-                        .await?;
-                }
-                None => {
-                    let sql = "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2";
-                    let stmt = tx.prepare_cached(sql).await?;
-                    tx.execute(&stmt, &[&user.get(), &product.get()]).await?;
-                }
-            }
+            let change = cart::CartChange::Line {
+                user: *user,
+                product: *product,
+                quantity: *quantity,
+            };
+            cart::apply_all(tx, &[change]).await?;
             Outcome::Done
         }
         WriteOp::CartClear { user } => {
-            let stmt = tx
-                .prepare_cached("DELETE FROM cart_items WHERE user_id = $1")
-                .await?;
-            tx.execute(&stmt, &[&user.get()]).await?;
+            cart::apply_all(tx, &[cart::CartChange::Clear { user: *user }]).await?;
             Outcome::Done
         }
         WriteOp::WalletCredit {
@@ -79,10 +74,50 @@ pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError>
         WriteOp::StoredAnswer(answer) => Outcome::Stored(answer.clone()),
     };
     if let Some(idem) = &write.idempotency {
-        crate::store::idempotency::record(tx, idem, &(idem.answer)(&outcome)).await?;
+        crate::store::idempotency::record(tx, idem, (idem.answer)(&outcome)).await?;
     }
     if let Some(audit) = &write.audit {
         crate::store::audit::record(tx, audit).await?;
     }
     Ok(outcome)
+}
+
+/// Applies each of `writes` by itself, all in one flight: the batch's way when it cannot
+/// be applied as sets, and the way to find which write the database refuses.
+pub(crate) async fn apply_each(tx: &Db, writes: &[&Write]) -> sets::Applied {
+    let results = futures_util::future::join_all(writes.iter().map(|w| apply(tx, w))).await;
+    let mut outcomes = Vec::with_capacity(writes.len());
+    let mut culprit = None;
+    for (index, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(ApplyError::Job(error)) => {
+                culprit.get_or_insert((index, error));
+            }
+            // Collateral damage of the culprit's error; these writes go again without it.
+            Err(ApplyError::Aborted) => {}
+            Err(ApplyError::Batch(e)) => return sets::Applied::Failed(e),
+        }
+    }
+    match culprit {
+        Some((index, error)) => sets::Applied::Refused(index, error),
+        None if outcomes.len() == writes.len() => sets::Applied::All(outcomes),
+        // Aborted without a culprit cannot happen; the batch goes again one by one.
+        None => sets::Applied::Unsettled("the batch's transaction aborted".into()),
+    }
+}
+
+/// The one answer of a statement given one row.
+fn one<T>(answers: Vec<Result<T, DomainError>>) -> Result<T, ApplyError> {
+    answers
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            ApplyError::Job(DomainError::Internal("a statement answered no row".into()))
+        })?
+        .map_err(ApplyError::Job)
+}
+
+fn one_outcome(outcomes: Vec<Outcome>) -> Result<Outcome, ApplyError> {
+    one(outcomes.into_iter().map(Ok).collect())
 }

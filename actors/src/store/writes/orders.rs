@@ -34,16 +34,24 @@ pub(super) async fn restock(
     lines: &[(ProductId, i64)],
     order: OrderId,
 ) -> Result<Vec<(ProductId, i64, i64)>, ApplyError> {
-    let mut movements = Vec::with_capacity(lines.len());
-    for (product, quantity) in lines {
-        let movement = super::stock::move_stock(
-            tx,
-            *product,
-            *quantity,
-            super::stock::Movement::Order(order),
-        )
-        .await?;
-        movements.push((*product, *quantity, movement));
+    let moves: Vec<super::stock::Move> = lines
+        .iter()
+        .map(|(product, quantity)| super::stock::Move {
+            product: *product,
+            delta: *quantity,
+            why: super::stock::Movement::Order(order),
+        })
+        .collect();
+    if moves.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(movements)
+    // One statement for all the order's products (its lines name each product once).
+    let written = super::stock::move_all(tx, &moves).await?;
+    lines
+        .iter()
+        .zip(written)
+        .map(|((product, quantity), movement)| {
+            Ok((*product, *quantity, movement.map_err(ApplyError::Job)?))
+        })
+        .collect()
 }

@@ -113,6 +113,18 @@ pub async fn create_database_if_missing(server_url: &str, name: &str) -> Result<
 }
 
 pub fn pool(url: &SecretString, settings: &Settings) -> Result<Pool, DbError> {
+    pool_of(url, settings, settings.database.pool_size)
+}
+
+/// The group commit's own connections. It runs one batch at a time; the second connection
+/// stands in for one closed after a failed COMMIT. A pooled connection is driven by the
+/// thread that opened it, so connections the group commit opens itself are driven on its
+/// own thread: a batch's statements never wait for an HTTP worker to read their answers.
+pub fn write_pool(url: &SecretString, settings: &Settings) -> Result<Pool, DbError> {
+    pool_of(url, settings, 2)
+}
+
+fn pool_of(url: &SecretString, settings: &Settings, size: usize) -> Result<Pool, DbError> {
     let timeout = settings.database_timeout();
     let mut config = tokio_postgres::Config::from_str(url.expose_secret())
         .map_err(|e| DbError::Url(e.to_string()))?;
@@ -142,7 +154,7 @@ pub fn pool(url: &SecretString, settings: &Settings) -> Result<Pool, DbError> {
         },
     );
     Pool::builder(manager)
-        .max_size(settings.database.pool_size)
+        .max_size(size)
         .wait_timeout(Some(timeout))
         .create_timeout(Some(timeout))
         .recycle_timeout(Some(timeout))

@@ -83,8 +83,10 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 warmup: std::time::Duration::from_millis(warmup_ms),
                 duration: std::time::Duration::from_millis(duration_ms),
             };
-            // One thread: the generator's CPU is what Souk and Postgres do not get.
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            // Two threads, as the machine's cores: on one, a client whose answer has arrived
+            // waits behind every other client's, and that wait would count as Souk's latency.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;

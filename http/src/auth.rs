@@ -3,9 +3,11 @@
 //! asks for a role.
 
 use crate::error::ApiError;
+use dashmap::DashMap;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use souk_actors::domain::ids::UserId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -71,7 +73,29 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Tokens that verified lately, by the SHA-256 of their bytes (a token that is not
+    /// byte for byte one that verified cannot be found here): a client sends the same token
+    /// with every request, and each request asks twice (the rate limiter, then the route),
+    /// so most checks are one hash and a lookup instead of an HMAC, base64 and JSON.
+    verified: DashMap<[u8; 32], Verified>,
 }
+
+/// A verified token's caller, and until when the cache may answer for it.
+#[derive(Debug, Clone, Copy)]
+struct Verified {
+    caller: Caller,
+    /// The token's `exp` plus the leeway: past it, the token is checked afresh (and
+    /// refused as expired).
+    valid_until: i64,
+    /// Unix time the entry stops being used, however long the token lives.
+    cached_until: i64,
+}
+
+/// How long a verified token is answered from memory.
+const CACHE_SECS: i64 = 60;
+/// Tokens remembered at most (about 100 bytes each); past it the cache starts again empty,
+/// so a flood of distinct valid tokens costs verification, never memory.
+const CACHE_MAX: usize = 4_096;
 
 impl JwtKeys {
     pub fn new(secret: &SecretString) -> JwtKeys {
@@ -83,6 +107,7 @@ impl JwtKeys {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             validation,
+            verified: DashMap::new(),
         }
     }
 
@@ -101,7 +126,34 @@ impl JwtKeys {
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
+    /// The caller a token proves, or why it proves none.
     pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(hit) = self.verified.get(&digest).map(|v| *v) {
+            if now <= hit.valid_until && now <= hit.cached_until {
+                return Ok(hit.caller);
+            }
+            self.verified.remove(&digest);
+        }
+        let (caller, exp) = self.verify_afresh(token)?;
+        if self.verified.len() >= CACHE_MAX {
+            self.verified.clear();
+        }
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
+        self.verified.insert(
+            digest,
+            Verified {
+                caller,
+                valid_until: exp.saturating_add(leeway),
+                cached_until: now.saturating_add(CACHE_SECS),
+            },
+        );
+        Ok(caller)
+    }
+
+    /// Signature, expiry and claims checked: the caller and the token's `exp`.
+    fn verify_afresh(&self, token: &str) -> Result<(Caller, i64), ApiError> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
@@ -118,10 +170,11 @@ impl JwtKeys {
             .ok()
             .filter(|u| u.get() <= MAX_TOKEN_USER_ID)
             .ok_or_else(|| ApiError::unauthorized("the token's sub is not a user id"))?;
-        Ok(Caller {
+        let caller = Caller {
             user,
             role: data.claims.role,
-        })
+        };
+        Ok((caller, data.claims.exp))
     }
 }
 
@@ -143,5 +196,28 @@ mod tests {
             .mint(UserId::new(7).unwrap(), Role::Admin, -60)
             .unwrap();
         assert!(keys.verify(&expired).is_err());
+    }
+
+    #[test]
+    fn a_cached_token_still_expires_and_a_tampered_one_is_never_taken_from_the_cache() {
+        let keys = JwtKeys::new(&SecretString::from("k".repeat(32)));
+        let token = keys.mint(UserId::new(7).unwrap(), Role::Admin, 60).unwrap();
+        assert_eq!(keys.verify(&token).unwrap().user.get(), 7);
+        // Served from memory now; one changed byte is another key and verifies afresh.
+        assert_eq!(keys.verify(&token).unwrap().role, Role::Admin);
+        let mut tampered = token.clone();
+        tampered.pop();
+        tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+        assert!(keys.verify(&tampered).is_err());
+        // An entry past its token's expiry is checked afresh, and refused as expired.
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        keys.verified.alter(&digest, |_, mut v| {
+            v.valid_until = chrono::Utc::now().timestamp() - 1;
+            v
+        });
+        assert!(keys.verify(&token).is_ok(), "the token itself is still valid: verified afresh");
+        let short = keys.mint(UserId::new(8).unwrap(), Role::Customer, -60).unwrap();
+        assert!(keys.verify(&short).is_err());
+        assert!(keys.verify(&short).is_err(), "a refused token is never cached");
     }
 }

@@ -70,6 +70,7 @@ impl Application {
             None
         };
         let pool = db::pool(&target.url, &settings)?;
+        let write_pool = db::write_pool(&target.url, &settings)?;
 
         let prometheus = prometheus::Registry::new();
         let actor_metrics = ActorMetrics::new(&prometheus)?;
@@ -83,7 +84,7 @@ impl Application {
         let telegram = std::sync::Arc::new(bot);
 
         let ownership = ownership(&settings, &pool).await?;
-        let registry = start_actors(&settings, &pool, actor_metrics, ownership);
+        let registry = start_actors(&settings, &pool, write_pool, actor_metrics, ownership);
         spawn_background(&settings, &registry, &shutdown);
         let cluster_registry = registry.clone();
         let parts = StateParts {
@@ -238,6 +239,7 @@ async fn ownership(
 fn start_actors(
     settings: &Settings,
     pool: &deadpool_postgres::Pool,
+    write_pool: deadpool_postgres::Pool,
     actor_metrics: ActorMetrics,
     ownership: Arc<Ownership>,
 ) -> Arc<Registry> {
@@ -268,9 +270,9 @@ fn start_actors(
     };
     // Group commit gets its own thread so a busy HTTP or actor thread never delays a COMMIT.
     let persistence = {
-        let (pool, metrics, ownership) = (pool.clone(), actor_metrics.clone(), ownership.clone());
+        let (metrics, ownership) = (actor_metrics.clone(), ownership.clone());
         PersistenceActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-            PersistenceActor::new(pool, persistence_config, metrics, ownership)
+            PersistenceActor::new(write_pool, persistence_config, metrics, ownership)
         })
     };
     Registry::new(Deps {

@@ -176,27 +176,31 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
     // in one flight and Postgres runs them one after another.
     let sets = futures_util::future::join4(
         async {
-            match checkouts.is_empty() {
-                true => Ok(Vec::new()),
-                false => checkout::apply_all(db, &checkouts).await,
+            if checkouts.is_empty() {
+                Ok(Vec::new())
+            } else {
+                checkout::apply_all(db, &checkouts).await
             }
         },
         async {
-            match changes.is_empty() {
-                true => Ok(()),
-                false => cart::apply_all(db, &changes).await,
+            if changes.is_empty() {
+                Ok(())
+            } else {
+                cart::apply_all(db, &changes).await
             }
         },
         async {
-            match entries.is_empty() {
-                true => Ok(Vec::new()),
-                false => ledger::credit_all(db, &entries).await,
+            if entries.is_empty() {
+                Ok(Vec::new())
+            } else {
+                ledger::credit_all(db, &entries).await
             }
         },
         async {
-            match moves.is_empty() {
-                true => Ok(Vec::new()),
-                false => stock::move_all(db, &moves).await,
+            if moves.is_empty() {
+                Ok(Vec::new())
+            } else {
+                stock::move_all(db, &moves).await
             }
         },
     );
@@ -287,15 +291,17 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
         .collect();
     let (stored, audited) = futures_util::future::join(
         async {
-            match drafts.is_empty() {
-                true => Ok(Vec::new()),
-                false => crate::store::idempotency::record_all(db, &drafts).await,
+            if drafts.is_empty() {
+                Ok(Vec::new())
+            } else {
+                crate::store::idempotency::record_all(db, &drafts).await
             }
         },
         async {
-            match audits.is_empty() {
-                true => Ok(()),
-                false => crate::store::audit::record_all(db, &audits).await,
+            if audits.is_empty() {
+                Ok(())
+            } else {
+                crate::store::audit::record_all(db, &audits).await
             }
         },
     )

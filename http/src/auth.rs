@@ -215,9 +215,17 @@ mod tests {
             v.valid_until = chrono::Utc::now().timestamp() - 1;
             v
         });
-        assert!(keys.verify(&token).is_ok(), "the token itself is still valid: verified afresh");
-        let short = keys.mint(UserId::new(8).unwrap(), Role::Customer, -60).unwrap();
+        assert!(
+            keys.verify(&token).is_ok(),
+            "the token itself is still valid: verified afresh"
+        );
+        let short = keys
+            .mint(UserId::new(8).unwrap(), Role::Customer, -60)
+            .unwrap();
         assert!(keys.verify(&short).is_err());
-        assert!(keys.verify(&short).is_err(), "a refused token is never cached");
+        assert!(
+            keys.verify(&short).is_err(),
+            "a refused token is never cached"
+        );
     }
 }

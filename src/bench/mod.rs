@@ -183,7 +183,6 @@ async fn run_engine(
         drop((app, nodes));
         return Ok((report, None));
     }
-    let commits_before = db.commits().await?;
     let spec = LoadSpec {
         workload: options.workload,
         ports,
@@ -193,9 +192,9 @@ async fn run_engine(
         warmup: options.warmup,
         duration: options.duration,
     };
-    let postmaster = db.backend_pid().await.and_then(cpu::postmaster_of);
-    let (seen, spent) = drive(&options.load_bin, &spec, &secret, postmaster).await?;
-    let commits = db.commits().await? - commits_before;
+    let postmaster = db.postmaster_pid().await;
+    let (seen, spent) = drive(&options.load_bin, &spec, &secret, db, postmaster).await?;
+    let commits = spent.commits;
     let metrics = t
         .http
         .get(format!("{}/metrics", t.base))
@@ -242,21 +241,24 @@ fn app_settings(
     app_settings
 }
 
-/// CPU time each process spent over the measured window.
+/// CPU time each process spent over the measured window, and the database's commits.
 #[derive(Debug, Default)]
 struct Spent {
     souk: Option<Duration>,
     postgres: Option<Duration>,
     load: Option<Duration>,
+    commits: i64,
 }
 
 /// Runs `souk load` as a child process and answers what its clients saw and the CPU each
-/// process spent while it measured: this process (Souk's server; its own work is idle
-/// waiting meanwhile), Postgres's processes and the child's own report.
+/// process spent while it measured (this process: Souk's server, its own work is idle
+/// waiting meanwhile; Postgres's processes; the child's own report), with the database's
+/// commits over the same window.
 async fn drive(
     load_bin: &std::path::Path,
     spec: &LoadSpec,
     secret: &SecretString,
+    db: &BenchDb,
     postmaster: Option<u32>,
 ) -> Result<(Summary, Spent), String> {
     use secrecy::ExposeSecret;
@@ -284,20 +286,21 @@ async fn drive(
     while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
         match serde_json::from_str::<Event>(&line) {
             Ok(Event::Measuring) => {
-                start = Some((cpu::own(), postmaster.map(cpu::PostgresSample::take)));
+                let sample = (cpu::own(), postmaster.map(cpu::PostgresSample::take));
+                start = Some((sample, db.commits().await?));
             }
             Ok(Event::Done(summary)) => {
-                let end = (cpu::own(), postmaster.map(cpu::PostgresSample::take));
-                done = Some((summary, end));
+                let sample = (cpu::own(), postmaster.map(cpu::PostgresSample::take));
+                done = Some((summary, sample, db.commits().await?));
             }
             // Anything else the child prints is passed on, not parsed.
             Err(_) => println!("{line}"),
         }
     }
     let status = child.wait().await.map_err(|e| e.to_string())?;
-    let (summary, (souk_end, pg_end)) =
+    let (summary, (souk_end, pg_end), commits_end) =
         done.ok_or(format!("souk load ended ({status}) without its report"))?;
-    let (souk_start, pg_start) = start.unwrap_or((None, None));
+    let ((souk_start, pg_start), commits_start) = start.unwrap_or(((None, None), commits_end));
     let spent = Spent {
         souk: souk_end
             .zip(souk_start)
@@ -306,6 +309,7 @@ async fn drive(
         load: summary
             .cpu_ms
             .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
+        commits: commits_end - commits_start,
     };
     Ok((summary, spent))
 }

@@ -55,14 +55,18 @@ impl BenchDb {
         }
     }
 
-    /// The pid of a backend serving this database, for finding its postmaster in `/proc`.
-    pub async fn backend_pid(&self) -> Option<u32> {
+    /// The pid of the postmaster serving this database, when it runs on this machine: the
+    /// parent of this connection's backend, looked up while the backend still lives.
+    pub async fn postmaster_pid(&self) -> Option<u32> {
         let client = self.client().await.ok()?;
         let row = client
             .query_one("SELECT pg_backend_pid()", &[])
             .await
             .ok()?;
-        u32::try_from(row.try_get::<_, i32>(0).ok()?).ok()
+        let backend = u32::try_from(row.try_get::<_, i32>(0).ok()?).ok()?;
+        let postmaster = super::cpu::postmaster_of(backend);
+        drop(client);
+        postmaster
     }
 
     pub async fn client(&self) -> Result<tokio_postgres::Client, String> {

@@ -6,25 +6,17 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// User plus system CPU time of one process (all its threads), from `/proc/<pid>/stat`.
-fn process_ticks(pid: &str) -> Option<u64> {
+/// One process's parent and its user plus system CPU time (all its threads), from one
+/// read of `/proc/<pid>/stat`.
+fn stat(pid: &str) -> Option<(u32, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    // Fields 14 (utime) and 15 (stime) of proc(5); `fields[0]` is field 3.
+    // Fields 4 (ppid), 14 (utime) and 15 (stime) of proc(5); `fields[0]` is field 3.
+    let parent: u32 = fields.get(1)?.parse().ok()?;
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
-}
-
-fn parent_of(pid: &str) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    Some((parent, utime + stime))
 }
 
 fn ticks_per_second() -> f64 {
@@ -40,7 +32,7 @@ fn as_duration(ticks: u64) -> Duration {
 
 /// This process's CPU time so far.
 pub fn own() -> Option<Duration> {
-    process_ticks("self").map(as_duration)
+    stat("self").map(|(_, ticks)| as_duration(ticks))
 }
 
 /// A snapshot of Postgres's processes: the postmaster's and each child's CPU so far.
@@ -48,13 +40,13 @@ pub struct PostgresSample(HashMap<u32, u64>);
 
 /// The postmaster of the server a backend with this pid belongs to, if it runs here.
 pub fn postmaster_of(backend: u32) -> Option<u32> {
-    parent_of(&backend.to_string())
+    stat(&backend.to_string()).map(|(parent, _)| parent)
 }
 
 impl PostgresSample {
     pub fn take(postmaster: u32) -> PostgresSample {
         let mut ticks = HashMap::new();
-        if let Some(t) = process_ticks(&postmaster.to_string()) {
+        if let Some((_, t)) = stat(&postmaster.to_string()) {
             ticks.insert(postmaster, t);
         }
         let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -66,8 +58,8 @@ impl PostgresSample {
             let Ok(number) = pid.parse::<u32>() else {
                 continue;
             };
-            if parent_of(pid) == Some(postmaster) {
-                if let Some(t) = process_ticks(pid) {
+            if let Some((parent, t)) = stat(pid) {
+                if parent == postmaster {
                     ticks.insert(number, t);
                 }
             }
@@ -107,7 +99,7 @@ mod tests {
 
     #[test]
     fn a_process_that_is_not_there_has_no_figures() {
-        assert!(process_ticks("999999999").is_none());
+        assert!(stat("999999999").is_none());
         assert!(PostgresSample::take(999_999_999).0.is_empty());
     }
 }

@@ -10,7 +10,6 @@ use crate::load::*;
 use crate::telegram_harness::{BOT_TOKEN, WEBHOOK_SECRET};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use serde_json::json;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -179,16 +178,7 @@ async fn sigterm_stops_every_background_loop_at_once_even_with_a_bot_answer_wait
     }
 
     let update_id = 97_001_i64;
-    let update = json!({
-        "update_id": update_id,
-        "message": {
-            "message_id": 1,
-            "from": { "id": 9701, "is_bot": false, "first_name": "User 9701" },
-            "chat": { "id": 9701, "type": "private" },
-            "date": 0,
-            "text": "/start",
-        }
-    });
+    let update = crate::telegram_harness::message(update_id, 1, 9701, "/start");
     let answered = http
         .post(format!("{base}/v1/telegram/webhook"))
         .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)

@@ -271,24 +271,25 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
     }
 
     // The sets' writes' records and audit rows (writes applied alone wrote their own).
-    let mut records: Vec<(usize, &IdempotencyDraft, StoredAnswer)> = Vec::new();
+    // The records' batch indices and the records themselves, apart: the statement takes
+    // the latter as they are, so no answer is copied.
+    let mut recorded: Vec<usize> = Vec::new();
+    let mut drafts: Vec<(&IdempotencyDraft, StoredAnswer)> = Vec::new();
     let mut audits = Vec::new();
+    let alone: HashSet<usize> = plan.alone.iter().copied().collect();
     for (index, outcome) in outcomes.iter().enumerate() {
-        if plan.alone.contains(&index) {
+        if alone.contains(&index) {
             continue;
         }
         let (Some(outcome), write) = (outcome, writes[index]) else {
             return Applied::Unsettled("a write of the batch has no outcome".into());
         };
         if let Some(idem) = &write.idempotency {
-            records.push((index, idem, (idem.answer)(outcome)));
+            recorded.push(index);
+            drafts.push((idem, (idem.answer)(outcome)));
         }
         audits.extend(write.audit.as_ref());
     }
-    let drafts: Vec<(&IdempotencyDraft, StoredAnswer)> = records
-        .iter()
-        .map(|(_, draft, answer)| (*draft, answer.clone()))
-        .collect();
     let (stored, audited) = futures_util::future::join(
         async {
             if drafts.is_empty() {
@@ -318,12 +319,7 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
         };
     }
     // A live key holding another answer: that write is a client's retry, refused alone.
-    if let Some((index, _, _)) = records
-        .iter()
-        .zip(&stored)
-        .find(|(_, stored)| !**stored)
-        .map(|(record, _)| record)
-    {
+    if let Some((index, _)) = recorded.iter().zip(&stored).find(|(_, stored)| !**stored) {
         return Applied::Refused(*index, DomainError::KeyTaken);
     }
     match outcomes.into_iter().collect::<Option<Vec<Outcome>>>() {

@@ -9,6 +9,6 @@ pub struct ActorSettings {
     pub mailbox_max: usize,
     pub call_timeout_ms: u64,
     pub reservation_ttl_secs: u64,
-    /// Threads that run product and user actors; 0 means one per core.
+    /// Threads that run product and user actors; 0 means one per two cores (at least one).
     pub threads: usize,
 }

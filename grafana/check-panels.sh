@@ -62,6 +62,7 @@ cleanup() {
     fi
     stop_pid "$souk_pid" TERM
     stop_pid "$prom_pid" TERM
+    stop_pid "${hook_pid:-}" TERM
     stop_private_cluster "$work"
     if [[ "${KEEP_TMP:-}" == 1 ]]; then
         say "kept $tmp"
@@ -139,6 +140,25 @@ call() { # method path token [idempotency-key] [json body]: prints the status co
     curl "${args[@]}" 2>/dev/null || true
 }
 tally() { codes[$1]=$((${codes[$1]:-0} + 1)); requests=$((requests + 1)); }
+
+# A webhook receiver that accepts everything, subscribed to the checkout's events, so the
+# delivery panels have deliveries (and their latency) to show.
+hook_port="$(free_port)"
+python3 -c '
+import http.server, sys
+class Accept(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Accept).serve_forever()
+' "$hook_port" >"$tmp/hook.log" 2>&1 &
+hook_pid=$!
+status="$(call POST /v1/admin/webhooks "$admin_token" '' \
+    "{\"url\":\"http://127.0.0.1:$hook_port/hook\",\"events\":[\"order.created\",\"order.paid\"]}")"
+[[ "$status" == 201 ]] || die "subscribing the webhook receiver answered $status, not 201"
 
 run_id="$$-$(date +%s)"
 status="$(call POST /v1/admin/users/2/wallet/credits "$admin_token" "credit-$run_id" \

@@ -16,6 +16,7 @@ pub async fn violations(client: &Client) -> Result<Vec<String>, tokio_postgres::
     external_payments(client, &mut found).await?;
     promos(client, &mut found).await?;
     histories(client, &mut found).await?;
+    events(client, &mut found).await?;
     Ok(found)
 }
 
@@ -204,6 +205,37 @@ async fn histories(client: &Client, found: &mut Vec<String>) -> Result<(), tokio
         if let Some(problem) = history_problem(&status, &from, &to) {
             found.push(format!("I6: order {id}: {problem}"));
         }
+    }
+    Ok(())
+}
+
+/// E1: every order committed, and every move of its status, has its event in the outbox.
+/// Checked over the last day (older events may have been pruned after delivery) and since
+/// the outbox exists (orders of a shop upgraded from before it have none).
+async fn events(client: &Client, found: &mut Vec<String>) -> Result<(), tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "WITH since AS (
+                SELECT greatest(now() - interval '1 day',
+                                (SELECT applied_at FROM schema_migrations WHERE name = '0010_events')) AS t
+            )
+            SELECT o.id, 'order.created', o.status FROM orders o, since
+            WHERE o.created_at >= since.t
+              AND NOT EXISTS (SELECT 1 FROM events e WHERE e.stream = 'order:' || o.id AND e.type = 'order.created')
+            UNION ALL
+            SELECT h.order_id, 'order.status_changed', h.to_status FROM order_status_history h, since
+            WHERE h.from_status IS NOT NULL AND h.created_at >= since.t
+              AND NOT EXISTS (SELECT 1 FROM events e WHERE e.stream = 'order:' || h.order_id
+                                AND e.type = 'order.status_changed' AND e.data->>'to' = h.to_status)
+            ORDER BY 1",
+            &[],
+        )
+        .await?;
+    for row in rows {
+        let (id, kind, status): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+        found.push(format!(
+            "E1: order {id} has no {kind} event (status {status}) in the outbox"
+        ));
     }
     Ok(())
 }

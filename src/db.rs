@@ -30,6 +30,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../sql/0008_order_money.sql"),
     ),
     ("0009_cluster", include_str!("../sql/0009_cluster.sql")),
+    ("0010_events", include_str!("../sql/0010_events.sql")),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

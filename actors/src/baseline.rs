@@ -326,7 +326,9 @@ async fn locked_checkout(
         promo: None,
         payment_due: None,
     };
-    let outcome = apply(tx, &meta.write(WriteOp::Checkout(Box::new(write))))
+    // The same events as the actors' checkout, so both engines pay for the outbox.
+    let rules = crate::domain::events::EventRules::default();
+    let (outcome, _) = apply(tx, &meta.write(WriteOp::Checkout(Box::new(write))), &rules)
         .await
         .map_err(from_apply)?;
     match outcome {
@@ -382,6 +384,7 @@ async fn locked_line(
         quantity,
         unit_price: Money::from_minor(product.try_get(3)?),
         items,
+        available_after: Some(available - quantity.get()),
     })
 }
 

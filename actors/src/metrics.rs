@@ -22,6 +22,8 @@ pub struct ActorMetrics {
     /// Batches whose sets the database refused without naming a write, applied again
     /// write by write.
     pub set_fallbacks: IntCounter,
+    /// Events committed to the outbox, by type.
+    pub events_recorded: IntCounterVec,
     pub cluster: ClusterMetrics,
 }
 
@@ -100,6 +102,13 @@ impl ActorMetrics {
                 "souk_persistence_set_fallbacks_total",
                 "Batches whose set statements were refused and that were applied again write by write",
             )?,
+            events_recorded: IntCounterVec::new(
+                Opts::new(
+                    "souk_events_recorded_total",
+                    "Events committed to the outbox with their change, by type",
+                ),
+                &["type"],
+            )?,
             fenced_writes: IntCounter::new(
                 "souk_cluster_fenced_writes_total",
                 "Writes rolled back because another node had taken one of their shards",
@@ -141,6 +150,9 @@ impl ActorMetrics {
         for reason in ["rejected", "unavailable", "overloaded"] {
             m.write_failures.with_label_values(&[reason]);
         }
+        for kind in crate::domain::events::EventType::ALL {
+            m.events_recorded.with_label_values(&[kind.as_str()]);
+        }
         registry.register(Box::new(m.actors_live.clone()))?;
         registry.register(Box::new(m.actors_started.clone()))?;
         registry.register(Box::new(m.actors_passivated.clone()))?;
@@ -151,6 +163,7 @@ impl ActorMetrics {
         registry.register(Box::new(m.fenced_writes.clone()))?;
         registry.register(Box::new(m.batches.clone()))?;
         registry.register(Box::new(m.set_fallbacks.clone()))?;
+        registry.register(Box::new(m.events_recorded.clone()))?;
         registry.register(Box::new(m.cluster.members.clone()))?;
         registry.register(Box::new(m.cluster.shards_owned.clone()))?;
         registry.register(Box::new(m.cluster.handoffs.clone()))?;

@@ -16,6 +16,7 @@ pub mod scrape;
 pub mod signature;
 pub mod state;
 pub mod telegram;
+pub mod webhooks;
 
 use actix_web::web;
 

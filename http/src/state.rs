@@ -38,6 +38,8 @@ pub struct AppState {
     pub dashboard: souk_actors::views::dashboard::DashboardView,
     /// The Telegram bot: its settings, Bot API client and metrics.
     pub telegram: Arc<crate::telegram::bot::Bot>,
+    /// Webhook subscriptions' URL policy, the dispatcher's metrics and its wake-up.
+    pub webhooks: crate::webhooks::WebhookState,
 }
 
 impl AppState {

@@ -55,6 +55,7 @@ pub struct Settings {
     pub rate_limits: souk_http::middleware::ratelimit::RateLimitSettings,
     pub metrics: MetricsSettings,
     pub cluster: ClusterSettings,
+    pub webhooks: souk_http::webhooks::WebhookSettings,
     /// Tests mount extra routes (a handler that panics) on the real app through this; it is
     /// not configurable from a file or the environment, so production cannot reach it.
     #[doc(hidden)]

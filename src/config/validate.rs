@@ -33,6 +33,9 @@ impl Settings {
                 "SOUK__HTTP__CORS_ORIGINS: {origin}"
             )));
         }
+        if let Some(problem) = self.webhooks.invalid() {
+            return invalid(problem);
+        }
         if let Some(class) = self.rate_limits.invalid() {
             return Err(ConfigError::Invalid(format!(
                 "SOUK__RATE_LIMITS__{}__PER_SECOND must be within 0.001..=1e9 and __BURST positive",

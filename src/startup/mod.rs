@@ -84,8 +84,18 @@ impl Application {
         let telegram = std::sync::Arc::new(bot);
 
         let ownership = ownership(&settings, &pool).await?;
-        let registry = start_actors(&settings, &pool, write_pool, actor_metrics, ownership);
+        // Woken by the group commit when events commit; the dispatcher sends them.
+        let outbox = Arc::new(tokio::sync::Notify::new());
+        let registry = start_actors(
+            &settings,
+            &pool,
+            write_pool,
+            actor_metrics,
+            ownership,
+            outbox.clone(),
+        );
         spawn_background(&settings, &registry, &shutdown);
+        let webhooks = start_webhooks(&settings, &pool, &prometheus, outbox, &shutdown)?;
         let cluster_registry = registry.clone();
         let parts = StateParts {
             registry,
@@ -94,6 +104,7 @@ impl Application {
             metrics: http_metrics,
             prometheus,
             telegram,
+            webhooks,
         };
         let state = app_state(&settings, parts).await?;
         let (port, server) = serve(&settings, state, &shutdown.token())?;
@@ -242,6 +253,7 @@ fn start_actors(
     write_pool: deadpool_postgres::Pool,
     actor_metrics: ActorMetrics,
     ownership: Arc<Ownership>,
+    outbox: Arc<tokio::sync::Notify>,
 ) -> Arc<Registry> {
     // In a cluster, owners on other nodes are reached over their internal API within the
     // same bound a local owner has to answer.
@@ -272,12 +284,16 @@ fn start_actors(
         batch_max: settings.persistence.batch_max,
         queue_max: settings.persistence.queue_max,
         write_timeout: Duration::from_millis(settings.persistence.write_timeout_ms),
+        events: souk_actors::domain::events::EventRules {
+            stock_low: settings.metrics.stock_low_threshold,
+        },
     };
     // Group commit gets its own thread so a busy HTTP or actor thread never delays a COMMIT.
     let persistence = {
         let (metrics, ownership) = (actor_metrics.clone(), ownership.clone());
         PersistenceActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
             PersistenceActor::new(write_pool, persistence_config, metrics, ownership)
+                .with_outbox(outbox)
         })
     };
     Registry::new(Deps {
@@ -299,6 +315,35 @@ fn start_actors(
         arbiters,
         ownership,
         forwarder,
+    })
+}
+
+/// The webhook dispatcher, running until shutdown, and what the routes share with it.
+fn start_webhooks(
+    settings: &Settings,
+    pool: &deadpool_postgres::Pool,
+    prometheus: &prometheus::Registry,
+    wake: Arc<tokio::sync::Notify>,
+    shutdown: &Shutdown,
+) -> Result<souk_http::webhooks::WebhookState, StartError> {
+    let production = settings.profile == crate::config::Profile::Production;
+    let allow_private = settings.webhooks.allow_private || !production;
+    let metrics = souk_http::webhooks::dispatch::WebhookMetrics::new(prometheus)?;
+    let dispatcher = souk_http::webhooks::dispatch::Dispatcher {
+        pool: pool.clone(),
+        settings: settings.webhooks.clone(),
+        public_only: !allow_private,
+        metrics: metrics.clone(),
+        wake: wake.clone(),
+    };
+    shutdown.spawn_loop(dispatcher.run(shutdown.token()));
+    Ok(souk_http::webhooks::WebhookState {
+        policy: souk_http::webhooks::target::UrlPolicy {
+            https_only: production && !settings.webhooks.allow_private,
+            allow_private,
+        },
+        metrics,
+        wake,
     })
 }
 

@@ -26,6 +26,7 @@ pub(super) struct StateParts {
     pub(super) metrics: HttpMetrics,
     pub(super) prometheus: prometheus::Registry,
     pub(super) telegram: Arc<souk_http::telegram::Bot>,
+    pub(super) webhooks: souk_http::webhooks::WebhookState,
 }
 
 /// The handlers' shared state, with maintenance mode as last set.
@@ -40,6 +41,7 @@ pub(super) async fn app_state(
         metrics: http_metrics,
         prometheus,
         telegram,
+        webhooks,
     } = parts;
     let maintenance = souk_http::state::MaintenanceSwitch::default();
     maintenance.set(
@@ -71,6 +73,7 @@ pub(super) async fn app_state(
         stock_low_threshold: settings.metrics.stock_low_threshold,
         dashboard: Default::default(),
         telegram,
+        webhooks,
     }))
 }
 

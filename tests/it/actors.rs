@@ -36,6 +36,7 @@ async fn one_bad_write_never_fails_the_writes_batched_with_it() {
         batch_max: 256,
         queue_max: 1000,
         write_timeout: Duration::from_secs(5),
+        events: souk_actors::domain::events::EventRules::default(),
     };
     let persistence = actix::Actor::start(PersistenceActor::new(
         pool,
@@ -156,6 +157,7 @@ async fn a_batch_cut_off_by_the_timeout_never_commits_later() {
         batch_max: 256,
         queue_max: 1000,
         write_timeout: Duration::from_millis(300),
+        events: souk_actors::domain::events::EventRules::default(),
     };
     let persistence = actix::Actor::start(PersistenceActor::new(pool, config, metrics, single()));
     let credit = |user: i64, amount: i64| {

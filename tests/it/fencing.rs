@@ -57,6 +57,7 @@ async fn a_write_for_a_shard_taken_by_a_newer_owner_is_rolled_back_and_refused()
         batch_max: 256,
         queue_max: 1000,
         write_timeout: Duration::from_secs(5),
+        events: souk_actors::domain::events::EventRules::default(),
     };
     let persistence = actix::Actor::start(PersistenceActor::new(
         pool.clone(),

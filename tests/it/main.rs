@@ -62,3 +62,5 @@ mod unpaid;
 mod users;
 mod variants;
 mod wallet;
+mod webhook_receiver;
+mod webhooks;

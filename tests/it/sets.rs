@@ -130,6 +130,7 @@ fn writes(ops: &[(Op, bool)], users: &[i64], bad: Bad, at: usize) -> Vec<Write> 
                         quantity: Quantity::new(*quantity).expect("quantity"),
                         unit_price: Money::from_minor(PRICE),
                         items: Vec::new(),
+                        available_after: None,
                     }];
                     if *keys > 0 {
                         let items: Vec<i64> = (next_key..next_key + *keys as i64).collect();
@@ -141,6 +142,7 @@ fn writes(ops: &[(Op, bool)], users: &[i64], bad: Bad, at: usize) -> Vec<Write> 
                             quantity: Quantity::new(*keys as i64).expect("quantity"),
                             unit_price: Money::from_minor(KEY_PRICE),
                             items,
+                            available_after: None,
                         });
                     }
                     checkout(u, lines, promo.then_some("SAVE"))
@@ -200,6 +202,7 @@ fn writes(ops: &[(Op, bool)], users: &[i64], bad: Bad, at: usize) -> Vec<Write> 
                 quantity: Quantity::new(1).expect("quantity"),
                 unit_price: Money::from_minor(PRICE),
                 items: Vec::new(),
+                available_after: None,
             }],
             None,
         ),
@@ -212,6 +215,7 @@ fn writes(ops: &[(Op, bool)], users: &[i64], bad: Bad, at: usize) -> Vec<Write> 
                 quantity: Quantity::new(1).expect("quantity"),
                 unit_price: Money::from_minor(PRICE),
                 items: Vec::new(),
+                available_after: None,
             }],
             Some("FULL"),
         ),
@@ -260,7 +264,7 @@ fn refund(u: i64, amount: i64) -> WriteOp {
 /// keys, a promo SAVE with uses to spare and a promo FULL with none left.
 const SEED: &str = "
 TRUNCATE users, categories, products, orders, order_lines, digital_items, stock_movements, cart_items,
-         wallet_transactions, order_status_history, idempotency_keys, audit_log, promos, promo_redemptions
+         wallet_transactions, order_status_history, idempotency_keys, audit_log, promos, promo_redemptions, events
          RESTART IDENTITY CASCADE;
 INSERT INTO users (id, display_name, balance_minor) SELECT n, 'u' || n, 10000 FROM generate_series(1, 8) n;
 INSERT INTO wallet_transactions (user_id, kind, amount_minor, reason) SELECT n, 'credit', 10000, 'seed' FROM generate_series(1, 8) n;
@@ -298,7 +302,10 @@ UNION ALL SELECT 'ledger', jsonb_agg(x ORDER BY x) FROM (
     FROM wallet_transactions t LEFT JOIN orders o ON o.id = t.order_id) ledger
 UNION ALL SELECT 'key', jsonb_agg(jsonb_build_array(user_id, key, status_code, response) ORDER BY user_id, key) FROM idempotency_keys
 UNION ALL SELECT 'promo', jsonb_agg(jsonb_build_array(code, redemptions) ORDER BY code) FROM promos
-UNION ALL SELECT 'redemption', jsonb_agg(jsonb_build_array(r.code, r.user_id) ORDER BY r.code, r.user_id) FROM promo_redemptions r";
+UNION ALL SELECT 'redemption', jsonb_agg(jsonb_build_array(r.code, r.user_id) ORDER BY r.code, r.user_id) FROM promo_redemptions r
+UNION ALL SELECT 'event', jsonb_agg(x ORDER BY x) FROM (
+    SELECT jsonb_build_array(e.type, coalesce('buyer:' || o.user_id, e.stream), e.data - 'order' - 'order_id' - 'transaction_id') AS x
+    FROM events e LEFT JOIN orders o ON e.stream = 'order:' || o.id) told";
 
 struct Db {
     pool: deadpool_postgres::Pool,

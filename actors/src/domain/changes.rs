@@ -87,6 +87,9 @@ pub struct CheckoutLine {
     pub quantity: Quantity,
     pub unit_price: Money,
     pub items: Vec<i64>,
+    /// The product's available units after this sale, as its owner decided it; `None`
+    /// when unknown (then the sale tells no `stock.low`).
+    pub available_after: Option<i64>,
 }
 
 #[derive(Debug, Clone)]

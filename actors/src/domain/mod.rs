@@ -2,9 +2,11 @@
 //! HTTP status here (`tests/it/architecture.rs` keeps it so); everything above builds on it.
 
 pub mod address;
+pub mod backoff;
 pub mod cart;
 pub mod changes;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod maintenance;

@@ -253,6 +253,7 @@ impl Held {
             quantity: self.quantity,
             unit_price: self.reserved.unit_price,
             items: self.reserved.items.clone(),
+            available_after: Some(self.reserved.available),
         }
     }
 }

@@ -13,6 +13,7 @@
 use crate::domain::changes::Outcome;
 use crate::domain::changes::Write;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::events::{EventRules, EventType};
 use crate::domain::shards::Fence;
 use crate::entity::ownership::Ownership;
 use crate::metrics::ActorMetrics;
@@ -32,6 +33,8 @@ pub struct PersistenceConfig {
     pub queue_max: usize,
     /// Bound on one batch's statements; past it the batch fails as "unavailable".
     pub write_timeout: Duration,
+    /// What decides the events a batch records with its changes.
+    pub events: EventRules,
 }
 
 pub struct PersistenceActor {
@@ -43,6 +46,8 @@ pub struct PersistenceActor {
     committing: bool,
     /// Callers of `Flush`, answered once the queue is empty and no batch is committing.
     flushed: Vec<oneshot::Sender<()>>,
+    /// Woken after a batch that recorded events commits: the outbox's dispatcher.
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 struct Job {
@@ -81,7 +86,14 @@ impl PersistenceActor {
             queue: VecDeque::new(),
             committing: false,
             flushed: Vec::new(),
+            outbox: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Wakes `outbox` after each batch that recorded events commits.
+    pub fn with_outbox(mut self, outbox: Arc<tokio::sync::Notify>) -> Self {
+        self.outbox = outbox;
+        self
     }
 
     fn start_batch(&mut self, ctx: &mut Context<Self>) {
@@ -99,11 +111,19 @@ impl PersistenceActor {
         self.committing = true;
         let batch = run_batch(
             self.pool.clone(),
-            self.config.write_timeout,
+            self.config,
             self.metrics.clone(),
             self.ownership.clone(),
             jobs,
         );
+        let outbox = self.outbox.clone();
+        let batch = async move {
+            let (failure, told) = batch.await;
+            if told {
+                outbox.notify_one();
+            }
+            failure
+        };
         ctx.spawn(batch.into_actor(self).map(|failure, act, ctx| {
             act.committing = false;
             if let Some(error) = failure {
@@ -202,33 +222,39 @@ pub async fn persist(persistence: &Addr<PersistenceActor>, write: Write) -> Doma
         .map_err(|_| DomainError::Unavailable("the persistence actor stopped".into()))?
 }
 
-/// Commits `jobs`; returns the error if the database failed a whole batch.
+/// Commits `jobs`; returns the error if the database failed a whole batch, and whether
+/// any event was recorded.
 async fn run_batch(
     pool: Pool,
-    timeout: Duration,
+    config: PersistenceConfig,
     metrics: ActorMetrics,
     ownership: Arc<Ownership>,
     jobs: Vec<Job>,
-) -> Option<DomainError> {
-    run_batch_as(pool, timeout, metrics, ownership, jobs, Mode::Sets).await
+) -> (Option<DomainError>, bool) {
+    run_batch_as(pool, config, metrics, ownership, jobs, Mode::Sets).await
 }
 
 /// `run_batch`, first applied as `mode` says.
 async fn run_batch_as(
     pool: Pool,
-    timeout: Duration,
+    config: PersistenceConfig,
     metrics: ActorMetrics,
     ownership: Arc<Ownership>,
     mut jobs: Vec<Job>,
     mut mode: Mode,
-) -> Option<DomainError> {
+) -> (Option<DomainError>, bool) {
     let mut failure = None;
+    let mut told = false;
     while !jobs.is_empty() {
         let started = Instant::now();
-        let attempt = tokio::time::timeout(timeout, attempt_batch(&pool, &jobs, mode)).await;
+        let attempt = tokio::time::timeout(
+            config.write_timeout,
+            attempt_batch(&pool, &jobs, mode, &config.events),
+        )
+        .await;
         let result = match attempt {
             Ok((result, applied_as)) => {
-                if matches!(result, BatchResult::Committed(_)) {
+                if matches!(result, BatchResult::Committed(..)) {
                     metrics.batches.with_label_values(&[applied_as]).inc();
                 }
                 result
@@ -238,7 +264,14 @@ async fn run_batch_as(
             }
         };
         match result {
-            BatchResult::Committed(outcomes) => {
+            BatchResult::Committed(outcomes, kinds) => {
+                for kind in &kinds {
+                    metrics
+                        .events_recorded
+                        .with_label_values(&[kind.as_str()])
+                        .inc();
+                }
+                told |= !kinds.is_empty();
                 metrics.batch_size.observe(jobs.len() as f64);
                 metrics
                     .commit_seconds
@@ -307,7 +340,7 @@ async fn run_batch_as(
             }
         }
     }
-    failure
+    (failure, told)
 }
 
 /// How a batch is applied.
@@ -320,7 +353,8 @@ enum Mode {
 }
 
 enum BatchResult {
-    Committed(Vec<Outcome>),
+    /// Every write's outcome and the kinds of the events the batch recorded.
+    Committed(Vec<Outcome>, Vec<EventType>),
     JobFailed(usize, DomainError),
     /// A set was refused without naming the write at fault; nothing committed.
     Unsettled(String),
@@ -330,7 +364,12 @@ enum BatchResult {
 }
 
 /// Applies and commits `jobs`; also answers how they were applied (`sets` or `each`).
-async fn attempt_batch(pool: &Pool, jobs: &[Job], mode: Mode) -> (BatchResult, &'static str) {
+async fn attempt_batch(
+    pool: &Pool,
+    jobs: &[Job],
+    mode: Mode,
+    rules: &EventRules,
+) -> (BatchResult, &'static str) {
     let writes: Vec<&Write> = jobs.iter().map(|job| &job.write).collect();
     let plan = match mode {
         Mode::Sets => sets::Plan::of(&writes),
@@ -338,7 +377,7 @@ async fn attempt_batch(pool: &Pool, jobs: &[Job], mode: Mode) -> (BatchResult, &
     };
     let applied_as = if plan.is_some() { "sets" } else { "each" };
     (
-        attempt(pool, jobs, &writes, plan.as_ref()).await,
+        attempt(pool, jobs, &writes, plan.as_ref(), rules).await,
         applied_as,
     )
 }
@@ -348,6 +387,7 @@ async fn attempt(
     jobs: &[Job],
     writes: &[&Write],
     plan: Option<&sets::Plan<'_>>,
+    rules: &EventRules,
 ) -> BatchResult {
     let tx = match pool.get().await {
         Ok(client) => OpenTx::new(client),
@@ -377,8 +417,8 @@ async fn attempt(
     };
     let work = async {
         match plan {
-            Some(plan) => sets::apply(db, writes, plan).await,
-            None => apply_each(db, writes).await,
+            Some(plan) => sets::apply(db, writes, plan, rules).await,
+            None => apply_each(db, writes, rules).await,
         }
     };
     let (begun, stale, applied) = futures_util::future::join3(begin, check, work).await;
@@ -398,8 +438,8 @@ async fn attempt(
         }
         Err(_) => {}
     }
-    let outcomes = match applied {
-        Applied::All(outcomes) => outcomes,
+    let (outcomes, kinds) = match applied {
+        Applied::All(outcomes, kinds) => (outcomes, kinds),
         Applied::Failed(e) => return BatchResult::Failed(DomainError::Unavailable(e.to_string())),
         // A connection that cannot even roll back is closed by `finish`; the retry takes another.
         Applied::Refused(index, error) => {
@@ -412,7 +452,7 @@ async fn attempt(
         }
     };
     match tx.finish(true).await {
-        Ok(()) => BatchResult::Committed(outcomes),
+        Ok(()) => BatchResult::Committed(outcomes, kinds),
         // A failed COMMIT may or may not have reached the disk; callers see "unavailable"
         // and their idempotent retry finds the truth in the database.
         Err(e) => BatchResult::Failed(DomainError::Unavailable(format!("commit failed: {e}"))),
@@ -442,14 +482,19 @@ pub async fn commit_batch(
             }
         })
         .collect();
-    let timeout = Duration::from_secs(30);
+    let config = PersistenceConfig {
+        batch_max: usize::MAX,
+        queue_max: usize::MAX,
+        write_timeout: Duration::from_secs(30),
+        events: EventRules::default(),
+    };
     let ownership = Arc::new(Ownership::single());
     if as_sets {
-        run_batch(pool.clone(), timeout, metrics.clone(), ownership, jobs).await;
+        run_batch(pool.clone(), config, metrics.clone(), ownership, jobs).await;
     } else {
         run_batch_as(
             pool.clone(),
-            timeout,
+            config,
             metrics.clone(),
             ownership,
             jobs,

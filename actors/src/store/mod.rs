@@ -9,6 +9,7 @@ pub(crate) mod audit;
 mod catalog;
 pub(crate) mod conversation;
 pub mod dashboard;
+pub(crate) mod events;
 pub mod fencing;
 pub mod group_commit;
 pub mod idempotency;
@@ -22,6 +23,7 @@ pub mod telegram;
 pub(crate) mod tx;
 mod unpaid;
 mod users;
+pub mod webhooks;
 pub mod writes;
 
 pub use catalog::*;

@@ -26,6 +26,7 @@ pub async fn render(req: actix_web::HttpRequest, state: web::Data<AppState>) -> 
         // The scrape still answers; the gauge keeps its last value and readiness reports the outage.
         Err(e) => tracing::debug!(error = %e, "low-stock count not sampled"),
     }
+    state.webhooks.metrics.sample(&state.pool).await;
     let families = state.prometheus.gather();
     match TextEncoder::new().encode_to_string(&families) {
         Ok(text) => HttpResponse::Ok()

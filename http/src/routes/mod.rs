@@ -15,6 +15,7 @@ pub mod promos;
 pub mod returns;
 pub mod users;
 pub mod wallet;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use crate::middleware::request::RequestId;
@@ -37,7 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(promos::configure)
         .configure(payments::configure)
         .configure(returns::configure)
-        .configure(dashboard::configure);
+        .configure(dashboard::configure)
+        .configure(webhooks::configure);
 }
 
 /// The one list shape: `{"items": [...], "next_cursor": "..." | null}`.

@@ -38,6 +38,10 @@ pub struct Reserved {
     pub kind: ProductKind,
     pub unit_price: Money,
     pub items: Vec<i64>,
+    /// Units still available once this reservation holds its own: a sale that takes the
+    /// product to its low-stock threshold tells so when it commits (`domain::events`).
+    #[serde(default)]
+    pub available: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -185,6 +189,7 @@ impl ProductState {
             kind: self.kind,
             unit_price: self.price,
             items,
+            available: self.available(),
         })
     }
 

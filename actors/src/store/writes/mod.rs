@@ -19,12 +19,17 @@ use crate::domain::changes::Outcome;
 use crate::domain::changes::Write;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::DomainError;
+use crate::domain::events::{self, EventRules, EventType};
 pub(crate) use crate::store::tx::{ApplyError, Db, OpenTx};
 
-/// Applies one write with its idempotency record and audit row. A batch that is not
-/// applied as sets (`sets.rs`) applies each of its writes here; the statements are the
-/// same ones, given one row.
-pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError> {
+/// Applies one write with its idempotency record, audit row and events. A batch that is
+/// not applied as sets (`sets.rs`) applies each of its writes here; the statements are the
+/// same ones, given one row. Also answers the kinds of the events it recorded.
+pub(crate) async fn apply(
+    tx: &Db,
+    write: &Write,
+    rules: &EventRules,
+) -> Result<(Outcome, Vec<EventType>), ApplyError> {
     let outcome = match &write.op {
         WriteOp::Checkout(c) => one_outcome(checkout::apply_all(tx, &[c]).await?)?,
         WriteOp::StockDelta {
@@ -79,18 +84,25 @@ pub(crate) async fn apply(tx: &Db, write: &Write) -> Result<Outcome, ApplyError>
     if let Some(audit) = &write.audit {
         crate::store::audit::record(tx, audit).await?;
     }
-    Ok(outcome)
+    let told = events::of(&write.op, &outcome, rules);
+    let told: Vec<&events::EventDraft> = told.iter().collect();
+    crate::store::events::record_all(tx, &told).await?;
+    Ok((outcome, told.iter().map(|e| e.kind).collect()))
 }
 
 /// Applies each of `writes` by itself, all in one flight: the batch's way when it cannot
 /// be applied as sets, and the way to find which write the database refuses.
-pub(crate) async fn apply_each(tx: &Db, writes: &[&Write]) -> sets::Applied {
-    let results = futures_util::future::join_all(writes.iter().map(|w| apply(tx, w))).await;
+pub(crate) async fn apply_each(tx: &Db, writes: &[&Write], rules: &EventRules) -> sets::Applied {
+    let results = futures_util::future::join_all(writes.iter().map(|w| apply(tx, w, rules))).await;
     let mut outcomes = Vec::with_capacity(writes.len());
+    let mut kinds = Vec::new();
     let mut culprit = None;
     for (index, result) in results.into_iter().enumerate() {
         match result {
-            Ok(outcome) => outcomes.push(outcome),
+            Ok((outcome, told)) => {
+                outcomes.push(outcome);
+                kinds.extend(told);
+            }
             Err(ApplyError::Job(error)) => {
                 culprit.get_or_insert((index, error));
             }
@@ -101,7 +113,7 @@ pub(crate) async fn apply_each(tx: &Db, writes: &[&Write]) -> sets::Applied {
     }
     match culprit {
         Some((index, error)) => sets::Applied::Refused(index, error),
-        None if outcomes.len() == writes.len() => sets::Applied::All(outcomes),
+        None if outcomes.len() == writes.len() => sets::Applied::All(outcomes, kinds),
         // Aborted without a culprit cannot happen; the batch goes again one by one.
         None => sets::Applied::Unsettled("the batch's transaction aborted".into()),
     }

@@ -17,6 +17,7 @@ use super::stock::{self, Move, Movement};
 use super::{ApplyError, Db};
 use crate::domain::changes::{CheckoutWrite, IdempotencyDraft, Outcome, Write, WriteOp};
 use crate::domain::error::DomainError;
+use crate::domain::events::{self, EventDraft, EventRules, EventType};
 use crate::domain::idempotency::StoredAnswer;
 use crate::domain::model::{StockReport, WalletTxKind};
 use crate::domain::shards::EntityKey;
@@ -154,8 +155,8 @@ impl<'a> Plan<'a> {
 
 /// What applying a batch as sets came to (before COMMIT).
 pub(crate) enum Applied {
-    /// Every write's outcome, in batch order.
-    All(Vec<Outcome>),
+    /// Every write's outcome, in batch order, and the kinds of the events recorded.
+    All(Vec<Outcome>, Vec<EventType>),
     /// This write alone is at fault; the others may go again without it.
     Refused(usize, DomainError),
     /// The database refused a set without naming the write: apply the batch one by one.
@@ -166,8 +167,13 @@ pub(crate) enum Applied {
 
 /// Applies `writes` as `plan` says, inside the caller's transaction: the set statements
 /// and the writes applied alone in one flight, then the records and audit rows of the
-/// sets' writes, whose stored answers need the orders' ids.
-pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applied {
+/// sets' writes, whose stored answers and events need the orders' ids.
+pub(crate) async fn apply(
+    db: &Db,
+    writes: &[&Write],
+    plan: &Plan<'_>,
+    rules: &EventRules,
+) -> Applied {
     let checkouts: Vec<&CheckoutWrite> = plan.checkouts.iter().map(|(_, c)| *c).collect();
     let changes: Vec<CartChange> = plan.cart.iter().map(|(_, c)| *c).collect();
     let entries: Vec<Entry> = plan.credits.iter().map(|(_, e)| *e).collect();
@@ -207,7 +213,7 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
     let alone = futures_util::future::join_all(
         plan.alone
             .iter()
-            .map(|index| super::apply(db, writes[*index])),
+            .map(|index| super::apply(db, writes[*index], rules)),
     );
     let ((orders, cart, credits, moved), alone) = futures_util::future::join(sets, alone).await;
 
@@ -221,6 +227,7 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
         }
     };
     let mut outcomes: Vec<Option<Outcome>> = vec![None; writes.len()];
+    let mut kinds: Vec<EventType> = Vec::new();
     let mut refused: Option<(usize, DomainError)> = None;
     let mut refuse = |index: usize, error: DomainError| {
         if refused.as_ref().is_none_or(|(first, _)| index < *first) {
@@ -259,7 +266,10 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
     }
     for (index, result) in plan.alone.iter().zip(alone) {
         match result {
-            Ok(outcome) => outcomes[*index] = Some(outcome),
+            Ok((outcome, told)) => {
+                outcomes[*index] = Some(outcome);
+                kinds.extend(told);
+            }
             Err(ApplyError::Job(e)) => refuse(*index, e),
             // Collateral damage of an earlier write's error, named above.
             Err(ApplyError::Aborted) => {}
@@ -270,12 +280,13 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
         return Applied::Refused(index, error);
     }
 
-    // The sets' writes' records and audit rows (writes applied alone wrote their own).
+    // The sets' writes' records, audit rows and events (writes applied alone wrote their own).
     // The records' batch indices and the records themselves, apart: the statement takes
     // the latter as they are, so no answer is copied.
     let mut recorded: Vec<usize> = Vec::new();
     let mut drafts: Vec<(&IdempotencyDraft, StoredAnswer)> = Vec::new();
     let mut audits = Vec::new();
+    let mut told: Vec<EventDraft> = Vec::new();
     let alone: HashSet<usize> = plan.alone.iter().copied().collect();
     for (index, outcome) in outcomes.iter().enumerate() {
         if alone.contains(&index) {
@@ -289,8 +300,11 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
             drafts.push((idem, (idem.answer)(outcome)));
         }
         audits.extend(write.audit.as_ref());
+        told.extend(events::of(&write.op, outcome, rules));
     }
-    let (stored, audited) = futures_util::future::join(
+    kinds.extend(told.iter().map(|e| e.kind));
+    let told: Vec<&EventDraft> = told.iter().collect();
+    let (stored, audited, recorded_events) = futures_util::future::join3(
         async {
             if drafts.is_empty() {
                 Ok(Vec::new())
@@ -305,6 +319,7 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
                 crate::store::audit::record_all(db, &audits).await
             }
         },
+        crate::store::events::record_all(db, &told),
     )
     .await;
     let stored = match stored {
@@ -312,7 +327,7 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
         Err(ApplyError::Batch(e)) => return Applied::Failed(e),
         Err(e) => return Applied::Unsettled(describe(&e)),
     };
-    if let Err(e) = audited {
+    if let Err(e) = audited.and(recorded_events) {
         return match ApplyError::from(e) {
             ApplyError::Batch(e) => Applied::Failed(e),
             other => Applied::Unsettled(describe(&other)),
@@ -323,7 +338,7 @@ pub(crate) async fn apply(db: &Db, writes: &[&Write], plan: &Plan<'_>) -> Applie
         return Applied::Refused(*index, DomainError::KeyTaken);
     }
     match outcomes.into_iter().collect::<Option<Vec<Outcome>>>() {
-        Some(all) => Applied::All(all),
+        Some(all) => Applied::All(all, kinds),
         None => Applied::Unsettled("a write of the batch has no outcome".into()),
     }
 }

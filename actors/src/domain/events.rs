@@ -1,0 +1,389 @@
+//! Events out: what a committed change tells the world. `of` reads them off a write and
+//! what it produced, so the group commit records them in the change's own transaction
+//! (the outbox) and an event exists exactly when its change committed. Each event names
+//! its stream (the order, user or product it is about): the events of one stream are
+//! delivered in the order they were committed.
+
+use crate::domain::changes::{Outcome, WriteOp};
+use crate::domain::ids::{OrderId, ProductId, UserId};
+use crate::domain::model::Order;
+use crate::domain::payment::{EventOutcome, PaymentTarget};
+use crate::domain::returns::ReturnWrite;
+use crate::domain::status::{OrderStatus, StatusChange};
+use serde_json::{json, Value};
+
+/// The kinds of event, as subscribers name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    OrderCreated,
+    OrderPaid,
+    OrderStatusChanged,
+    OrderCancelled,
+    OrderRefunded,
+    ReturnRequested,
+    ReturnUpdated,
+    PaymentRejected,
+    StockLow,
+    StockRestocked,
+    WalletCredited,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 11] = [
+        EventType::OrderCreated,
+        EventType::OrderPaid,
+        EventType::OrderStatusChanged,
+        EventType::OrderCancelled,
+        EventType::OrderRefunded,
+        EventType::ReturnRequested,
+        EventType::ReturnUpdated,
+        EventType::PaymentRejected,
+        EventType::StockLow,
+        EventType::StockRestocked,
+        EventType::WalletCredited,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::OrderCreated => "order.created",
+            EventType::OrderPaid => "order.paid",
+            EventType::OrderStatusChanged => "order.status_changed",
+            EventType::OrderCancelled => "order.cancelled",
+            EventType::OrderRefunded => "order.refunded",
+            EventType::ReturnRequested => "return.requested",
+            EventType::ReturnUpdated => "return.updated",
+            EventType::PaymentRejected => "payment.rejected",
+            EventType::StockLow => "stock.low",
+            EventType::StockRestocked => "stock.restocked",
+            EventType::WalletCredited => "wallet.credited",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// An event before it is recorded: its id and time are given by the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDraft {
+    pub kind: EventType,
+    /// `order:<id>`, `user:<id>` or `product:<id>`: events of one stream keep their order.
+    pub stream: String,
+    pub data: Value,
+}
+
+/// The shop's settings that decide some events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRules {
+    /// `stock.low` fires when a product's available units fall to this or below.
+    pub stock_low: i64,
+}
+
+impl Default for EventRules {
+    fn default() -> Self {
+        EventRules { stock_low: 5 }
+    }
+}
+
+fn order_stream(order: OrderId) -> String {
+    format!("order:{order}")
+}
+
+fn user_stream(user: UserId) -> String {
+    format!("user:{user}")
+}
+
+fn product_stream(product: ProductId) -> String {
+    format!("product:{product}")
+}
+
+fn draft(kind: EventType, stream: String, data: Value) -> EventDraft {
+    EventDraft { kind, stream, data }
+}
+
+/// An order as an event carries it: without delivered license keys, which only the buyer
+/// and the shop's staff may read.
+fn order_data(order: &Order) -> Value {
+    let mut order = order.clone();
+    for line in &mut order.lines {
+        line.delivered_items = None;
+    }
+    json!({ "order": order })
+}
+
+fn status_changed(change: &StatusChange) -> EventDraft {
+    draft(
+        EventType::OrderStatusChanged,
+        order_stream(change.order),
+        json!({
+            "order_id": change.order,
+            "from": change.from.as_str(),
+            "to": change.to.as_str(),
+            "note": change.note,
+        }),
+    )
+}
+
+/// `stock.low` when `available_after` is the first figure at or below the threshold.
+fn stock_low(
+    product: ProductId,
+    before: i64,
+    after: i64,
+    rules: &EventRules,
+) -> Option<EventDraft> {
+    (before > rules.stock_low && after <= rules.stock_low).then(|| {
+        draft(
+            EventType::StockLow,
+            product_stream(product),
+            json!({
+                "product_id": product,
+                "stock_available": after,
+                "threshold": rules.stock_low,
+            }),
+        )
+    })
+}
+
+/// The events `op` tells once it has committed with `outcome`, in the order they happened.
+pub fn of(op: &WriteOp, outcome: &Outcome, rules: &EventRules) -> Vec<EventDraft> {
+    let mut events = Vec::new();
+    match (op, outcome) {
+        (WriteOp::Checkout(checkout), Outcome::Order(order)) => {
+            events.push(draft(
+                EventType::OrderCreated,
+                order_stream(order.id),
+                order_data(order),
+            ));
+            if order.status == OrderStatus::Paid {
+                events.push(paid(order.id, order.paid_minor.minor(), "wallet"));
+            }
+            for line in &checkout.lines {
+                if let Some(after) = line.available_after {
+                    let before = after + line.quantity.get();
+                    events.extend(stock_low(line.product, before, after, rules));
+                }
+            }
+        }
+        (
+            WriteOp::StockDelta {
+                product,
+                delta,
+                available_after,
+            },
+            _,
+        ) => {
+            if *delta > 0 {
+                events.push(restocked(*product, *delta, *available_after));
+            }
+            events.extend(stock_low(
+                *product,
+                available_after - delta,
+                *available_after,
+                rules,
+            ));
+        }
+        (WriteOp::AddCodes { product, .. }, Outcome::Stock { report, .. })
+            if report.accepted > 0 =>
+        {
+            events.push(restocked(*product, report.accepted, report.stock_available));
+        }
+        (WriteOp::WalletCredit { user, reason, .. }, Outcome::Credit(tx)) => {
+            events.push(credited(
+                *user,
+                tx.amount_minor.minor(),
+                reason,
+                Some(tx.id),
+            ));
+        }
+        (WriteOp::OrderStatus(change), _) => events.push(status_changed(change)),
+        (WriteOp::Cancel(cancel), _) => {
+            events.push(status_changed(&cancel.change));
+            events.push(draft(
+                EventType::OrderCancelled,
+                order_stream(cancel.change.order),
+                json!({
+                    "order_id": cancel.change.order,
+                    "from": cancel.change.from.as_str(),
+                    "refunded_minor": cancel.refund,
+                    "note": cancel.change.note,
+                }),
+            ));
+        }
+        (WriteOp::Refund(refund), _) => {
+            events.push(draft(
+                EventType::OrderRefunded,
+                order_stream(refund.order),
+                json!({
+                    "order_id": refund.order,
+                    "amount_minor": refund.amount,
+                    "reason": refund.reason,
+                    "complete": refund.completes.is_some(),
+                }),
+            ));
+            events.extend(refund.completes.as_ref().map(status_changed));
+        }
+        (WriteOp::Payment(payment), _) => {
+            let event = &payment.event;
+            if let Some(order) = payment.pays {
+                events.push(status_changed(&StatusChange {
+                    order,
+                    from: OrderStatus::PendingPayment,
+                    to: OrderStatus::Paid,
+                    actor: format!("payment:{}", event.event_id),
+                    note: Some("external payment received".into()),
+                }));
+                events.push(paid(order, event.amount.minor(), "external"));
+            }
+            if let (Some(amount), Some(user)) = (payment.credit, payment.user) {
+                let reason = format!("payment {}", event.event_id);
+                events.push(credited(user, amount.minor(), &reason, None));
+            }
+            if payment.outcome == EventOutcome::Rejected {
+                let (stream, order, user) = match event.target {
+                    PaymentTarget::Order(order) => (order_stream(order), Some(order), None),
+                    PaymentTarget::WalletTopup(user) => (user_stream(user), None, Some(user)),
+                };
+                events.push(draft(
+                    EventType::PaymentRejected,
+                    stream,
+                    json!({
+                        "payment_event_id": event.event_id,
+                        "order_id": order,
+                        "user_id": user,
+                        "amount_minor": event.amount,
+                        "currency": event.currency,
+                        "reason": payment.reason,
+                    }),
+                ));
+            }
+        }
+        (WriteOp::Return(ret), outcome) => match ret.as_ref() {
+            ReturnWrite::Request {
+                order,
+                user,
+                reason,
+                lines,
+            } => {
+                events.push(status_changed(order));
+                let id = match outcome {
+                    Outcome::Id(id) => Some(*id),
+                    _ => None,
+                };
+                let lines: Vec<Value> = lines
+                    .iter()
+                    .map(|l| {
+                        json!({
+                            "product_id": l.product_id,
+                            "quantity": l.quantity,
+                            "exchange_product_id": l.exchange_product_id,
+                        })
+                    })
+                    .collect();
+                events.push(draft(
+                    EventType::ReturnRequested,
+                    order_stream(order.order),
+                    json!({
+                        "return_id": id,
+                        "order_id": order.order,
+                        "user_id": user,
+                        "reason": reason,
+                        "lines": lines,
+                    }),
+                ));
+            }
+            ReturnWrite::Decide {
+                id,
+                approve,
+                note,
+                order,
+                ..
+            } => {
+                events.extend(order.as_ref().map(status_changed));
+                let status = if *approve { "approved" } else { "rejected" };
+                events.push(return_updated(*id, status, note, order.as_ref()));
+            }
+            ReturnWrite::Receive {
+                id, note, order, ..
+            } => {
+                events.push(status_changed(order));
+                events.push(return_updated(*id, "received", note, Some(order)));
+            }
+        },
+        _ => {}
+    }
+    events
+}
+
+fn paid(order: OrderId, amount: i64, method: &str) -> EventDraft {
+    draft(
+        EventType::OrderPaid,
+        order_stream(order),
+        json!({ "order_id": order, "amount_minor": amount, "payment": method }),
+    )
+}
+
+fn restocked(product: ProductId, added: i64, available: i64) -> EventDraft {
+    draft(
+        EventType::StockRestocked,
+        product_stream(product),
+        json!({ "product_id": product, "added": added, "stock_available": available }),
+    )
+}
+
+fn credited(user: UserId, amount: i64, reason: &str, transaction: Option<i64>) -> EventDraft {
+    draft(
+        EventType::WalletCredited,
+        user_stream(user),
+        json!({
+            "user_id": user,
+            "amount_minor": amount,
+            "reason": reason,
+            "transaction_id": transaction,
+        }),
+    )
+}
+
+fn return_updated(
+    id: i64,
+    status: &str,
+    note: &Option<String>,
+    order: Option<&StatusChange>,
+) -> EventDraft {
+    // A decision on a return whose order did not move still belongs to the return's order;
+    // without the order the return's own stream keeps its events in order.
+    let stream = order.map_or_else(|| format!("return:{id}"), |o| order_stream(o.order));
+    draft(
+        EventType::ReturnUpdated,
+        stream,
+        json!({
+            "return_id": id,
+            "order_id": order.map(|o| o.order),
+            "status": status,
+            "note": note,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for kind in EventType::ALL {
+            assert_eq!(EventType::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventType::parse("order.exploded"), None);
+    }
+
+    #[test]
+    fn stock_low_fires_once_when_crossing() {
+        let rules = EventRules { stock_low: 5 };
+        let p = ProductId::new(1).unwrap();
+        assert!(stock_low(p, 6, 5, &rules).is_some());
+        assert!(stock_low(p, 9, 0, &rules).is_some());
+        assert!(stock_low(p, 5, 4, &rules).is_none());
+        assert!(stock_low(p, 7, 6, &rules).is_none());
+    }
+}

@@ -1,0 +1,430 @@
+//! Webhook subscriptions, their deliveries and attempts. Deliveries are written with their
+//! events by the group commit (`store::events`); this module is the admin's view of them
+//! and the dispatcher's: claim what is due, record what each attempt came to.
+
+use super::{Page, PageRequest};
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::model::Timestamp;
+use deadpool_postgres::Pool;
+use tokio_postgres::Row;
+
+/// A subscription as the admin API shows it (never its secret, which is shown once).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Subscription {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: Option<String>,
+    pub active: bool,
+    /// Set while a delivery has given up after the retry horizon; cleared by the next success.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub failing_since: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, url, events, description, active, failing_since, created_at, updated_at";
+
+fn not_found(id: i64) -> DomainError {
+    DomainError::NotFound {
+        entity: "webhook subscription",
+        id,
+    }
+}
+
+fn subscription(row: &Row) -> DomainResult<Subscription> {
+    Ok(Subscription {
+        id: row.try_get(0)?,
+        url: row.try_get(1)?,
+        events: row.try_get(2)?,
+        description: row.try_get(3)?,
+        active: row.try_get(4)?,
+        failing_since: row.try_get(5)?,
+        created_at: row.try_get(6)?,
+        updated_at: row.try_get(7)?,
+    })
+}
+
+/// A new subscription's fields, checked by the caller.
+pub struct NewSubscription<'a> {
+    pub url: &'a str,
+    pub events: &'a [String],
+    pub description: Option<&'a str>,
+    pub secret: &'a str,
+}
+
+pub async fn create(pool: &Pool, new: &NewSubscription<'_>) -> DomainResult<Subscription> {
+    let client = pool.get().await?;
+    let sql = format!(
+        "INSERT INTO webhook_subscriptions (url, events, description, secret) VALUES ($1, $2, $3, $4)
+         RETURNING {SUBSCRIPTION_COLUMNS}"
+    );
+    let row = client
+        .query_one(
+            &sql,
+            &[&new.url, &new.events, &new.description, &new.secret],
+        )
+        .await?;
+    subscription(&row)
+}
+
+pub async fn get(pool: &Pool, id: i64) -> DomainResult<Subscription> {
+    let client = pool.get().await?;
+    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1");
+    match client.query_opt(&sql, &[&id]).await? {
+        Some(row) => subscription(&row),
+        None => Err(not_found(id)),
+    }
+}
+
+pub async fn list(pool: &Pool, page: PageRequest) -> DomainResult<Page<Subscription>> {
+    let client = pool.get().await?;
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id > $1 ORDER BY id LIMIT $2"
+    );
+    let rows = client
+        .query(&sql, &[&page.after.unwrap_or(0), &(page.limit + 1)])
+        .await?;
+    let items = rows
+        .iter()
+        .map(subscription)
+        .collect::<DomainResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |s| s.id))
+}
+
+/// What a PATCH changes; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct SubscriptionPatch {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub description: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+pub async fn update(pool: &Pool, id: i64, patch: &SubscriptionPatch) -> DomainResult<Subscription> {
+    let client = pool.get().await?;
+    let sql = format!(
+        "UPDATE webhook_subscriptions SET url = coalesce($2, url), events = coalesce($3, events),
+                description = CASE WHEN $4 THEN $5 ELSE description END,
+                active = coalesce($6, active), updated_at = now()
+         WHERE id = $1 RETURNING {SUBSCRIPTION_COLUMNS}"
+    );
+    let description = patch.description.clone().flatten();
+    match client
+        .query_opt(
+            &sql,
+            &[
+                &id,
+                &patch.url,
+                &patch.events,
+                &patch.description.is_some(),
+                &description,
+                &patch.active,
+            ],
+        )
+        .await?
+    {
+        Some(row) => subscription(&row),
+        None => Err(not_found(id)),
+    }
+}
+
+/// Deletes the subscription with its deliveries and their attempts.
+pub async fn delete(pool: &Pool, id: i64) -> DomainResult<()> {
+    let client = pool.get().await?;
+    let deleted = client
+        .execute("DELETE FROM webhook_subscriptions WHERE id = $1", &[&id])
+        .await?;
+    if deleted == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+/// One delivery of one event to one subscription, with its attempts.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub event_id: uuid::Uuid,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `pending` (waiting for its next attempt), `delivered` or `failed` (gave up).
+    pub state: String,
+    pub attempts: i32,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub attempt_log: Vec<Attempt>,
+    /// The cursor of this delivery in the list.
+    #[serde(skip)]
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Attempt {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// The receiver's HTTP status; `null` when no answer came (refused, timed out).
+    pub status_code: Option<i32>,
+    pub latency_ms: i32,
+    pub error: Option<String>,
+}
+
+/// The subscription's deliveries, newest first, each with its attempts.
+pub async fn deliveries(
+    pool: &Pool,
+    subscription: i64,
+    page: PageRequest,
+) -> DomainResult<Page<Delivery>> {
+    get(pool, subscription).await?;
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT e.id, e.type, d.state, d.attempts, d.next_attempt_at, d.delivered_at, d.last_error, d.event_seq,
+                    coalesce((SELECT json_agg(json_build_object('at', a.at, 'status_code', a.status_code,
+                                                                'latency_ms', a.latency_ms, 'error', a.error) ORDER BY a.id)
+                              FROM webhook_attempts a
+                              WHERE a.subscription_id = d.subscription_id AND a.event_seq = d.event_seq), '[]')
+             FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq
+             WHERE d.subscription_id = $1 AND d.event_seq < $2
+             ORDER BY d.event_seq DESC LIMIT $3",
+            &[&subscription, &page.after.unwrap_or(i64::MAX), &(page.limit + 1)],
+        )
+        .await?;
+    let items = rows
+        .iter()
+        .map(|row| -> DomainResult<Delivery> {
+            let state: String = row.try_get(2)?;
+            let attempts: serde_json::Value = row.try_get(8)?;
+            Ok(Delivery {
+                event_id: row.try_get(0)?,
+                kind: row.try_get(1)?,
+                next_attempt_at: if state == "pending" {
+                    row.try_get(4)?
+                } else {
+                    None
+                },
+                state,
+                attempts: row.try_get(3)?,
+                delivered_at: row.try_get(5)?,
+                last_error: row.try_get(6)?,
+                seq: row.try_get(7)?,
+                attempt_log: attempts_of(attempts)?,
+            })
+        })
+        .collect::<DomainResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |d| d.seq))
+}
+
+fn attempts_of(value: serde_json::Value) -> DomainResult<Vec<Attempt>> {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        at: Timestamp,
+        status_code: Option<i32>,
+        latency_ms: i32,
+        error: Option<String>,
+    }
+    let raw: Vec<Raw> = serde_json::from_value(value)
+        .map_err(|e| DomainError::Internal(format!("attempt log: {e}")))?;
+    Ok(raw
+        .into_iter()
+        .map(|r| Attempt {
+            at: r.at,
+            status_code: r.status_code,
+            latency_ms: r.latency_ms,
+            error: r.error,
+        })
+        .collect())
+}
+
+/// Sends the delivery of `event` to `subscription` again from now, whatever became of it;
+/// a delivered one is sent once more (the receiver drops it by its id if it has it).
+/// `false` when the subscription has no delivery of that event.
+pub async fn retry(pool: &Pool, subscription: i64, event: uuid::Uuid) -> DomainResult<bool> {
+    get(pool, subscription).await?;
+    let client = pool.get().await?;
+    let changed = client
+        .execute(
+            "UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = now(), claimed_until = NULL
+             FROM events e
+             WHERE e.id = $2 AND d.event_seq = e.seq AND d.subscription_id = $1",
+            &[&subscription, &event],
+        )
+        .await?;
+    Ok(changed > 0)
+}
+
+/// A delivery the dispatcher has claimed: what to send and where.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub subscription: i64,
+    pub seq: i64,
+    pub attempts: i32,
+    pub url: String,
+    pub secret: String,
+    pub event_id: uuid::Uuid,
+    pub kind: String,
+    pub created_at: Timestamp,
+    pub data: serde_json::Value,
+}
+
+/// Claims up to `limit` due deliveries for `hold` (a dispatcher that dies holding them
+/// frees them when it runs out), at most `each` per subscription, or its entry in `free`
+/// for the subscriptions listed there (those with attempts in flight). A delivery is due
+/// when its time has come and no earlier delivery of its stream to the same subscription
+/// is still pending: the events of one order reach each receiver in commit order.
+pub async fn claim(
+    pool: &Pool,
+    limit: i64,
+    hold: std::time::Duration,
+    each: i32,
+    free: &[(i64, i32)],
+) -> DomainResult<Vec<Due>> {
+    let client = pool.get().await?;
+    let hold_ms = i64::try_from(hold.as_millis()).unwrap_or(i64::MAX);
+    let stmt = client
+        .prepare_cached(
+            "WITH f AS (
+                SELECT * FROM unnest($3::bigint[], $4::int[]) AS f(sub, free)
+            ), c AS (
+                SELECT d.subscription_id, d.event_seq FROM webhook_deliveries d
+                WHERE d.state = 'pending' AND d.next_attempt_at <= now()
+                  AND (d.claimed_until IS NULL OR d.claimed_until < now())
+                  AND NOT EXISTS (SELECT 1 FROM f WHERE f.sub = d.subscription_id AND f.free <= 0)
+                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+                                  WHERE p.subscription_id = d.subscription_id AND p.stream = d.stream
+                                    AND p.state = 'pending' AND p.event_seq < d.event_seq)
+                ORDER BY d.event_seq
+                LIMIT $1
+                FOR UPDATE SKIP LOCKED
+            ), due AS (
+                -- Rows locked above but past their subscription's share stay as they were.
+                SELECT c.subscription_id, c.event_seq,
+                       row_number() OVER (PARTITION BY c.subscription_id ORDER BY c.event_seq) AS n
+                FROM c
+            )
+            UPDATE webhook_deliveries d SET claimed_until = now() + make_interval(secs => $2::bigint / 1000.0)
+            FROM due LEFT JOIN f ON f.sub = due.subscription_id, events e, webhook_subscriptions w
+            WHERE d.subscription_id = due.subscription_id AND d.event_seq = due.event_seq
+              AND due.n <= coalesce(f.free, $5::int)
+              AND e.seq = d.event_seq AND w.id = d.subscription_id
+            RETURNING d.subscription_id, d.event_seq, d.attempts, w.url, w.secret, e.id, e.type, e.created_at, e.data",
+        )
+        .await?;
+    let (subs, counts): (Vec<i64>, Vec<i32>) = free.iter().copied().unzip();
+    let rows = client
+        .query(&stmt, &[&limit, &hold_ms, &subs, &counts, &each])
+        .await?;
+    let mut due = rows
+        .iter()
+        .map(|row| -> DomainResult<Due> {
+            Ok(Due {
+                subscription: row.try_get(0)?,
+                seq: row.try_get(1)?,
+                attempts: row.try_get(2)?,
+                url: row.try_get(3)?,
+                secret: row.try_get(4)?,
+                event_id: row.try_get(5)?,
+                kind: row.try_get(6)?,
+                created_at: row.try_get(7)?,
+                data: row.try_get(8)?,
+            })
+        })
+        .collect::<DomainResult<Vec<_>>>()?;
+    due.sort_by_key(|d| d.seq);
+    Ok(due)
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub subscription: i64,
+    pub seq: i64,
+    pub status_code: Option<i32>,
+    pub latency_ms: i32,
+    pub error: Option<String>,
+    /// `delivered`, `pending` (to be tried again at `next_attempt_at`) or `failed`.
+    pub state: &'static str,
+    pub next_attempt_at: Option<Timestamp>,
+}
+
+/// Records a round of attempts in one statement: each delivery's new state, its attempt
+/// row, and its subscription's failing mark (set by a delivery that gave up, cleared by
+/// one that arrived).
+pub async fn record(pool: &Pool, sent: &[Sent]) -> DomainResult<()> {
+    if sent.is_empty() {
+        return Ok(());
+    }
+    let client = pool.get().await?;
+    let subs: Vec<i64> = sent.iter().map(|s| s.subscription).collect();
+    let seqs: Vec<i64> = sent.iter().map(|s| s.seq).collect();
+    let codes: Vec<Option<i32>> = sent.iter().map(|s| s.status_code).collect();
+    let latencies: Vec<i32> = sent.iter().map(|s| s.latency_ms).collect();
+    let errors: Vec<Option<&str>> = sent.iter().map(|s| s.error.as_deref()).collect();
+    let states: Vec<&str> = sent.iter().map(|s| s.state).collect();
+    let next: Vec<Option<Timestamp>> = sent.iter().map(|s| s.next_attempt_at).collect();
+    let stmt = client
+        .prepare_cached(
+            "WITH r AS (
+                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::text[], $6::text[], $7::timestamptz[])
+                    AS r(sub, seq, code, latency, error, state, next_at)
+            ), d AS (
+                UPDATE webhook_deliveries d
+                SET state = r.state, attempts = d.attempts + 1, claimed_until = NULL,
+                    next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
+                    delivered_at = CASE WHEN r.state = 'delivered' THEN now() ELSE d.delivered_at END,
+                    last_error = r.error
+                FROM r WHERE d.subscription_id = r.sub AND d.event_seq = r.seq
+                RETURNING d.subscription_id, d.event_seq
+            ), a AS (
+                -- Only for deliveries that still exist: a subscription deleted meanwhile took its own.
+                INSERT INTO webhook_attempts (subscription_id, event_seq, status_code, latency_ms, error)
+                SELECT r.sub, r.seq, r.code, r.latency, r.error
+                FROM r JOIN d ON d.subscription_id = r.sub AND d.event_seq = r.seq
+            )
+            UPDATE webhook_subscriptions w
+            SET failing_since = CASE WHEN x.failed THEN coalesce(w.failing_since, now()) ELSE NULL END
+            FROM (SELECT sub, bool_or(state = 'failed') AS failed, bool_or(state = 'delivered') AS arrived
+                  FROM r GROUP BY sub) x
+            WHERE w.id = x.sub AND (x.failed OR (x.arrived AND w.failing_since IS NOT NULL))",
+        )
+        .await?;
+    client
+        .execute(
+            &stmt,
+            &[&subs, &seqs, &codes, &latencies, &errors, &states, &next],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Deliveries waiting to be sent, and how long the oldest of them has waited.
+pub async fn pending(pool: &Pool) -> DomainResult<(i64, f64)> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            "SELECT count(*), coalesce(extract(epoch FROM now() - min(e.created_at))::float8, 0)
+             FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.state = 'pending'",
+            &[],
+        )
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// Deletes events older than `keep` that no delivery still waits for; their delivered
+/// deliveries and attempts go with them. Answers how many events went.
+pub async fn prune(pool: &Pool, keep: std::time::Duration) -> DomainResult<u64> {
+    let client = pool.get().await?;
+    let secs = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
+    Ok(client
+        .execute(
+            "DELETE FROM events e WHERE e.created_at < now() - make_interval(secs => $1::bigint)
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = e.seq AND d.state = 'pending')",
+            &[&secs],
+        )
+        .await?)
+}

@@ -1,0 +1,133 @@
+//! Where a subscription may send: an absolute http(s) URL without credentials. In
+//! production only https, and never to loopback, private, link-local or otherwise
+//! non-public addresses unless the shop allows them (`SOUK__WEBHOOKS__ALLOW_PRIVATE`):
+//! a webhook must not become a way to make Souk call into its own network.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+const URL_MAX: usize = 2048;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlPolicy {
+    pub https_only: bool,
+    pub allow_private: bool,
+}
+
+/// The URL as stored, or why it is refused (a message for the `url` field).
+pub fn check(raw: &str, policy: UrlPolicy) -> Result<String, String> {
+    if raw.len() > URL_MAX {
+        return Err(format!("url must be at most {URL_MAX} characters"));
+    }
+    let url = reqwest::Url::parse(raw).map_err(|e| format!("url is not an absolute URL: {e}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if !policy.https_only => {}
+        "http" => return Err("url must use https in production".into()),
+        other => return Err(format!("url must be http or https, not {other}")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "url must not carry a user name or password; the signature authenticates Souk".into(),
+        );
+    }
+    if url.fragment().is_some() {
+        return Err("url must not have a fragment".into());
+    }
+    let host = url.host().ok_or("url has no host")?;
+    if !policy.allow_private {
+        let private = match host {
+            url::Host::Domain(name) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                name == "localhost" || name.ends_with(".localhost")
+            }
+            url::Host::Ipv4(ip) => !public_v4(ip),
+            url::Host::Ipv6(ip) => !public_v6(ip),
+        };
+        if private {
+            return Err(
+                "url must point to a public address, not a loopback, private or link-local one"
+                    .into(),
+            );
+        }
+    }
+    Ok(url.to_string())
+}
+
+/// Whether `ip` may be called when private targets are not allowed; also checked on every
+/// address a target's name resolves to (`dispatch`).
+pub fn public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => public_v4(ip),
+        IpAddr::V6(ip) => public_v6(ip),
+    }
+}
+
+fn public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    let shared = a == 100 && (64..128).contains(&b); // 100.64.0.0/10, carrier-grade NAT
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || ip.is_multicast()
+        || shared
+        || a == 0)
+}
+
+fn public_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return public_v4(v4);
+    }
+    let first = ip.segments()[0];
+    let unique_local = first & 0xfe00 == 0xfc00; // fc00::/7
+    let link_local = first & 0xffc0 == 0xfe80; // fe80::/10
+    !(ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() || unique_local || link_local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRODUCTION: UrlPolicy = UrlPolicy {
+        https_only: true,
+        allow_private: false,
+    };
+    const DEV: UrlPolicy = UrlPolicy {
+        https_only: false,
+        allow_private: true,
+    };
+
+    #[test]
+    fn production_takes_only_public_https() {
+        assert!(check("https://hooks.example.com/souk", PRODUCTION).is_ok());
+        for bad in [
+            "http://hooks.example.com/souk",
+            "https://127.0.0.1/x",
+            "https://localhost:8443/x",
+            "https://10.1.2.3/x",
+            "https://192.168.0.1/x",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/x",
+            "https://[::1]/x",
+            "https://[fd00::1]/x",
+            "https://[fe80::1]/x",
+            "https://[::ffff:127.0.0.1]/x",
+            "https://0.0.0.0/x",
+            "https://user:pw@hooks.example.com/x",
+            "ftp://hooks.example.com/x",
+            "hooks.example.com/x",
+            "",
+        ] {
+            assert!(check(bad, PRODUCTION).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dev_takes_loopback_http() {
+        assert!(check("http://127.0.0.1:9000/hook", DEV).is_ok());
+        assert!(check("ftp://127.0.0.1/x", DEV).is_err());
+        assert!(check(&format!("https://a.example/{}", "x".repeat(3000)), DEV).is_err());
+    }
+}

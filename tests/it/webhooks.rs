@@ -384,10 +384,7 @@ async fn subscriptions_are_validated_and_managed_by_admins_only() {
         let (s, b) = app.get(&path, Some(&admin)).await;
         assert_error(s, &b, 404, "not_found");
     }
-    let retry = format!(
-        "/v1/admin/webhooks/{id}/deliveries/{}/retry",
-        uuid::Uuid::new_v4()
-    );
+    let retry = format!("/v1/admin/webhooks/{id}/deliveries/evt_999999/retry");
     let (s, b) = app
         .call(Method::POST, &retry, Some(&admin), None, None)
         .await;

@@ -64,6 +64,33 @@ impl EventType {
     }
 }
 
+/// An event's id as receivers see it, `evt_<n>`: unique and stable, and what they drop
+/// duplicates by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventId(pub i64);
+
+impl EventId {
+    pub fn parse(raw: &str) -> Option<EventId> {
+        raw.strip_prefix("evt_")?
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(EventId)
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "evt_{}", self.0)
+    }
+}
+
+impl serde::Serialize for EventId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// An event before it is recorded: its id and time are given by the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventDraft {
@@ -375,6 +402,11 @@ mod tests {
             assert_eq!(EventType::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(EventType::parse("order.exploded"), None);
+        let id = EventId(42);
+        assert_eq!(EventId::parse(&id.to_string()), Some(id));
+        for bad in ["42", "evt_", "evt_0", "evt_-1", "evt_x", "EVT_1"] {
+            assert_eq!(EventId::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::{Page, PageRequest};
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::events::EventId;
 use crate::domain::model::Timestamp;
 use deadpool_postgres::Pool;
 use tokio_postgres::Row;
@@ -147,7 +148,8 @@ pub async fn delete(pool: &Pool, id: i64) -> DomainResult<()> {
 /// One delivery of one event to one subscription, with its attempts.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Delivery {
-    pub event_id: uuid::Uuid,
+    #[schema(value_type = String, example = "evt_42")]
+    pub event_id: EventId,
     #[serde(rename = "type")]
     pub kind: String,
     /// `pending` (waiting for its next attempt), `delivered` or `failed` (gave up).
@@ -184,7 +186,7 @@ pub async fn deliveries(
     let client = pool.get().await?;
     let rows = client
         .query(
-            "SELECT e.id, e.type, d.state, d.attempts, d.next_attempt_at, d.delivered_at, d.last_error, d.event_seq,
+            "SELECT e.seq, e.type, d.state, d.attempts, d.next_attempt_at, d.delivered_at, d.last_error, d.event_seq,
                     coalesce((SELECT json_agg(json_build_object('at', a.at, 'status_code', a.status_code,
                                                                 'latency_ms', a.latency_ms, 'error', a.error) ORDER BY a.id)
                               FROM webhook_attempts a
@@ -201,7 +203,7 @@ pub async fn deliveries(
             let state: String = row.try_get(2)?;
             let attempts: serde_json::Value = row.try_get(8)?;
             Ok(Delivery {
-                event_id: row.try_get(0)?,
+                event_id: EventId(row.try_get(0)?),
                 kind: row.try_get(1)?,
                 next_attempt_at: if state == "pending" {
                     row.try_get(4)?
@@ -244,15 +246,14 @@ fn attempts_of(value: serde_json::Value) -> DomainResult<Vec<Attempt>> {
 /// Sends the delivery of `event` to `subscription` again from now, whatever became of it;
 /// a delivered one is sent once more (the receiver drops it by its id if it has it).
 /// `false` when the subscription has no delivery of that event.
-pub async fn retry(pool: &Pool, subscription: i64, event: uuid::Uuid) -> DomainResult<bool> {
+pub async fn retry(pool: &Pool, subscription: i64, event: EventId) -> DomainResult<bool> {
     get(pool, subscription).await?;
     let client = pool.get().await?;
     let changed = client
         .execute(
-            "UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = now(), claimed_until = NULL
-             FROM events e
-             WHERE e.id = $2 AND d.event_seq = e.seq AND d.subscription_id = $1",
-            &[&subscription, &event],
+            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = now(), claimed_until = NULL
+             WHERE subscription_id = $1 AND event_seq = $2",
+            &[&subscription, &event.0],
         )
         .await?;
     Ok(changed > 0)
@@ -266,7 +267,7 @@ pub struct Due {
     pub attempts: i32,
     pub url: String,
     pub secret: String,
-    pub event_id: uuid::Uuid,
+    pub event_id: EventId,
     pub kind: String,
     pub created_at: Timestamp,
     pub data: serde_json::Value,
@@ -312,7 +313,7 @@ pub async fn claim(
             WHERE d.subscription_id = due.subscription_id AND d.event_seq = due.event_seq
               AND due.n <= coalesce(f.free, $5::int)
               AND e.seq = d.event_seq AND w.id = d.subscription_id
-            RETURNING d.subscription_id, d.event_seq, d.attempts, w.url, w.secret, e.id, e.type, e.created_at, e.data",
+            RETURNING d.subscription_id, d.event_seq, d.attempts, w.url, w.secret, e.type, e.created_at, e.data",
         )
         .await?;
     let (subs, counts): (Vec<i64>, Vec<i32>) = free.iter().copied().unzip();
@@ -328,10 +329,10 @@ pub async fn claim(
                 attempts: row.try_get(2)?,
                 url: row.try_get(3)?,
                 secret: row.try_get(4)?,
-                event_id: row.try_get(5)?,
-                kind: row.try_get(6)?,
-                created_at: row.try_get(7)?,
-                data: row.try_get(8)?,
+                event_id: EventId(row.try_get(1)?),
+                kind: row.try_get(5)?,
+                created_at: row.try_get(6)?,
+                data: row.try_get(7)?,
             })
         })
         .collect::<DomainResult<Vec<_>>>()?;

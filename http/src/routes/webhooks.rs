@@ -9,7 +9,7 @@ use crate::state::AppState;
 use crate::webhooks::target;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer, Serialize};
-use souk_actors::domain::events::EventType;
+use souk_actors::domain::events::{EventId, EventType};
 use souk_actors::store::webhooks::{self, NewSubscription, Subscription, SubscriptionPatch};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -285,7 +285,7 @@ async fn deliveries(
     summary = "Send one delivery again now, whatever became of it (admin)",
     tag = "webhooks",
     operation_id = "retry_webhook_delivery",
-    params(("webhook_id" = i64, Path, minimum = 1), ("event_id" = String, Path, format = Uuid)),
+    params(("webhook_id" = i64, Path, minimum = 1), ("event_id" = String, Path, pattern = "^evt_[1-9][0-9]*$")),
     responses((status = 202)),
     security(("bearer" = []))
 )]
@@ -295,7 +295,8 @@ async fn retry(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let id = webhook_id(&req)?;
-    let event: uuid::Uuid = path_id(&req, "event_id")?;
+    let raw = req.match_info().get("event_id").unwrap_or_default();
+    let event = EventId::parse(raw).ok_or_else(|| ApiError::invalid_id("event_id"))?;
     if !state
         .bounded(webhooks::retry(&state.pool, id, event))
         .await?

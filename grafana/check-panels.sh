@@ -160,6 +160,8 @@ status="$(call POST /v1/admin/webhooks "$admin_token" '' \
     "{\"url\":\"http://127.0.0.1:$hook_port/hook\",\"events\":[\"order.created\",\"order.paid\"]}")"
 [[ "$status" == 201 ]] || die "subscribing the webhook receiver answered $status, not 201"
 
+# The tote bag is physical: its checkout needs a shipping address.
+checkout='{"payment":"wallet","shipping_address":{"name":"Panel Check","line1":"1 Grafana St","city":"Testville","postal_code":"00000","country":"US"}}'
 run_id="$$-$(date +%s)"
 status="$(call POST /v1/admin/users/2/wallet/credits "$admin_token" "credit-$run_id" \
     '{"amount_minor":100000,"reason":"load"}')"
@@ -177,9 +179,9 @@ while ((SECONDS < deadline)); do
     tally "$(call PUT /v1/me/cart/items/3 "$customer_token" '' '{"quantity":1}')"
     tally "$(call GET /v1/me/cart "$customer_token")"
     key="checkout-$run_id-$i"
-    tally "$(call POST /v1/me/checkout "$customer_token" "$key" '{"payment":"wallet"}')"
+    tally "$(call POST /v1/me/checkout "$customer_token" "$key" "$checkout")"
     if ((i % 5 == 0)); then # the same key and body again: an idempotent replay
-        tally "$(call POST /v1/me/checkout "$customer_token" "$key" '{"payment":"wallet"}')"
+        tally "$(call POST /v1/me/checkout "$customer_token" "$key" "$checkout")"
     fi
 done
 kill -0 "$souk_pid" 2>/dev/null || die "Souk died during the load"

@@ -69,6 +69,10 @@ pub enum Command {
         /// member the bench starts; needs `etcd` on PATH or SOUK_ETCD_BIN).
         #[arg(long, default_value_t = 1)]
         nodes: usize,
+        /// Subscribe a webhook receiver (in the load process) to every event and report
+        /// deliveries per second and their latency from commit to arrival.
+        #[arg(long)]
+        webhook: bool,
     },
     /// The load generator `souk bench` runs as its own process (so the CPU it spends is
     /// told apart from Souk's); reads the JWT secret from SOUK_LOAD_SECRET and prints JSON
@@ -90,6 +94,8 @@ pub enum Command {
         warmup_ms: u64,
         #[arg(long)]
         duration_ms: u64,
+        #[arg(long)]
+        webhook_port: Option<u16>,
     },
 }
 

@@ -31,6 +31,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0009_cluster", include_str!("../sql/0009_cluster.sql")),
     ("0010_events", include_str!("../sql/0010_events.sql")),
+    (
+        "0011_telegram_notifications",
+        include_str!("../sql/0011_telegram_notifications.sql"),
+    ),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

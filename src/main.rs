@@ -53,6 +53,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             products,
             json,
             nodes,
+            webhook,
         } => {
             let default_clients = if workload == souk::bench::Workload::Flash {
                 1_000
@@ -69,6 +70,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 json,
                 nodes: nodes.max(1),
                 load_bin: std::env::current_exe().map_err(|e| e.to_string())?,
+                webhook,
             };
             bench(settings, options)
         }
@@ -80,6 +82,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             concurrency,
             warmup_ms,
             duration_ms,
+            webhook_port,
         } => {
             let spec = souk::bench::load::LoadSpec {
                 workload,
@@ -89,6 +92,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 concurrency,
                 warmup: std::time::Duration::from_millis(warmup_ms),
                 duration: std::time::Duration::from_millis(duration_ms),
+                webhook_port,
             };
             // Two threads, as the machine's cores: on one, a client whose answer has arrived
             // waits behind every other client's, and that wait would count as Souk's latency.

@@ -70,6 +70,7 @@ impl Observed {
             errors: self.errors.clone(),
             measured_s: measured.as_secs_f64(),
             cpu_ms: cpu.map(|c| c.as_secs_f64() * 1000.0),
+            webhook: None,
         }
     }
 }
@@ -88,6 +89,9 @@ pub struct Summary {
     pub measured_s: f64,
     /// The load generator's own CPU time over the window.
     pub cpu_ms: Option<f64>,
+    /// Webhook deliveries of events committed in the window, commit to arrival.
+    #[serde(default)]
+    pub webhook: Option<Latencies>,
 }
 
 /// One kind of request's count and latency percentiles, in milliseconds.
@@ -119,7 +123,7 @@ impl Latencies {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Measuring,
-    Done(Summary),
+    Done(Box<Summary>),
 }
 
 fn announce(event: &Event) {
@@ -457,6 +461,8 @@ pub struct LoadSpec {
     pub concurrency: usize,
     pub warmup: Duration,
     pub duration: Duration,
+    /// A webhook receiver listens here (`souk bench --webhook`).
+    pub webhook_port: Option<u16>,
 }
 
 /// The environment variable that carries the JWT secret to `souk load` (never its
@@ -478,7 +484,12 @@ pub async fn run(spec: LoadSpec) -> Result<(), String> {
     };
     let http = reqwest::Client::new();
     let t = Target::new(http, &spec.ports, spec.products);
-    let summary = if spec.workload == super::Workload::Flash {
+    let arrivals = match spec.webhook_port {
+        Some(port) => Some(super::receiver::start(port).await?),
+        None => None,
+    };
+    let window_start = chrono::Utc::now() + spec.warmup;
+    let mut summary = if spec.workload == super::Workload::Flash {
         let tokens: Vec<String> = (1..=spec.users).map(token).collect();
         let (seen, sold_out, cpu) = flash(t, tokens).await;
         seen.summary(sold_out, cpu)
@@ -500,7 +511,17 @@ pub async fn run(spec: LoadSpec) -> Result<(), String> {
         let (seen, cpu) = run_clients(&t, per_client, mix, spec.warmup, spec.duration).await;
         seen.summary(spec.duration, cpu)
     };
-    announce(&Event::Done(summary));
+    if let Some(arrivals) = arrivals {
+        // Events of the window's last moments may still be on their way: the window
+        // counted ends a quarter second early.
+        let to = chrono::Utc::now() - chrono::Duration::milliseconds(250);
+        let mut h = histogram();
+        for latency in arrivals.between(window_start.timestamp_micros(), to.timestamp_micros()) {
+            let _ = h.record(latency.max(1));
+        }
+        summary.webhook = Some(Latencies::of(&h));
+    }
+    announce(&Event::Done(Box::new(summary)));
     Ok(())
 }
 

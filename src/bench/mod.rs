@@ -9,6 +9,7 @@ mod cluster;
 mod cpu;
 pub mod load;
 mod memory;
+mod receiver;
 mod setup;
 
 use crate::config::Settings;
@@ -58,6 +59,9 @@ pub struct BenchOptions {
     /// The `souk` binary whose `souk load` generates the load (the running one, for the
     /// command line).
     pub load_bin: std::path::PathBuf,
+    /// Subscribe a receiver in the load process to every event and report how long
+    /// deliveries take from commit to arrival.
+    pub webhook: bool,
 }
 
 const FLASH_UNITS: i64 = 100;
@@ -183,6 +187,11 @@ async fn run_engine(
         drop((app, nodes));
         return Ok((report, None));
     }
+    let webhook_port = if options.webhook {
+        Some(subscribe(&t, &keys).await?)
+    } else {
+        None
+    };
     let spec = LoadSpec {
         workload: options.workload,
         ports,
@@ -191,6 +200,7 @@ async fn run_engine(
         concurrency: options.concurrency,
         warmup: options.warmup,
         duration: options.duration,
+        webhook_port,
     };
     let postmaster = db.postmaster_pid().await;
     let (seen, spent) = drive(&options.load_bin, &spec, &secret, db, postmaster).await?;
@@ -215,6 +225,37 @@ async fn run_engine(
     drop((app, nodes));
     let report = engine_report(options, &seen, &spent, commits, &metrics, db, stock, rss).await?;
     Ok((report, ceilings))
+}
+
+/// Subscribes a receiver on a free port to every event type; answers the port, where
+/// `souk load` then listens.
+async fn subscribe(t: &Target, keys: &JwtKeys) -> Result<u16, String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port for the webhook receiver: {e}"))?;
+    let admin = UserId::new(1)
+        .and_then(|u| keys.mint(u, Role::Admin, 24 * 3600).ok())
+        .ok_or("no admin token")?;
+    let events: Vec<&str> = souk_actors::domain::events::EventType::ALL
+        .iter()
+        .map(|e| e.as_str())
+        .collect();
+    let answer = t
+        .http
+        .post(format!("{}/v1/admin/webhooks", t.base))
+        .bearer_auth(admin)
+        .json(&json!({ "url": format!("http://127.0.0.1:{port}/hook"), "events": events }))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !answer.status().is_success() {
+        return Err(format!(
+            "subscribing the receiver answered {}",
+            answer.status()
+        ));
+    }
+    Ok(port)
 }
 
 /// Souk's settings for one engine's run on the bench database.
@@ -273,6 +314,11 @@ async fn drive(
         .args(["--concurrency", &spec.concurrency.to_string()])
         .args(["--warmup-ms", &spec.warmup.as_millis().to_string()])
         .args(["--duration-ms", &spec.duration.as_millis().to_string()])
+        .args(
+            spec.webhook_port
+                .map(|p| vec!["--webhook-port".to_string(), p.to_string()])
+                .unwrap_or_default(),
+        )
         .env(load::SECRET_ENV, secret.expose_secret())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -291,7 +337,7 @@ async fn drive(
             }
             Ok(Event::Done(summary)) => {
                 let sample = (cpu::own(), postmaster.map(cpu::PostgresSample::take));
-                done = Some((summary, sample, db.commits().await?));
+                done = Some((*summary, sample, db.commits().await?));
             }
             // Anything else the child prints is passed on, not parsed.
             Err(_) => println!("{line}"),
@@ -357,6 +403,11 @@ async fn engine_report(
         report["cart_reads_per_s"] = json!(c.count as f64 / secs);
         report["cart_read_p50_ms"] = json!(c.p50_ms);
         report["cart_read_p99_ms"] = json!(c.p99_ms);
+    }
+    if let Some(w) = &seen.webhook {
+        report["webhook_deliveries_per_s"] = json!(w.count as f64 / secs);
+        report["webhook_p50_ms"] = json!(w.p50_ms);
+        report["webhook_p99_ms"] = json!(w.p99_ms);
     }
     if options.workload == Workload::Flash {
         report["sold"] = json!(db.sold().await?);
@@ -433,6 +484,15 @@ pub fn print_table(report: &Value) {
                 f("cart_reads_per_s"),
                 f("cart_read_p50_ms"),
                 f("cart_read_p99_ms")
+            );
+        }
+        if e.get("webhook_p99_ms").is_some() {
+            println!(
+                "{:<9}webhook deliveries/s {:.0}, commit to arrival p50 {:.2} ms, p99 {:.2} ms",
+                "",
+                f("webhook_deliveries_per_s"),
+                f("webhook_p50_ms"),
+                f("webhook_p99_ms")
             );
         }
         if e.get("sold").is_some() {

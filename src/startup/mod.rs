@@ -96,6 +96,17 @@ impl Application {
         );
         spawn_background(&settings, &registry, &shutdown);
         let webhooks = start_webhooks(&settings, &pool, &prometheus, outbox, &shutdown)?;
+        // Buyers' notifications need a bot to send them; without one they stay queued (and
+        // the metric shows none sent).
+        let notifier = souk_http::telegram::notify::Notifier::new(
+            pool.clone(),
+            telegram.clone(),
+            settings.shop.currency.clone(),
+            &prometheus,
+        )?;
+        if telegram.config.api.token.is_some() {
+            shutdown.spawn_loop(notifier.run(shutdown.token()));
+        }
         let cluster_registry = registry.clone();
         let parts = StateParts {
             registry,

@@ -27,6 +27,7 @@ async fn smoke_on(
         json: None,
         nodes,
         load_bin: env!("CARGO_BIN_EXE_souk").into(),
+        webhook: workload == Workload::Hot,
     };
     bench::run(settings, options).await.expect("bench runs")
 }
@@ -64,6 +65,12 @@ async fn the_benchmark_reports_both_engines_and_never_oversells() {
         assert!(
             e["checkouts"].as_u64().unwrap_or(0) > 0,
             "{engine} sold nothing: {report}"
+        );
+        // `--webhook`: the receiver in the load process got the window's events.
+        assert!(
+            e["webhook_deliveries_per_s"].as_f64().unwrap_or(0.0) > 0.0
+                && e["webhook_p99_ms"].is_number(),
+            "{engine}: no webhook deliveries: {report}"
         );
     }
     assert!(report["ratio_checkouts_per_s"].is_number(), "{report}");

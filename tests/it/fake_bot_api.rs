@@ -70,6 +70,8 @@ struct Inner {
     next_message_id: i64,
     mode: Mode,
     refuse: HashSet<String>,
+    /// Chats whose user blocked the bot: sending there answers 403.
+    blocked: HashSet<i64>,
 }
 
 pub struct FakeBotApi {
@@ -91,6 +93,7 @@ impl FakeBotApi {
             next_message_id: 1000,
             mode: Mode::Ok,
             refuse: HashSet::new(),
+            blocked: HashSet::new(),
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake bot api");
         let port = listener.local_addr().expect("addr").port();
@@ -128,6 +131,11 @@ impl FakeBotApi {
 
     pub fn refuse(&self, method: &str) {
         self.inner.lock().unwrap().refuse.insert(method.to_string());
+    }
+
+    /// The user of `chat` blocks the bot: messages to it answer 403 from now on.
+    pub fn block(&self, chat: i64) {
+        self.inner.lock().unwrap().blocked.insert(chat);
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -170,7 +178,7 @@ async fn answer(
 ) -> HttpResponse {
     let (_, method) = path.into_inner();
     let body = body.into_inner();
-    let (mode, refused, message_id) = {
+    let (mode, refused, blocked, message_id) = {
         let mut inner = inner.lock().unwrap();
         inner.next_message_id += 1;
         let message_id = body["message_id"].as_i64().unwrap_or(inner.next_message_id);
@@ -190,7 +198,15 @@ async fn answer(
                 }
             };
         }
-        (mode, inner.refuse.contains(&method), inner.next_message_id)
+        let blocked = body["chat_id"]
+            .as_i64()
+            .is_some_and(|chat| inner.blocked.contains(&chat));
+        (
+            mode,
+            inner.refuse.contains(&method),
+            blocked,
+            inner.next_message_id,
+        )
     };
     match mode {
         Mode::Down => {
@@ -207,6 +223,11 @@ async fn answer(
             }))
         }
         Mode::Ok => {}
+    }
+    if blocked {
+        return HttpResponse::Forbidden().json(
+            json!({ "ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user" }),
+        );
     }
     if refused {
         return HttpResponse::BadRequest().json(

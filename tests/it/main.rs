@@ -55,6 +55,7 @@ mod telegram_crawl;
 mod telegram_harness;
 mod telegram_hostile;
 mod telegram_load;
+mod telegram_notify;
 mod telegram_outage;
 mod telegram_race;
 mod transitions;

@@ -97,7 +97,27 @@ pub struct EventDraft {
     pub kind: EventType,
     /// `order:<id>`, `user:<id>` or `product:<id>`: events of one stream keep their order.
     pub stream: String,
+    /// The order it is about, if any: its buyer is who a notification goes to.
+    pub order: Option<OrderId>,
     pub data: Value,
+}
+
+impl EventDraft {
+    /// Whether the order's buyer is told in their Telegram chat: a payment that arrived
+    /// later (a wallet checkout is answered where it was made), the parcel leaving and
+    /// arriving, a cancellation (an unpaid order's window closing too) and a refund.
+    pub fn tells_buyer(&self) -> bool {
+        match self.kind {
+            EventType::OrderPaid => self.data["payment"] == "external",
+            EventType::OrderStatusChanged => {
+                let to = self.data["to"].as_str();
+                to == Some(OrderStatus::Shipped.as_str())
+                    || to == Some(OrderStatus::Delivered.as_str())
+            }
+            EventType::OrderCancelled | EventType::OrderRefunded => true,
+            _ => false,
+        }
+    }
 }
 
 /// The shop's settings that decide some events.
@@ -126,7 +146,22 @@ fn product_stream(product: ProductId) -> String {
 }
 
 fn draft(kind: EventType, stream: String, data: Value) -> EventDraft {
-    EventDraft { kind, stream, data }
+    EventDraft {
+        kind,
+        stream,
+        order: None,
+        data,
+    }
+}
+
+/// An event about `order`, in the order's stream.
+fn about(kind: EventType, order: OrderId, data: Value) -> EventDraft {
+    EventDraft {
+        kind,
+        stream: order_stream(order),
+        order: Some(order),
+        data,
+    }
 }
 
 /// An order as an event carries it: without delivered license keys, which only the buyer
@@ -140,9 +175,9 @@ fn order_data(order: &Order) -> Value {
 }
 
 fn status_changed(change: &StatusChange) -> EventDraft {
-    draft(
+    about(
         EventType::OrderStatusChanged,
-        order_stream(change.order),
+        change.order,
         json!({
             "order_id": change.order,
             "from": change.from.as_str(),
@@ -177,11 +212,7 @@ pub fn of(op: &WriteOp, outcome: &Outcome, rules: &EventRules) -> Vec<EventDraft
     let mut events = Vec::new();
     match (op, outcome) {
         (WriteOp::Checkout(checkout), Outcome::Order(order)) => {
-            events.push(draft(
-                EventType::OrderCreated,
-                order_stream(order.id),
-                order_data(order),
-            ));
+            events.push(about(EventType::OrderCreated, order.id, order_data(order)));
             if order.status == OrderStatus::Paid {
                 events.push(paid(order.id, order.paid_minor.minor(), "wallet"));
             }
@@ -226,9 +257,9 @@ pub fn of(op: &WriteOp, outcome: &Outcome, rules: &EventRules) -> Vec<EventDraft
         (WriteOp::OrderStatus(change), _) => events.push(status_changed(change)),
         (WriteOp::Cancel(cancel), _) => {
             events.push(status_changed(&cancel.change));
-            events.push(draft(
+            events.push(about(
                 EventType::OrderCancelled,
-                order_stream(cancel.change.order),
+                cancel.change.order,
                 json!({
                     "order_id": cancel.change.order,
                     "from": cancel.change.from.as_str(),
@@ -238,9 +269,9 @@ pub fn of(op: &WriteOp, outcome: &Outcome, rules: &EventRules) -> Vec<EventDraft
             ));
         }
         (WriteOp::Refund(refund), _) => {
-            events.push(draft(
+            events.push(about(
                 EventType::OrderRefunded,
-                order_stream(refund.order),
+                refund.order,
                 json!({
                     "order_id": refund.order,
                     "amount_minor": refund.amount,
@@ -271,7 +302,7 @@ pub fn of(op: &WriteOp, outcome: &Outcome, rules: &EventRules) -> Vec<EventDraft
                     PaymentTarget::Order(order) => (order_stream(order), Some(order), None),
                     PaymentTarget::WalletTopup(user) => (user_stream(user), None, Some(user)),
                 };
-                events.push(draft(
+                let mut rejected = draft(
                     EventType::PaymentRejected,
                     stream,
                     json!({
@@ -282,7 +313,9 @@ pub fn of(op: &WriteOp, outcome: &Outcome, rules: &EventRules) -> Vec<EventDraft
                         "currency": event.currency,
                         "reason": payment.reason,
                     }),
-                ));
+                );
+                rejected.order = order;
+                events.push(rejected);
             }
         }
         (WriteOp::Return(ret), outcome) => match ret.as_ref() {
@@ -307,9 +340,9 @@ pub fn of(op: &WriteOp, outcome: &Outcome, rules: &EventRules) -> Vec<EventDraft
                         })
                     })
                     .collect();
-                events.push(draft(
+                events.push(about(
                     EventType::ReturnRequested,
-                    order_stream(order.order),
+                    order.order,
                     json!({
                         "return_id": id,
                         "order_id": order.order,
@@ -343,9 +376,9 @@ pub fn of(op: &WriteOp, outcome: &Outcome, rules: &EventRules) -> Vec<EventDraft
 }
 
 fn paid(order: OrderId, amount: i64, method: &str) -> EventDraft {
-    draft(
+    about(
         EventType::OrderPaid,
-        order_stream(order),
+        order,
         json!({ "order_id": order, "amount_minor": amount, "payment": method }),
     )
 }
@@ -379,17 +412,16 @@ fn return_updated(
 ) -> EventDraft {
     // A decision on a return whose order did not move still belongs to the return's order;
     // without the order the return's own stream keeps its events in order.
-    let stream = order.map_or_else(|| format!("return:{id}"), |o| order_stream(o.order));
-    draft(
-        EventType::ReturnUpdated,
-        stream,
-        json!({
-            "return_id": id,
-            "order_id": order.map(|o| o.order),
-            "status": status,
-            "note": note,
-        }),
-    )
+    let data = json!({
+        "return_id": id,
+        "order_id": order.map(|o| o.order),
+        "status": status,
+        "note": note,
+    });
+    match order {
+        Some(o) => about(EventType::ReturnUpdated, o.order, data),
+        None => draft(EventType::ReturnUpdated, format!("return:{id}"), data),
+    }
 }
 
 #[cfg(test)]
@@ -407,6 +439,27 @@ mod tests {
         for bad in ["42", "evt_", "evt_0", "evt_-1", "evt_x", "EVT_1"] {
             assert_eq!(EventId::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_buyer_hears_of_payments_that_came_later_shipping_delivery_cancels_and_refunds() {
+        let order = OrderId::new(7).unwrap();
+        let moved = |to: OrderStatus| {
+            status_changed(&StatusChange {
+                order,
+                from: OrderStatus::Paid,
+                to,
+                actor: "staff".into(),
+                note: None,
+            })
+        };
+        assert!(moved(OrderStatus::Shipped).tells_buyer());
+        assert!(moved(OrderStatus::Delivered).tells_buyer());
+        assert!(!moved(OrderStatus::Paid).tells_buyer());
+        assert!(paid(order, 100, "external").tells_buyer());
+        assert!(!paid(order, 100, "wallet").tells_buyer());
+        assert!(!restocked(ProductId::new(1).unwrap(), 1, 1).tells_buyer());
+        assert_eq!(moved(OrderStatus::Shipped).order, Some(order));
     }
 
     #[test]

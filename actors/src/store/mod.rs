@@ -14,6 +14,7 @@ pub mod fencing;
 pub mod group_commit;
 pub mod idempotency;
 pub(crate) mod loads;
+pub mod notifications;
 pub mod operations;
 mod orders;
 pub mod payments;

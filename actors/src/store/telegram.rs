@@ -65,13 +65,22 @@ pub async fn record_applied(
     telegram_id: Option<i64>,
 ) -> DomainResult<bool> {
     let client = pool.get().await?;
-    let n = client
-        .execute(
-            "INSERT INTO telegram_updates (update_id, kind, telegram_id) VALUES ($1, $2, $3)
-             ON CONFLICT (update_id) DO NOTHING",
+    // A user who writes to the bot again has unblocked it: notifications resume.
+    let n: i64 = client
+        .query_one(
+            "WITH applied AS (
+                INSERT INTO telegram_updates (update_id, kind, telegram_id) VALUES ($1, $2, $3)
+                ON CONFLICT (update_id) DO NOTHING
+                RETURNING telegram_id
+            ), back AS (
+                UPDATE users u SET telegram_blocked_at = NULL FROM applied a
+                WHERE u.telegram_id = a.telegram_id AND u.telegram_blocked_at IS NOT NULL
+            )
+            SELECT count(*) FROM applied",
             &[&update_id, &kind, &telegram_id],
         )
-        .await?;
+        .await?
+        .try_get(0)?;
     // Telegram gives up redelivering after a day, so old records are pruned now and then
     // (update ids are consecutive, so this runs once per `PRUNE_EVERY` updates).
     if update_id % PRUNE_EVERY == 0 {

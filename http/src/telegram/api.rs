@@ -46,6 +46,8 @@ pub enum CallError {
     Rejected {
         method: &'static str,
         description: String,
+        /// Telegram's `error_code` (403: the user blocked the bot).
+        code: Option<u16>,
     },
     #[error("{method} failed after retries: {reason}")]
     Failed {
@@ -72,6 +74,7 @@ struct Reply {
     ok: bool,
     result: Option<Value>,
     description: Option<String>,
+    error_code: Option<u16>,
     parameters: Option<ReplyParameters>,
 }
 
@@ -82,7 +85,7 @@ struct ReplyParameters {
 
 enum Attempt {
     Done(Value),
-    Refused(String),
+    Refused(String, Option<u16>),
     Retry {
         after: Duration,
         outcome: &'static str,
@@ -163,12 +166,13 @@ impl BotApi {
                     self.count(method, "ok");
                     return Ok(result);
                 }
-                Attempt::Refused(description) => {
+                Attempt::Refused(description, code) => {
                     self.count(method, "rejected");
                     tracing::warn!(update_id, method, %description, "the Bot API refused a call");
                     return Err(CallError::Rejected {
                         method,
                         description,
+                        code,
                     });
                 }
                 Attempt::Retry {
@@ -229,9 +233,10 @@ impl BotApi {
                 outcome: "rate_limited",
                 reason: r.description.unwrap_or_else(|| "too many requests".into()),
             },
-            Some(r) if status.is_client_error() => {
-                Attempt::Refused(r.description.unwrap_or_else(|| status.to_string()))
-            }
+            Some(r) if status.is_client_error() => Attempt::Refused(
+                r.description.unwrap_or_else(|| status.to_string()),
+                r.error_code.or(Some(status.as_u16())),
+            ),
             _ => Attempt::Retry {
                 after: Duration::ZERO,
                 outcome: "error",

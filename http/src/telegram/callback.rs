@@ -80,6 +80,10 @@ pub enum Action {
         delta: i64,
     },
     AdminLow,
+    /// "Notify me" on a sold-out product's card.
+    Watch {
+        id: ProductId,
+    },
     AdminMaintenance {
         on: bool,
     },
@@ -115,6 +119,7 @@ impl Action {
             Action::AdminStock { id } => ("S", vec![id.get()]),
             Action::AdminAdjust { id, delta } => ("D", vec![id.get(), delta]),
             Action::AdminLow => ("W", vec![]),
+            Action::Watch { id } => ("N", vec![id.get()]),
             Action::AdminMaintenance { on } => ("M", vec![i64::from(on)]),
         };
         let mut out = String::with_capacity(CALLBACK_DATA_MAX);
@@ -191,6 +196,9 @@ pub fn decode(data: &str) -> Option<Action> {
             delta: *d,
         },
         ("W", []) => Action::AdminLow,
+        ("N", [id]) => Action::Watch {
+            id: ProductId::new(*id)?,
+        },
         ("M", [on]) => Action::AdminMaintenance {
             on: match on {
                 0 => false,
@@ -260,6 +268,9 @@ mod tests {
             }),
             id.clone()
                 .prop_map(|confirmation| Action::Pay { confirmation }),
+            id.clone().prop_map(|i| Action::Watch {
+                id: ProductId::new(i).unwrap()
+            }),
             id.clone().prop_map(|i| Action::Keys {
                 order: OrderId::new(i).unwrap()
             }),

@@ -10,6 +10,7 @@ pub mod bot;
 pub mod callback;
 pub mod checkout;
 pub mod invoice;
+pub mod notify;
 pub mod screens;
 pub mod shop;
 pub mod update;

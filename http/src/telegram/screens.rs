@@ -51,7 +51,7 @@ impl Screen {
         self
     }
 
-    fn markup(&self) -> Value {
+    pub fn markup(&self) -> Value {
         let mut left = BUTTONS_MAX;
         let rows: Vec<Value> = self
             .rows

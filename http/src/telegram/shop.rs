@@ -12,6 +12,7 @@ use souk_actors::domain::money::Money;
 use souk_actors::domain::quantity::Quantity;
 use souk_actors::entity::user::{GetCart, SetCartLine};
 use souk_actors::flows::cart::{self, PricedCart};
+use souk_actors::store::notifications;
 use souk_actors::store::telegram::{self as store, Paged};
 
 pub fn menu(ctx: &Ctx<'_>) -> Screen {
@@ -182,6 +183,16 @@ pub async fn product(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()>
             },
         )]);
     }
+    if p.stock_available <= 0 {
+        let waiting = state
+            .bounded(notifications::watching(&state.pool, ctx.caller.user, id))
+            .await?;
+        screen = screen.row(vec![if waiting {
+            button("🔔 You will hear when it is back", Action::Noop)
+        } else {
+            button("🔔 Notify me when it is back", Action::Watch { id })
+        }]);
+    }
     let screen = screen.row(vec![
         button(
             "⬅ Back",
@@ -194,6 +205,16 @@ pub async fn product(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()>
     ]);
     ctx.show(screen);
     Ok(())
+}
+
+/// "Notify me" on a sold-out product's card: one message when it is restocked.
+pub async fn watch(ctx: &mut Ctx<'_>, id: ProductId) -> ApiResult<()> {
+    let state = ctx.state;
+    state
+        .bounded(notifications::watch(&state.pool, ctx.caller.user, id))
+        .await?;
+    ctx.answer(Some("We will message you when it is back"), false);
+    product(ctx, id, 1).await
 }
 
 /// "Add to cart" on the product card: the line becomes `qty` (what the card showed plus

@@ -300,6 +300,7 @@ async fn on_action(ctx: &mut Ctx<'_>, action: Action) -> ApiResult<()> {
         Action::Category { id, page } => shop::category(ctx, id, page).await,
         Action::Product { id, qty } => shop::product(ctx, id, qty).await,
         Action::Add { id, qty } => shop::add(ctx, id, qty).await,
+        Action::Watch { id } => shop::watch(ctx, id).await,
         Action::Cart => shop::cart(ctx).await,
         Action::CartSet { id, qty } => shop::change(ctx, id, Some(qty)).await,
         Action::CartRemove { id } => shop::change(ctx, id, None).await,

@@ -1,0 +1,216 @@
+//! The buyer's notifications: what the outbox queued for a Telegram chat (`store::
+//! notifications`) is sent here, within Telegram's limits (about 30 messages a second in
+//! all, one a second per chat), each once: a sent notification is marked in Postgres, and a
+//! crash before that mark sends it again only if Telegram never confirmed it. A user who
+//! blocked the bot (403) is not tried again; other failures are retried with backoff for a
+//! day.
+
+use super::api::CallError;
+use super::callback::Action;
+use super::screens::{button, Screen};
+use super::{money, Bot};
+use deadpool_postgres::Pool;
+use prometheus::{IntCounterVec, Opts, Registry};
+use serde_json::{json, Value};
+use souk_actors::domain::backoff::Backoff;
+use souk_actors::domain::events::EventType;
+use souk_actors::store::notifications::{self, Notice, Sent};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Messages per second over all chats (Telegram's broadcast limit is about 30).
+pub const PER_SECOND: f64 = 30.0;
+/// Telegram allows about one message per second to one chat.
+const PER_CHAT: Duration = Duration::from_secs(1);
+const TICK: Duration = Duration::from_millis(100);
+/// A claim outlives a send's own retries; a sender that died frees its claims after this.
+const HOLD: Duration = Duration::from_secs(60);
+const RETRY: Backoff = Backoff {
+    base: Duration::from_secs(2),
+    cap: Duration::from_secs(600),
+    horizon: Duration::from_secs(86_400),
+};
+
+/// Event types a notification may be about, and its outcomes: the metric's labels.
+const KINDS: [EventType; 5] = [
+    EventType::OrderPaid,
+    EventType::OrderStatusChanged,
+    EventType::OrderCancelled,
+    EventType::OrderRefunded,
+    EventType::StockRestocked,
+];
+const OUTCOMES: [&str; 4] = ["sent", "retry", "failed", "blocked"];
+
+pub struct Notifier {
+    pub pool: Pool,
+    pub bot: Arc<Bot>,
+    pub currency: String,
+    sent: IntCounterVec,
+}
+
+impl Notifier {
+    pub fn new(
+        pool: Pool,
+        bot: Arc<Bot>,
+        currency: String,
+        registry: &Registry,
+    ) -> prometheus::Result<Notifier> {
+        let sent = IntCounterVec::new(
+            Opts::new(
+                "souk_telegram_notifications_total",
+                "Notifications to buyers' Telegram chats by event type and outcome",
+            ),
+            &["kind", "outcome"],
+        )?;
+        for kind in KINDS {
+            for outcome in OUTCOMES {
+                sent.with_label_values(&[kind.as_str(), outcome]);
+            }
+        }
+        registry.register(Box::new(sent.clone()))?;
+        Ok(Notifier {
+            pool,
+            bot,
+            currency,
+            sent,
+        })
+    }
+
+    /// Sends until `stop`.
+    pub async fn run(self, stop: CancellationToken) {
+        let mut budget = PER_SECOND;
+        let mut refilled = Instant::now();
+        let mut last_sent: HashMap<i64, Instant> = HashMap::new();
+        loop {
+            budget = (budget + refilled.elapsed().as_secs_f64() * PER_SECOND).min(PER_SECOND);
+            refilled = Instant::now();
+            last_sent.retain(|_, at| at.elapsed() < PER_CHAT);
+            if budget >= 1.0 {
+                let resting: Vec<i64> = last_sent.keys().copied().collect();
+                match notifications::claim(&self.pool, budget as i64, HOLD, &resting).await {
+                    Ok(due) => {
+                        budget -= due.len() as f64;
+                        for notice in &due {
+                            last_sent.insert(notice.chat_id, Instant::now());
+                        }
+                        let sends = due.iter().map(|n| self.send(n));
+                        futures_util::future::join_all(sends).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not claim Telegram notifications"),
+                }
+            }
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(TICK) => {}
+            }
+        }
+    }
+
+    async fn send(&self, notice: &Notice) {
+        let outcome = match text(notice, &self.currency) {
+            None => Sent::Failed(format!("no message for {}", notice.kind)),
+            Some(text) => {
+                let mut body = json!({ "chat_id": notice.chat_id, "text": text });
+                // A restock opens the product's card, where "Add to cart" is.
+                if let Some(product) = notice.data["product_id"]
+                    .as_i64()
+                    .and_then(souk_actors::domain::ids::ProductId::new)
+                {
+                    let view = button(
+                        "View",
+                        Action::Product {
+                            id: product,
+                            qty: 1,
+                        },
+                    );
+                    body["reply_markup"] = Screen::text("").row(vec![view]).markup();
+                }
+                match self.bot.api.call("sendMessage", &body, 0).await {
+                    Ok(_) => Sent::Sent,
+                    Err(CallError::Rejected {
+                        code: Some(403), ..
+                    }) => Sent::Blocked,
+                    Err(CallError::Rejected { description, .. }) => Sent::Failed(description),
+                    Err(e) => {
+                        let age = (chrono::Utc::now() - notice.created_at)
+                            .to_std()
+                            .unwrap_or_default();
+                        let attempts = u32::try_from(notice.attempts).unwrap_or(0) + 1;
+                        match RETRY.next(attempts, age, rand::random::<f64>()) {
+                            Some(wait) => Sent::Later(
+                                chrono::Utc::now()
+                                    + chrono::Duration::from_std(wait).unwrap_or_default(),
+                                e.to_string(),
+                            ),
+                            None => Sent::Failed(e.to_string()),
+                        }
+                    }
+                }
+            }
+        };
+        let label = match &outcome {
+            Sent::Sent => "sent",
+            Sent::Later(..) => "retry",
+            Sent::Failed(_) => "failed",
+            Sent::Blocked => "blocked",
+        };
+        let kind = EventType::parse(&notice.kind)
+            .filter(|k| KINDS.contains(k))
+            .map_or("other", EventType::as_str);
+        self.sent.with_label_values(&[kind, label]).inc();
+        // Not recorded (Postgres away): the claim runs out and the message may go again;
+        // Telegram has no way to send one message exactly once across that gap.
+        if let Err(e) = notifications::record(&self.pool, notice, &outcome).await {
+            tracing::warn!(error = %e, chat = notice.chat_id, "a Telegram notification's outcome was not recorded");
+        }
+    }
+}
+
+/// The message a buyer reads; `None` for an event that tells the buyer nothing.
+pub fn text(notice: &Notice, currency: &str) -> Option<String> {
+    let d = &notice.data;
+    let kind = EventType::parse(&notice.kind)?;
+    if kind == EventType::StockRestocked {
+        let name = notice
+            .product_name
+            .as_deref()
+            .unwrap_or("A product you asked about");
+        return Some(format!("🔔 {name} is back in stock."));
+    }
+    let order = d["order_id"].as_i64()?;
+    let note = |d: &Value| {
+        d["note"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
+    };
+    match kind {
+        EventType::OrderPaid => Some(format!(
+            "💳 Payment received for order #{order}: {}. Thank you!",
+            money(d["amount_minor"].as_i64()?, currency)
+        )),
+        EventType::OrderStatusChanged => match d["to"].as_str()? {
+            "shipped" => Some(format!("📦 Order #{order} is on its way{}.", note(d))),
+            "delivered" => Some(format!("✅ Order #{order} was delivered{}.", note(d))),
+            _ => None,
+        },
+        EventType::OrderCancelled => {
+            let refunded = d["refunded_minor"].as_i64().unwrap_or(0);
+            let back = if refunded > 0 {
+                format!(" {} went back to your wallet.", money(refunded, currency))
+            } else {
+                String::new()
+            };
+            Some(format!("❌ Order #{order} was cancelled{}.{back}", note(d)))
+        }
+        EventType::OrderRefunded => Some(format!(
+            "↩️ {} of order #{order} was refunded to your wallet.",
+            money(d["amount_minor"].as_i64()?, currency)
+        )),
+        _ => None,
+    }
+}

@@ -193,24 +193,15 @@ struct PatchProductBody {
     price_minor: Option<i64>,
     active: Option<bool>,
     /// `null` clears the image; absent leaves it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::schema::present")]
     #[schema(schema_with = crate::schema::field::image_url_or_null)]
     image_url: Option<Option<String>>,
     /// `null` takes the product out of its group; absent leaves it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::schema::present")]
     #[schema(minimum = 1)]
     group_id: Option<Option<i64>>,
     #[schema(schema_with = crate::schema::field::options_or_null)]
     options: Option<VariantOptions>,
-}
-
-/// Tells "field absent" (None) from "field null" (Some(None)).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[utoipa::path(

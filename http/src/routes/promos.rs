@@ -8,7 +8,7 @@ use crate::extract::{page_query, Admin, Json};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::json;
 use souk_actors::domain::changes::Outcome;
 use souk_actors::domain::changes::WriteMeta;
@@ -63,28 +63,19 @@ struct PatchPromoBody {
     #[schema(minimum = 0, maximum = 1e10)]
     min_subtotal_minor: Option<i64>,
     /// `null` clears the limit or date; absent leaves it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::schema::present")]
     #[schema(value_type = Option<String>, format = DateTime)]
     starts_at: Option<Option<Timestamp>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::schema::present")]
     #[schema(value_type = Option<String>, format = DateTime)]
     ends_at: Option<Option<Timestamp>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::schema::present")]
     #[schema(minimum = 1, maximum = 2_147_483_647)]
     max_redemptions: Option<Option<i32>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::schema::present")]
     #[schema(minimum = 1, maximum = 2_147_483_647)]
     max_per_user: Option<Option<i32>>,
     active: Option<bool>,
-}
-
-/// Tells "field absent" (None) from "field null" (Some(None)).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn kind(raw: &str) -> ApiResult<PromoKind> {

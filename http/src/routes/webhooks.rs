@@ -8,7 +8,7 @@ use crate::extract::{page_query, path_id, Admin, Json};
 use crate::state::AppState;
 use crate::webhooks::target;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use souk_actors::domain::events::{EventId, EventType};
 use souk_actors::store::webhooks::{self, NewSubscription, Subscription, SubscriptionPatch};
 
@@ -52,19 +52,11 @@ struct PatchWebhookBody {
     #[schema(min_items = 1)]
     events: Option<Vec<String>>,
     /// `null` clears it; absent leaves it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::schema::present")]
     #[schema(value_type = Option<String>, max_length = 500)]
     description: Option<Option<String>>,
     /// `false` pauses deliveries: events committed meanwhile are not queued for it.
     active: Option<bool>,
-}
-
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A new subscription, with its signing secret: the only time the API shows it.

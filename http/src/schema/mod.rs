@@ -3,10 +3,21 @@
 //! assembles the served document from these and the handlers' annotations; the handlers
 //! use them directly, so what is documented is what is sent.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub mod field;
+
+/// For `#[serde(default, deserialize_with = "crate::schema::present")]` on a PATCH body's
+/// `Option<Option<T>>`: tells "field absent" (`None`: leave it) from "field null"
+/// (`Some(None)`: clear it).
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
 
 /// The error envelope of `error.rs`: `{"error": {"code", "message", "details", "request_id"}}`.
 #[derive(Serialize, ToSchema)]

@@ -44,8 +44,8 @@ CREATE TABLE webhook_deliveries (
     last_error text,
     PRIMARY KEY (subscription_id, event_seq)
 );
-CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (next_attempt_at, event_seq)
-    WHERE state = 'pending';
+-- The dispatcher walks pending deliveries in commit order and stops at its limit.
+CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (event_seq) WHERE state = 'pending';
 -- A delivery waits while an earlier one of its stream to the same subscriber is pending.
 CREATE INDEX webhook_deliveries_stream_idx ON webhook_deliveries (subscription_id, stream, event_seq)
     WHERE state = 'pending';

@@ -42,6 +42,9 @@ CREATE TABLE webhook_deliveries (
     claimed_until timestamptz,
     delivered_at timestamptz,
     last_error text,
+    -- The attempt that delivered it (failed attempts are rows of `webhook_attempts`).
+    delivered_status integer,
+    delivered_latency_ms integer,
     PRIMARY KEY (subscription_id, event_seq)
 );
 -- The dispatcher walks pending deliveries in commit order and stops at its limit.
@@ -50,7 +53,8 @@ CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (event_seq) WH
 CREATE INDEX webhook_deliveries_stream_idx ON webhook_deliveries (subscription_id, stream, event_seq)
     WHERE state = 'pending';
 
--- Every attempt, for the admin's deliveries list.
+-- Every failed attempt, for the admin's deliveries list (the one that delivered is kept on
+-- the delivery itself: most deliveries succeed at once and need no row here).
 CREATE TABLE webhook_attempts (
     id bigserial PRIMARY KEY,
     subscription_id bigint NOT NULL,

@@ -84,8 +84,12 @@ impl Application {
         let telegram = std::sync::Arc::new(bot);
 
         let ownership = ownership(&settings, &pool).await?;
-        // Woken by the group commit when events commit; the dispatcher sends them.
-        let outbox = Arc::new(tokio::sync::Notify::new());
+        // Told by the group commit when events commit; the dispatcher sends them.
+        let (handoffs, handed) = tokio::sync::mpsc::channel(HANDOFF_BATCHES);
+        let outbox = souk_actors::store::events::Outbox {
+            wake: Arc::new(tokio::sync::Notify::new()),
+            handoffs,
+        };
         let registry = start_actors(
             &settings,
             &pool,
@@ -95,7 +99,14 @@ impl Application {
             outbox.clone(),
         );
         spawn_background(&settings, &registry, &shutdown);
-        let webhooks = start_webhooks(&settings, &pool, &prometheus, outbox, &shutdown)?;
+        let webhooks = start_webhooks(
+            &settings,
+            &pool,
+            &prometheus,
+            outbox.wake,
+            handed,
+            &shutdown,
+        )?;
         // Buyers' notifications need a bot to send them; without one they stay queued (and
         // the metric shows none sent).
         let notifier = souk_http::telegram::notify::Notifier::new(
@@ -264,7 +275,7 @@ fn start_actors(
     write_pool: deadpool_postgres::Pool,
     actor_metrics: ActorMetrics,
     ownership: Arc<Ownership>,
-    outbox: Arc<tokio::sync::Notify>,
+    outbox: souk_actors::store::events::Outbox,
 ) -> Arc<Registry> {
     // In a cluster, owners on other nodes are reached over their internal API within the
     // same bound a local owner has to answer.
@@ -297,6 +308,7 @@ fn start_actors(
         write_timeout: Duration::from_millis(settings.persistence.write_timeout_ms),
         events: souk_actors::domain::events::EventRules {
             stock_low: settings.metrics.stock_low_threshold,
+            hand_over: true,
         },
     };
     // Group commit gets its own thread so a busy HTTP or actor thread never delays a COMMIT.
@@ -329,12 +341,18 @@ fn start_actors(
     })
 }
 
+/// Committed batches whose webhook deliveries wait for the dispatcher; past this (a
+/// dispatcher far behind), hand-offs are dropped and polling sends them once their claim
+/// runs out.
+const HANDOFF_BATCHES: usize = 4096;
+
 /// The webhook dispatcher, running until shutdown, and what the routes share with it.
 fn start_webhooks(
     settings: &Settings,
     pool: &deadpool_postgres::Pool,
     prometheus: &prometheus::Registry,
     wake: Arc<tokio::sync::Notify>,
+    handoffs: tokio::sync::mpsc::Receiver<Vec<souk_actors::store::events::Handoff>>,
     shutdown: &Shutdown,
 ) -> Result<souk_http::webhooks::WebhookState, StartError> {
     let production = settings.profile == crate::config::Profile::Production;
@@ -346,6 +364,8 @@ fn start_webhooks(
         public_only: !allow_private,
         metrics: metrics.clone(),
         wake: wake.clone(),
+        handoffs,
+        sole: settings.cluster.endpoints().is_empty(),
     };
     shutdown.spawn_loop(dispatcher.run(shutdown.token()));
     Ok(souk_http::webhooks::WebhookState {

@@ -125,11 +125,18 @@ impl EventDraft {
 pub struct EventRules {
     /// `stock.low` fires when a product's available units fall to this or below.
     pub stock_low: i64,
+    /// Whether webhook deliveries are claimed for this node's dispatcher as they are
+    /// recorded (the group commit hands them over after COMMIT); where nothing would hand
+    /// them over (the row-lock baseline, tests of a batch alone) polling sends them.
+    pub hand_over: bool,
 }
 
 impl Default for EventRules {
     fn default() -> Self {
-        EventRules { stock_low: 5 }
+        EventRules {
+            stock_low: 5,
+            hand_over: false,
+        }
     }
 }
 
@@ -464,7 +471,7 @@ mod tests {
 
     #[test]
     fn stock_low_fires_once_when_crossing() {
-        let rules = EventRules { stock_low: 5 };
+        let rules = EventRules::default();
         let p = ProductId::new(1).unwrap();
         assert!(stock_low(p, 6, 5, &rules).is_some());
         assert!(stock_low(p, 9, 0, &rules).is_some());

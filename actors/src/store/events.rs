@@ -2,20 +2,24 @@
 //! subscription that wants each one, and the buyer's Telegram notifications, in one
 //! statement inside the batch's transaction.
 
-use crate::domain::events::EventDraft;
+use crate::domain::events::{EventDraft, EventId, EventType};
+use crate::domain::model::Timestamp;
 use deadpool_postgres::GenericClient;
 
 /// Rows keep the order of `drafts` (`ORDER BY n`), so `seq` follows it. Each event is
 /// queued for every active webhook subscription that wants its type; one that tells the
 /// buyer something, and a restock its product's watchers, for their Telegram chats (unless
-/// they blocked the bot).
+/// they blocked the bot). A delivery whose stream has no earlier one still pending for its
+/// subscription is claimed for this node (`$6` seconds) and answered as a hand-off: after
+/// COMMIT it goes straight to the dispatcher, and only if this node dies first does the
+/// claim run out and polling send it.
 const EVENTS_SQL: &str = "
 WITH e AS (
     INSERT INTO events (type, stream, order_id, tells_buyer, data)
     SELECT t, s, o, b, d
     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bool[], $5::jsonb[]) WITH ORDINALITY AS x(t, s, o, b, d, n)
     ORDER BY n
-    RETURNING seq, type, stream, order_id, tells_buyer,
+    RETURNING seq, type, stream, order_id, tells_buyer, created_at,
               CASE WHEN type = 'stock.restocked' THEN (data->>'product_id')::bigint END AS restocked
 ), back AS (
     -- Notify me: a restock takes its product's watches and tells each watcher once.
@@ -30,26 +34,114 @@ WITH e AS (
     JOIN users u ON u.id = t.user_id
     WHERE u.telegram_id IS NOT NULL AND u.telegram_blocked_at IS NULL
     ON CONFLICT DO NOTHING
+), d AS (
+    INSERT INTO webhook_deliveries (subscription_id, event_seq, stream, claimed_until)
+    SELECT w.id, e.seq, e.stream,
+           CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries p
+                             WHERE p.subscription_id = w.id AND p.stream = e.stream AND p.state = 'pending')
+                  OR $6::float8 IS NULL
+                THEN NULL ELSE now() + make_interval(secs => $6::float8) END
+    FROM e JOIN webhook_subscriptions w ON w.active AND e.type = ANY (w.events)
+    RETURNING subscription_id, event_seq, claimed_until IS NOT NULL AS handed
 )
-INSERT INTO webhook_deliveries (subscription_id, event_seq, stream)
-SELECT w.id, e.seq, e.stream FROM e JOIN webhook_subscriptions w ON w.active AND e.type = ANY (w.events)";
+SELECT x.n, d.subscription_id, d.event_seq, x.type, x.stream, x.created_at
+FROM d JOIN (SELECT seq, type, stream, created_at, row_number() OVER (ORDER BY seq) AS n FROM e) x
+    ON x.seq = d.event_seq
+WHERE d.handed
+ORDER BY d.event_seq, d.subscription_id";
 
-/// Records `drafts` on `client`, inside the caller's transaction.
+/// How long a delivery handed to this node's dispatcher is held from polling: longer than
+/// the dispatcher keeps one in memory (a few attempts' time: it gives a delivery back to
+/// polling when its receiver fails or falls behind), and how late polling sends the
+/// hand-offs of a node that died.
+pub const HANDOFF_HOLD_SECS: f64 = 60.0;
+
+/// A webhook delivery claimed for this node's dispatcher as it was recorded.
+#[derive(Debug, Clone)]
+pub struct Handoff {
+    pub subscription: i64,
+    pub event: EventId,
+    pub kind: EventType,
+    pub stream: String,
+    pub created_at: Timestamp,
+    pub data: serde_json::Value,
+}
+
+/// Records `drafts` on `client`, inside the caller's transaction; answers the deliveries
+/// handed to this node, to give the dispatcher once the transaction has committed.
 pub(crate) async fn record_all(
     client: &impl GenericClient,
     drafts: &[&EventDraft],
-) -> Result<(), tokio_postgres::Error> {
+    hand_over: bool,
+) -> Result<Vec<Handoff>, tokio_postgres::Error> {
     if drafts.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let kinds: Vec<&str> = drafts.iter().map(|d| d.kind.as_str()).collect();
     let streams: Vec<&str> = drafts.iter().map(|d| d.stream.as_str()).collect();
     let orders: Vec<Option<i64>> = drafts.iter().map(|d| d.order.map(|o| o.get())).collect();
     let tell: Vec<bool> = drafts.iter().map(|d| d.tells_buyer()).collect();
     let data: Vec<&serde_json::Value> = drafts.iter().map(|d| &d.data).collect();
+    let hold: Option<f64> = hand_over.then_some(HANDOFF_HOLD_SECS);
     let stmt = client.prepare_cached(EVENTS_SQL).await?;
-    client
-        .execute(&stmt, &[&kinds, &streams, &orders, &tell, &data])
+    let rows = client
+        .query(&stmt, &[&kinds, &streams, &orders, &tell, &data, &hold])
         .await?;
-    Ok(())
+    let mut handoffs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let n: i64 = row.try_get(0)?;
+        let kind: &str = row.try_get(3)?;
+        let stream: &str = row.try_get(4)?;
+        // The n-th event inserted is the n-th draft (`ORDER BY n`); if that ever did not
+        // hold, the delivery is simply left to polling (its claim runs out).
+        let Some(draft) = usize::try_from(n - 1).ok().and_then(|i| drafts.get(i)) else {
+            continue;
+        };
+        if draft.kind.as_str() != kind || draft.stream != stream {
+            continue;
+        }
+        handoffs.push(Handoff {
+            subscription: row.try_get(1)?,
+            event: EventId(row.try_get(2)?),
+            kind: draft.kind,
+            stream: draft.stream.clone(),
+            created_at: row.try_get(5)?,
+            data: draft.data.clone(),
+        });
+    }
+    Ok(handoffs)
+}
+
+/// What a batch's events came to: their kinds (for the metric) and the deliveries handed
+/// to this node's dispatcher.
+#[derive(Debug, Default)]
+pub struct Told {
+    pub kinds: Vec<EventType>,
+    pub handoffs: Vec<Handoff>,
+}
+
+impl Told {
+    pub fn add(&mut self, other: Told) {
+        self.kinds.extend(other.kinds);
+        self.handoffs.extend(other.handoffs);
+    }
+}
+
+/// Where a committed batch's events go: the dispatcher's wake-up and its hand-offs. A full
+/// channel drops hand-offs; their claims run out and polling sends them.
+#[derive(Clone)]
+pub struct Outbox {
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
+    pub handoffs: tokio::sync::mpsc::Sender<Vec<Handoff>>,
+}
+
+impl Outbox {
+    /// An outbox nobody reads (tests of the group commit alone).
+    pub fn unread() -> Outbox {
+        let (handoffs, _) = tokio::sync::mpsc::channel(1);
+        Outbox {
+            wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            handoffs,
+        }
+    }
 }

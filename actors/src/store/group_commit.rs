@@ -13,10 +13,11 @@
 use crate::domain::changes::Outcome;
 use crate::domain::changes::Write;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::events::{EventRules, EventType};
+use crate::domain::events::EventRules;
 use crate::domain::shards::Fence;
 use crate::entity::ownership::Ownership;
 use crate::metrics::ActorMetrics;
+use crate::store::events::{Handoff, Outbox, Told};
 use crate::store::fencing;
 use crate::store::writes::sets::{self, Applied};
 use crate::store::writes::{apply_each, OpenTx};
@@ -46,8 +47,8 @@ pub struct PersistenceActor {
     committing: bool,
     /// Callers of `Flush`, answered once the queue is empty and no batch is committing.
     flushed: Vec<oneshot::Sender<()>>,
-    /// Woken after a batch that recorded events commits: the outbox's dispatcher.
-    outbox: Arc<tokio::sync::Notify>,
+    /// Told after a batch that recorded events commits: the webhook dispatcher.
+    outbox: Outbox,
 }
 
 struct Job {
@@ -86,12 +87,12 @@ impl PersistenceActor {
             queue: VecDeque::new(),
             committing: false,
             flushed: Vec::new(),
-            outbox: Arc::new(tokio::sync::Notify::new()),
+            outbox: Outbox::unread(),
         }
     }
 
-    /// Wakes `outbox` after each batch that recorded events commits.
-    pub fn with_outbox(mut self, outbox: Arc<tokio::sync::Notify>) -> Self {
+    /// Tells `outbox` after each batch that recorded events commits.
+    pub fn with_outbox(mut self, outbox: Outbox) -> Self {
         self.outbox = outbox;
         self
     }
@@ -118,9 +119,13 @@ impl PersistenceActor {
         );
         let outbox = self.outbox.clone();
         let batch = async move {
-            let (failure, told) = batch.await;
+            let (failure, handoffs, told) = batch.await;
+            if !handoffs.is_empty() {
+                // Full: the hand-offs' claims run out and polling sends them.
+                let _ = outbox.handoffs.try_send(handoffs);
+            }
             if told {
-                outbox.notify_one();
+                outbox.wake.notify_one();
             }
             failure
         };
@@ -222,15 +227,15 @@ pub async fn persist(persistence: &Addr<PersistenceActor>, write: Write) -> Doma
         .map_err(|_| DomainError::Unavailable("the persistence actor stopped".into()))?
 }
 
-/// Commits `jobs`; returns the error if the database failed a whole batch, and whether
-/// any event was recorded.
+/// Commits `jobs`; returns the error if the database failed a whole batch, the webhook
+/// deliveries handed to this node, and whether any event was recorded.
 async fn run_batch(
     pool: Pool,
     config: PersistenceConfig,
     metrics: ActorMetrics,
     ownership: Arc<Ownership>,
     jobs: Vec<Job>,
-) -> (Option<DomainError>, bool) {
+) -> (Option<DomainError>, Vec<Handoff>, bool) {
     run_batch_as(pool, config, metrics, ownership, jobs, Mode::Sets).await
 }
 
@@ -242,9 +247,10 @@ async fn run_batch_as(
     ownership: Arc<Ownership>,
     mut jobs: Vec<Job>,
     mut mode: Mode,
-) -> (Option<DomainError>, bool) {
+) -> (Option<DomainError>, Vec<Handoff>, bool) {
     let mut failure = None;
     let mut told = false;
+    let mut handoffs = Vec::new();
     while !jobs.is_empty() {
         let started = Instant::now();
         let attempt = tokio::time::timeout(
@@ -264,14 +270,15 @@ async fn run_batch_as(
             }
         };
         match result {
-            BatchResult::Committed(outcomes, kinds) => {
-                for kind in &kinds {
+            BatchResult::Committed(outcomes, events) => {
+                for kind in &events.kinds {
                     metrics
                         .events_recorded
                         .with_label_values(&[kind.as_str()])
                         .inc();
                 }
-                told |= !kinds.is_empty();
+                told |= !events.kinds.is_empty();
+                handoffs.extend(events.handoffs);
                 metrics.batch_size.observe(jobs.len() as f64);
                 metrics
                     .commit_seconds
@@ -340,7 +347,7 @@ async fn run_batch_as(
             }
         }
     }
-    (failure, told)
+    (failure, handoffs, told)
 }
 
 /// How a batch is applied.
@@ -353,8 +360,8 @@ enum Mode {
 }
 
 enum BatchResult {
-    /// Every write's outcome and the kinds of the events the batch recorded.
-    Committed(Vec<Outcome>, Vec<EventType>),
+    /// Every write's outcome and what the batch's events came to.
+    Committed(Vec<Outcome>, Told),
     JobFailed(usize, DomainError),
     /// A set was refused without naming the write at fault; nothing committed.
     Unsettled(String),
@@ -438,8 +445,8 @@ async fn attempt(
         }
         Err(_) => {}
     }
-    let (outcomes, kinds) = match applied {
-        Applied::All(outcomes, kinds) => (outcomes, kinds),
+    let (outcomes, told) = match applied {
+        Applied::All(outcomes, told) => (outcomes, told),
         Applied::Failed(e) => return BatchResult::Failed(DomainError::Unavailable(e.to_string())),
         // A connection that cannot even roll back is closed by `finish`; the retry takes another.
         Applied::Refused(index, error) => {
@@ -452,7 +459,7 @@ async fn attempt(
         }
     };
     match tx.finish(true).await {
-        Ok(()) => BatchResult::Committed(outcomes, kinds),
+        Ok(()) => BatchResult::Committed(outcomes, told),
         // A failed COMMIT may or may not have reached the disk; callers see "unavailable"
         // and their idempotent retry finds the truth in the database.
         Err(e) => BatchResult::Failed(DomainError::Unavailable(format!("commit failed: {e}"))),

@@ -9,7 +9,7 @@ pub(crate) mod audit;
 mod catalog;
 pub(crate) mod conversation;
 pub mod dashboard;
-pub(crate) mod events;
+pub mod events;
 pub mod fencing;
 pub mod group_commit;
 pub mod idempotency;

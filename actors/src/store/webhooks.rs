@@ -187,10 +187,12 @@ pub async fn deliveries(
     let rows = client
         .query(
             "SELECT e.seq, e.type, d.state, d.attempts, d.next_attempt_at, d.delivered_at, d.last_error, d.event_seq,
-                    coalesce((SELECT json_agg(json_build_object('at', a.at, 'status_code', a.status_code,
-                                                                'latency_ms', a.latency_ms, 'error', a.error) ORDER BY a.id)
-                              FROM webhook_attempts a
-                              WHERE a.subscription_id = d.subscription_id AND a.event_seq = d.event_seq), '[]')
+                    coalesce((SELECT json_agg(x ORDER BY x.at) FROM (
+                                  SELECT a.at, a.status_code, a.latency_ms, a.error FROM webhook_attempts a
+                                  WHERE a.subscription_id = d.subscription_id AND a.event_seq = d.event_seq
+                                  UNION ALL
+                                  SELECT d.delivered_at, d.delivered_status, d.delivered_latency_ms, NULL
+                                  WHERE d.state = 'delivered') x), '[]')
              FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq
              WHERE d.subscription_id = $1 AND d.event_seq < $2
              ORDER BY d.event_seq DESC LIMIT $3",
@@ -378,6 +380,8 @@ pub async fn record(pool: &Pool, sent: &[Sent]) -> DomainResult<()> {
                 SET state = r.state, attempts = d.attempts + 1, claimed_until = NULL,
                     next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
                     delivered_at = CASE WHEN r.state = 'delivered' THEN now() ELSE d.delivered_at END,
+                    delivered_status = CASE WHEN r.state = 'delivered' THEN r.code ELSE d.delivered_status END,
+                    delivered_latency_ms = CASE WHEN r.state = 'delivered' THEN r.latency ELSE d.delivered_latency_ms END,
                     last_error = r.error
                 FROM r WHERE d.subscription_id = r.sub AND d.event_seq = r.seq
                 RETURNING d.subscription_id, d.event_seq
@@ -386,6 +390,7 @@ pub async fn record(pool: &Pool, sent: &[Sent]) -> DomainResult<()> {
                 INSERT INTO webhook_attempts (subscription_id, event_seq, status_code, latency_ms, error)
                 SELECT r.sub, r.seq, r.code, r.latency, r.error
                 FROM r JOIN d ON d.subscription_id = r.sub AND d.event_seq = r.seq
+                WHERE r.state <> 'delivered'
             )
             UPDATE webhook_subscriptions w
             SET failing_since = CASE WHEN x.failed THEN coalesce(w.failing_since, now()) ELSE NULL END
@@ -427,6 +432,51 @@ pub async fn prune(pool: &Pool, keep: std::time::Duration) -> DomainResult<u64> 
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = e.seq AND d.state = 'pending')
                AND NOT EXISTS (SELECT 1 FROM telegram_notifications n WHERE n.event_seq = e.seq AND n.state = 'pending')",
             &[&secs],
+        )
+        .await?)
+}
+
+/// Gives deliveries held for this node's dispatcher back to polling at once.
+pub async fn release(pool: &Pool, deliveries: &[(i64, EventId)]) -> DomainResult<()> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let client = pool.get().await?;
+    let subs: Vec<i64> = deliveries.iter().map(|(s, _)| *s).collect();
+    let seqs: Vec<i64> = deliveries.iter().map(|(_, e)| e.0).collect();
+    let stmt = client
+        .prepare_cached(
+            "UPDATE webhook_deliveries d SET claimed_until = NULL
+             FROM unnest($1::bigint[], $2::bigint[]) AS r(sub, seq)
+             WHERE d.subscription_id = r.sub AND d.event_seq = r.seq AND d.state = 'pending'",
+        )
+        .await?;
+    client.execute(&stmt, &[&subs, &seqs]).await?;
+    Ok(())
+}
+
+/// Where each active subscription's deliveries go: (id, url, secret).
+pub async fn targets(pool: &Pool) -> DomainResult<Vec<(i64, String, String)>> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT id, url, secret FROM webhook_subscriptions WHERE active",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}
+
+/// Gives every held delivery back to polling: a single node's claims from before a crash.
+pub async fn release_all(pool: &Pool) -> DomainResult<u64> {
+    let client = pool.get().await?;
+    Ok(client
+        .execute(
+            "UPDATE webhook_deliveries SET claimed_until = NULL
+             WHERE state = 'pending' AND claimed_until IS NOT NULL",
+            &[],
         )
         .await?)
 }

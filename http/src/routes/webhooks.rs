@@ -33,27 +33,26 @@ const DESCRIPTION_MAX: usize = 500;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewWebhookBody {
-    /// Where deliveries are POSTed: https (http and private addresses only in dev or when
-    /// the shop allows them).
-    #[schema(max_length = 2048)]
+    #[schema(schema_with = crate::schema::field::webhook_url)]
     url: String,
-    /// Event types to receive, e.g. `["order.created", "order.paid"]`.
-    #[schema(min_items = 1)]
+    #[schema(schema_with = crate::schema::field::webhook_events)]
     events: Vec<String>,
-    #[schema(max_length = 500)]
+    #[schema(schema_with = crate::schema::field::line_0_500_or_null)]
     description: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchWebhookBody {
-    #[schema(max_length = 2048)]
+    /// `null` or absent leaves it.
+    #[schema(schema_with = crate::schema::field::webhook_url_or_null)]
     url: Option<String>,
-    #[schema(min_items = 1)]
+    /// `null` or absent leaves them.
+    #[schema(schema_with = crate::schema::field::webhook_events_or_null)]
     events: Option<Vec<String>>,
     /// `null` clears it; absent leaves it.
     #[serde(default, deserialize_with = "crate::schema::present")]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(schema_with = crate::schema::field::line_0_500_or_null)]
     description: Option<Option<String>>,
     /// `false` pauses deliveries: events committed meanwhile are not queued for it.
     active: Option<bool>,
@@ -96,17 +95,8 @@ fn events(raw: &[String]) -> ApiResult<Vec<String>> {
 }
 
 fn description(raw: Option<String>) -> ApiResult<Option<String>> {
-    match raw {
-        Some(d) if d.chars().count() > DESCRIPTION_MAX => Err(ApiError::invalid(
-            "description",
-            format!("description must be at most {DESCRIPTION_MAX} characters"),
-        )),
-        Some(d) if d.contains('\0') => Err(ApiError::invalid(
-            "description",
-            "description must not contain NUL",
-        )),
-        other => Ok(other),
-    }
+    raw.map(|d| super::text("description", &d, 0, DESCRIPTION_MAX))
+        .transpose()
 }
 
 fn webhook_id(req: &HttpRequest) -> ApiResult<i64> {
@@ -277,7 +267,7 @@ async fn deliveries(
     summary = "Send one delivery again now, whatever became of it (admin)",
     tag = "webhooks",
     operation_id = "retry_webhook_delivery",
-    params(("webhook_id" = i64, Path, minimum = 1), ("event_id" = String, Path, pattern = "^evt_[1-9][0-9]*$")),
+    params(("webhook_id" = i64, Path, minimum = 1), ("event_id" = String, Path, pattern = "^evt_[1-9][0-9]{0,17}$")),
     responses((status = 202)),
     security(("bearer" = []))
 )]
@@ -288,7 +278,14 @@ async fn retry(
 ) -> ApiResult<HttpResponse> {
     let id = webhook_id(&req)?;
     let raw = req.match_info().get("event_id").unwrap_or_default();
-    let event = EventId::parse(raw).ok_or_else(|| ApiError::invalid_id("event_id"))?;
+    let event = EventId::parse(raw).ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_id",
+            "event_id must look like evt_42",
+        )
+        .with_details(serde_json::json!({ "field": "event_id" }))
+    })?;
     if !state
         .bounded(webhooks::retry(&state.pool, id, event))
         .await?

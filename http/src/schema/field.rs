@@ -169,3 +169,62 @@ pub fn stock_change() -> Schema {
             .build(),
     )
 }
+
+/// `webhooks::target::check`: an http(s) URL of the shape `URL_PATTERN` states, at most
+/// 2048 bytes. In production, plain http and private addresses are refused on top (unless
+/// the shop allows them), which a pattern cannot say.
+pub fn webhook_url() -> Object {
+    webhook_url_of(false)
+}
+pub fn webhook_url_or_null() -> Object {
+    webhook_url_of(true)
+}
+
+fn webhook_url_of(nullable: bool) -> Object {
+    let mut url = string(
+        crate::webhooks::target::URL_PATTERN.to_string(),
+        nullable,
+        "Where deliveries are POSTed: http(s), a host name or IPv4 address, optional port, \
+         path and query. In production only https to a public address, unless \
+         SOUK__WEBHOOKS__ALLOW_PRIVATE is set"
+            .into(),
+    );
+    url.max_length = Some(crate::webhooks::target::URL_MAX);
+    url
+}
+
+/// `routes::webhooks::events`: at least one event type, each one Souk tells.
+pub fn webhook_events() -> utoipa::openapi::schema::Array {
+    webhook_events_of(false)
+}
+pub fn webhook_events_or_null() -> utoipa::openapi::schema::Array {
+    webhook_events_of(true)
+}
+
+fn webhook_events_of(nullable: bool) -> utoipa::openapi::schema::Array {
+    let kinds: Vec<&str> = souk_actors::domain::events::EventType::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    let ty = if nullable {
+        SchemaType::from_iter([Type::Array, Type::Null])
+    } else {
+        SchemaType::new(Type::Array)
+    };
+    ArrayBuilder::new()
+        .schema_type(ty)
+        .items(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::String))
+                .enum_values(Some(kinds)),
+        )
+        .min_items(Some(1))
+        .description(Some(
+            "Event types to receive, e.g. [\"order.created\", \"order.paid\"]",
+        ))
+        .build()
+}
+
+pub fn line_0_500_or_null() -> Object {
+    line(0, 500, true)
+}

@@ -11,8 +11,10 @@ use crate::signature::{sign, SIGNATURE_HEADER};
 use deadpool_postgres::Pool;
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
 use souk_actors::domain::backoff::Backoff;
+use souk_actors::domain::events::EventId;
+use souk_actors::store::events::Handoff;
 use souk_actors::store::webhooks::{self, Due, Sent};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
@@ -96,12 +98,40 @@ pub struct Dispatcher {
     pub metrics: WebhookMetrics,
     /// Woken by the group commit when a batch with events commits.
     pub wake: Arc<Notify>,
+    /// Deliveries the group commit claimed for this node, after their COMMIT.
+    pub handoffs: mpsc::Receiver<Vec<Handoff>>,
+    /// A single node: every claim still held is this node's from before a crash, and is
+    /// given back to polling at start instead of waiting for it to run out.
+    pub sole: bool,
 }
+
+/// One attempt's result, and the stream it belongs to when it was handed over in memory.
+struct Done {
+    sent: Sent,
+    handed: Option<String>,
+}
+
+/// A subscription's hand-offs: each stream's deliveries in commit order (the first of each
+/// is in flight or ready), the streams ready to send, and the attempts in flight.
+#[derive(Default)]
+struct Lane {
+    streams: HashMap<String, VecDeque<Handoff>>,
+    ready: VecDeque<String>,
+    in_flight: usize,
+    queued: usize,
+}
+
+/// Hand-offs one subscription may have in memory, in shares of its concurrency; past
+/// this (a slow receiver), new ones are given back to polling, so none waits in memory
+/// longer than a few attempts (well within `HANDOFF_HOLD_SECS`).
+const LANE_SHARES: usize = 4;
+/// How often the subscriptions' URLs and secrets are read again (a PATCH takes effect).
+const TARGETS_EVERY: Duration = Duration::from_secs(2);
 
 impl Dispatcher {
     /// Runs until `stop`; attempts in flight then finish on their own (their deliveries stay
     /// claimed until the claim runs out, and are sent again: at least once).
-    pub async fn run(self, stop: CancellationToken) {
+    pub async fn run(mut self, stop: CancellationToken) {
         let client = match client(&self.settings, self.public_only) {
             Ok(client) => client,
             Err(e) => {
@@ -109,52 +139,154 @@ impl Dispatcher {
                 return;
             }
         };
+        if self.sole {
+            if let Err(e) = webhooks::release_all(&self.pool).await {
+                tracing::warn!(error = %e, "held webhook deliveries not given back; their claims will run out");
+            }
+        }
         let backoff = self.settings.backoff();
         let timeout = Duration::from_millis(self.settings.timeout_ms);
+        let each = self.settings.concurrency;
         // A claim outlives its attempt's timeout, so a live sender always records first.
         let hold = timeout * 2 + Duration::from_secs(5);
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Sent>();
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        let metrics = self.metrics.clone();
+        let send = |d: Due, handed: Option<String>| {
+            let (client, done, metrics) = (client.clone(), done_tx.clone(), metrics.clone());
+            actix_web::rt::spawn(async move {
+                let sent = attempt(&client, d, timeout, backoff, &metrics).await;
+                let _ = done.send(Done { sent, handed });
+            });
+        };
+        // Polled deliveries in flight, by subscription; hand-offs are counted in their lanes.
         let mut in_flight: HashMap<i64, usize> = HashMap::new();
-        let mut finished: Vec<Sent> = Vec::new();
+        let mut lanes: HashMap<i64, Lane> = HashMap::new();
+        let mut targets: HashMap<i64, (String, String)> = HashMap::new();
+        let mut targets_read = Instant::now() - TARGETS_EVERY;
+        let mut finished: Vec<Done> = Vec::new();
+        let mut released: Vec<(i64, EventId)> = Vec::new();
         let mut housekeeping = Instant::now() - HOUSEKEEPING;
+        let mut polled = Instant::now() - POLL;
+        let mut pending: Vec<Vec<Handoff>> = Vec::new();
         loop {
-            while let Ok(sent) = done_rx.try_recv() {
-                finished.push(sent);
+            while let Ok(done) = done_rx.try_recv() {
+                finished.push(done);
             }
-            if !finished.is_empty() {
-                for sent in &finished {
-                    if let Some(n) = in_flight.get_mut(&sent.subscription) {
-                        *n = n.saturating_sub(1);
+            if targets_read.elapsed() >= TARGETS_EVERY {
+                match webhooks::targets(&self.pool).await {
+                    Ok(all) => {
+                        targets = all.into_iter().map(|(id, u, s)| (id, (u, s))).collect();
+                        targets_read = Instant::now();
                     }
+                    Err(e) => tracing::warn!(error = %e, "could not read webhook targets"),
                 }
-                in_flight.retain(|_, n| *n > 0);
-                // Not recorded (Postgres away): the claims run out and the deliveries go
-                // again; a receiver that already had one drops it by its id.
-                if let Err(e) = webhooks::record(&self.pool, &finished).await {
-                    tracing::warn!(error = %e, "webhook attempts not recorded; they will be sent again");
-                }
-                finished.clear();
             }
-            let each = self.settings.concurrency;
-            let shares: Vec<(i64, i32)> = in_flight
-                .iter()
-                .map(|(id, n)| (*id, to_i32(each.saturating_sub(*n))))
-                .collect();
-            let free = IN_FLIGHT_MAX.saturating_sub(in_flight.values().sum());
-            if free > 0 {
-                match webhooks::claim(&self.pool, free as i64, hold, to_i32(each), &shares).await {
-                    Ok(due) => {
-                        for d in due {
-                            *in_flight.entry(d.subscription).or_default() += 1;
-                            let (client, done, metrics) =
-                                (client.clone(), done_tx.clone(), self.metrics.clone());
-                            actix_web::rt::spawn(async move {
-                                let sent = attempt(&client, d, timeout, backoff, &metrics).await;
-                                let _ = done.send(sent);
-                            });
+            // New hand-offs join their stream's queue; a stream with none ahead is ready.
+            while let Ok(batch) = self.handoffs.try_recv() {
+                pending.push(batch);
+            }
+            for batch in pending.drain(..) {
+                sort_in(
+                    batch,
+                    each * LANE_SHARES,
+                    &mut lanes,
+                    &targets,
+                    &mut released,
+                );
+            }
+            let mut records: Vec<Sent> = Vec::with_capacity(finished.len());
+            for done in finished.drain(..) {
+                let sub = done.sent.subscription;
+                match done.handed {
+                    None => {
+                        if let Some(n) = in_flight.get_mut(&sub) {
+                            *n = n.saturating_sub(1);
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "could not claim webhook deliveries"),
+                    Some(stream) => {
+                        let lane = lanes.entry(sub).or_default();
+                        lane.in_flight = lane.in_flight.saturating_sub(1);
+                        let delivered = done.sent.state == "delivered";
+                        if let Some(queue) = lane.streams.get_mut(&stream) {
+                            queue.pop_front();
+                            lane.queued = lane.queued.saturating_sub(1);
+                            if !delivered {
+                                // Its retry is polling's now, and the stream's later ones
+                                // wait behind it there.
+                                for h in queue.drain(..) {
+                                    lane.queued = lane.queued.saturating_sub(1);
+                                    released.push((h.subscription, h.event));
+                                }
+                            }
+                            if queue.is_empty() {
+                                lane.streams.remove(&stream);
+                            } else {
+                                lane.ready.push_back(stream);
+                            }
+                        }
+                    }
+                }
+                records.push(done.sent);
+            }
+            in_flight.retain(|_, n| *n > 0);
+            // Ready streams start, up to each subscription's share.
+            for (sub, lane) in lanes.iter_mut() {
+                while lane.in_flight < each {
+                    let Some(stream) = lane.ready.pop_front() else {
+                        break;
+                    };
+                    let (Some(h), Some((url, secret))) = (
+                        lane.streams.get(&stream).and_then(|q| q.front()),
+                        targets.get(sub),
+                    ) else {
+                        continue;
+                    };
+                    let due = Due {
+                        subscription: *sub,
+                        seq: h.event.0,
+                        attempts: 0,
+                        url: url.clone(),
+                        secret: secret.clone(),
+                        event_id: h.event,
+                        kind: h.kind.as_str().to_string(),
+                        created_at: h.created_at,
+                        data: h.data.clone(),
+                    };
+                    lane.in_flight += 1;
+                    send(due, Some(stream));
+                }
+            }
+            lanes.retain(|_, lane| lane.queued > 0 || lane.in_flight > 0);
+            // Not recorded (Postgres away): the claims run out and the deliveries go again;
+            // a receiver that already had one drops it by its id.
+            if let Err(e) = webhooks::record(&self.pool, &records).await {
+                tracing::warn!(error = %e, "webhook attempts not recorded; they will be sent again");
+            }
+            if let Err(e) = webhooks::release(&self.pool, &released).await {
+                tracing::warn!(error = %e, "webhook deliveries not given back; their claims will run out");
+            }
+            released.clear();
+            // Retries, other nodes' events and whatever a hand-off could not take, from
+            // Postgres, now and then.
+            if polled.elapsed() >= POLL {
+                polled = Instant::now();
+                let shares: Vec<(i64, i32)> = in_flight
+                    .iter()
+                    .map(|(id, n)| (*id, to_i32(each.saturating_sub(*n))))
+                    .collect();
+                let free = IN_FLIGHT_MAX.saturating_sub(in_flight.values().sum());
+                if free > 0 {
+                    match webhooks::claim(&self.pool, free as i64, hold, to_i32(each), &shares)
+                        .await
+                    {
+                        Ok(due) => {
+                            for d in due {
+                                *in_flight.entry(d.subscription).or_default() += 1;
+                                send(d, None);
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "could not claim webhook deliveries"),
+                    }
                 }
             }
             if housekeeping.elapsed() >= HOUSEKEEPING {
@@ -166,21 +298,62 @@ impl Dispatcher {
                     Err(e) => tracing::warn!(error = %e, "events not pruned"),
                 }
             }
+            let busy = !in_flight.is_empty() || lanes.values().any(|l| l.in_flight > 0);
             tokio::select! {
                 biased;
                 _ = stop.cancelled() => return,
-                Some(sent) = done_rx.recv() => {
-                    finished.push(sent);
-                    // Let the attempts in flight finish together: one record and one claim
-                    // per round, not per delivery, keep Postgres's share small under load.
-                    if in_flight.values().sum::<usize>() > finished.len() {
+                Some(done) = done_rx.recv() => {
+                    finished.push(done);
+                    // Let the attempts in flight finish together: one record per round, not
+                    // per delivery, keeps Postgres's share small under load.
+                    if busy {
                         tokio::time::sleep(GATHER).await;
                     }
                 }
-                _ = self.wake.notified() => {}
+                Some(batch) = self.handoffs.recv() => {
+                    if batch.iter().any(|h| !targets.contains_key(&h.subscription)) {
+                        // A subscription newer than the last read of the targets.
+                        targets_read = Instant::now() - TARGETS_EVERY;
+                    }
+                    pending.push(batch);
+                }
+                _ = self.wake.notified() => polled = Instant::now() - POLL,
                 _ = tokio::time::sleep(POLL) => {}
             }
         }
+    }
+}
+
+/// Sorts one batch of hand-offs into their lanes: each joins its stream's queue, and a
+/// stream with nothing ahead of it is ready. A hand-off for a subscription this node does
+/// not know (deleted, paused) or whose lane is full is given back to polling, and so is
+/// every later one of its stream in the batch, so that none overtakes it. (Later batches
+/// cannot: a delivery whose stream has one pending is never handed over.)
+fn sort_in(
+    batch: Vec<Handoff>,
+    lane_max: usize,
+    lanes: &mut HashMap<i64, Lane>,
+    targets: &HashMap<i64, (String, String)>,
+    released: &mut Vec<(i64, EventId)>,
+) {
+    let mut given_back: HashSet<(i64, String)> = HashSet::new();
+    for h in batch {
+        let lane = lanes.entry(h.subscription).or_default();
+        let key = (h.subscription, h.stream.clone());
+        if lane.queued >= lane_max
+            || !targets.contains_key(&h.subscription)
+            || given_back.contains(&key)
+        {
+            released.push((h.subscription, h.event));
+            given_back.insert(key);
+            continue;
+        }
+        lane.queued += 1;
+        let queue = lane.streams.entry(h.stream.clone()).or_default();
+        if queue.is_empty() {
+            lane.ready.push_back(h.stream.clone());
+        }
+        queue.push_back(h);
     }
 }
 

@@ -4,8 +4,27 @@
 //! a webhook must not become a way to make Souk call into its own network.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::LazyLock;
 
-const URL_MAX: usize = 2048;
+pub const URL_MAX: usize = 2048;
+
+/// The URLs a subscription may name, as the OpenAPI document states them
+/// (`schema::field::webhook_url`): http(s), a dotted IPv4 address or a name whose last
+/// label starts with a letter (so it is never read as an address), an optional port (up
+/// to 65535), a
+/// path and a query of URL characters. Every such URL parses; what the policy refuses on
+/// top (plain http and private addresses in production) the document says in words.
+pub const URL_PATTERN: &str = concat!(
+    r"^https?://(?:",
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}",
+    r"|(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*",
+    r")(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
+    r"(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?",
+    r"(?:\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$",
+);
+
+static URL_SHAPE: LazyLock<Option<regex::Regex>> =
+    LazyLock::new(|| regex::Regex::new(URL_PATTERN).ok());
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UrlPolicy {
@@ -17,6 +36,11 @@ pub struct UrlPolicy {
 pub fn check(raw: &str, policy: UrlPolicy) -> Result<String, String> {
     if raw.len() > URL_MAX {
         return Err(format!("url must be at most {URL_MAX} characters"));
+    }
+    if !URL_SHAPE.as_ref().is_some_and(|shape| shape.is_match(raw)) {
+        return Err(
+            "url must be an http(s) URL with a host name or IPv4 address, an optional port, path and query, and no user name or fragment".into(),
+        );
     }
     let url = reqwest::Url::parse(raw).map_err(|e| format!("url is not an absolute URL: {e}"))?;
     match url.scheme() {
@@ -121,6 +145,31 @@ mod tests {
             "",
         ] {
             assert!(check(bad, PRODUCTION).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_pattern_compiles_and_every_url_it_takes_parses() {
+        assert!(URL_SHAPE.is_some());
+        for url in [
+            "http://127.0.0.1:9000/hook",
+            "https://hooks.example.com/a/b?c=d&e=%zz",
+            "http://a-b.c0/x",
+            "http://1.2.3.4.com",
+            "http://x",
+            "https://EXAMPLE.org:0/",
+        ] {
+            assert!(check(url, DEV).is_ok(), "{url}");
+        }
+        assert!(check("http://127.0.0.1:65535/", DEV).is_ok());
+        for url in [
+            "http://1.2.3.999/",
+            "http://xn--a/",
+            "http://a_b/",
+            "http://a:65536/",
+            "http://a:99999/",
+        ] {
+            assert!(check(url, DEV).is_err(), "{url}");
         }
     }
 

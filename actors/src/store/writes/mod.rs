@@ -19,7 +19,8 @@ use crate::domain::changes::Outcome;
 use crate::domain::changes::Write;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::DomainError;
-use crate::domain::events::{self, EventRules, EventType};
+use crate::domain::events::{self, EventRules};
+use crate::store::events::Told;
 pub(crate) use crate::store::tx::{ApplyError, Db, OpenTx};
 
 /// Applies one write with its idempotency record, audit row and events. A batch that is
@@ -29,7 +30,7 @@ pub(crate) async fn apply(
     tx: &Db,
     write: &Write,
     rules: &EventRules,
-) -> Result<(Outcome, Vec<EventType>), ApplyError> {
+) -> Result<(Outcome, Told), ApplyError> {
     let outcome = match &write.op {
         WriteOp::Checkout(c) => one_outcome(checkout::apply_all(tx, &[c]).await?)?,
         WriteOp::StockDelta {
@@ -84,10 +85,14 @@ pub(crate) async fn apply(
     if let Some(audit) = &write.audit {
         crate::store::audit::record(tx, audit).await?;
     }
-    let told = events::of(&write.op, &outcome, rules);
-    let told: Vec<&events::EventDraft> = told.iter().collect();
-    crate::store::events::record_all(tx, &told).await?;
-    Ok((outcome, told.iter().map(|e| e.kind).collect()))
+    let drafts = events::of(&write.op, &outcome, rules);
+    let drafts: Vec<&events::EventDraft> = drafts.iter().collect();
+    let handoffs = crate::store::events::record_all(tx, &drafts, rules.hand_over).await?;
+    let told = Told {
+        kinds: drafts.iter().map(|e| e.kind).collect(),
+        handoffs,
+    };
+    Ok((outcome, told))
 }
 
 /// Applies each of `writes` by itself, all in one flight: the batch's way when it cannot
@@ -95,13 +100,13 @@ pub(crate) async fn apply(
 pub(crate) async fn apply_each(tx: &Db, writes: &[&Write], rules: &EventRules) -> sets::Applied {
     let results = futures_util::future::join_all(writes.iter().map(|w| apply(tx, w, rules))).await;
     let mut outcomes = Vec::with_capacity(writes.len());
-    let mut kinds = Vec::new();
+    let mut all_told = Told::default();
     let mut culprit = None;
     for (index, result) in results.into_iter().enumerate() {
         match result {
             Ok((outcome, told)) => {
                 outcomes.push(outcome);
-                kinds.extend(told);
+                all_told.add(told);
             }
             Err(ApplyError::Job(error)) => {
                 culprit.get_or_insert((index, error));
@@ -113,7 +118,7 @@ pub(crate) async fn apply_each(tx: &Db, writes: &[&Write], rules: &EventRules) -
     }
     match culprit {
         Some((index, error)) => sets::Applied::Refused(index, error),
-        None if outcomes.len() == writes.len() => sets::Applied::All(outcomes, kinds),
+        None if outcomes.len() == writes.len() => sets::Applied::All(outcomes, all_told),
         // Aborted without a culprit cannot happen; the batch goes again one by one.
         None => sets::Applied::Unsettled("the batch's transaction aborted".into()),
     }

@@ -17,10 +17,11 @@ use super::stock::{self, Move, Movement};
 use super::{ApplyError, Db};
 use crate::domain::changes::{CheckoutWrite, IdempotencyDraft, Outcome, Write, WriteOp};
 use crate::domain::error::DomainError;
-use crate::domain::events::{self, EventDraft, EventRules, EventType};
+use crate::domain::events::{self, EventDraft, EventRules};
 use crate::domain::idempotency::StoredAnswer;
 use crate::domain::model::{StockReport, WalletTxKind};
 use crate::domain::shards::EntityKey;
+use crate::store::events::Told;
 use std::collections::{HashMap, HashSet};
 
 /// How a write touches an entity's rows.
@@ -155,8 +156,8 @@ impl<'a> Plan<'a> {
 
 /// What applying a batch as sets came to (before COMMIT).
 pub(crate) enum Applied {
-    /// Every write's outcome, in batch order, and the kinds of the events recorded.
-    All(Vec<Outcome>, Vec<EventType>),
+    /// Every write's outcome, in batch order, and what their events came to.
+    All(Vec<Outcome>, Told),
     /// This write alone is at fault; the others may go again without it.
     Refused(usize, DomainError),
     /// The database refused a set without naming the write: apply the batch one by one.
@@ -227,7 +228,7 @@ pub(crate) async fn apply(
         }
     };
     let mut outcomes: Vec<Option<Outcome>> = vec![None; writes.len()];
-    let mut kinds: Vec<EventType> = Vec::new();
+    let mut all_told = Told::default();
     let mut refused: Option<(usize, DomainError)> = None;
     let mut refuse = |index: usize, error: DomainError| {
         if refused.as_ref().is_none_or(|(first, _)| index < *first) {
@@ -268,7 +269,7 @@ pub(crate) async fn apply(
         match result {
             Ok((outcome, told)) => {
                 outcomes[*index] = Some(outcome);
-                kinds.extend(told);
+                all_told.add(told);
             }
             Err(ApplyError::Job(e)) => refuse(*index, e),
             // Collateral damage of an earlier write's error, named above.
@@ -302,7 +303,7 @@ pub(crate) async fn apply(
         audits.extend(write.audit.as_ref());
         told.extend(events::of(&write.op, outcome, rules));
     }
-    kinds.extend(told.iter().map(|e| e.kind));
+    all_told.kinds.extend(told.iter().map(|e| e.kind));
     let told: Vec<&EventDraft> = told.iter().collect();
     let (stored, audited, recorded_events) = futures_util::future::join3(
         async {
@@ -319,7 +320,7 @@ pub(crate) async fn apply(
                 crate::store::audit::record_all(db, &audits).await
             }
         },
-        crate::store::events::record_all(db, &told),
+        crate::store::events::record_all(db, &told, rules.hand_over),
     )
     .await;
     let stored = match stored {
@@ -327,18 +328,22 @@ pub(crate) async fn apply(
         Err(ApplyError::Batch(e)) => return Applied::Failed(e),
         Err(e) => return Applied::Unsettled(describe(&e)),
     };
-    if let Err(e) = audited.and(recorded_events) {
-        return match ApplyError::from(e) {
-            ApplyError::Batch(e) => Applied::Failed(e),
-            other => Applied::Unsettled(describe(&other)),
-        };
-    }
+    let handoffs = match audited.and(recorded_events) {
+        Ok(handoffs) => handoffs,
+        Err(e) => {
+            return match ApplyError::from(e) {
+                ApplyError::Batch(e) => Applied::Failed(e),
+                other => Applied::Unsettled(describe(&other)),
+            };
+        }
+    };
+    all_told.handoffs.extend(handoffs);
     // A live key holding another answer: that write is a client's retry, refused alone.
     if let Some((index, _)) = recorded.iter().zip(&stored).find(|(_, stored)| !**stored) {
         return Applied::Refused(*index, DomainError::KeyTaken);
     }
     match outcomes.into_iter().collect::<Option<Vec<Outcome>>>() {
-        Some(all) => Applied::All(all, kinds),
+        Some(all) => Applied::All(all, all_told),
         None => Applied::Unsettled("a write of the batch has no outcome".into()),
     }
 }

@@ -4,7 +4,8 @@
 //! twice, and answers `{"ok": …}` or `{"err": <DomainError>}`.
 
 use crate::error::{ApiError, ApiResult};
-use crate::signature::{sign, signed_body, SIGNATURE_HEADER};
+use crate::extract::signed_body;
+use crate::signature::{sign, SIGNATURE_HEADER};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::future::BoxFuture;

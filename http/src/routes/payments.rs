@@ -22,7 +22,7 @@ use souk_actors::domain::payment::PaymentEvent;
 use souk_actors::domain::payment::PaymentTarget;
 use souk_actors::flows::payments::{self};
 
-use crate::signature::signed_body;
+use crate::extract::signed_body;
 pub use crate::signature::{sign, SIGNATURE_HEADER};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -3,6 +3,7 @@
 //! waits a random time in [base·2ⁿ⁻¹ / 2, min(cap, base·2ⁿ⁻¹)], so receivers that failed
 //! together do not all come back at once).
 
+use crate::domain::model::Timestamp;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,22 @@ impl Backoff {
         let jitter = jitter.clamp(0.0, 1.0);
         let wait = full.mul_f64(0.5 + jitter / 2.0);
         (age.saturating_add(wait) <= self.horizon).then_some(wait)
+    }
+
+    /// When to try again, seen at `now`, after `failed` attempts at something committed at
+    /// `committed`; `None` once that would be past the horizon (give up).
+    pub fn retry_at(
+        &self,
+        failed: u32,
+        committed: Timestamp,
+        now: Timestamp,
+        jitter: f64,
+    ) -> Option<Timestamp> {
+        let age = (now - committed).to_std().unwrap_or_default();
+        let wait = self.next(failed, age, jitter)?;
+        chrono::Duration::from_std(wait)
+            .ok()
+            .and_then(|wait| now.checked_add_signed(wait))
     }
 }
 
@@ -55,6 +72,18 @@ mod tests {
             Some(Duration::from_secs(3600))
         );
         assert_eq!(B.next(3, Duration::from_secs(86_399), 0.0), None);
+    }
+
+    #[test]
+    fn a_retry_is_at_now_plus_the_wait_until_the_horizon() {
+        let committed = chrono::Utc::now();
+        let now = committed + chrono::Duration::seconds(10);
+        assert_eq!(
+            B.retry_at(2, committed, now, 1.0),
+            Some(now + chrono::Duration::seconds(2))
+        );
+        let late = committed + chrono::Duration::seconds(86_400);
+        assert_eq!(B.retry_at(2, committed, late, 0.0), None);
     }
 
     proptest! {

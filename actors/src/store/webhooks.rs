@@ -161,9 +161,6 @@ pub struct Delivery {
     pub delivered_at: Option<Timestamp>,
     pub last_error: Option<String>,
     pub attempt_log: Vec<Attempt>,
-    /// The cursor of this delivery in the list.
-    #[serde(skip)]
-    pub seq: i64,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -186,7 +183,7 @@ pub async fn deliveries(
     let client = pool.get().await?;
     let rows = client
         .query(
-            "SELECT e.seq, e.type, d.state, d.attempts, d.next_attempt_at, d.delivered_at, d.last_error, d.event_seq,
+            "SELECT e.seq, e.type, d.state, d.attempts, d.next_attempt_at, d.delivered_at, d.last_error,
                     coalesce((SELECT json_agg(x ORDER BY x.at) FROM (
                                   SELECT a.at, a.status_code, a.latency_ms, a.error FROM webhook_attempts a
                                   WHERE a.subscription_id = d.subscription_id AND a.event_seq = d.event_seq
@@ -203,7 +200,7 @@ pub async fn deliveries(
         .iter()
         .map(|row| -> DomainResult<Delivery> {
             let state: String = row.try_get(2)?;
-            let attempts: serde_json::Value = row.try_get(8)?;
+            let attempts: serde_json::Value = row.try_get(7)?;
             Ok(Delivery {
                 event_id: EventId(row.try_get(0)?),
                 kind: row.try_get(1)?,
@@ -216,12 +213,11 @@ pub async fn deliveries(
                 attempts: row.try_get(3)?,
                 delivered_at: row.try_get(5)?,
                 last_error: row.try_get(6)?,
-                seq: row.try_get(7)?,
                 attempt_log: attempts_of(attempts)?,
             })
         })
         .collect::<DomainResult<Vec<_>>>()?;
-    Ok(Page::from_rows(items, page.limit, |d| d.seq))
+    Ok(Page::from_rows(items, page.limit, |d| d.event_id.0))
 }
 
 fn attempts_of(value: serde_json::Value) -> DomainResult<Vec<Attempt>> {
@@ -265,7 +261,6 @@ pub async fn retry(pool: &Pool, subscription: i64, event: EventId) -> DomainResu
 #[derive(Debug, Clone)]
 pub struct Due {
     pub subscription: i64,
-    pub seq: i64,
     pub attempts: i32,
     pub url: String,
     pub secret: String,
@@ -327,7 +322,6 @@ pub async fn claim(
         .map(|row| -> DomainResult<Due> {
             Ok(Due {
                 subscription: row.try_get(0)?,
-                seq: row.try_get(1)?,
                 attempts: row.try_get(2)?,
                 url: row.try_get(3)?,
                 secret: row.try_get(4)?,
@@ -338,20 +332,39 @@ pub async fn claim(
             })
         })
         .collect::<DomainResult<Vec<_>>>()?;
-    due.sort_by_key(|d| d.seq);
+    due.sort_by_key(|d| d.event_id.0);
     Ok(due)
+}
+
+/// Where a delivery stands after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// To be tried again at its `next_attempt_at`.
+    Pending,
+    Delivered,
+    /// Given up after the retry horizon.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
 }
 
 /// What one attempt came to.
 #[derive(Debug, Clone)]
 pub struct Sent {
     pub subscription: i64,
-    pub seq: i64,
+    pub event: EventId,
     pub status_code: Option<i32>,
     pub latency_ms: i32,
     pub error: Option<String>,
-    /// `delivered`, `pending` (to be tried again at `next_attempt_at`) or `failed`.
-    pub state: &'static str,
+    pub state: DeliveryState,
     pub next_attempt_at: Option<Timestamp>,
 }
 
@@ -364,11 +377,11 @@ pub async fn record(pool: &Pool, sent: &[Sent]) -> DomainResult<()> {
     }
     let client = pool.get().await?;
     let subs: Vec<i64> = sent.iter().map(|s| s.subscription).collect();
-    let seqs: Vec<i64> = sent.iter().map(|s| s.seq).collect();
+    let seqs: Vec<i64> = sent.iter().map(|s| s.event.0).collect();
     let codes: Vec<Option<i32>> = sent.iter().map(|s| s.status_code).collect();
     let latencies: Vec<i32> = sent.iter().map(|s| s.latency_ms).collect();
     let errors: Vec<Option<&str>> = sent.iter().map(|s| s.error.as_deref()).collect();
-    let states: Vec<&str> = sent.iter().map(|s| s.state).collect();
+    let states: Vec<&str> = sent.iter().map(|s| s.state.as_str()).collect();
     let next: Vec<Option<Timestamp>> = sent.iter().map(|s| s.next_attempt_at).collect();
     let stmt = client
         .prepare_cached(

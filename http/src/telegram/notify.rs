@@ -135,16 +135,10 @@ impl Notifier {
                     }) => Sent::Blocked,
                     Err(CallError::Rejected { description, .. }) => Sent::Failed(description),
                     Err(e) => {
-                        let age = (chrono::Utc::now() - notice.created_at)
-                            .to_std()
-                            .unwrap_or_default();
-                        let attempts = u32::try_from(notice.attempts).unwrap_or(0) + 1;
-                        match RETRY.next(attempts, age, rand::random::<f64>()) {
-                            Some(wait) => Sent::Later(
-                                chrono::Utc::now()
-                                    + chrono::Duration::from_std(wait).unwrap_or_default(),
-                                e.to_string(),
-                            ),
+                        let failed = u32::try_from(notice.attempts).unwrap_or(0) + 1;
+                        let now = chrono::Utc::now();
+                        match RETRY.retry_at(failed, notice.created_at, now, rand::random()) {
+                            Some(at) => Sent::Later(at, e.to_string()),
                             None => Sent::Failed(e.to_string()),
                         }
                     }

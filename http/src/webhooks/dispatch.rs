@@ -1,9 +1,11 @@
 //! The dispatcher: sends what the outbox recorded to each subscription, at least once.
-//! It claims due deliveries in Postgres (so several nodes, or a restarted one, share the
-//! work and a crashed sender's claims run out and are taken again), sends each as its own
-//! task (a slow receiver holds only its own `concurrency` slots, never the group commit or
-//! other receivers), and records each round's results in one statement. It wakes when the
-//! group commit commits events, and polls as well, for retries and other nodes' events.
+//! The deliveries this node's group commit claimed as it recorded them arrive in memory
+//! right after COMMIT and go out at once, each stream's in order. Retries, other nodes'
+//! deliveries and those a hand-off could not take are claimed from Postgres by polling
+//! (so several nodes, or a restarted one, share the work, and a crashed sender's claims
+//! run out and are taken again). Each attempt is its own task, and a subscription has at
+//! most `concurrency` in flight, so a slow receiver holds only its own slots, never the
+//! group commit or other receivers. Each round's results are recorded in one statement.
 
 use super::target;
 use super::WebhookSettings;
@@ -13,7 +15,7 @@ use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Regist
 use souk_actors::domain::backoff::Backoff;
 use souk_actors::domain::events::EventId;
 use souk_actors::store::events::Handoff;
-use souk_actors::store::webhooks::{self, Due, Sent};
+use souk_actors::store::webhooks::{self, DeliveryState, Due, Sent};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +28,7 @@ const POLL: Duration = Duration::from_millis(500);
 const GATHER: Duration = Duration::from_millis(10);
 /// Attempts in flight over all subscriptions.
 const IN_FLIGHT_MAX: usize = 256;
-/// How often events are pruned and the pending gauges refreshed.
+/// How often delivered events are pruned.
 const HOUSEKEEPING: Duration = Duration::from_secs(3600);
 
 #[derive(Clone)]
@@ -206,7 +208,7 @@ impl Dispatcher {
                     Some(stream) => {
                         let lane = lanes.entry(sub).or_default();
                         lane.in_flight = lane.in_flight.saturating_sub(1);
-                        let delivered = done.sent.state == "delivered";
+                        let delivered = done.sent.state == DeliveryState::Delivered;
                         if let Some(queue) = lane.streams.get_mut(&stream) {
                             queue.pop_front();
                             lane.queued = lane.queued.saturating_sub(1);
@@ -243,7 +245,6 @@ impl Dispatcher {
                     };
                     let due = Due {
                         subscription: *sub,
-                        seq: h.event.0,
                         attempts: 0,
                         url: url.clone(),
                         secret: secret.clone(),
@@ -442,35 +443,32 @@ async fn attempt(
         Err(e) => (None, Some(e.without_url().to_string())),
     };
     let now = chrono::Utc::now();
-    let age = (now - d.created_at).to_std().unwrap_or_default();
     let (state, next_attempt_at) = match &error {
         None => {
+            let age = (now - d.created_at).to_std().unwrap_or_default();
             metrics.delivery_seconds.observe(age.as_secs_f64());
-            ("delivered", None)
+            (DeliveryState::Delivered, None)
         }
         Some(_) => {
-            let attempts = u32::try_from(d.attempts).unwrap_or(0).saturating_add(1);
-            match backoff.next(attempts, age, rand::random::<f64>()) {
-                Some(wait) => (
-                    "pending",
-                    chrono::Duration::from_std(wait).ok().map(|w| now + w),
-                ),
-                None => ("failed", None),
+            let failed = u32::try_from(d.attempts).unwrap_or(0).saturating_add(1);
+            match backoff.retry_at(failed, d.created_at, now, rand::random()) {
+                Some(at) => (DeliveryState::Pending, Some(at)),
+                None => (DeliveryState::Failed, None),
             }
         }
     };
     let outcome = match state {
-        "delivered" => "delivered",
-        "pending" => "retry",
-        _ => "failed",
+        DeliveryState::Delivered => "delivered",
+        DeliveryState::Pending => "retry",
+        DeliveryState::Failed => "failed",
     };
     metrics.deliveries.with_label_values(&[outcome]).inc();
-    if state == "failed" {
+    if state == DeliveryState::Failed {
         tracing::warn!(subscription = d.subscription, event = %d.event_id, "webhook delivery gave up after the retry horizon");
     }
     Sent {
         subscription: d.subscription,
-        seq: d.seq,
+        event: d.event_id,
         status_code,
         latency_ms,
         error,

@@ -44,10 +44,9 @@ WITH e AS (
     FROM e JOIN webhook_subscriptions w ON w.active AND e.type = ANY (w.events)
     RETURNING subscription_id, event_seq, claimed_until IS NOT NULL AS handed
 )
-SELECT x.n, d.subscription_id, d.event_seq, x.type, x.stream, x.created_at
+SELECT x.n, d.subscription_id, d.event_seq, x.type, x.stream, x.created_at, d.handed
 FROM d JOIN (SELECT seq, type, stream, created_at, row_number() OVER (ORDER BY seq) AS n FROM e) x
     ON x.seq = d.event_seq
-WHERE d.handed
 ORDER BY d.event_seq, d.subscription_id";
 
 /// How long a delivery handed to this node's dispatcher is held from polling: longer than
@@ -67,15 +66,19 @@ pub struct Handoff {
     pub data: serde_json::Value,
 }
 
-/// Records `drafts` on `client`, inside the caller's transaction; answers the deliveries
-/// handed to this node, to give the dispatcher once the transaction has committed.
+/// Records `drafts` on `client`, inside the caller's transaction; answers what they came
+/// to, for the dispatcher once the transaction has committed.
 pub(crate) async fn record_all(
     client: &impl GenericClient,
     drafts: &[&EventDraft],
     hand_over: bool,
-) -> Result<Vec<Handoff>, tokio_postgres::Error> {
+) -> Result<Told, tokio_postgres::Error> {
+    let mut told = Told {
+        kinds: drafts.iter().map(|d| d.kind).collect(),
+        ..Told::default()
+    };
     if drafts.is_empty() {
-        return Ok(Vec::new());
+        return Ok(told);
     }
     let kinds: Vec<&str> = drafts.iter().map(|d| d.kind.as_str()).collect();
     let streams: Vec<&str> = drafts.iter().map(|d| d.stream.as_str()).collect();
@@ -87,8 +90,11 @@ pub(crate) async fn record_all(
     let rows = client
         .query(&stmt, &[&kinds, &streams, &orders, &tell, &data, &hold])
         .await?;
-    let mut handoffs = Vec::with_capacity(rows.len());
     for row in rows {
+        if !row.try_get::<_, bool>(6)? {
+            told.polled = true;
+            continue;
+        }
         let n: i64 = row.try_get(0)?;
         let kind: &str = row.try_get(3)?;
         let stream: &str = row.try_get(4)?;
@@ -100,7 +106,7 @@ pub(crate) async fn record_all(
         if draft.kind.as_str() != kind || draft.stream != stream {
             continue;
         }
-        handoffs.push(Handoff {
+        told.handoffs.push(Handoff {
             subscription: row.try_get(1)?,
             event: EventId(row.try_get(2)?),
             kind: draft.kind,
@@ -109,26 +115,30 @@ pub(crate) async fn record_all(
             data: draft.data.clone(),
         });
     }
-    Ok(handoffs)
+    Ok(told)
 }
 
-/// What a batch's events came to: their kinds (for the metric) and the deliveries handed
-/// to this node's dispatcher.
+/// What a batch's events came to: their kinds (for the metric), the deliveries handed to
+/// this node's dispatcher, and whether any was left for polling to find (a stream with an
+/// earlier delivery still pending), which the dispatcher should then look for at once.
 #[derive(Debug, Default)]
 pub struct Told {
     pub kinds: Vec<EventType>,
     pub handoffs: Vec<Handoff>,
+    pub polled: bool,
 }
 
 impl Told {
     pub fn add(&mut self, other: Told) {
         self.kinds.extend(other.kinds);
         self.handoffs.extend(other.handoffs);
+        self.polled |= other.polled;
     }
 }
 
-/// Where a committed batch's events go: the dispatcher's wake-up and its hand-offs. A full
-/// channel drops hand-offs; their claims run out and polling sends them.
+/// Where a committed batch's deliveries go: the dispatcher's hand-offs, and its wake-up
+/// to poll for those left in Postgres. A full channel drops hand-offs; their claims run
+/// out and polling sends them.
 #[derive(Clone)]
 pub struct Outbox {
     pub wake: std::sync::Arc<tokio::sync::Notify>,

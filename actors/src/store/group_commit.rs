@@ -17,7 +17,7 @@ use crate::domain::events::EventRules;
 use crate::domain::shards::Fence;
 use crate::entity::ownership::Ownership;
 use crate::metrics::ActorMetrics;
-use crate::store::events::{Handoff, Outbox, Told};
+use crate::store::events::{Outbox, Told};
 use crate::store::fencing;
 use crate::store::writes::sets::{self, Applied};
 use crate::store::writes::{apply_each, OpenTx};
@@ -47,7 +47,7 @@ pub struct PersistenceActor {
     committing: bool,
     /// Callers of `Flush`, answered once the queue is empty and no batch is committing.
     flushed: Vec<oneshot::Sender<()>>,
-    /// Told after a batch that recorded events commits: the webhook dispatcher.
+    /// Told after a batch whose events queued webhook deliveries commits: the dispatcher.
     outbox: Outbox,
 }
 
@@ -91,7 +91,7 @@ impl PersistenceActor {
         }
     }
 
-    /// Tells `outbox` after each batch that recorded events commits.
+    /// Tells `outbox` after each batch whose events queued webhook deliveries commits.
     pub fn with_outbox(mut self, outbox: Outbox) -> Self {
         self.outbox = outbox;
         self
@@ -119,12 +119,12 @@ impl PersistenceActor {
         );
         let outbox = self.outbox.clone();
         let batch = async move {
-            let (failure, handoffs, told) = batch.await;
-            if !handoffs.is_empty() {
+            let (failure, told) = batch.await;
+            if !told.handoffs.is_empty() {
                 // Full: the hand-offs' claims run out and polling sends them.
-                let _ = outbox.handoffs.try_send(handoffs);
+                let _ = outbox.handoffs.try_send(told.handoffs);
             }
-            if told {
+            if told.polled {
                 outbox.wake.notify_one();
             }
             failure
@@ -227,15 +227,15 @@ pub async fn persist(persistence: &Addr<PersistenceActor>, write: Write) -> Doma
         .map_err(|_| DomainError::Unavailable("the persistence actor stopped".into()))?
 }
 
-/// Commits `jobs`; returns the error if the database failed a whole batch, the webhook
-/// deliveries handed to this node, and whether any event was recorded.
+/// Commits `jobs`; returns the error if the database failed a whole batch, and what the
+/// committed writes' events came to.
 async fn run_batch(
     pool: Pool,
     config: PersistenceConfig,
     metrics: ActorMetrics,
     ownership: Arc<Ownership>,
     jobs: Vec<Job>,
-) -> (Option<DomainError>, Vec<Handoff>, bool) {
+) -> (Option<DomainError>, Told) {
     run_batch_as(pool, config, metrics, ownership, jobs, Mode::Sets).await
 }
 
@@ -247,10 +247,9 @@ async fn run_batch_as(
     ownership: Arc<Ownership>,
     mut jobs: Vec<Job>,
     mut mode: Mode,
-) -> (Option<DomainError>, Vec<Handoff>, bool) {
+) -> (Option<DomainError>, Told) {
     let mut failure = None;
-    let mut told = false;
-    let mut handoffs = Vec::new();
+    let mut told = Told::default();
     while !jobs.is_empty() {
         let started = Instant::now();
         let attempt = tokio::time::timeout(
@@ -277,8 +276,7 @@ async fn run_batch_as(
                         .with_label_values(&[kind.as_str()])
                         .inc();
                 }
-                told |= !events.kinds.is_empty();
-                handoffs.extend(events.handoffs);
+                told.add(events);
                 metrics.batch_size.observe(jobs.len() as f64);
                 metrics
                     .commit_seconds
@@ -347,7 +345,7 @@ async fn run_batch_as(
             }
         }
     }
-    (failure, handoffs, told)
+    (failure, told)
 }
 
 /// How a batch is applied.

@@ -25,7 +25,7 @@ pub(crate) use crate::store::tx::{ApplyError, Db, OpenTx};
 
 /// Applies one write with its idempotency record, audit row and events. A batch that is
 /// not applied as sets (`sets.rs`) applies each of its writes here; the statements are the
-/// same ones, given one row. Also answers the kinds of the events it recorded.
+/// same ones, given one row. Also answers what its events came to.
 pub(crate) async fn apply(
     tx: &Db,
     write: &Write,
@@ -87,11 +87,7 @@ pub(crate) async fn apply(
     }
     let drafts = events::of(&write.op, &outcome, rules);
     let drafts: Vec<&events::EventDraft> = drafts.iter().collect();
-    let handoffs = crate::store::events::record_all(tx, &drafts, rules.hand_over).await?;
-    let told = Told {
-        kinds: drafts.iter().map(|e| e.kind).collect(),
-        handoffs,
-    };
+    let told = crate::store::events::record_all(tx, &drafts, rules.hand_over).await?;
     Ok((outcome, told))
 }
 

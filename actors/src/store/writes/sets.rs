@@ -303,7 +303,6 @@ pub(crate) async fn apply(
         audits.extend(write.audit.as_ref());
         told.extend(events::of(&write.op, outcome, rules));
     }
-    all_told.kinds.extend(told.iter().map(|e| e.kind));
     let told: Vec<&EventDraft> = told.iter().collect();
     let (stored, audited, recorded_events) = futures_util::future::join3(
         async {
@@ -328,8 +327,8 @@ pub(crate) async fn apply(
         Err(ApplyError::Batch(e)) => return Applied::Failed(e),
         Err(e) => return Applied::Unsettled(describe(&e)),
     };
-    let handoffs = match audited.and(recorded_events) {
-        Ok(handoffs) => handoffs,
+    let sets_told = match audited.and(recorded_events) {
+        Ok(told) => told,
         Err(e) => {
             return match ApplyError::from(e) {
                 ApplyError::Batch(e) => Applied::Failed(e),
@@ -337,7 +336,7 @@ pub(crate) async fn apply(
             };
         }
     };
-    all_told.handoffs.extend(handoffs);
+    all_told.add(sets_told);
     // A live key holding another answer: that write is a client's retry, refused alone.
     if let Some((index, _)) = recorded.iter().zip(&stored).find(|(_, stored)| !**stored) {
         return Applied::Refused(*index, DomainError::KeyTaken);

@@ -18,16 +18,24 @@ fn quick(s: &mut souk::config::Settings) {
     s.webhooks.timeout_ms = 2000;
 }
 
+/// `POST /v1/admin/webhooks` as an admin.
+async fn post_webhook(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    app.call(
+        Method::POST,
+        "/v1/admin/webhooks",
+        Some(&app.admin()),
+        None,
+        Some(body),
+    )
+    .await
+}
+
 async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> (i64, String) {
-    let (s, b) = app
-        .call(
-            Method::POST,
-            "/v1/admin/webhooks",
-            Some(&app.admin()),
-            None,
-            Some(json!({ "url": url, "events": events, "description": "ERP" })),
-        )
-        .await;
+    let (s, b) = post_webhook(
+        app,
+        json!({ "url": url, "events": events, "description": "ERP" }),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     let secret = b["secret"].as_str().expect("secret shown at creation");
     assert!(secret.len() >= 64, "{secret}");
@@ -314,32 +322,29 @@ async fn an_event_committed_before_a_sigkill_is_delivered_after_the_restart() {
 async fn subscriptions_are_validated_and_managed_by_admins_only() {
     let app = TestApp::spawn().await;
     let admin = app.admin();
-    let post = |body: Value| {
-        let admin = admin.clone();
-        let app = &app;
-        async move {
-            app.call(
-                Method::POST,
-                "/v1/admin/webhooks",
-                Some(&admin),
-                None,
-                Some(body),
-            )
-            .await
-        }
-    };
-    let (s, b) = post(json!({ "url": "http://127.0.0.1:9/x", "events": ["order.exploded"] })).await;
+    let (s, b) = post_webhook(
+        &app,
+        json!({ "url": "http://127.0.0.1:9/x", "events": ["order.exploded"] }),
+    )
+    .await;
     assert_error(s, &b, 422, "invalid_input");
     assert_eq!(b["error"]["details"]["field"], "events", "{b}");
-    let (s, b) = post(json!({ "url": "ftp://example.com/x", "events": ["order.paid"] })).await;
+    let (s, b) = post_webhook(
+        &app,
+        json!({ "url": "ftp://example.com/x", "events": ["order.paid"] }),
+    )
+    .await;
     assert_error(s, &b, 422, "invalid_input");
     assert_eq!(b["error"]["details"]["field"], "url", "{b}");
-    let (s, b) = post(json!({ "url": "http://127.0.0.1:9/x", "events": [] })).await;
+    let (s, b) = post_webhook(&app, json!({ "url": "http://127.0.0.1:9/x", "events": [] })).await;
     assert_eq!(s.as_u16(), 422, "{b}");
-    let (s, b) =
-        post(json!({ "url": "http://127.0.0.1:9/x", "events": ["order.paid"], "extra": 1 })).await;
+    let (s, b) = post_webhook(
+        &app,
+        json!({ "url": "http://127.0.0.1:9/x", "events": ["order.paid"], "extra": 1 }),
+    )
+    .await;
     assert!(s.is_client_error(), "{b}");
-    let (s, b) = post(json!({ "events": ["order.paid"] })).await;
+    let (s, b) = post_webhook(&app, json!({ "events": ["order.paid"] })).await;
     assert!(s.is_client_error(), "{b}");
 
     let customer = app.token(81, "customer");
@@ -425,15 +430,7 @@ async fn production_refuses_a_loopback_or_plain_http_target() {
         "https://169.254.169.254/latest",
         "http://hooks.example.com/x",
     ] {
-        let (s, b) = app
-            .call(
-                Method::POST,
-                "/v1/admin/webhooks",
-                Some(&app.admin()),
-                None,
-                Some(json!({ "url": url, "events": ["order.paid"] })),
-            )
-            .await;
+        let (s, b) = post_webhook(&app, json!({ "url": url, "events": ["order.paid"] })).await;
         assert_error(s, &b, 422, "invalid_input");
         assert_eq!(b["error"]["details"]["field"], "url", "{url}: {b}");
     }

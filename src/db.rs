@@ -35,6 +35,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_telegram_notifications",
         include_str!("../sql/0011_telegram_notifications.sql"),
     ),
+    (
+        "0012_broadcasts",
+        include_str!("../sql/0012_broadcasts.sql"),
+    ),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

@@ -116,7 +116,8 @@ impl Application {
             &prometheus,
         )?;
         if telegram.config.api.token.is_some() {
-            shutdown.spawn_loop(notifier.run(shutdown.token()));
+            let sole = settings.cluster.endpoints().is_empty();
+            shutdown.spawn_loop(notifier.run(sole, shutdown.token()));
         }
         let cluster_registry = registry.clone();
         let parts = StateParts {

@@ -41,6 +41,11 @@ pub fn free_port() -> u16 {
 impl Souk {
     /// Starts `souk` on `port` against `db_url` and waits until `/v1/ready` answers 200.
     pub async fn start(db_url: &str, port: u16) -> Souk {
+        Souk::start_with(db_url, port, &[]).await
+    }
+
+    /// `start` with more settings in the environment (`SOUK__…`).
+    pub async fn start_with(db_url: &str, port: u16, env: &[(&str, &str)]) -> Souk {
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("souk-{port}.log"));
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -54,6 +59,7 @@ impl Souk {
                 cmd.env(format!("SOUK__RATE_LIMITS__{class}__{knob}"), "1000000");
             }
         }
+        cmd.envs(env.iter().copied());
         let child = cmd
             .env("SOUK__DATABASE__URL", db_url)
             .env("SOUK__HTTP__ADDR", format!("127.0.0.1:{port}"))

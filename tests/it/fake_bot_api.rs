@@ -16,6 +16,8 @@ pub struct Call {
     pub body: Value,
     /// The message the call created or edited (Telegram's `message_id`).
     pub message_id: i64,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 impl Call {
@@ -186,6 +188,7 @@ async fn answer(
             method: method.clone(),
             body: body.clone(),
             message_id,
+            at: Instant::now(),
         });
         let mode = inner.mode;
         if let Mode::RateLimited { retry_after, times } = mode {

@@ -50,6 +50,7 @@ mod sql_lint;
 mod stock;
 mod telegram;
 mod telegram_admin;
+mod telegram_broadcast;
 mod telegram_cli;
 mod telegram_crawl;
 mod telegram_harness;

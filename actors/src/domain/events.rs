@@ -43,7 +43,7 @@ impl EventType {
         EventType::WalletCredited,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             EventType::OrderCreated => "order.created",
             EventType::OrderPaid => "order.paid",

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod backoff;
+pub mod broadcast;
 pub mod cart;
 pub mod changes;
 pub mod error;

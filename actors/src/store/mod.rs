@@ -6,6 +6,7 @@
 //! repeats a row when rows are added meanwhile.
 
 pub(crate) mod audit;
+pub mod broadcasts;
 mod catalog;
 pub(crate) mod conversation;
 pub mod dashboard;

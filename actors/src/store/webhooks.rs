@@ -443,7 +443,7 @@ pub async fn prune(pool: &Pool, keep: std::time::Duration) -> DomainResult<u64> 
         .execute(
             "DELETE FROM events e WHERE e.created_at < now() - make_interval(secs => $1::bigint)
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = e.seq AND d.state = 'pending')
-               AND NOT EXISTS (SELECT 1 FROM telegram_notifications n WHERE n.event_seq = e.seq AND n.state = 'pending')",
+               AND NOT EXISTS (SELECT 1 FROM telegram_notifications n WHERE n.event_seq = e.seq AND n.state IN ('pending', 'sending'))",
             &[&secs],
         )
         .await?)

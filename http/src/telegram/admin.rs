@@ -34,7 +34,7 @@ const NOT_ALLOWED: &str = "Not allowed.";
 const REJECTED_LISTED: usize = 20;
 
 /// The one gate of every admin step.
-async fn allowed(ctx: &mut Ctx<'_>) -> ApiResult<bool> {
+pub(super) async fn allowed(ctx: &mut Ctx<'_>) -> ApiResult<bool> {
     if ctx.caller.require(Role::Admin).is_ok() {
         return Ok(true);
     }
@@ -80,6 +80,7 @@ pub async fn menu(ctx: &mut Ctx<'_>) -> ApiResult<()> {
             Action::AdminMaintenance { on: !on },
         ),
     ])
+    .row(vec![button("📣 Broadcast", Action::AdminBroadcast)])
     .row(vec![button("⬅ Menu", Action::Menu)]);
     ctx.show(screen);
     Ok(())

@@ -54,6 +54,13 @@ pub enum CallError {
         method: &'static str,
         reason: String,
     },
+    /// From `call_at_most_once`: no answer came after the request may have reached
+    /// Telegram (a timeout, a broken connection), so it was not sent again.
+    #[error("{method} got no answer and may have been applied: {reason}")]
+    Unknown {
+        method: &'static str,
+        reason: String,
+    },
 }
 
 pub struct BotApi {
@@ -90,6 +97,8 @@ enum Attempt {
         after: Duration,
         outcome: &'static str,
         reason: String,
+        /// Telegram said it did not apply it (no connection, an error answer, a 429).
+        unsent: bool,
     },
 }
 
@@ -152,6 +161,28 @@ impl BotApi {
         body: &Value,
         update_id: i64,
     ) -> Result<Value, CallError> {
+        self.call_with(method, body, update_id, true).await
+    }
+
+    /// Calls `method` at most once as far as Telegram is concerned: retried only when
+    /// Telegram said it did not apply it (no connection, an error answer, a 429), and
+    /// answered `CallError::Unknown` when no answer came. For messages nobody asked for (notifications, broadcasts), where
+    /// a duplicate is worse than a gap.
+    pub async fn call_at_most_once(
+        &self,
+        method: &'static str,
+        body: &Value,
+    ) -> Result<Value, CallError> {
+        self.call_with(method, body, 0, false).await
+    }
+
+    async fn call_with(
+        &self,
+        method: &'static str,
+        body: &Value,
+        update_id: i64,
+        retry_unknown: bool,
+    ) -> Result<Value, CallError> {
         let token = self.settings.token.as_ref().ok_or(CallError::NoToken)?;
         let url = format!(
             "{}/bot{}/{method}",
@@ -179,8 +210,13 @@ impl BotApi {
                     after,
                     outcome,
                     reason,
+                    unsent,
                 } => {
                     self.count(method, outcome);
+                    if !unsent && !retry_unknown {
+                        tracing::warn!(method, %reason, "a Bot API call got no answer; not sent again");
+                        return Err(CallError::Unknown { method, reason });
+                    }
                     let wait = after.max(backoff);
                     if attempt >= self.settings.retries || wait > self.settings.retry_after_max {
                         tracing::warn!(update_id, method, %reason, attempts = attempt + 1, "a Bot API call failed");
@@ -207,6 +243,7 @@ impl BotApi {
                 return Attempt::Retry {
                     after: Duration::ZERO,
                     outcome,
+                    unsent: e.is_connect(),
                     // Without the URL: it holds the bot token.
                     reason: e.without_url().to_string(),
                 };
@@ -220,6 +257,7 @@ impl BotApi {
                     after: Duration::ZERO,
                     outcome: "timeout",
                     reason: "timed out reading the answer".into(),
+                    unsent: false,
                 }
             }
             Err(_) => None,
@@ -232,6 +270,7 @@ impl BotApi {
                 after: Duration::from_secs(r.parameters.and_then(|p| p.retry_after).unwrap_or(1)),
                 outcome: "rate_limited",
                 reason: r.description.unwrap_or_else(|| "too many requests".into()),
+                unsent: true,
             },
             Some(r) if status.is_client_error() => Attempt::Refused(
                 r.description.unwrap_or_else(|| status.to_string()),
@@ -241,6 +280,9 @@ impl BotApi {
                 after: Duration::ZERO,
                 outcome: "error",
                 reason: format!("HTTP {status}"),
+                // An error answer (a 5xx) says the call failed; a success status whose
+                // body could not be read leaves it open.
+                unsent: !status.is_success(),
             },
         }
     }

@@ -87,6 +87,13 @@ pub enum Action {
     AdminMaintenance {
         on: bool,
     },
+    /// Starts composing a broadcast.
+    AdminBroadcast,
+    /// Sends (`send`) or cancels the previewed broadcast `id`.
+    BroadcastConfirm {
+        id: i64,
+        send: bool,
+    },
 }
 
 impl Action {
@@ -121,6 +128,8 @@ impl Action {
             Action::AdminLow => ("W", vec![]),
             Action::Watch { id } => ("N", vec![id.get()]),
             Action::AdminMaintenance { on } => ("M", vec![i64::from(on)]),
+            Action::AdminBroadcast => ("B", vec![]),
+            Action::BroadcastConfirm { id, send } => ("Y", vec![id, i64::from(send)]),
         };
         let mut out = String::with_capacity(CALLBACK_DATA_MAX);
         out.push(VERSION);
@@ -199,17 +208,24 @@ pub fn decode(data: &str) -> Option<Action> {
         ("N", [id]) => Action::Watch {
             id: ProductId::new(*id)?,
         },
-        ("M", [on]) => Action::AdminMaintenance {
-            on: match on {
-                0 => false,
-                1 => true,
-                _ => return None,
-            },
+        ("M", [on]) => Action::AdminMaintenance { on: flag(*on)? },
+        ("B", []) => Action::AdminBroadcast,
+        ("Y", [id, send]) if *id > 0 => Action::BroadcastConfirm {
+            id: *id,
+            send: flag(*send)?,
         },
         _ => return None,
     };
     // Only the canonical spelling is accepted ("01" for "1" is someone else's button).
     (action.encode() == data).then_some(action)
+}
+
+fn flag(raw: i64) -> Option<bool> {
+    match raw {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
 }
 
 const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -280,13 +296,19 @@ mod tests {
                 list: AdminList::Stock,
                 page
             }),
-            (id, any::<i64>().prop_filter("non-zero", |d| *d != 0)).prop_map(|(i, delta)| {
-                Action::AdminAdjust {
-                    id: ProductId::new(i).unwrap(),
-                    delta,
-                }
-            }),
+            (
+                id.clone(),
+                any::<i64>().prop_filter("non-zero", |d| *d != 0)
+            )
+                .prop_map(|(i, delta)| {
+                    Action::AdminAdjust {
+                        id: ProductId::new(i).unwrap(),
+                        delta,
+                    }
+                }),
             any::<bool>().prop_map(|on| Action::AdminMaintenance { on }),
+            Just(Action::AdminBroadcast),
+            (id, any::<bool>()).prop_map(|(id, send)| Action::BroadcastConfirm { id, send }),
         ]
     }
 
@@ -303,6 +325,10 @@ mod tests {
                 id: CategoryId::new(i64::MAX).unwrap(),
                 page: PAGE_MAX,
             },
+            Action::BroadcastConfirm {
+                id: i64::MAX,
+                send: true,
+            },
         ] {
             let data = action.encode();
             assert!(data.len() <= CALLBACK_DATA_MAX, "{data}");
@@ -314,7 +340,7 @@ mod tests {
     fn stale_and_crafted_data_decode_to_none() {
         for data in [
             "", "1", "0p:1:1", "2m", "1p", "1p:0:1", "1p:1:0", "1p:1:2t", "1p:-1:1", "1p:01:1",
-            "1m:", "1c:1", "1zz", "p_1", "1p:1:1:1", "1P:0", "1D:1:0", "1M:2",
+            "1m:", "1c:1", "1zz", "p_1", "1p:1:1:1", "1P:0", "1D:1:0", "1M:2", "1Y:0:1", "1Y:1:2",
         ] {
             assert_eq!(decode(data), None, "{data}");
         }

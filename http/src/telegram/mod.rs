@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod bot;
+pub mod broadcast;
 pub mod callback;
 pub mod checkout;
 pub mod invoice;
@@ -43,6 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub enum Step {
     /// An admin was asked for codes of this product, one per line.
     AwaitCodes { product: i64 },
+    /// An admin was asked for the text of a broadcast.
+    AwaitBroadcast,
 }
 
 /// Money as people read it: "12.34 USD" (minor units of a two-decimal currency).

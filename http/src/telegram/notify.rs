@@ -1,9 +1,10 @@
-//! The buyer's notifications: what the outbox queued for a Telegram chat (`store::
-//! notifications`) is sent here, within Telegram's limits (about 30 messages a second in
-//! all, one a second per chat), each once: a sent notification is marked in Postgres, and a
-//! crash before that mark sends it again only if Telegram never confirmed it. A user who
-//! blocked the bot (403) is not tried again; other failures are retried with backoff for a
-//! day.
+//! The bot's own messages: what the outbox queued for a Telegram chat (`store::
+//! notifications`: a buyer's order news, a restock, an admin's broadcast and its report) is
+//! sent here, within Telegram's limits (about 30 messages a second in all, one a second per
+//! chat), each at most once: it is marked `sending` before the call, and a call whose answer
+//! never came is not made again (Telegram has no idempotency key). A user who blocked the
+//! bot (403) is not tried again; a call Telegram said it did not take (no connection, a 5xx,
+//! a 429) is retried with backoff for a day.
 
 use super::api::CallError;
 use super::callback::Action;
@@ -13,7 +14,9 @@ use deadpool_postgres::Pool;
 use prometheus::{IntCounterVec, Opts, Registry};
 use serde_json::{json, Value};
 use souk_actors::domain::backoff::Backoff;
+use souk_actors::domain::broadcast::{BroadcastReport, BROADCAST_KIND, REPORT_KIND};
 use souk_actors::domain::events::EventType;
+use souk_actors::store::broadcasts;
 use souk_actors::store::notifications::{self, Notice, Sent};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +28,10 @@ pub const PER_SECOND: f64 = 30.0;
 /// Telegram allows about one message per second to one chat.
 const PER_CHAT: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_millis(100);
+/// At most one tick's worth at once, so no second carries more than about `PER_SECOND`.
+const BURST: f64 = PER_SECOND * 0.1;
+/// How often finished broadcasts are looked for (and their reports queued).
+const FINISH_EVERY: Duration = Duration::from_secs(1);
 /// A claim outlives a send's own retries; a sender that died frees its claims after this.
 const HOLD: Duration = Duration::from_secs(60);
 const RETRY: Backoff = Backoff {
@@ -33,15 +40,17 @@ const RETRY: Backoff = Backoff {
     horizon: Duration::from_secs(86_400),
 };
 
-/// Event types a notification may be about, and its outcomes: the metric's labels.
-const KINDS: [EventType; 5] = [
-    EventType::OrderPaid,
-    EventType::OrderStatusChanged,
-    EventType::OrderCancelled,
-    EventType::OrderRefunded,
-    EventType::StockRestocked,
+/// What a notification may be about, and its outcomes: the metric's labels.
+const KINDS: [&str; 7] = [
+    EventType::OrderPaid.as_str(),
+    EventType::OrderStatusChanged.as_str(),
+    EventType::OrderCancelled.as_str(),
+    EventType::OrderRefunded.as_str(),
+    EventType::StockRestocked.as_str(),
+    BROADCAST_KIND,
+    REPORT_KIND,
 ];
-const OUTCOMES: [&str; 4] = ["sent", "retry", "failed", "blocked"];
+const OUTCOMES: [&str; 5] = ["sent", "retry", "failed", "blocked", "unknown"];
 
 pub struct Notifier {
     pub pool: Pool,
@@ -66,7 +75,7 @@ impl Notifier {
         )?;
         for kind in KINDS {
             for outcome in OUTCOMES {
-                sent.with_label_values(&[kind.as_str(), outcome]);
+                sent.with_label_values(&[kind, outcome]);
             }
         }
         registry.register(Box::new(sent.clone()))?;
@@ -78,13 +87,25 @@ impl Notifier {
         })
     }
 
-    /// Sends until `stop`.
-    pub async fn run(self, stop: CancellationToken) {
-        let mut budget = PER_SECOND;
+    /// Sends until `stop`. A `sole` node (no cluster) first marks the sends its previous
+    /// process left without an answer `unknown`, so a broadcast cut off midway finishes.
+    pub async fn run(self, sole: bool, stop: CancellationToken) {
+        if sole {
+            match notifications::interrupted(&self.pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    notifications = n,
+                    "Telegram sends cut off by the last stop are not sent again"
+                ),
+                Err(e) => tracing::warn!(error = %e, "could not settle interrupted Telegram sends"),
+            }
+        }
+        let mut budget = BURST;
         let mut refilled = Instant::now();
+        let mut finished = Instant::now();
         let mut last_sent: HashMap<i64, Instant> = HashMap::new();
         loop {
-            budget = (budget + refilled.elapsed().as_secs_f64() * PER_SECOND).min(PER_SECOND);
+            budget = (budget + refilled.elapsed().as_secs_f64() * PER_SECOND).min(BURST);
             refilled = Instant::now();
             last_sent.retain(|_, at| at.elapsed() < PER_CHAT);
             if budget >= 1.0 {
@@ -99,6 +120,23 @@ impl Notifier {
                         futures_util::future::join_all(sends).await;
                     }
                     Err(e) => tracing::warn!(error = %e, "could not claim Telegram notifications"),
+                }
+            }
+            if finished.elapsed() >= FINISH_EVERY {
+                finished = Instant::now();
+                match broadcasts::finish(&self.pool).await {
+                    Ok(reports) => {
+                        for r in reports {
+                            tracing::info!(
+                                broadcast = r.broadcast_id,
+                                sent = r.sent,
+                                failed = r.failed,
+                                unknown = r.unknown,
+                                "a broadcast finished"
+                            );
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not finish broadcasts"),
                 }
             }
             tokio::select! {
@@ -128,14 +166,16 @@ impl Notifier {
                     );
                     body["reply_markup"] = Screen::text("").row(vec![view]).markup();
                 }
-                match self.bot.api.call("sendMessage", &body, 0).await {
+                match self.bot.api.call_at_most_once("sendMessage", &body).await {
                     Ok(_) => Sent::Sent,
                     Err(CallError::Rejected {
                         code: Some(403), ..
                     }) => Sent::Blocked,
                     Err(CallError::Rejected { description, .. }) => Sent::Failed(description),
+                    Err(e @ CallError::Unknown { .. }) => Sent::Unknown(e.to_string()),
                     Err(e) => {
-                        let failed = u32::try_from(notice.attempts).unwrap_or(0) + 1;
+                        // The claim counted this attempt.
+                        let failed = u32::try_from(notice.attempts).unwrap_or(1);
                         let now = chrono::Utc::now();
                         match RETRY.retry_at(failed, notice.created_at, now, rand::random()) {
                             Some(at) => Sent::Later(at, e.to_string()),
@@ -150,10 +190,12 @@ impl Notifier {
             Sent::Later(..) => "retry",
             Sent::Failed(_) => "failed",
             Sent::Blocked => "blocked",
+            Sent::Unknown(_) => "unknown",
         };
-        let kind = EventType::parse(&notice.kind)
-            .filter(|k| KINDS.contains(k))
-            .map_or("other", EventType::as_str);
+        let kind = KINDS
+            .into_iter()
+            .find(|k| *k == notice.kind)
+            .unwrap_or("other");
         self.sent.with_label_values(&[kind, label]).inc();
         // Not recorded (Postgres away): the claim runs out and the message may go again;
         // Telegram has no way to send one message exactly once across that gap.
@@ -166,6 +208,11 @@ impl Notifier {
 /// The message a buyer reads; `None` for an event that tells the buyer nothing.
 pub fn text(notice: &Notice, currency: &str) -> Option<String> {
     let d = &notice.data;
+    match notice.kind.as_str() {
+        BROADCAST_KIND => return d["text"].as_str().map(str::to_string),
+        REPORT_KIND => return serde_json::from_value(d.clone()).ok().map(|r| report(&r)),
+        _ => {}
+    }
     let kind = EventType::parse(&notice.kind)?;
     if kind == EventType::StockRestocked {
         let name = notice
@@ -207,4 +254,23 @@ pub fn text(notice: &Notice, currency: &str) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// What the admin who sent a broadcast reads when it is done.
+pub fn report(r: &BroadcastReport) -> String {
+    let mut text = format!(
+        "📣 Broadcast #{} finished: {} sent, {} failed",
+        r.broadcast_id, r.sent, r.failed
+    );
+    if r.blocked > 0 {
+        text.push_str(&format!(" ({} blocked the bot)", r.blocked));
+    }
+    if r.unknown > 0 {
+        text.push_str(&format!(
+            ", {} unknown (Souk stopped or Telegram did not answer while sending; perhaps delivered, so not sent again)",
+            r.unknown
+        ));
+    }
+    text.push('.');
+    text
 }

@@ -50,6 +50,7 @@ pub fn help(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     );
     if ctx.caller.role == Role::Admin {
         text.push_str("\n/admin — add codes, adjust stock, low stock, maintenance");
+        text.push_str("\n/broadcast — send a message to every bot user");
     }
     ctx.say(&text);
     Ok(())

@@ -9,7 +9,7 @@
 use super::callback::{decode, Action};
 use super::screens::{deliver, Call, Ctx, Origin};
 use super::update::{Kind, Update};
-use super::{admin, auth, checkout, shop, wallet, Bot, Step};
+use super::{admin, auth, broadcast, checkout, shop, wallet, Bot, Step};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::read_body;
@@ -269,6 +269,7 @@ async fn on_text(ctx: &mut Ctx<'_>, text: &str) -> ApiResult<()> {
             "orders" => checkout::orders(ctx).await,
             "wallet" => wallet::wallet(ctx).await,
             "admin" => admin::menu(ctx).await,
+            "broadcast" => broadcast::compose(ctx).await,
             "cancel" => {
                 ctx.say("Cancelled.");
                 Ok(())
@@ -281,6 +282,7 @@ async fn on_text(ctx: &mut Ctx<'_>, text: &str) -> ApiResult<()> {
     }
     match step {
         Some(Step::AwaitCodes { product }) => admin::receive_codes(ctx, product, text).await,
+        Some(Step::AwaitBroadcast) => broadcast::receive(ctx, text).await,
         None => {
             ctx.say("I didn't understand that. /help lists what I can do.");
             Ok(())
@@ -317,6 +319,8 @@ async fn on_action(ctx: &mut Ctx<'_>, action: Action) -> ApiResult<()> {
         | Action::AdminAdjust { .. }
         | Action::AdminLow
         | Action::AdminMaintenance { .. } => admin::on_action(ctx, action).await,
+        Action::AdminBroadcast => broadcast::compose(ctx).await,
+        Action::BroadcastConfirm { id, send } => broadcast::confirm(ctx, id, send).await,
     }
 }
 

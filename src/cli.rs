@@ -69,10 +69,11 @@ pub enum Command {
         /// member the bench starts; needs `etcd` on PATH or SOUK_ETCD_BIN).
         #[arg(long, default_value_t = 1)]
         nodes: usize,
-        /// Subscribe a webhook receiver (in the load process) to every event and report
-        /// deliveries per second and their latency from commit to arrival.
-        #[arg(long)]
-        webhook: bool,
+        /// Subscribe a webhook receiver (in the load process) to these event types
+        /// (comma-separated; every type when none is given) and report deliveries per
+        /// second and their latency from commit to arrival.
+        #[arg(long, num_args = 0..=1, default_missing_value = "all", value_name = "TYPES")]
+        webhook: Option<String>,
     },
     /// The load generator `souk bench` runs as its own process (so the CPU it spends is
     /// told apart from Souk's); reads the JWT secret from SOUK_LOAD_SECRET and prints JSON

@@ -39,6 +39,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_broadcasts",
         include_str!("../sql/0012_broadcasts.sql"),
     ),
+    (
+        "0013_webhook_handoffs",
+        include_str!("../sql/0013_webhook_handoffs.sql"),
+    ),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

@@ -70,7 +70,10 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 json,
                 nodes: nodes.max(1),
                 load_bin: std::env::current_exe().map_err(|e| e.to_string())?,
-                webhook,
+                webhook: webhook
+                    .as_deref()
+                    .map(souk::bench::webhook_events)
+                    .transpose()?,
             };
             bench(settings, options)
         }

@@ -19,6 +19,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use setup::BenchDb;
 use souk_actors::baseline::Engine;
+use souk_actors::domain::events::EventType;
 use souk_actors::domain::ids::UserId;
 use souk_http::auth::{JwtKeys, Role};
 use std::time::Duration;
@@ -59,9 +60,9 @@ pub struct BenchOptions {
     /// The `souk` binary whose `souk load` generates the load (the running one, for the
     /// command line).
     pub load_bin: std::path::PathBuf,
-    /// Subscribe a receiver in the load process to every event and report how long
+    /// Subscribe a receiver in the load process to these event types and report how long
     /// deliveries take from commit to arrival.
-    pub webhook: bool,
+    pub webhook: Option<Vec<EventType>>,
 }
 
 const FLASH_UNITS: i64 = 100;
@@ -187,10 +188,9 @@ async fn run_engine(
         drop((app, nodes));
         return Ok((report, None));
     }
-    let webhook_port = if options.webhook {
-        Some(subscribe(&t, &keys).await?)
-    } else {
-        None
+    let webhook_port = match &options.webhook {
+        Some(events) => Some(subscribe(&t, &keys, events).await?),
+        None => None,
     };
     let spec = LoadSpec {
         workload: options.workload,
@@ -227,9 +227,27 @@ async fn run_engine(
     Ok((report, ceilings))
 }
 
-/// Subscribes a receiver on a free port to every event type; answers the port, where
-/// `souk load` then listens.
-async fn subscribe(t: &Target, keys: &JwtKeys) -> Result<u16, String> {
+/// `--webhook`'s value: `all`, or event types separated by commas.
+pub fn webhook_events(raw: &str) -> Result<Vec<EventType>, String> {
+    if raw == "all" {
+        return Ok(EventType::ALL.to_vec());
+    }
+    raw.split(',')
+        .map(|name| {
+            EventType::parse(name.trim()).ok_or_else(|| {
+                let known: Vec<&str> = EventType::ALL.iter().map(|e| e.as_str()).collect();
+                format!(
+                    "--webhook: unknown event type {name:?}; known: {}",
+                    known.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// Subscribes a receiver on a free port to `events`; answers the port, where `souk load`
+/// then listens.
+async fn subscribe(t: &Target, keys: &JwtKeys, events: &[EventType]) -> Result<u16, String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -237,10 +255,7 @@ async fn subscribe(t: &Target, keys: &JwtKeys) -> Result<u16, String> {
     let admin = UserId::new(1)
         .and_then(|u| keys.mint(u, Role::Admin, 24 * 3600).ok())
         .ok_or("no admin token")?;
-    let events: Vec<&str> = souk_actors::domain::events::EventType::ALL
-        .iter()
-        .map(|e| e.as_str())
-        .collect();
+    let events: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
     let answer = t
         .http
         .post(format!("{}/v1/admin/webhooks", t.base))

@@ -32,7 +32,8 @@ async fn smoke_on(
         json: None,
         nodes,
         load_bin: env!("CARGO_BIN_EXE_souk").into(),
-        webhook: workload == Workload::Hot,
+        webhook: (workload == Workload::Hot)
+            .then(|| souk::bench::webhook_events("all").expect("every event")),
     };
     bench::run(settings, options).await.expect("bench runs")
 }

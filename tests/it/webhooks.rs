@@ -136,6 +136,29 @@ async fn a_receiver_that_fails_twice_gets_each_event_of_a_checkout_once_in_order
     assert!(metrics.contains("souk_webhook_deliveries_total{outcome=\"retry\"} 4"));
     assert!(metrics.contains("souk_events_recorded_total{type=\"order.created\"} 1"));
     assert!(metrics.contains("souk_outbox_pending 0"));
+
+    // Deleting the subscription takes its deliveries and their attempts with it.
+    let id = items_subscription(&app).await;
+    let (s, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/admin/webhooks/{id}"),
+            Some(&app.admin()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    for table in ["webhook_deliveries", "webhook_attempts"] {
+        let left = app.scalar(&format!("SELECT count(*) FROM {table}")).await;
+        assert_eq!(left, 0, "{table} kept rows of a deleted subscription");
+    }
+}
+
+/// The id of the app's only subscription.
+async fn items_subscription(app: &TestApp) -> i64 {
+    let (_, b) = app.get("/v1/admin/webhooks", Some(&app.admin())).await;
+    b["items"][0]["id"].as_i64().expect("a subscription")
 }
 
 #[tokio::test]
@@ -264,8 +287,19 @@ async fn an_event_committed_before_a_sigkill_is_delivered_after_the_restart() {
     let keys = TestKeys::new();
     let mut souk = Souk::start(&db_url, port).await;
     let http = reqwest::Client::new();
-    // A receiver that is down: the event waits in the outbox when Souk is killed.
-    let hook_port = free_port();
+    // A receiver that takes the connection and never answers: the delivery is in flight,
+    // held only in Souk's memory (its row is written when it is settled), when Souk is
+    // killed.
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hook_port = hanging.local_addr().expect("addr").port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let holder = held.clone();
+    std::thread::spawn(move || {
+        // One connection, then the port is free for the real receiver.
+        if let Ok((conn, _)) = hanging.accept() {
+            holder.lock().unwrap().push(conn);
+        }
+    });
     let created: Value = http
         .post(format!("{}/v1/admin/webhooks", souk.base))
         .bearer_auth(&keys.admin)
@@ -296,7 +330,21 @@ async fn an_event_committed_before_a_sigkill_is_delivered_after_the_restart() {
         .await
         .expect("credit");
     assert_eq!(credit.status(), StatusCode::CREATED);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while held.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no delivery began");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     souk.sigkill();
+    let db = souk::db::connect_one(&db_url).await.expect("db");
+    let rows: i64 = db
+        .query_one("SELECT count(*) FROM webhook_deliveries", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(rows, 0, "the delivery was in flight, not yet settled");
+    // The hanging receiver goes (its port with it) and a real one takes the port.
+    drop(held.lock().unwrap().drain(..));
     let receiver = Receiver::start_on(hook_port);
     let _souk = Souk::start(&db_url, port).await;
     receiver

@@ -99,7 +99,8 @@ pub struct EventDraft {
     pub stream: String,
     /// The order it is about, if any: its buyer is who a notification goes to.
     pub order: Option<OrderId>,
-    pub data: Value,
+    /// Shared, not copied, by every delivery of the event (an order's data is large).
+    pub data: std::sync::Arc<Value>,
 }
 
 impl EventDraft {
@@ -157,7 +158,7 @@ fn draft(kind: EventType, stream: String, data: Value) -> EventDraft {
         kind,
         stream,
         order: None,
-        data,
+        data: std::sync::Arc::new(data),
     }
 }
 
@@ -167,7 +168,7 @@ fn about(kind: EventType, order: OrderId, data: Value) -> EventDraft {
         kind,
         stream: order_stream(order),
         order: Some(order),
-        data,
+        data: std::sync::Arc::new(data),
     }
 }
 

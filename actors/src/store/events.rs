@@ -10,9 +10,10 @@ use deadpool_postgres::GenericClient;
 /// queued for every active webhook subscription that wants its type; one that tells the
 /// buyer something, and a restock its product's watchers, for their Telegram chats (unless
 /// they blocked the bot). A delivery whose stream has no earlier one still pending for its
-/// subscription is claimed for this node (`$6` seconds) and answered as a hand-off: after
-/// COMMIT it goes straight to the dispatcher, and only if this node dies first does the
-/// claim run out and polling send it.
+/// subscription is a hand-off when `$6`: after COMMIT it goes straight to this node's
+/// dispatcher, which writes its row once it is settled (`store::webhooks::record`); if
+/// this node dies first, `store::webhooks::recover` writes it later. The others get their
+/// pending row here, for polling.
 const EVENTS_SQL: &str = "
 WITH e AS (
     INSERT INTO events (type, stream, order_id, tells_buyer, data)
@@ -34,26 +35,26 @@ WITH e AS (
     JOIN users u ON u.id = t.user_id
     WHERE u.telegram_id IS NOT NULL AND u.telegram_blocked_at IS NULL
     ON CONFLICT DO NOTHING
-), d AS (
-    INSERT INTO webhook_deliveries (subscription_id, event_seq, stream, claimed_until)
-    SELECT w.id, e.seq, e.stream,
-           CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries p
-                             WHERE p.subscription_id = w.id AND p.stream = e.stream AND p.state = 'pending')
-                  OR $6::float8 IS NULL
-                THEN NULL ELSE now() + make_interval(secs => $6::float8) END
+), m AS (
+    SELECT w.id AS subscription_id, e.seq AS event_seq, e.stream,
+           $6::bool AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+                                    WHERE p.subscription_id = w.id AND p.stream = e.stream AND p.state = 'pending')
+               AS handed
     FROM e JOIN webhook_subscriptions w ON w.active AND e.type = ANY (w.events)
-    RETURNING subscription_id, event_seq, claimed_until IS NOT NULL AS handed
+), d AS (
+    INSERT INTO webhook_deliveries (subscription_id, event_seq, stream)
+    SELECT subscription_id, event_seq, stream FROM m WHERE NOT handed
 )
-SELECT x.n, d.subscription_id, d.event_seq, x.type, x.stream, x.created_at, d.handed
-FROM d JOIN (SELECT seq, type, stream, created_at, row_number() OVER (ORDER BY seq) AS n FROM e) x
-    ON x.seq = d.event_seq
-ORDER BY d.event_seq, d.subscription_id";
+SELECT x.n, m.subscription_id, m.event_seq, x.type, x.stream, x.created_at, m.handed
+FROM m JOIN (SELECT seq, type, stream, created_at, row_number() OVER (ORDER BY seq) AS n FROM e) x
+    ON x.seq = m.event_seq
+ORDER BY m.event_seq, m.subscription_id";
 
-/// How long a delivery handed to this node's dispatcher is held from polling: longer than
-/// the dispatcher keeps one in memory (a few attempts' time: it gives a delivery back to
-/// polling when its receiver fails or falls behind), and how late polling sends the
-/// hand-offs of a node that died.
-pub const HANDOFF_HOLD_SECS: f64 = 60.0;
+/// How old an event must be before a delivery of it with no row is taken as lost with its
+/// node (`store::webhooks::recover`): longer than a dispatcher keeps a hand-off in memory
+/// (a few attempts' time: it gives one back to polling when its receiver fails or falls
+/// behind), and how late the hand-offs of a node that died are sent.
+pub const HANDOFF_HOLD: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A webhook delivery claimed for this node's dispatcher as it was recorded.
 #[derive(Debug, Clone)]
@@ -63,7 +64,8 @@ pub struct Handoff {
     pub kind: EventType,
     pub stream: String,
     pub created_at: Timestamp,
-    pub data: serde_json::Value,
+    /// Shared with the attempt that sends it: an order's data is not copied per delivery.
+    pub data: std::sync::Arc<serde_json::Value>,
 }
 
 /// Records `drafts` on `client`, inside the caller's transaction; answers what they came
@@ -84,11 +86,13 @@ pub(crate) async fn record_all(
     let streams: Vec<&str> = drafts.iter().map(|d| d.stream.as_str()).collect();
     let orders: Vec<Option<i64>> = drafts.iter().map(|d| d.order.map(|o| o.get())).collect();
     let tell: Vec<bool> = drafts.iter().map(|d| d.tells_buyer()).collect();
-    let data: Vec<&serde_json::Value> = drafts.iter().map(|d| &d.data).collect();
-    let hold: Option<f64> = hand_over.then_some(HANDOFF_HOLD_SECS);
+    let data: Vec<&serde_json::Value> = drafts.iter().map(|d| &*d.data).collect();
     let stmt = client.prepare_cached(EVENTS_SQL).await?;
     let rows = client
-        .query(&stmt, &[&kinds, &streams, &orders, &tell, &data, &hold])
+        .query(
+            &stmt,
+            &[&kinds, &streams, &orders, &tell, &data, &hand_over],
+        )
         .await?;
     for row in rows {
         if !row.try_get::<_, bool>(6)? {

@@ -1,12 +1,17 @@
-//! Webhook subscriptions, their deliveries and attempts. Deliveries are written with their
-//! events by the group commit (`store::events`); this module is the admin's view of them
-//! and the dispatcher's: claim what is due, record what each attempt came to.
+//! Webhook subscriptions, their deliveries and attempts; the admin's view of them and the
+//! dispatcher's: claim what is due, record what each attempt came to, give back what it
+//! cannot send, and write the deliveries a node that died was holding (`recover`).
+//!
+//! A delivery handed to its node's dispatcher in memory as its event commits
+//! (`store::events`) gets its row only when it is settled: delivered, to be retried, or
+//! given back to polling. The others get theirs in the event's own transaction.
 
 use super::{Page, PageRequest};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::events::EventId;
 use crate::domain::model::Timestamp;
 use deadpool_postgres::Pool;
+use std::collections::HashMap;
 use tokio_postgres::Row;
 
 /// A subscription as the admin API shows it (never its secret, which is shown once).
@@ -57,10 +62,12 @@ pub struct NewSubscription<'a> {
     pub secret: &'a str,
 }
 
+/// A new subscription hears of events from now on: the ones before are settled for it.
 pub async fn create(pool: &Pool, new: &NewSubscription<'_>) -> DomainResult<Subscription> {
     let client = pool.get().await?;
     let sql = format!(
-        "INSERT INTO webhook_subscriptions (url, events, description, secret) VALUES ($1, $2, $3, $4)
+        "INSERT INTO webhook_subscriptions (url, events, description, secret, settled_through)
+         VALUES ($1, $2, $3, $4, (SELECT coalesce(max(seq), 0) FROM events))
          RETURNING {SUBSCRIPTION_COLUMNS}"
     );
     let row = client
@@ -108,8 +115,12 @@ pub struct SubscriptionPatch {
 pub async fn update(pool: &Pool, id: i64, patch: &SubscriptionPatch) -> DomainResult<Subscription> {
     let client = pool.get().await?;
     let sql = format!(
+        // Resuming does not send what happened while paused.
         "UPDATE webhook_subscriptions SET url = coalesce($2, url), events = coalesce($3, events),
                 description = CASE WHEN $4 THEN $5 ELSE description END,
+                settled_through = CASE WHEN $6 AND NOT active
+                                       THEN greatest(settled_through, (SELECT coalesce(max(seq), 0) FROM events))
+                                       ELSE settled_through END,
                 active = coalesce($6, active), updated_at = now()
          WHERE id = $1 RETURNING {SUBSCRIPTION_COLUMNS}"
     );
@@ -133,13 +144,20 @@ pub async fn update(pool: &Pool, id: i64, patch: &SubscriptionPatch) -> DomainRe
     }
 }
 
-/// Deletes the subscription with its deliveries and their attempts.
+/// Deletes the subscription with its deliveries and their attempts (no foreign key does it:
+/// see `sql/0013_webhook_handoffs.sql`).
 pub async fn delete(pool: &Pool, id: i64) -> DomainResult<()> {
     let client = pool.get().await?;
-    let deleted = client
-        .execute("DELETE FROM webhook_subscriptions WHERE id = $1", &[&id])
+    let row = client
+        .query_one(
+            "WITH a AS (DELETE FROM webhook_attempts WHERE subscription_id = $1),
+                  d AS (DELETE FROM webhook_deliveries WHERE subscription_id = $1),
+                  s AS (DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING 1)
+             SELECT count(*) FROM s",
+            &[&id],
+        )
         .await?;
-    if deleted == 0 {
+    if row.try_get::<_, i64>(0)? == 0 {
         return Err(not_found(id));
     }
     Ok(())
@@ -241,16 +259,19 @@ fn attempts_of(value: serde_json::Value) -> DomainResult<Vec<Attempt>> {
         .collect())
 }
 
-/// Sends the delivery of `event` to `subscription` again from now, whatever became of it;
-/// a delivered one is sent once more (the receiver drops it by its id if it has it).
-/// `false` when the subscription has no delivery of that event.
+/// Sends `event` to `subscription` again from now, whatever became of its delivery; a
+/// delivered one is sent once more (the receiver drops it by its id if it has it).
+/// `false` when the event is not one of the subscription's types (or no longer kept).
 pub async fn retry(pool: &Pool, subscription: i64, event: EventId) -> DomainResult<bool> {
     get(pool, subscription).await?;
     let client = pool.get().await?;
     let changed = client
         .execute(
-            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = now(), claimed_until = NULL
-             WHERE subscription_id = $1 AND event_seq = $2",
+            "INSERT INTO webhook_deliveries (subscription_id, event_seq, stream)
+             SELECT w.id, e.seq, e.stream FROM webhook_subscriptions w, events e
+             WHERE w.id = $1 AND e.seq = $2 AND e.type = ANY (w.events)
+             ON CONFLICT (subscription_id, event_seq) DO UPDATE
+             SET state = 'pending', next_attempt_at = now(), claimed_until = NULL",
             &[&subscription, &event.0],
         )
         .await?;
@@ -261,13 +282,14 @@ pub async fn retry(pool: &Pool, subscription: i64, event: EventId) -> DomainResu
 #[derive(Debug, Clone)]
 pub struct Due {
     pub subscription: i64,
+    pub stream: String,
     pub attempts: i32,
     pub url: String,
     pub secret: String,
     pub event_id: EventId,
     pub kind: String,
     pub created_at: Timestamp,
-    pub data: serde_json::Value,
+    pub data: std::sync::Arc<serde_json::Value>,
 }
 
 /// Claims up to `limit` due deliveries for `hold` (a dispatcher that dies holding them
@@ -310,7 +332,7 @@ pub async fn claim(
             WHERE d.subscription_id = due.subscription_id AND d.event_seq = due.event_seq
               AND due.n <= coalesce(f.free, $5::int)
               AND e.seq = d.event_seq AND w.id = d.subscription_id
-            RETURNING d.subscription_id, d.event_seq, d.attempts, w.url, w.secret, e.type, e.created_at, e.data",
+            RETURNING d.subscription_id, d.event_seq, d.attempts, w.url, w.secret, e.type, e.created_at, e.data, d.stream",
         )
         .await?;
     let (subs, counts): (Vec<i64>, Vec<i32>) = free.iter().copied().unzip();
@@ -322,13 +344,14 @@ pub async fn claim(
         .map(|row| -> DomainResult<Due> {
             Ok(Due {
                 subscription: row.try_get(0)?,
+                stream: row.try_get(8)?,
                 attempts: row.try_get(2)?,
                 url: row.try_get(3)?,
                 secret: row.try_get(4)?,
                 event_id: EventId(row.try_get(1)?),
                 kind: row.try_get(5)?,
                 created_at: row.try_get(6)?,
-                data: row.try_get(7)?,
+                data: std::sync::Arc::new(row.try_get(7)?),
             })
         })
         .collect::<DomainResult<Vec<_>>>()?;
@@ -361,6 +384,7 @@ impl DeliveryState {
 pub struct Sent {
     pub subscription: i64,
     pub event: EventId,
+    pub stream: String,
     pub status_code: Option<i32>,
     pub latency_ms: i32,
     pub error: Option<String>,
@@ -368,16 +392,24 @@ pub struct Sent {
     pub next_attempt_at: Option<Timestamp>,
 }
 
-/// Records a round of attempts in one statement: each delivery's new state, its attempt
-/// row, and its subscription's failing mark (set by a delivery that gave up, cleared by
-/// one that arrived).
+/// Records a round of attempts in one statement: each delivery's new state (its row is
+/// written now if it was a hand-off), its attempt row if it failed, and its subscription's
+/// failing mark (set by a delivery that gave up, cleared by one that arrived).
 pub async fn record(pool: &Pool, sent: &[Sent]) -> DomainResult<()> {
-    if sent.is_empty() {
+    // One row may be written once per statement: the last attempt of a delivery wins (it
+    // could be sent twice at once when polling took a hand-off its node held too long).
+    let mut last: HashMap<(i64, i64), &Sent> = HashMap::new();
+    for s in sent {
+        last.insert((s.subscription, s.event.0), s);
+    }
+    if last.is_empty() {
         return Ok(());
     }
+    let sent: Vec<&Sent> = last.into_values().collect();
     let client = pool.get().await?;
     let subs: Vec<i64> = sent.iter().map(|s| s.subscription).collect();
     let seqs: Vec<i64> = sent.iter().map(|s| s.event.0).collect();
+    let streams: Vec<&str> = sent.iter().map(|s| s.stream.as_str()).collect();
     let codes: Vec<Option<i32>> = sent.iter().map(|s| s.status_code).collect();
     let latencies: Vec<i32> = sent.iter().map(|s| s.latency_ms).collect();
     let errors: Vec<Option<&str>> = sent.iter().map(|s| s.error.as_deref()).collect();
@@ -386,20 +418,30 @@ pub async fn record(pool: &Pool, sent: &[Sent]) -> DomainResult<()> {
     let stmt = client
         .prepare_cached(
             "WITH r AS (
-                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::text[], $6::text[], $7::timestamptz[])
-                    AS r(sub, seq, code, latency, error, state, next_at)
+                SELECT r.* FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::int[],
+                                       $6::text[], $7::text[], $8::timestamptz[])
+                    AS r(sub, seq, stream, code, latency, error, state, next_at)
+                -- A subscription deleted meanwhile took its deliveries with it.
+                JOIN webhook_subscriptions w ON w.id = r.sub
             ), d AS (
-                UPDATE webhook_deliveries d
-                SET state = r.state, attempts = d.attempts + 1, claimed_until = NULL,
-                    next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
-                    delivered_at = CASE WHEN r.state = 'delivered' THEN now() ELSE d.delivered_at END,
-                    delivered_status = CASE WHEN r.state = 'delivered' THEN r.code ELSE d.delivered_status END,
-                    delivered_latency_ms = CASE WHEN r.state = 'delivered' THEN r.latency ELSE d.delivered_latency_ms END,
-                    last_error = r.error
-                FROM r WHERE d.subscription_id = r.sub AND d.event_seq = r.seq
+                INSERT INTO webhook_deliveries AS d
+                    (subscription_id, event_seq, stream, state, attempts, next_attempt_at,
+                     delivered_at, delivered_status, delivered_latency_ms, last_error)
+                SELECT r.sub, r.seq, r.stream, r.state, 1, coalesce(r.next_at, now()),
+                       CASE WHEN r.state = 'delivered' THEN now() END,
+                       CASE WHEN r.state = 'delivered' THEN r.code END,
+                       CASE WHEN r.state = 'delivered' THEN r.latency END,
+                       r.error
+                FROM r
+                ON CONFLICT (subscription_id, event_seq) DO UPDATE
+                SET state = EXCLUDED.state, attempts = d.attempts + 1, claimed_until = NULL,
+                    next_attempt_at = EXCLUDED.next_attempt_at,
+                    delivered_at = coalesce(EXCLUDED.delivered_at, d.delivered_at),
+                    delivered_status = coalesce(EXCLUDED.delivered_status, d.delivered_status),
+                    delivered_latency_ms = coalesce(EXCLUDED.delivered_latency_ms, d.delivered_latency_ms),
+                    last_error = EXCLUDED.last_error
                 RETURNING d.subscription_id, d.event_seq
             ), a AS (
-                -- Only for deliveries that still exist: a subscription deleted meanwhile took its own.
                 INSERT INTO webhook_attempts (subscription_id, event_seq, status_code, latency_ms, error)
                 SELECT r.sub, r.seq, r.code, r.latency, r.error
                 FROM r JOIN d ON d.subscription_id = r.sub AND d.event_seq = r.seq
@@ -415,7 +457,9 @@ pub async fn record(pool: &Pool, sent: &[Sent]) -> DomainResult<()> {
     client
         .execute(
             &stmt,
-            &[&subs, &seqs, &codes, &latencies, &errors, &states, &next],
+            &[
+                &subs, &seqs, &streams, &codes, &latencies, &errors, &states, &next,
+            ],
         )
         .await?;
     Ok(())
@@ -434,38 +478,89 @@ pub async fn pending(pool: &Pool) -> DomainResult<(i64, f64)> {
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
-/// Deletes events older than `keep` that no delivery still waits for; their delivered
-/// deliveries and attempts go with them. Answers how many events went.
+/// Deletes events older than `keep` that no delivery or notification still waits for,
+/// with their deliveries and attempts. Answers how many events went.
 pub async fn prune(pool: &Pool, keep: std::time::Duration) -> DomainResult<u64> {
     let client = pool.get().await?;
     let secs = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
-    Ok(client
-        .execute(
-            "DELETE FROM events e WHERE e.created_at < now() - make_interval(secs => $1::bigint)
-               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = e.seq AND d.state = 'pending')
-               AND NOT EXISTS (SELECT 1 FROM telegram_notifications n WHERE n.event_seq = e.seq AND n.state IN ('pending', 'sending'))",
+    let row = client
+        .query_one(
+            "WITH gone AS (
+                DELETE FROM events e WHERE e.created_at < now() - make_interval(secs => $1::bigint)
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = e.seq AND d.state = 'pending')
+                   AND NOT EXISTS (SELECT 1 FROM telegram_notifications n WHERE n.event_seq = e.seq AND n.state IN ('pending', 'sending'))
+                RETURNING e.seq
+             ), d AS (
+                DELETE FROM webhook_deliveries d USING gone WHERE d.event_seq = gone.seq
+             ), a AS (
+                DELETE FROM webhook_attempts a USING gone WHERE a.event_seq = gone.seq
+             )
+             SELECT count(*) FROM gone",
             &[&secs],
         )
-        .await?)
+        .await?;
+    Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
 }
 
-/// Gives deliveries held for this node's dispatcher back to polling at once.
-pub async fn release(pool: &Pool, deliveries: &[(i64, EventId)]) -> DomainResult<()> {
+/// Gives hand-offs this node's dispatcher cannot send now (its receiver failed or falls
+/// behind) to polling: each gets its pending row, behind any earlier one of its stream.
+pub async fn release(pool: &Pool, deliveries: &[(i64, EventId, String)]) -> DomainResult<()> {
     if deliveries.is_empty() {
         return Ok(());
     }
     let client = pool.get().await?;
-    let subs: Vec<i64> = deliveries.iter().map(|(s, _)| *s).collect();
-    let seqs: Vec<i64> = deliveries.iter().map(|(_, e)| e.0).collect();
+    let subs: Vec<i64> = deliveries.iter().map(|(s, _, _)| *s).collect();
+    let seqs: Vec<i64> = deliveries.iter().map(|(_, e, _)| e.0).collect();
+    let streams: Vec<&str> = deliveries.iter().map(|(_, _, s)| s.as_str()).collect();
     let stmt = client
         .prepare_cached(
-            "UPDATE webhook_deliveries d SET claimed_until = NULL
-             FROM unnest($1::bigint[], $2::bigint[]) AS r(sub, seq)
-             WHERE d.subscription_id = r.sub AND d.event_seq = r.seq AND d.state = 'pending'",
+            "INSERT INTO webhook_deliveries (subscription_id, event_seq, stream)
+             SELECT r.sub, r.seq, r.stream
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS r(sub, seq, stream)
+             JOIN webhook_subscriptions w ON w.id = r.sub
+             ON CONFLICT DO NOTHING",
         )
         .await?;
-    client.execute(&stmt, &[&subs, &seqs]).await?;
+    client.execute(&stmt, &[&subs, &seqs, &streams]).await?;
     Ok(())
+}
+
+/// Writes the pending delivery of every event up to `horizon` that matches an active
+/// subscription and has none: its node's dispatcher died holding it (hand-offs are
+/// settled long before `horizon`, which is older than any can be). Then nothing up to
+/// `horizon` is left without a row, for any subscription. Answers how many were written.
+pub async fn recover(pool: &Pool, horizon: i64) -> DomainResult<u64> {
+    let client = pool.get().await?;
+    let stmt = client
+        .prepare_cached(
+            "WITH lost AS (
+                INSERT INTO webhook_deliveries (subscription_id, event_seq, stream)
+                SELECT w.id, e.seq, e.stream
+                FROM webhook_subscriptions w JOIN events e
+                  ON e.seq > w.settled_through AND e.seq <= $1 AND e.type = ANY (w.events)
+                WHERE w.active AND w.settled_through < $1
+                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                                  WHERE d.subscription_id = w.id AND d.event_seq = e.seq)
+                ORDER BY e.seq
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            ), settled AS (
+                UPDATE webhook_subscriptions SET settled_through = $1 WHERE settled_through < $1
+            )
+            SELECT count(*) FROM lost",
+        )
+        .await?;
+    let row = client.query_one(&stmt, &[&horizon]).await?;
+    Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
+}
+
+/// The newest event's sequence number: a future `recover` horizon.
+pub async fn newest_event(pool: &Pool) -> DomainResult<i64> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one("SELECT coalesce(max(seq), 0) FROM events", &[])
+        .await?;
+    Ok(row.try_get(0)?)
 }
 
 /// Where each active subscription's deliveries go: (id, url, secret).

@@ -291,7 +291,7 @@ async fn retry(
         .await?
     {
         return Err(ApiError::not_found(format!(
-            "webhook {id} has no delivery of event {event}"
+            "webhook {id} has no delivery of event {event}: not one of its event types, or no longer kept"
         )));
     }
     state.webhooks.wake.notify_one();

@@ -1,9 +1,10 @@
 //! The dispatcher: sends what the outbox recorded to each subscription, at least once.
-//! The deliveries this node's group commit claimed as it recorded them arrive in memory
-//! right after COMMIT and go out at once, each stream's in order. Retries, other nodes'
-//! deliveries and those a hand-off could not take are claimed from Postgres by polling
-//! (so several nodes, or a restarted one, share the work, and a crashed sender's claims
-//! run out and are taken again). Each attempt is its own task, and a subscription has at
+//! The deliveries this node's group commit handed over arrive in memory right after
+//! COMMIT and go out at once, each stream's in order; their rows are written when they are
+//! settled. Retries, other nodes' deliveries and those a hand-off could not take are
+//! claimed from Postgres by polling (so several nodes, or a restarted one, share the work,
+//! and a crashed sender's claims run out and are taken again), and now and then the
+//! hand-offs a dead node was holding get their rows (`recover`). Each attempt is its own task, and a subscription has at
 //! most `concurrency` in flight, so a slow receiver holds only its own slots, never the
 //! group commit or other receivers. Each round's results are recorded in one statement.
 
@@ -14,9 +15,9 @@ use deadpool_postgres::Pool;
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
 use souk_actors::domain::backoff::Backoff;
 use souk_actors::domain::events::EventId;
-use souk_actors::store::events::Handoff;
+use souk_actors::store::events::{Handoff, HANDOFF_HOLD};
 use souk_actors::store::webhooks::{self, DeliveryState, Due, Sent};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
@@ -24,12 +25,17 @@ use tokio_util::sync::CancellationToken;
 
 /// How often the dispatcher looks for due deliveries when nothing woke it.
 const POLL: Duration = Duration::from_millis(500);
-/// How long a round waits, after its first finished attempt, for the others in flight.
-const GATHER: Duration = Duration::from_millis(10);
+/// How often a round of outcomes is written (one statement for all of them).
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
 /// Attempts in flight over all subscriptions.
 const IN_FLIGHT_MAX: usize = 256;
 /// How often delivered events are pruned.
 const HOUSEKEEPING: Duration = Duration::from_secs(3600);
+/// How often the newest event is noted, and the hand-offs of dead nodes looked for.
+const RECOVER_EVERY: Duration = Duration::from_secs(5);
+/// On a single node's start, how long before everything the previous process committed is
+/// settled: its transactions have ended, and nothing else can hold its hand-offs.
+const SOLE_SETTLE: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 pub struct WebhookMetrics {
@@ -102,8 +108,9 @@ pub struct Dispatcher {
     pub wake: Arc<Notify>,
     /// Deliveries the group commit claimed for this node, after their COMMIT.
     pub handoffs: mpsc::Receiver<Vec<Handoff>>,
-    /// A single node: every claim still held is this node's from before a crash, and is
-    /// given back to polling at start instead of waiting for it to run out.
+    /// A single node: every claim still held, and every hand-off not settled, is this
+    /// node's from before a crash, and is given back to polling at start instead of waiting
+    /// for it to run out.
     pub sole: bool,
 }
 
@@ -125,7 +132,7 @@ struct Lane {
 
 /// Hand-offs one subscription may have in memory, in shares of its concurrency; past
 /// this (a slow receiver), new ones are given back to polling, so none waits in memory
-/// longer than a few attempts (well within `HANDOFF_HOLD_SECS`).
+/// longer than a few attempts (well within `HANDOFF_HOLD`).
 const LANE_SHARES: usize = 4;
 /// How often the subscriptions' URLs and secrets are read again (a PATCH takes effect).
 const TARGETS_EVERY: Duration = Duration::from_secs(2);
@@ -133,6 +140,10 @@ const TARGETS_EVERY: Duration = Duration::from_secs(2);
 impl Dispatcher {
     /// Runs until `stop`; attempts in flight then finish on their own (their deliveries stay
     /// claimed until the claim runs out, and are sent again: at least once).
+    ///
+    /// The loop itself never waits for Postgres, so a finished attempt frees its slot for
+    /// the next at once: outcomes go to one writer task (`write`), in order, and a claim
+    /// runs as its own task and comes back as a message.
     pub async fn run(mut self, stop: CancellationToken) {
         let client = match client(&self.settings, self.public_only) {
             Ok(client) => client,
@@ -156,24 +167,40 @@ impl Dispatcher {
         let send = |d: Due, handed: Option<String>| {
             let (client, done, metrics) = (client.clone(), done_tx.clone(), metrics.clone());
             actix_web::rt::spawn(async move {
-                let sent = attempt(&client, d, timeout, backoff, &metrics).await;
+                // Boxed: the spawned task stays small instead of carrying (and moving) the
+                // whole HTTP request's state.
+                let sent = Box::pin(attempt(&client, d, timeout, backoff, &metrics)).await;
                 let _ = done.send(Done { sent, handed });
             });
         };
+        let (writes, written) = mpsc::unbounded_channel::<Write>();
+        actix_web::rt::spawn(write(self.pool.clone(), written));
+        let (claims_tx, mut claims_rx) = mpsc::channel::<Vec<Due>>(1);
+        let mut claiming = false;
         // Polled deliveries in flight, by subscription; hand-offs are counted in their lanes.
         let mut in_flight: HashMap<i64, usize> = HashMap::new();
         let mut lanes: HashMap<i64, Lane> = HashMap::new();
         let mut targets: HashMap<i64, (String, String)> = HashMap::new();
         let mut targets_read = Instant::now() - TARGETS_EVERY;
+        let mut round = Write::default();
         let mut finished: Vec<Done> = Vec::new();
-        let mut released: Vec<(i64, EventId)> = Vec::new();
+        let mut handed: Vec<Vec<Handoff>> = Vec::new();
+        let mut flushed = Instant::now();
+        // Streams whose hand-off was given back: later ones follow it to polling, until
+        // no transaction that could still hand one over is in flight.
+        let mut held_back: HashMap<(i64, String), Instant> = HashMap::new();
+        // Newest events noted, each with when everything up to it is settled.
+        let mut horizons: VecDeque<(Instant, i64)> = VecDeque::new();
+        if self.sole {
+            match webhooks::newest_event(&self.pool).await {
+                Ok(seq) => horizons.push_back((Instant::now() + SOLE_SETTLE, seq)),
+                Err(e) => tracing::warn!(error = %e, "newest event not read"),
+            }
+        }
+        let mut recovered = Instant::now();
         let mut housekeeping = Instant::now() - HOUSEKEEPING;
         let mut polled = Instant::now() - POLL;
-        let mut pending: Vec<Vec<Handoff>> = Vec::new();
         loop {
-            while let Ok(done) = done_rx.try_recv() {
-                finished.push(done);
-            }
             if targets_read.elapsed() >= TARGETS_EVERY {
                 match webhooks::targets(&self.pool).await {
                     Ok(all) => {
@@ -183,20 +210,24 @@ impl Dispatcher {
                     Err(e) => tracing::warn!(error = %e, "could not read webhook targets"),
                 }
             }
+            held_back.retain(|_, at| at.elapsed() < HANDOFF_HOLD);
             // New hand-offs join their stream's queue; a stream with none ahead is ready.
             while let Ok(batch) = self.handoffs.try_recv() {
-                pending.push(batch);
+                handed.push(batch);
             }
-            for batch in pending.drain(..) {
+            for batch in handed.drain(..) {
                 sort_in(
                     batch,
                     each * LANE_SHARES,
                     &mut lanes,
                     &targets,
-                    &mut released,
+                    &mut held_back,
+                    &mut round.released,
                 );
             }
-            let mut records: Vec<Sent> = Vec::with_capacity(finished.len());
+            while let Ok(done) = done_rx.try_recv() {
+                finished.push(done);
+            }
             for done in finished.drain(..) {
                 let sub = done.sent.subscription;
                 match done.handed {
@@ -215,9 +246,10 @@ impl Dispatcher {
                             if !delivered {
                                 // Its retry is polling's now, and the stream's later ones
                                 // wait behind it there.
+                                held_back.insert((sub, stream.clone()), Instant::now());
                                 for h in queue.drain(..) {
                                     lane.queued = lane.queued.saturating_sub(1);
-                                    released.push((h.subscription, h.event));
+                                    round.released.push((h.subscription, h.event, h.stream));
                                 }
                             }
                             if queue.is_empty() {
@@ -228,7 +260,7 @@ impl Dispatcher {
                         }
                     }
                 }
-                records.push(done.sent);
+                round.sent.push(done.sent);
             }
             in_flight.retain(|_, n| *n > 0);
             // Ready streams start, up to each subscription's share.
@@ -237,14 +269,21 @@ impl Dispatcher {
                     let Some(stream) = lane.ready.pop_front() else {
                         break;
                     };
-                    let (Some(h), Some((url, secret))) = (
-                        lane.streams.get(&stream).and_then(|q| q.front()),
-                        targets.get(sub),
-                    ) else {
+                    let Some(queue) = lane.streams.get_mut(&stream) else {
+                        continue;
+                    };
+                    let (Some(h), Some((url, secret))) = (queue.front(), targets.get(sub)) else {
+                        // Paused or deleted meanwhile: polling sends what was queued.
+                        for h in queue.drain(..) {
+                            lane.queued = lane.queued.saturating_sub(1);
+                            round.released.push((h.subscription, h.event, h.stream));
+                        }
+                        lane.streams.remove(&stream);
                         continue;
                     };
                     let due = Due {
                         subscription: *sub,
+                        stream: h.stream.clone(),
                         attempts: 0,
                         url: url.clone(),
                         secret: secret.clone(),
@@ -258,18 +297,16 @@ impl Dispatcher {
                 }
             }
             lanes.retain(|_, lane| lane.queued > 0 || lane.in_flight > 0);
-            // Not recorded (Postgres away): the claims run out and the deliveries go again;
-            // a receiver that already had one drops it by its id.
-            if let Err(e) = webhooks::record(&self.pool, &records).await {
-                tracing::warn!(error = %e, "webhook attempts not recorded; they will be sent again");
+            // Outcomes are written a round at a time (one statement for many attempts keeps
+            // Postgres's share small under load), given back ones at once.
+            let due_write = !round.released.is_empty()
+                || (!round.sent.is_empty() && flushed.elapsed() >= FLUSH_EVERY);
+            if due_write && writes.send(std::mem::take(&mut round)).is_ok() {
+                flushed = Instant::now();
             }
-            if let Err(e) = webhooks::release(&self.pool, &released).await {
-                tracing::warn!(error = %e, "webhook deliveries not given back; their claims will run out");
-            }
-            released.clear();
             // Retries, other nodes' events and whatever a hand-off could not take, from
             // Postgres, now and then.
-            if polled.elapsed() >= POLL {
+            if !claiming && polled.elapsed() >= POLL {
                 polled = Instant::now();
                 let shares: Vec<(i64, i32)> = in_flight
                     .iter()
@@ -277,17 +314,32 @@ impl Dispatcher {
                     .collect();
                 let free = IN_FLIGHT_MAX.saturating_sub(in_flight.values().sum());
                 if free > 0 {
-                    match webhooks::claim(&self.pool, free as i64, hold, to_i32(each), &shares)
+                    claiming = true;
+                    let (pool, claims) = (self.pool.clone(), claims_tx.clone());
+                    actix_web::rt::spawn(async move {
+                        let due = match webhooks::claim(
+                            &pool,
+                            free as i64,
+                            hold,
+                            to_i32(each),
+                            &shares,
+                        )
                         .await
-                    {
-                        Ok(due) => {
-                            for d in due {
-                                *in_flight.entry(d.subscription).or_default() += 1;
-                                send(d, None);
+                        {
+                            Ok(due) => due,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not claim webhook deliveries");
+                                Vec::new()
                             }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "could not claim webhook deliveries"),
-                    }
+                        };
+                        let _ = claims.send(due).await;
+                    });
+                }
+            }
+            if recovered.elapsed() >= RECOVER_EVERY {
+                recovered = Instant::now();
+                if self.recover(&mut horizons).await {
+                    polled = Instant::now() - POLL;
                 }
             }
             if housekeeping.elapsed() >= HOUSEKEEPING {
@@ -299,27 +351,96 @@ impl Dispatcher {
                     Err(e) => tracing::warn!(error = %e, "events not pruned"),
                 }
             }
-            let busy = !in_flight.is_empty() || lanes.values().any(|l| l.in_flight > 0);
+            let waiting = !round.sent.is_empty();
             tokio::select! {
                 biased;
-                _ = stop.cancelled() => return,
-                Some(done) = done_rx.recv() => {
-                    finished.push(done);
-                    // Let the attempts in flight finish together: one record per round, not
-                    // per delivery, keeps Postgres's share small under load.
-                    if busy {
-                        tokio::time::sleep(GATHER).await;
-                    }
+                _ = stop.cancelled() => {
+                    let _ = writes.send(round);
+                    return;
                 }
+                Some(done) = done_rx.recv() => finished.push(done),
                 Some(batch) = self.handoffs.recv() => {
                     if batch.iter().any(|h| !targets.contains_key(&h.subscription)) {
                         // A subscription newer than the last read of the targets.
                         targets_read = Instant::now() - TARGETS_EVERY;
                     }
-                    pending.push(batch);
+                    handed.push(batch);
+                }
+                Some(due) = claims_rx.recv() => {
+                    claiming = false;
+                    for d in due {
+                        *in_flight.entry(d.subscription).or_default() += 1;
+                        send(d, None);
+                    }
                 }
                 _ = self.wake.notified() => polled = Instant::now() - POLL,
+                _ = tokio::time::sleep(FLUSH_EVERY), if waiting => {}
                 _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}
+
+/// One round's outcomes, and the hand-offs it gave back to polling.
+#[derive(Default)]
+struct Write {
+    sent: Vec<Sent>,
+    released: Vec<(i64, EventId, String)>,
+}
+
+/// The dispatcher's one writer: each round's outcomes, then the hand-offs given back, in
+/// the order they came (a failed delivery's row is there before the later ones of its
+/// stream), several rounds in one go when Postgres is slower than the rounds. Not written
+/// (Postgres away): a hand-off has no row, so `recover` writes it later and it goes again;
+/// a polled one's claim runs out. A receiver that already had one drops it by its id.
+async fn write(pool: Pool, mut rounds: mpsc::UnboundedReceiver<Write>) {
+    while let Some(mut round) = rounds.recv().await {
+        while let Ok(more) = rounds.try_recv() {
+            round.sent.extend(more.sent);
+            round.released.extend(more.released);
+        }
+        if let Err(e) = webhooks::record(&pool, &round.sent).await {
+            tracing::warn!(error = %e, "webhook attempts not recorded; they will be sent again");
+        }
+        if let Err(e) = webhooks::release(&pool, &round.released).await {
+            tracing::warn!(error = %e, "webhook deliveries not given back; recovery will send them");
+        }
+    }
+}
+
+impl Dispatcher {
+    /// Notes the newest event, and writes the rows of the hand-offs that dead nodes held,
+    /// up to the newest horizon that has settled. Answers whether it wrote any.
+    async fn recover(&self, horizons: &mut VecDeque<(Instant, i64)>) -> bool {
+        match webhooks::newest_event(&self.pool).await {
+            Ok(seq) => horizons.push_back((Instant::now() + HANDOFF_HOLD, seq)),
+            Err(e) => tracing::warn!(error = %e, "newest event not read"),
+        }
+        let mut horizon = None;
+        while let Some((at, seq)) = horizons.front().copied() {
+            if at > Instant::now() {
+                break;
+            }
+            horizons.pop_front();
+            horizon = Some(seq);
+        }
+        let Some(horizon) = horizon else {
+            return false;
+        };
+        match webhooks::recover(&self.pool, horizon).await {
+            Ok(0) => false,
+            Ok(n) => {
+                tracing::warn!(
+                    deliveries = n,
+                    "webhook deliveries a stopped node was holding are sent by polling"
+                );
+                true
+            }
+            Err(e) => {
+                // Tried again from the same horizon next time.
+                horizons.push_front((Instant::now(), horizon));
+                tracing::warn!(error = %e, "lost hand-offs not recovered");
+                false
             }
         }
     }
@@ -327,26 +448,28 @@ impl Dispatcher {
 
 /// Sorts one batch of hand-offs into their lanes: each joins its stream's queue, and a
 /// stream with nothing ahead of it is ready. A hand-off for a subscription this node does
-/// not know (deleted, paused) or whose lane is full is given back to polling, and so is
-/// every later one of its stream in the batch, so that none overtakes it. (Later batches
-/// cannot: a delivery whose stream has one pending is never handed over.)
+/// not know (deleted, paused), whose stream was given back a moment ago, or that would
+/// start a new stream in a full lane is given back to polling, and so is every later one
+/// of its stream, so that none overtakes it. (One whose stream is already queued here
+/// stays with it: polling could send it before the ones ahead of it.)
 fn sort_in(
     batch: Vec<Handoff>,
     lane_max: usize,
     lanes: &mut HashMap<i64, Lane>,
     targets: &HashMap<i64, (String, String)>,
-    released: &mut Vec<(i64, EventId)>,
+    held_back: &mut HashMap<(i64, String), Instant>,
+    released: &mut Vec<(i64, EventId, String)>,
 ) {
-    let mut given_back: HashSet<(i64, String)> = HashSet::new();
     for h in batch {
         let lane = lanes.entry(h.subscription).or_default();
         let key = (h.subscription, h.stream.clone());
-        if lane.queued >= lane_max
+        let queued_here = lane.streams.contains_key(&h.stream);
+        if (lane.queued >= lane_max && !queued_here)
             || !targets.contains_key(&h.subscription)
-            || given_back.contains(&key)
+            || held_back.contains_key(&key)
         {
-            released.push((h.subscription, h.event));
-            given_back.insert(key);
+            held_back.entry(key).or_insert_with(Instant::now);
+            released.push((h.subscription, h.event, h.stream));
             continue;
         }
         lane.queued += 1;
@@ -393,15 +516,25 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
-/// The body a receiver gets: `{id, type, created_at, data}`.
+/// The body a receiver gets: `{id, type, created_at, data}`, written straight from the
+/// delivery (no intermediate JSON tree).
 pub fn body(d: &Due) -> String {
-    serde_json::json!({
-        "id": d.event_id,
-        "type": d.kind,
-        "created_at": d.created_at,
-        "data": d.data,
-    })
-    .to_string()
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        id: EventId,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        created_at: &'a souk_actors::domain::model::Timestamp,
+        data: &'a serde_json::Value,
+    }
+    let body = Body {
+        id: d.event_id,
+        kind: &d.kind,
+        created_at: &d.created_at,
+        data: &d.data,
+    };
+    // Only a map with non-string keys could fail to serialize; there is none here.
+    serde_json::to_string(&body).unwrap_or_default()
 }
 
 /// Sends one delivery and says what became of it.
@@ -469,6 +602,7 @@ async fn attempt(
     Sent {
         subscription: d.subscription,
         event: d.event_id,
+        stream: d.stream,
         status_code,
         latency_ms,
         error,

@@ -43,6 +43,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_webhook_handoffs",
         include_str!("../sql/0013_webhook_handoffs.sql"),
     ),
+    (
+        "0014_product_stars",
+        include_str!("../sql/0014_product_stars.sql"),
+    ),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

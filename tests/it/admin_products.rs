@@ -301,3 +301,45 @@ async fn a_description_may_span_lines_but_not_hold_other_control_characters() {
     assert_error(s, &b, 422, "invalid_input");
     assert_eq!(b["error"]["details"]["field"], "description");
 }
+
+#[tokio::test]
+async fn a_stars_price_is_whole_stars_from_1_to_100_000_and_null_takes_it_away() {
+    let app = TestApp::spawn().await;
+    let cat = app.category("C").await;
+    for bad in [
+        json!(0),
+        json!(-1),
+        json!(100_001),
+        json!(1.5),
+        json!("50"),
+        json!(i64::MAX),
+    ] {
+        create(&app, body_with(cat, "price_stars", Some(bad)))
+            .await
+            .invalid("price_stars");
+    }
+    assert_eq!(app.scalar("SELECT count(*) FROM products").await, 0);
+    // Without one, a product has no Stars price.
+    let plain = create(&app, body_with(cat, "price_stars", None)).await;
+    assert!(plain.ok(201)["price_stars"].is_null(), "{}", plain.text);
+
+    let r = create(&app, body_with(cat, "price_stars", Some(json!(100_000)))).await;
+    let id = r.ok(201)["id"].as_i64().unwrap();
+    assert_eq!(product(&app, id).await["price_stars"], 100_000);
+    patch(&app, id, json!({ "price_stars": 0 }))
+        .await
+        .invalid("price_stars");
+    // Absent leaves it, a number sets it, null takes it away.
+    patch(&app, id, json!({ "name": "Key" })).await.ok(200);
+    assert_eq!(product(&app, id).await["price_stars"], 100_000);
+    let r = patch(&app, id, json!({ "price_stars": 1 })).await;
+    assert_eq!(r.ok(200)["price_stars"], 1);
+    let r = patch(&app, id, json!({ "price_stars": null })).await;
+    assert!(r.ok(200)["price_stars"].is_null(), "{}", r.text);
+    let read = product(&app, id).await;
+    assert!(read["price_stars"].is_null());
+    assert_eq!(
+        read["price_minor"], 100,
+        "the shop-currency price is untouched"
+    );
+}

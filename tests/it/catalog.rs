@@ -153,6 +153,7 @@ async fn products_are_read_back_with_every_documented_field() {
             "name",
             "options",
             "price_minor",
+            "price_stars",
             "stock_available",
             "updated_at"
         ]

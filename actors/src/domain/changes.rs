@@ -111,6 +111,8 @@ pub struct ProductPatch {
     pub name: Option<String>,
     pub description: Option<String>,
     pub price: Option<Money>,
+    /// `Some(None)` takes its Stars price away.
+    pub price_stars: Option<Option<crate::domain::stars::Stars>>,
     pub active: Option<bool>,
     pub image_url: Option<Option<String>>,
     /// `Some(None)` takes the product out of its group.

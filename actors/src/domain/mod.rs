@@ -21,6 +21,7 @@ pub mod reservations;
 pub mod returns;
 pub mod settlement;
 pub mod shards;
+pub mod stars;
 pub mod status;
 pub mod stock;
 pub mod unpaid;

@@ -84,6 +84,9 @@ pub struct Product {
     pub kind: ProductKind,
     pub price_minor: Money,
     pub currency: String,
+    /// Its price in Telegram Stars, if it has one (paid in Stars in the bot and Mini App).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100_000)]
+    pub price_stars: Option<crate::domain::stars::Stars>,
     pub stock_available: i64,
     pub active: bool,
     pub image_url: Option<String>,

@@ -6,6 +6,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::model::{Category, Product, ProductKind};
 use crate::domain::money::Money;
+use crate::domain::stars::Stars;
 use deadpool_postgres::{GenericClient, Pool};
 use tokio_postgres::Row;
 
@@ -73,7 +74,7 @@ macro_rules! stock_available_sql {
 pub const STOCK_AVAILABLE: &str = stock_available_sql!();
 
 const PRODUCT_COLUMNS: &str = concat!(
-    "p.id, p.category_id, p.name, p.description, p.kind, p.price_minor, p.active,
+    "p.id, p.category_id, p.name, p.description, p.kind, p.price_minor, p.price_stars, p.active,
     p.image_url, p.group_id, p.options, p.created_at, p.updated_at, ",
     stock_available_sql!(),
     " AS stock_available"
@@ -90,6 +91,9 @@ fn product_from(row: &Row, currency: &str) -> DomainResult<Product> {
             .ok_or_else(|| DomainError::Internal(format!("unknown kind {kind}")))?,
         price_minor: Money::from_minor(row.try_get("price_minor")?),
         currency: currency.to_string(),
+        price_stars: row
+            .try_get::<_, Option<i32>>("price_stars")?
+            .and_then(|s| Stars::new(i64::from(s))),
         stock_available: row.try_get("stock_available")?,
         active: row.try_get("active")?,
         image_url: row.try_get("image_url")?,
@@ -168,6 +172,7 @@ pub struct NewProduct {
     pub description: String,
     pub kind: ProductKind,
     pub price: Money,
+    pub price_stars: Option<Stars>,
     pub image_url: Option<String>,
     pub group_id: Option<i64>,
     pub options: crate::domain::model::VariantOptions,
@@ -183,8 +188,8 @@ pub async fn create_product(
     let tx = client.transaction().await?;
     let row = tx
         .query_one(
-            "INSERT INTO products (category_id, name, description, kind, price_minor, image_url, group_id, options)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO products (category_id, name, description, kind, price_minor, image_url, group_id, options, price_stars)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint) RETURNING id",
             &[
                 &new.category.get(),
                 &new.name,
@@ -194,6 +199,7 @@ pub async fn create_product(
                 &new.image_url,
                 &new.group_id,
                 &serde_json::to_value(&new.options).unwrap_or_default(),
+                &new.price_stars.map(Stars::get),
             ],
         )
         .await

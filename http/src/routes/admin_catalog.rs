@@ -14,6 +14,7 @@ use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::{CategoryId, ProductId};
 use souk_actors::domain::model::{ProductKind, VariantOptions};
 use souk_actors::domain::money::Money;
+use souk_actors::domain::stars::Stars;
 use souk_actors::domain::stock::{CodeBatch, StockDelta};
 use souk_actors::entity::product::{AddCodes, AdjustStock, UpdateProduct};
 use souk_actors::store::{self, NewProduct};
@@ -86,6 +87,9 @@ struct NewProductBody {
     kind: String,
     #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: i64,
+    /// Its price in Telegram Stars (whole, 1..=100000), for payment in Stars.
+    #[schema(minimum = 1, maximum = 100_000)]
+    price_stars: Option<i64>,
     #[schema(schema_with = crate::schema::field::image_url_or_null)]
     image_url: Option<String>,
     #[schema(minimum = 1)]
@@ -124,6 +128,15 @@ fn price(raw: i64) -> Result<Money, ApiError> {
             format!("price_minor must be 1..={PRICE_MAX_MINOR}"),
         ))
     }
+}
+
+fn stars(raw: i64) -> Result<Stars, ApiError> {
+    Stars::new(raw).ok_or_else(|| {
+        ApiError::invalid(
+            "price_stars",
+            format!("price_stars must be whole Stars, 1..={}", Stars::MAX),
+        )
+    })
 }
 
 fn image_url(raw: &str) -> Result<String, ApiError> {
@@ -166,6 +179,7 @@ async fn create_product(
         kind: ProductKind::parse(&b.kind)
             .ok_or_else(|| ApiError::invalid("kind", "kind must be \"digital\" or \"physical\""))?,
         price: price(b.price_minor)?,
+        price_stars: b.price_stars.map(stars).transpose()?,
         image_url: b.image_url.as_deref().map(image_url).transpose()?,
         group_id: b.group_id.map(group_id).transpose()?,
         options: b.options.map(options).transpose()?.unwrap_or_default(),
@@ -191,6 +205,10 @@ struct PatchProductBody {
     description: Option<String>,
     #[schema(minimum = 1, maximum = 100_000_000)]
     price_minor: Option<i64>,
+    /// `null` takes the Stars price away; absent leaves it.
+    #[serde(default, deserialize_with = "crate::schema::present")]
+    #[schema(minimum = 1, maximum = 100_000)]
+    price_stars: Option<Option<i64>>,
     active: Option<bool>,
     /// `null` clears the image; absent leaves it.
     #[serde(default, deserialize_with = "crate::schema::present")]
@@ -234,6 +252,11 @@ async fn update_product(
             .map(|d| multiline_text("description", d, 0, 5000))
             .transpose()?,
         price: b.price_minor.map(price).transpose()?,
+        price_stars: match b.price_stars {
+            Some(Some(s)) => Some(Some(stars(s)?)),
+            Some(None) => Some(None),
+            None => None,
+        },
         active: b.active,
         image_url: match b.image_url {
             Some(Some(url)) => Some(Some(image_url(&url)?)),
@@ -252,6 +275,7 @@ async fn update_product(
     entry.before = serde_json::to_value(&before).ok();
     entry.after = serde_json::to_value(serde_json::json!({
         "name": patch.name, "description": patch.description, "price_minor": patch.price,
+        "price_stars": patch.price_stars,
         "active": patch.active, "image_url": patch.image_url,
         "group_id": patch.group_id, "options": patch.options,
     }))

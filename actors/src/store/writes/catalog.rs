@@ -8,6 +8,7 @@ use crate::domain::error::DomainError;
 use crate::domain::ids::{ProductId, UserId};
 use crate::domain::model::{RejectedCode, StockReport, WalletTxKind};
 use crate::domain::money::Money;
+use crate::domain::stars::Stars;
 
 pub(super) async fn stock_delta(
     tx: &Db,
@@ -90,6 +91,7 @@ pub(super) async fn product_update(
                    image_url = CASE WHEN $6 THEN $7 ELSE image_url END,
                    group_id = CASE WHEN $8 THEN $9 ELSE group_id END,
                    options = coalesce($10, options),
+                   price_stars = CASE WHEN $11 THEN $12::bigint ELSE price_stars END,
                    updated_at = now()
                WHERE id = $1";
     let stmt = tx.prepare_cached(sql).await?;
@@ -97,6 +99,8 @@ pub(super) async fn product_update(
     let image = patch.image_url.clone().flatten();
     let group_set = patch.group_id.is_some();
     let group = patch.group_id.flatten();
+    let stars_set = patch.price_stars.is_some();
+    let stars = patch.price_stars.flatten().map(Stars::get);
     let options = patch
         .options
         .as_ref()
@@ -115,6 +119,8 @@ pub(super) async fn product_update(
                 &group_set,
                 &group,
                 &options,
+                &stars_set,
+                &stars,
             ],
         )
         .await?;

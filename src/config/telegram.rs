@@ -25,6 +25,13 @@ pub struct TelegramSettings {
     pub payment_provider_token: Option<SecretString>,
     /// Fixed top-up amounts offered in the bot, comma-separated minor units.
     pub topup_amounts_minor: String,
+    /// Take the bot's payments in Telegram Stars (`XTR`), as Telegram requires for
+    /// digital goods: top-ups are then offered in Stars.
+    pub stars: bool,
+    /// What one Star of a top-up adds to the wallet, in minor units of the shop currency.
+    pub minor_per_star: i64,
+    /// Fixed top-up amounts offered when `stars` is on, comma-separated Stars.
+    pub topup_amounts_stars: String,
     /// How long a top-up invoice may be paid after it was sent.
     pub invoice_ttl_secs: u64,
     /// Products at or below this many units are on the admin's low-stock list.
@@ -36,14 +43,42 @@ impl TelegramSettings {
         id_list(&self.admin_ids, "telegram.admin_ids")
     }
 
+    /// The top-up amounts the bot offers, in its invoices' currency: Stars when `stars`
+    /// is on, else minor units of the shop currency.
     pub fn topup_amounts(&self) -> Result<Vec<i64>, ConfigError> {
-        let amounts = id_list(&self.topup_amounts_minor, "telegram.topup_amounts_minor")?;
-        if amounts.is_empty() || amounts.len() > 6 {
-            return Err(ConfigError::Invalid(
-                "telegram.topup_amounts_minor must list 1..=6 positive amounts".into(),
-            ));
+        let (raw, name, max) = if self.stars {
+            (
+                &self.topup_amounts_stars,
+                "telegram.topup_amounts_stars",
+                souk_actors::domain::stars::Stars::MAX,
+            )
+        } else {
+            (
+                &self.topup_amounts_minor,
+                "telegram.topup_amounts_minor",
+                i64::MAX,
+            )
+        };
+        let amounts = id_list(raw, name)?;
+        if amounts.is_empty() || amounts.len() > 6 || amounts.iter().any(|a| *a > max) {
+            return Err(ConfigError::Invalid(format!(
+                "{name} must list 1..=6 positive amounts, each at most {max}"
+            )));
         }
         Ok(amounts)
+    }
+
+    /// Minor units per Star, when the bot takes Stars.
+    pub fn star_rate(&self) -> Result<Option<i64>, ConfigError> {
+        if !self.stars {
+            return Ok(None);
+        }
+        if !(1..=1_000_000).contains(&self.minor_per_star) {
+            return Err(ConfigError::Invalid(
+                "telegram.minor_per_star must be 1..=1000000 minor units".into(),
+            ));
+        }
+        Ok(Some(self.minor_per_star))
     }
 }
 

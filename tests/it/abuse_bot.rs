@@ -28,8 +28,9 @@ fn stale_payload(user: i64, amount: i64) -> String {
     let key = InvoiceKey::derive(&SecretString::from(SECRET.to_string())).unwrap();
     let invoice = Invoice {
         user: UserId::new(user).unwrap(),
-        amount_minor: amount,
+        amount,
         currency: "USD".into(),
+        credit_minor: amount,
         issued: chrono::Utc::now().timestamp() - 7_200,
     };
     invoice.payload(&key)

@@ -232,6 +232,11 @@ async fn answer(
             json!({ "ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user" }),
         );
     }
+    if let Some(problem) = invalid(&method, &body) {
+        return HttpResponse::BadRequest().json(
+            json!({ "ok": false, "error_code": 400, "description": format!("Bad Request: {problem}") }),
+        );
+    }
     if refused {
         return HttpResponse::BadRequest().json(
             json!({ "ok": false, "error_code": 400, "description": "Bad Request: wrong file identifier/HTTP URL specified" }),
@@ -250,4 +255,38 @@ async fn answer(
         _ => json!(true),
     };
     HttpResponse::Ok().json(json!({ "ok": true, "result": result }))
+}
+
+/// What Telegram would refuse in a call, as far as the bot's calls go: an invoice needs
+/// positive whole prices; one in Stars (`XTR`) exactly one price and no provider token.
+fn invalid(method: &str, body: &Value) -> Option<String> {
+    if method == "sendInvoice" || method == "createInvoiceLink" {
+        let Some(prices) = body["prices"].as_array().filter(|p| !p.is_empty()) else {
+            return Some("an invoice needs prices".into());
+        };
+        if prices
+            .iter()
+            .any(|p| p["amount"].as_i64().is_none_or(|a| a <= 0) || !p["label"].is_string())
+        {
+            return Some("invoice prices must be positive whole amounts with labels".into());
+        }
+        if body["currency"] == "XTR" {
+            if prices.len() != 1 {
+                return Some("an invoice in Telegram Stars must have exactly one price".into());
+            }
+            if body["provider_token"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+            {
+                return Some("an invoice in Telegram Stars takes no provider token".into());
+            }
+        }
+        if body["payload"]
+            .as_str()
+            .is_none_or(|p| p.is_empty() || p.len() > 128)
+        {
+            return Some("invoice payload must be 1-128 bytes".into());
+        }
+    }
+    None
 }

@@ -290,3 +290,76 @@ async fn a_repeated_refused_payment_is_told_again_and_counted_as_a_replay() {
     assert_eq!(checkouts("idempotent_replay"), 1);
     assert_eq!(shop.app.scalar("SELECT count(*) FROM orders").await, 0);
 }
+
+#[tokio::test]
+async fn with_stars_on_a_top_up_is_an_xtr_invoice_credited_once_at_the_invoices_rate() {
+    let shop = Shop::open_with(|s| {
+        s.telegram.stars = true;
+        s.telegram.minor_per_star = 2;
+        s.telegram.topup_amounts_stars = "50,100".into();
+        // A fiat provider token is configured, and still not sent with Stars.
+        s.telegram.payment_provider_token = Some(secrecy::SecretString::from(
+            "284685063:TEST:fiat".to_string(),
+        ));
+    })
+    .await;
+    let calls = shop.say(2101, "/wallet").await;
+    let (wallet, data) = find_button(&calls, "+100 ⭐ (2.00 USD)");
+    let calls = shop.press(2101, &data, &wallet).await;
+    let invoice = calls
+        .iter()
+        .find(|c| c.method == "sendInvoice")
+        .expect("an invoice");
+    // The fake Bot API refuses what Telegram refuses (it answered, so it took this one).
+    assert_eq!(invoice.body["currency"], "XTR");
+    assert_eq!(invoice.body["provider_token"], "");
+    assert_eq!(invoice.body["prices"].as_array().map(Vec::len), Some(1));
+    assert_eq!(invoice.body["prices"][0]["amount"], 100);
+    assert!(
+        invoice.body["description"]
+            .as_str()
+            .unwrap()
+            .contains("2.00 USD"),
+        "{}",
+        invoice.body
+    );
+    let payload = invoice.body["payload"].as_str().unwrap().to_string();
+    let pre_checkout = |currency: &str, amount: i64| {
+        json!({ "update_id": shop.update_id(), "pre_checkout_query": {
+            "id": format!("pcq-{currency}-{amount}"), "from": { "id": 2101, "first_name": "S" },
+            "currency": currency, "total_amount": amount, "invoice_payload": payload,
+        }})
+    };
+    let before = shop.api.count();
+    shop.post(&pre_checkout("XTR", 100)).await;
+    shop.post(&pre_checkout("XTR", 1)).await;
+    shop.post(&pre_checkout("USD", 100)).await;
+    let answers: Vec<serde_json::Value> = shop
+        .api
+        .since(before)
+        .into_iter()
+        .map(|c| c.body["ok"].clone())
+        .collect();
+    assert_eq!(answers, [json!(true), json!(false), json!(false)]);
+
+    let paid = |update_id: i64, charge: &str| {
+        json!({ "update_id": update_id, "message": {
+            "message_id": 9, "from": { "id": 2101, "first_name": "S" }, "chat": { "id": 2101 },
+            "successful_payment": { "currency": "XTR", "total_amount": 100, "invoice_payload": payload,
+                "telegram_payment_charge_id": charge, "provider_payment_charge_id": "" },
+        }})
+    };
+    let before = shop.api.count();
+    shop.post(&paid(shop.update_id(), "stxCharge1")).await;
+    let said = texts(&shop.api.since(before));
+    assert!(
+        said.contains("2.00 USD added to your wallet for 100 ⭐"),
+        "{said}"
+    );
+    // The same charge again, under another update: credited once.
+    shop.post(&paid(shop.update_id(), "stxCharge1")).await;
+    assert_eq!(shop.balance(2101).await, 200);
+    let credits = "SELECT count(*) FROM wallet_transactions WHERE kind = 'credit'";
+    assert_eq!(shop.app.scalar(credits).await, 1);
+    shop.app.assert_invariants().await;
+}

@@ -122,7 +122,7 @@ async fn crafted_stale_or_oversized_button_data_gets_the_out_of_date_alert_and_c
             id: product(i64::MAX),
             qty: 100,
         }),
-        data(Action::TopUp { amount_minor: 1 }),
+        data(Action::TopUp { amount: 1 }),
         data(Action::Keys {
             order: souk_actors::domain::ids::OrderId::new(5).unwrap(),
         }),

@@ -20,7 +20,10 @@ pub struct BotConfig {
     pub init_data_max_age: Duration,
     pub reply_within: Duration,
     pub payment_provider_token: Option<SecretString>,
-    pub topup_amounts_minor: Vec<i64>,
+    /// Top-up amounts offered, in the invoices' currency (Stars when `minor_per_star`).
+    pub topup_amounts: Vec<i64>,
+    /// Set when the bot takes Stars: what one Star adds to a wallet, in minor units.
+    pub minor_per_star: Option<i64>,
     pub invoice_ttl: Duration,
     /// Signs top-up invoice payloads (see `invoice.rs`).
     pub invoice_key: invoice::InvoiceKey,

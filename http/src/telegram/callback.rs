@@ -59,8 +59,9 @@ pub enum Action {
         order: OrderId,
     },
     Wallet,
+    /// A wallet top-up of `amount` in the invoice's currency (minor units, or Stars).
     TopUp {
-        amount_minor: i64,
+        amount: i64,
     },
     /// A label-only button ("page 2 of 4").
     Noop,
@@ -112,7 +113,7 @@ impl Action {
             Action::Orders => ("O", vec![]),
             Action::Keys { order } => ("K", vec![order.get()]),
             Action::Wallet => ("w", vec![]),
-            Action::TopUp { amount_minor } => ("t", vec![amount_minor]),
+            Action::TopUp { amount } => ("t", vec![amount]),
             Action::Noop => ("n", vec![]),
             Action::Admin => ("A", vec![]),
             Action::AdminPick { list, page } => {
@@ -183,7 +184,7 @@ pub fn decode(data: &str) -> Option<Action> {
             order: OrderId::new(*id)?,
         },
         ("w", []) => Action::Wallet,
-        ("t", [a]) if *a > 0 => Action::TopUp { amount_minor: *a },
+        ("t", [a]) if *a > 0 => Action::TopUp { amount: *a },
         ("n", []) => Action::Noop,
         ("A", []) => Action::Admin,
         ("L", [l, p]) => Action::AdminPick {
@@ -290,8 +291,7 @@ mod tests {
             id.clone().prop_map(|i| Action::Keys {
                 order: OrderId::new(i).unwrap()
             }),
-            id.clone()
-                .prop_map(|amount_minor| Action::TopUp { amount_minor }),
+            id.clone().prop_map(|amount| Action::TopUp { amount }),
             (id.clone(), page).prop_map(|(_, page)| Action::AdminPick {
                 list: AdminList::Stock,
                 page

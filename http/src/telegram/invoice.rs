@@ -1,9 +1,11 @@
 //! Top-up invoices, made tamper-evident. The payload Telegram carries from `sendInvoice`
-//! to the pre-checkout query and the payment names the user, the amount, the currency and
-//! when Souk issued it, followed by an HMAC-SHA256 over all of them under a key only Souk
-//! holds (derived from its JWT secret). Both the pre-checkout query and the payment are
-//! checked against it, so nobody is credited more than Souk asked for, in another
-//! currency, after the invoice's time, or on someone else's invoice.
+//! to the pre-checkout query and the payment names the user, the amount and currency
+//! charged (minor units of the shop currency, or whole Stars, `XTR`), what it credits to
+//! the wallet, and when Souk issued it, followed by an HMAC-SHA256 over all of them under
+//! a key only Souk holds (derived from its JWT secret). Both the pre-checkout query and the
+//! payment are checked against it, so nobody is credited more than Souk offered, for
+//! another amount or currency, after the invoice's time, or on someone else's invoice; a
+//! change of the Stars rate does not change what an invoice already issued credits.
 //!
 //! A signed payload rather than a table of issued invoices: it needs no write per button
 //! press and no sweep of unpaid rows, the check costs no database round trip inside
@@ -17,7 +19,7 @@ use sha2::Sha256;
 use souk_actors::domain::ids::UserId;
 
 /// Bumped when the payload's layout changes; older payloads no longer verify.
-const PREFIX: &str = "topup:2";
+const PREFIX: &str = "topup:3";
 /// The MAC is truncated to 128 bits so the payload stays well inside Telegram's 128 bytes.
 const MAC_BYTES: usize = 16;
 /// A payment may complete a little after its invoice's TTL: Telegram charges only after
@@ -55,8 +57,11 @@ impl InvoiceKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoice {
     pub user: UserId,
-    pub amount_minor: i64,
+    /// What Telegram charges, in `currency`: minor units, or whole Stars for `XTR`.
+    pub amount: i64,
     pub currency: String,
+    /// What the payment adds to the wallet, in minor units of the shop currency.
+    pub credit_minor: i64,
     /// Unix seconds.
     pub issued: i64,
 }
@@ -64,7 +69,7 @@ pub struct Invoice {
 /// What a pre-checkout query or a payment says it pays.
 pub struct Claim<'a> {
     pub user: UserId,
-    pub amount_minor: i64,
+    pub amount: i64,
     pub currency: &'a str,
 }
 
@@ -103,11 +108,12 @@ impl Mismatch {
 }
 
 impl Invoice {
-    /// `topup:2:<user>:<amount>:<currency>:<issued>:<mac>`, at most about 100 bytes.
+    /// `topup:3:<user>:<amount>:<currency>:<credit>:<issued>:<mac>`, at most about 110
+    /// bytes (Telegram allows 128).
     pub fn payload(&self, key: &InvoiceKey) -> String {
         let signed = format!(
-            "{PREFIX}:{}:{}:{}:{}",
-            self.user, self.amount_minor, self.currency, self.issued
+            "{PREFIX}:{}:{}:{}:{}:{}",
+            self.user, self.amount, self.currency, self.credit_minor, self.issued
         );
         let tag = key.mac(&signed).finalize().into_bytes();
         format!("{signed}:{}", hex::encode(&tag[..MAC_BYTES]))
@@ -123,34 +129,36 @@ impl Invoice {
             .strip_prefix(':')?
             .split(':')
             .collect();
-        let [user, amount, currency, issued] = fields.as_slice() else {
+        let [user, amount, currency, credit, issued] = fields.as_slice() else {
             return None;
         };
         Some(Invoice {
             user: user.parse().ok()?,
-            amount_minor: amount.parse().ok()?,
+            amount: amount.parse().ok()?,
             currency: currency.to_string(),
+            credit_minor: credit.parse().ok()?,
             issued: issued.parse().ok()?,
         })
     }
 }
 
 /// Checks `claim` against the invoice its payload names: signed by Souk, for this user,
-/// this amount, the shop's currency, and at most `max_age_secs` old at `now`.
+/// this amount, the currency the bot charges in now (`charged_in`: the shop's, or `XTR`),
+/// and at most `max_age_secs` old at `now`.
 pub fn check(
     payload: &str,
     key: &InvoiceKey,
     claim: &Claim<'_>,
-    shop_currency: &str,
+    charged_in: &str,
     now: i64,
     max_age_secs: i64,
 ) -> Result<Invoice, Mismatch> {
     let invoice = Invoice::verify(payload, key).ok_or(Mismatch::NotIssued)?;
     if invoice.user != claim.user {
         Err(Mismatch::OtherUser)
-    } else if invoice.amount_minor != claim.amount_minor {
+    } else if invoice.amount != claim.amount {
         Err(Mismatch::Amount)
-    } else if invoice.currency != claim.currency || invoice.currency != shop_currency {
+    } else if invoice.currency != claim.currency || invoice.currency != charged_in {
         Err(Mismatch::Currency)
     } else if now.saturating_sub(invoice.issued) > max_age_secs {
         Err(Mismatch::Expired)
@@ -173,15 +181,16 @@ mod tests {
         let user = UserId::new(42).unwrap();
         let invoice = Invoice {
             user,
-            amount_minor: 500,
+            amount: 500,
             currency: "USD".into(),
+            credit_minor: 500,
             issued: 1_000,
         };
         let payload = invoice.payload(&k);
         assert!(payload.len() <= 128, "{payload}");
-        let claim = |amount_minor, currency| Claim {
+        let claim = |amount, currency| Claim {
             user,
-            amount_minor,
+            amount,
             currency,
         };
         let at = |now| check(&payload, &k, &claim(500, "USD"), "USD", now, 60);
@@ -195,7 +204,7 @@ mod tests {
             ..claim(500, "USD")
         };
         assert_eq!(with(&other), Err(Mismatch::OtherUser));
-        let tampered = payload.replacen(":500:", ":50000:", 1);
+        let tampered = payload.replacen(":500:USD:", ":50000:USD:", 1);
         let forged = check(&tampered, &k, &claim(50_000, "USD"), "USD", 1_000, 60);
         assert_eq!(forged, Err(Mismatch::NotIssued));
         let foreign = check(
@@ -208,5 +217,31 @@ mod tests {
         );
         assert_eq!(foreign, Err(Mismatch::NotIssued));
         assert_eq!(Invoice::verify("topup:1:42:500:1000", &k), None);
+        // A Stars invoice credits what it said when issued, whatever the rate is now.
+        let stars = Invoice {
+            user,
+            amount: 100_000,
+            currency: "XTR".into(),
+            credit_minor: 1_000_000_000,
+            issued: 1_700_000_000,
+        };
+        let payload = stars.payload(&k);
+        assert!(payload.len() <= 128, "{} bytes: {payload}", payload.len());
+        let paid = Claim {
+            user,
+            amount: 100_000,
+            currency: "XTR",
+        };
+        assert_eq!(
+            check(&payload, &k, &paid, "XTR", 1_700_000_000, 60),
+            Ok(stars)
+        );
+        let by_card = check(&payload, &k, &paid, "USD", 1_700_000_000, 60);
+        assert_eq!(by_card, Err(Mismatch::Currency), "Stars turned off since");
+        let tampered = payload.replacen(":1000000000:", ":2000000000:", 1);
+        assert_eq!(
+            check(&tampered, &k, &paid, "XTR", 1_700_000_000, 60),
+            Err(Mismatch::NotIssued)
+        );
     }
 }

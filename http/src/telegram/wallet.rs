@@ -1,5 +1,8 @@
-//! The wallet in the bot: balance and history, and top-ups through Telegram Payments.
-//! An invoice's payload is signed by Souk (`invoice.rs`): the pre-checkout query is
+//! The wallet in the bot: balance and history, and top-ups through Telegram Payments: in
+//! the shop currency through the payments provider, or, with `SOUK__TELEGRAM__STARS`, in
+//! Telegram Stars (`XTR`, no provider token, one price, whole Stars), each Star adding
+//! `SOUK__TELEGRAM__MINOR_PER_STAR` to the wallet. An invoice's payload is signed by Souk
+//! (`invoice.rs`): the pre-checkout query is
 //! approved, and a successful payment credited, only when it matches that invoice (user,
 //! amount, currency, age) and, for the query, outside maintenance. A payment goes through
 //! the same path as the payment webhook's events (`payments::receive`), keyed by its
@@ -58,16 +61,18 @@ pub async fn wallet(ctx: &mut Ctx<'_>) -> ApiResult<()> {
             tx.reason
         ));
     }
+    let rate = ctx.bot.config.minor_per_star;
     let topups = ctx
         .bot
         .config
-        .topup_amounts_minor
+        .topup_amounts
         .iter()
         .map(|a| {
-            button(
-                format!("+{}", money(*a, &currency)),
-                Action::TopUp { amount_minor: *a },
-            )
+            let label = match rate {
+                Some(rate) => format!("+{a} ⭐ ({})", money(a.saturating_mul(rate), &currency)),
+                None => format!("+{}", money(*a, &currency)),
+            };
+            button(label, Action::TopUp { amount: *a })
         })
         .collect();
     ctx.show(
@@ -78,34 +83,53 @@ pub async fn wallet(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     Ok(())
 }
 
+/// The currency the bot's invoices charge in now: `XTR` when it takes Stars.
+fn charged_in<'a>(ctx: &'a Ctx<'_>) -> &'a str {
+    match ctx.bot.config.minor_per_star {
+        Some(_) => STARS,
+        None => ctx.currency(),
+    }
+}
+
+/// Telegram's currency code for Stars.
+pub const STARS: &str = "XTR";
+
 pub async fn invoice(ctx: &mut Ctx<'_>, amount: i64) -> ApiResult<()> {
-    if !ctx.bot.config.topup_amounts_minor.contains(&amount) {
+    if !ctx.bot.config.topup_amounts.contains(&amount) {
         ctx.stale();
         return Ok(());
     }
     ctx.state.maintenance.guard(&ctx.caller)?;
-    let currency = ctx.currency().to_string();
+    let shop_currency = ctx.currency().to_string();
+    let rate = ctx.bot.config.minor_per_star;
+    let credit_minor = rate.map_or(amount, |r| amount.saturating_mul(r));
+    let currency = charged_in(ctx).to_string();
     let payload = Invoice {
         user: ctx.caller.user,
-        amount_minor: amount,
+        amount,
         currency: currency.clone(),
+        credit_minor,
         issued: chrono::Utc::now().timestamp(),
     }
     .payload(&ctx.bot.config.invoice_key);
-    let provider = ctx
-        .bot
-        .config
-        .payment_provider_token
-        .as_ref()
-        .map(|t| t.expose_secret().to_string())
-        .unwrap_or_default();
+    // Stars go through Telegram itself: the provider token is empty.
+    let provider = match rate {
+        Some(_) => String::new(),
+        None => ctx
+            .bot
+            .config
+            .payment_provider_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_string())
+            .unwrap_or_default(),
+    };
     ctx.answer(None, false);
     ctx.raw(
         "sendInvoice",
         json!({
             "chat_id": ctx.chat_id,
             "title": "Wallet top-up",
-            "description": format!("Adds {} to your shop wallet.", money(amount, &currency)),
+            "description": format!("Adds {} to your shop wallet.", money(credit_minor, &shop_currency)),
             "payload": payload,
             "provider_token": provider,
             "currency": currency,
@@ -120,18 +144,18 @@ pub async fn invoice(ctx: &mut Ctx<'_>, amount: i64) -> ApiResult<()> {
 fn matches_invoice(
     ctx: &Ctx<'_>,
     payload: &str,
-    amount_minor: i64,
+    amount: i64,
     currency: &str,
     max_age_secs: i64,
 ) -> Result<Invoice, Mismatch> {
     let claim = Claim {
         user: ctx.caller.user,
-        amount_minor,
+        amount,
         currency,
     };
     let now = chrono::Utc::now().timestamp();
     let key = &ctx.bot.config.invoice_key;
-    invoice::check(payload, key, &claim, ctx.currency(), now, max_age_secs)
+    invoice::check(payload, key, &claim, charged_in(ctx), now, max_age_secs)
 }
 
 fn invoice_ttl_secs(ctx: &Ctx<'_>) -> i64 {
@@ -182,11 +206,17 @@ pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment) -> ApiResult<(
         max_age,
     );
     let caller = ctx.caller;
+    // A matching payment credits what its invoice offered, in the shop currency (for
+    // Stars: the Stars at the invoice's rate); another is recorded as it arrived.
+    let (amount, currency) = match &checked {
+        Ok(invoice) => (invoice.credit_minor, shop_currency.clone()),
+        Err(_) => (payment.total_amount, clip(&payment.currency, 8)),
+    };
     let event = PaymentEvent {
         event_id: format!("telegram:{charge}"),
         kind: EventType::Succeeded,
-        amount: Money::from_minor(payment.total_amount),
-        currency: clip(&payment.currency, 8),
+        amount: Money::from_minor(amount),
+        currency,
         target: PaymentTarget::WalletTopup(caller.user),
     };
     let audit = AuditEntry {
@@ -224,9 +254,14 @@ pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment) -> ApiResult<(
         }
         (_, false) => {
             ctx.bot.count_payment("credited");
+            let paid = if payment.currency == STARS {
+                format!(" for {} ⭐", payment.total_amount)
+            } else {
+                String::new()
+            };
             format!(
-                "✅ {} added to your wallet. Balance: {balance}.",
-                money(payment.total_amount, &shop_currency)
+                "✅ {} added to your wallet{paid}. Balance: {balance}.",
+                money(amount, &shop_currency)
             )
         }
     };

@@ -311,7 +311,7 @@ async fn on_action(ctx: &mut Ctx<'_>, action: Action) -> ApiResult<()> {
         Action::Orders => checkout::orders(ctx).await,
         Action::Keys { order } => checkout::keys(ctx, order).await,
         Action::Wallet => wallet::wallet(ctx).await,
-        Action::TopUp { amount_minor } => wallet::invoice(ctx, amount_minor).await,
+        Action::TopUp { amount } => wallet::invoice(ctx, amount).await,
         Action::Admin
         | Action::AdminPick { .. }
         | Action::AdminCodes { .. }

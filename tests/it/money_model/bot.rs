@@ -86,12 +86,7 @@ async fn press(w: &mut World, data: &str) -> String {
 /// payment arriving twice: the same update again, or the same charge in a new update).
 pub async fn top_up(w: &mut World, amount: i64, again: bool) {
     let before = w.api.count();
-    let (update, _) = w.press(
-        &Action::TopUp {
-            amount_minor: amount,
-        }
-        .encode(),
-    );
+    let (update, _) = w.press(&Action::TopUp { amount }.encode());
     w.bot_post(&update).await;
     let Some(invoice) = wait_call(w, before, |c| c.method == "sendInvoice").await else {
         w.finding("bot invoice", "no invoice was sent for a top-up".into());

@@ -109,4 +109,12 @@ pub enum TelegramCommand {
     },
     /// Print getWebhookInfo.
     Info,
+    /// Set the bot's menu button to open URL (the Mini App storefront) as a web app.
+    SetMenuButton {
+        #[arg(long)]
+        url: String,
+        /// The button's label.
+        #[arg(long, default_value = "Shop")]
+        text: String,
+    },
 }

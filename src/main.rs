@@ -132,6 +132,9 @@ fn run(command: Command) -> Result<ExitCode, String> {
                     souk::telegram_cli::set_webhook(&settings, &url).await?
                 }
                 TelegramCommand::Info => souk::telegram_cli::info(&settings).await?,
+                TelegramCommand::SetMenuButton { url, text } => {
+                    souk::telegram_cli::set_menu_button(&settings, &url, &text).await?
+                }
             };
             println!("{out}");
             Ok(ExitCode::SUCCESS)

@@ -81,6 +81,26 @@ pub async fn set_webhook(settings: &Settings, url: &str) -> Result<String, Strin
     Ok(format!("webhook set to {url}: {result}"))
 }
 
+/// Makes the bot's menu button (beside the chat's text field, for every user) open `url`
+/// as a Mini App. Telegram opens web apps from https:// URLs only.
+pub async fn set_menu_button(settings: &Settings, url: &str, text: &str) -> Result<String, String> {
+    if !url.starts_with("https://") || url.contains(char::is_whitespace) {
+        return Err("Telegram opens Mini Apps from https:// URLs only".into());
+    }
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 64 {
+        return Err("the button's text must be 1-64 characters".into());
+    }
+    let body = json!({
+        "menu_button": { "type": "web_app", "text": text, "web_app": { "url": url } },
+    });
+    api(settings)?
+        .call("setChatMenuButton", &body, 0)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("the menu button \"{text}\" opens {url}"))
+}
+
 pub async fn info(settings: &Settings) -> Result<String, String> {
     let result = api(settings)?
         .call("getWebhookInfo", &json!({}), 0)

@@ -260,6 +260,25 @@ async fn answer(
 /// What Telegram would refuse in a call, as far as the bot's calls go: an invoice needs
 /// positive whole prices; one in Stars (`XTR`) exactly one price and no provider token.
 fn invalid(method: &str, body: &Value) -> Option<String> {
+    if method == "setChatMenuButton" {
+        let button = &body["menu_button"];
+        let ok = match button["type"].as_str() {
+            Some("commands" | "default") => true,
+            Some("web_app") => {
+                button["text"].as_str().is_some_and(|t| !t.is_empty())
+                    && button["web_app"]["url"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with("https://"))
+            }
+            _ => false,
+        };
+        if !ok {
+            return Some(
+                "a menu button is commands, default, or a web_app with text and an https url"
+                    .into(),
+            );
+        }
+    }
     if method == "sendInvoice" || method == "createInvoiceLink" {
         let Some(prices) = body["prices"].as_array().filter(|p| !p.is_empty()) else {
             return Some("an invoice needs prices".into());

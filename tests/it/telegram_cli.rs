@@ -49,6 +49,35 @@ async fn set_webhook_registers_the_url_with_the_secret_and_the_update_kinds_used
     assert_eq!(api.of("setWebhook").len(), 1);
 }
 
+#[tokio::test]
+async fn set_menu_button_makes_the_menu_open_the_mini_app() {
+    let api = FakeBotApi::start();
+    let s = settings(&api);
+    let said = souk::telegram_cli::set_menu_button(&s, "https://shop.example.com/app/", "Shop")
+        .await
+        .unwrap();
+    assert!(said.contains("https://shop.example.com/app/"), "{said}");
+    let call = api
+        .of("setChatMenuButton")
+        .pop()
+        .expect("setChatMenuButton");
+    assert_eq!(
+        call.body["menu_button"],
+        serde_json::json!({ "type": "web_app", "text": "Shop",
+                            "web_app": { "url": "https://shop.example.com/app/" } })
+    );
+    // Refused before anything is sent: plain http, or no label.
+    for (url, text) in [
+        ("http://shop.example.com/app/", "Shop"),
+        ("https://shop.example.com/app/", " "),
+    ] {
+        assert!(souk::telegram_cli::set_menu_button(&s, url, text)
+            .await
+            .is_err());
+    }
+    assert_eq!(api.of("setChatMenuButton").len(), 1);
+}
+
 #[test]
 fn by_default_no_one_is_an_admin_and_a_bad_admin_list_is_refused() {
     let mut s = Settings::defaults().unwrap();

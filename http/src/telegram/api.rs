@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// The methods the bot calls; the `method` label is bounded by this list.
-pub const METHODS: [&str; 11] = [
+pub const METHODS: [&str; 12] = [
     "sendMessage",
     "editMessageText",
     "editMessageCaption",
@@ -24,6 +24,7 @@ pub const METHODS: [&str; 11] = [
     "getWebhookInfo",
     "deleteWebhook",
     "getMe",
+    "setChatMenuButton",
 ];
 const OUTCOMES: [&str; 5] = ["ok", "rejected", "rate_limited", "timeout", "error"];
 /// First backoff after a failure; doubled on each retry.

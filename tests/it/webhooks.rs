@@ -484,3 +484,58 @@ async fn production_refuses_a_loopback_or_plain_http_target() {
     }
     subscribe(&app, "https://hooks.example.com/souk", &["order.paid"]).await;
 }
+
+#[tokio::test]
+async fn pruning_takes_old_events_with_their_deliveries_and_keeps_those_still_pending() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start();
+    subscribe(&app, &receiver.url, &["wallet.credited"]).await;
+    // The user exists once they first call.
+    let (s, _) = app
+        .get("/v1/me/wallet", Some(&app.token(81, "customer")))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    app.credit(81, 100).await;
+    receiver
+        .wait_for("the first credit", Duration::from_secs(10), |d| {
+            d.len() == 1
+        })
+        .await;
+    // A second subscriber whose receiver is down: the next credit waits for it.
+    let dead = format!("http://127.0.0.1:{}/hook", crate::external::free_port());
+    subscribe(&app, &dead, &["wallet.credited"]).await;
+    app.credit(81, 200).await;
+    receiver
+        .wait_for("the second credit", Duration::from_secs(10), |d| {
+            d.len() == 2
+        })
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.scalar("SELECT count(*) FROM webhook_attempts").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "no failed attempt");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let settings = test_settings(&app.db_url);
+    let url = secrecy::SecretString::from(app.db_url.clone());
+    let pool = souk::db::pool(&url, &settings).expect("pool");
+    let pruned = souk_actors::store::webhooks::prune(&pool, Duration::ZERO)
+        .await
+        .expect("prune");
+    assert_eq!(pruned, 1, "the first credit's event, delivered everywhere");
+    assert_eq!(app.scalar("SELECT count(*) FROM events").await, 1);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM webhook_deliveries").await,
+        2,
+        "the second event's: delivered to one, pending for the other"
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM webhook_deliveries d LEFT JOIN events e ON e.seq = d.event_seq
+             WHERE e.seq IS NULL"
+        )
+        .await,
+        0,
+        "no delivery outlives its event"
+    );
+    assert!(app.scalar("SELECT count(*) FROM webhook_attempts").await >= 1);
+}

@@ -126,9 +126,10 @@ impl EventDraft {
 pub struct EventRules {
     /// `stock.low` fires when a product's available units fall to this or below.
     pub stock_low: i64,
-    /// Whether webhook deliveries are claimed for this node's dispatcher as they are
-    /// recorded (the group commit hands them over after COMMIT); where nothing would hand
-    /// them over (the row-lock baseline, tests of a batch alone) polling sends them.
+    /// Whether webhook deliveries are handed to this node's dispatcher in memory after
+    /// COMMIT (their rows written once settled); where nothing would take them (the
+    /// row-lock baseline, tests of a batch alone) each gets its row at once and polling
+    /// sends it.
     pub hand_over: bool,
 }
 

@@ -56,7 +56,7 @@ ORDER BY m.event_seq, m.subscription_id";
 /// behind), and how late the hand-offs of a node that died are sent.
 pub const HANDOFF_HOLD: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// A webhook delivery claimed for this node's dispatcher as it was recorded.
+/// A webhook delivery handed to this node's dispatcher as its event was recorded.
 #[derive(Debug, Clone)]
 pub struct Handoff {
     pub subscription: i64,

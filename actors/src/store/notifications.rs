@@ -165,7 +165,7 @@ pub async fn record(pool: &Pool, notice: &Notice, sent: &Sent) -> DomainResult<(
 }
 
 /// At the start of a single node, no other sender can be mid-call: every notification
-/// left `sending` was cut off by the previous process and is `unknown` now, not an hour
+/// left `sending` was cut off by the previous process and is `unknown` now, not a minute
 /// later when its claim would run out. Answers how many.
 pub async fn interrupted(pool: &Pool) -> DomainResult<u64> {
     let client = pool.get().await?;

@@ -29,10 +29,11 @@ pub const PER_SECOND: f64 = 30.0;
 const PER_CHAT: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_millis(100);
 /// At most one tick's worth at once, so no second carries more than about `PER_SECOND`.
-const BURST: f64 = PER_SECOND * 0.1;
+const BURST: f64 = PER_SECOND * TICK.as_secs_f64();
 /// How often finished broadcasts are looked for (and their reports queued).
 const FINISH_EVERY: Duration = Duration::from_secs(1);
-/// A claim outlives a send's own retries; a sender that died frees its claims after this.
+/// A claim outlives a send's own retries; a send whose sender died becomes `unknown` after
+/// this (a single node settles its own at start).
 const HOLD: Duration = Duration::from_secs(60);
 const RETRY: Backoff = Backoff {
     base: Duration::from_secs(2),
@@ -197,8 +198,8 @@ impl Notifier {
             .find(|k| *k == notice.kind)
             .unwrap_or("other");
         self.sent.with_label_values(&[kind, label]).inc();
-        // Not recorded (Postgres away): the claim runs out and the message may go again;
-        // Telegram has no way to send one message exactly once across that gap.
+        // Not recorded (Postgres away): the claim runs out and the notice becomes `unknown`,
+        // never sent again (Telegram has no way to send one message exactly once).
         if let Err(e) = notifications::record(&self.pool, notice, &outcome).await {
             tracing::warn!(error = %e, chat = notice.chat_id, "a Telegram notification's outcome was not recorded");
         }

@@ -4,9 +4,10 @@
 //! settled. Retries, other nodes' deliveries and those a hand-off could not take are
 //! claimed from Postgres by polling (so several nodes, or a restarted one, share the work,
 //! and a crashed sender's claims run out and are taken again), and now and then the
-//! hand-offs a dead node was holding get their rows (`recover`). Each attempt is its own task, and a subscription has at
-//! most `concurrency` in flight, so a slow receiver holds only its own slots, never the
-//! group commit or other receivers. Each round's results are recorded in one statement.
+//! hand-offs a dead node was holding get their rows (`recover`). Each attempt is its own
+//! task, and a subscription has at most `concurrency` in flight, so a slow receiver holds
+//! only its own slots, never the group commit or other receivers. Each round's results
+//! are recorded in one statement.
 
 use super::target;
 use super::WebhookSettings;
@@ -106,7 +107,7 @@ pub struct Dispatcher {
     pub metrics: WebhookMetrics,
     /// Woken by the group commit when a batch with events commits.
     pub wake: Arc<Notify>,
-    /// Deliveries the group commit claimed for this node, after their COMMIT.
+    /// Deliveries the group commit handed to this node, after their COMMIT.
     pub handoffs: mpsc::Receiver<Vec<Handoff>>,
     /// A single node: every claim still held, and every hand-off not settled, is this
     /// node's from before a crash, and is given back to polling at start instead of waiting
@@ -114,10 +115,11 @@ pub struct Dispatcher {
     pub sole: bool,
 }
 
-/// One attempt's result, and the stream it belongs to when it was handed over in memory.
+/// One attempt's result, and whether it was handed over in memory (its stream's lane
+/// waits for it) rather than polled.
 struct Done {
     sent: Sent,
-    handed: Option<String>,
+    handed: bool,
 }
 
 /// A subscription's hand-offs: each stream's deliveries in commit order (the first of each
@@ -128,6 +130,20 @@ struct Lane {
     ready: VecDeque<String>,
     in_flight: usize,
     queued: usize,
+}
+
+impl Lane {
+    /// Gives the rest of `stream`'s queue back to polling, in order.
+    fn give_back(&mut self, stream: &str, released: &mut Vec<(i64, EventId, String)>) {
+        if let Some(queue) = self.streams.remove(stream) {
+            self.queued = self.queued.saturating_sub(queue.len());
+            released.extend(
+                queue
+                    .into_iter()
+                    .map(|h| (h.subscription, h.event, h.stream)),
+            );
+        }
+    }
 }
 
 /// Hand-offs one subscription may have in memory, in shares of its concurrency; past
@@ -164,7 +180,7 @@ impl Dispatcher {
         let hold = timeout * 2 + Duration::from_secs(5);
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
         let metrics = self.metrics.clone();
-        let send = |d: Due, handed: Option<String>| {
+        let send = |d: Due, handed: bool| {
             let (client, done, metrics) = (client.clone(), done_tx.clone(), metrics.clone());
             actix_web::rt::spawn(async move {
                 // Boxed: the spawned task stays small instead of carrying (and moving) the
@@ -230,33 +246,26 @@ impl Dispatcher {
             }
             for done in finished.drain(..) {
                 let sub = done.sent.subscription;
-                match done.handed {
-                    None => {
-                        if let Some(n) = in_flight.get_mut(&sub) {
-                            *n = n.saturating_sub(1);
-                        }
+                if !done.handed {
+                    if let Some(n) = in_flight.get_mut(&sub) {
+                        *n = n.saturating_sub(1);
                     }
-                    Some(stream) => {
-                        let lane = lanes.entry(sub).or_default();
-                        lane.in_flight = lane.in_flight.saturating_sub(1);
-                        let delivered = done.sent.state == DeliveryState::Delivered;
-                        if let Some(queue) = lane.streams.get_mut(&stream) {
-                            queue.pop_front();
-                            lane.queued = lane.queued.saturating_sub(1);
-                            if !delivered {
-                                // Its retry is polling's now, and the stream's later ones
-                                // wait behind it there.
-                                held_back.insert((sub, stream.clone()), Instant::now());
-                                for h in queue.drain(..) {
-                                    lane.queued = lane.queued.saturating_sub(1);
-                                    round.released.push((h.subscription, h.event, h.stream));
-                                }
-                            }
-                            if queue.is_empty() {
-                                lane.streams.remove(&stream);
-                            } else {
-                                lane.ready.push_back(stream);
-                            }
+                } else {
+                    let stream = &done.sent.stream;
+                    let lane = lanes.entry(sub).or_default();
+                    lane.in_flight = lane.in_flight.saturating_sub(1);
+                    if let Some(queue) = lane.streams.get_mut(stream) {
+                        queue.pop_front();
+                        lane.queued = lane.queued.saturating_sub(1);
+                        if done.sent.state != DeliveryState::Delivered {
+                            // Its retry is polling's now, and the stream's later ones wait
+                            // behind it there.
+                            held_back.insert((sub, stream.clone()), Instant::now());
+                            lane.give_back(stream, &mut round.released);
+                        } else if queue.is_empty() {
+                            lane.streams.remove(stream);
+                        } else {
+                            lane.ready.push_back(stream.clone());
                         }
                     }
                 }
@@ -269,16 +278,12 @@ impl Dispatcher {
                     let Some(stream) = lane.ready.pop_front() else {
                         break;
                     };
-                    let Some(queue) = lane.streams.get_mut(&stream) else {
+                    let Some(h) = lane.streams.get(&stream).and_then(|q| q.front()) else {
                         continue;
                     };
-                    let (Some(h), Some((url, secret))) = (queue.front(), targets.get(sub)) else {
+                    let Some((url, secret)) = targets.get(sub) else {
                         // Paused or deleted meanwhile: polling sends what was queued.
-                        for h in queue.drain(..) {
-                            lane.queued = lane.queued.saturating_sub(1);
-                            round.released.push((h.subscription, h.event, h.stream));
-                        }
-                        lane.streams.remove(&stream);
+                        lane.give_back(&stream, &mut round.released);
                         continue;
                     };
                     let due = Due {
@@ -293,7 +298,7 @@ impl Dispatcher {
                         data: h.data.clone(),
                     };
                     lane.in_flight += 1;
-                    send(due, Some(stream));
+                    send(due, true);
                 }
             }
             lanes.retain(|_, lane| lane.queued > 0 || lane.in_flight > 0);
@@ -370,7 +375,7 @@ impl Dispatcher {
                     claiming = false;
                     for d in due {
                         *in_flight.entry(d.subscription).or_default() += 1;
-                        send(d, None);
+                        send(d, false);
                     }
                 }
                 _ = self.wake.notified() => polled = Instant::now() - POLL,

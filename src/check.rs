@@ -111,7 +111,8 @@ async fn order_money(
                     coalesce((SELECT sum(w.amount_minor) FROM wallet_transactions w
                               WHERE w.order_id = o.id AND w.kind = 'debit'), 0)::bigint
                   + coalesce((SELECT sum(e.amount_minor) FROM payment_events e
-                              WHERE e.order_id = o.id AND e.outcome = 'applied'), 0)::bigint AS paid,
+                              WHERE e.order_id = o.id AND e.outcome = 'applied'
+                                AND e.currency <> 'XTR'), 0)::bigint AS paid,
                     coalesce((SELECT sum(w.amount_minor) FROM wallet_transactions w
                               WHERE w.order_id = o.id AND w.kind = 'refund'), 0)::bigint AS refunded
              FROM orders o",
@@ -135,19 +136,20 @@ async fn order_money(
     Ok(())
 }
 
-/// I2/I4: an externally paid order was paid exactly once, by an applied event of its total.
+/// I2/I4: an order paid externally or in Stars was paid exactly once, by an applied event
+/// of its total (in Stars for a Stars order).
 async fn external_payments(
     client: &Client,
     found: &mut Vec<String>,
 ) -> Result<(), tokio_postgres::Error> {
     for row in client
         .query(
-            "SELECT o.id, o.total_minor,
+            "SELECT o.id, coalesce(o.total_stars, o.total_minor),
                     (SELECT count(*) FROM payment_events e WHERE e.order_id = o.id AND e.outcome = 'applied'),
                     (SELECT coalesce(sum(e.amount_minor), 0)::bigint FROM payment_events e
                      WHERE e.order_id = o.id AND e.outcome = 'applied')
              FROM orders o
-             WHERE o.payment = 'external' AND o.status NOT IN ('pending_payment', 'cancelled')",
+             WHERE o.payment IN ('external', 'stars') AND o.status NOT IN ('pending_payment', 'cancelled')",
             &[],
         )
         .await?
@@ -156,7 +158,7 @@ async fn external_payments(
             (row.get(0), row.get(1), row.get(2), row.get(3));
         if events != 1 || paid != total {
             found.push(format!(
-                "I2: external order {id} totals {total} but {events} applied payment events paid {paid}"
+                "I2: order {id} paid later totals {total} but {events} applied payment events paid {paid}"
             ));
         }
     }

@@ -47,6 +47,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_product_stars",
         include_str!("../sql/0014_product_stars.sql"),
     ),
+    (
+        "0015_stars_orders",
+        include_str!("../sql/0015_stars_orders.sql"),
+    ),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

@@ -206,6 +206,8 @@ async fn cart_view(pool: &Pool, user: UserId) -> DomainResult<Vec<CartLineView>>
                 snapshot: Snapshot {
                     kind: ProductKind::parse(&kind).ok_or_else(|| bad("kind"))?,
                     price: Money::from_minor(r.try_get(4)?),
+                    // The baseline takes wallet payments only.
+                    price_stars: None,
                     active: r.try_get(5)?,
                     available: r.try_get(6)?,
                 },
@@ -324,6 +326,8 @@ async fn locked_checkout(
         actor,
         shipping_address,
         promo: None,
+        payment: PaymentMethod::Wallet,
+        total_stars: None,
         payment_due: None,
     };
     // The same events as the actors' checkout, so both engines pay for the outbox.

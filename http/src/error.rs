@@ -264,6 +264,14 @@ impl From<DomainError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "promo_invalid", message)
                     .with_details(json!({ "field": "promo_code", "code": code, "reason": reason }))
             }
+            D::NotInStars { reason, product_id } => {
+                let mut details = json!({ "field": "payment", "reason": reason });
+                if let Some(product) = product_id {
+                    details["product_id"] = json!(product);
+                }
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "stars_unavailable", message)
+                    .with_details(details)
+            }
             D::UnknownPromo(code) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
                 .with_details(json!({ "entity": "promo", "code": code })),
             D::InvalidTransition { from, to, allowed } => {

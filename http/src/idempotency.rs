@@ -68,6 +68,14 @@ impl<T> Keyed<T> {
             Keyed::Replayed(_) => Served::Replayed,
         }
     }
+
+    /// The status and JSON the answer is given with, fresh or stored.
+    pub fn into_answer(self) -> (StatusCode, Value) {
+        match self {
+            Keyed::Fresh(answer) => (answer.status, answer.body),
+            Keyed::Replayed(stored) => (status_of(stored.status), stored.body),
+        }
+    }
 }
 
 /// A refusal read back from a stored answer: what it was first answered with.
@@ -119,11 +127,8 @@ where
 {
     let keyed = keyed(state, caller, key, request_hash, request_id, effect).await?;
     let served = keyed.served();
-    let response = match keyed {
-        Keyed::Fresh(answer) => HttpResponse::build(answer.status).json(answer.body),
-        Keyed::Replayed(stored) => replay(stored.status, stored.body),
-    };
-    Ok((response, served))
+    let (status, body) = keyed.into_answer();
+    Ok((respond(status, body, served), served))
 }
 
 /// Runs `effect` at most once per (caller, key). `effect` must put the draft it is given
@@ -403,8 +408,13 @@ fn status_of(code: u16) -> StatusCode {
 }
 
 /// A stored answer, sent again with the same status and body.
-fn replay(status: u16, body: Value) -> HttpResponse {
-    let mut response = HttpResponse::build(status_of(status));
+/// A keyed request's response: a replay says so in a header (and has no body when the
+/// stored answer had none).
+pub fn respond(status: StatusCode, body: Value, served: Served) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if served == Served::Fresh {
+        return response.json(body);
+    }
     response.insert_header(("idempotent-replayed", "true"));
     if body.is_null() {
         response.finish()

@@ -45,6 +45,7 @@ mod links;
         routes::orders::any_order,
         routes::orders::transition,
         routes::orders::refund,
+        routes::orders::refund_stars,
         routes::orders::cancel_mine,
         routes::users::create_user,
         routes::operations::get_maintenance,

@@ -43,7 +43,7 @@ async fn a_new_cart_is_empty_and_fully_shaped() {
     let want = json!({
         "lines": [], "subtotal_minor": 0, "discount_minor": 0, "shipping_minor": 0,
         "tax_minor": 0, "total_minor": 0, "tax_included_minor": 0, "currency": "USD",
-        "promo_code": null, "promo_refusal": null
+        "promo_code": null, "promo_refusal": null, "total_stars": null
     });
     assert_eq!(cart(&app, &c).await, want);
 }
@@ -57,7 +57,8 @@ async fn a_cart_line_is_set_replaced_and_priced() {
 
     let r = put(&app, &c, shirt, json!({ "quantity": 2 })).await;
     let want_line = json!({ "product_id": shirt, "name": "Shirt", "quantity": 2,
-        "unit_price_minor": 2500, "line_total_minor": 5000, "available": 5 });
+        "unit_price_minor": 2500, "unit_price_stars": null, "line_total_minor": 5000,
+        "available": 5 });
     assert_eq!(r.ok(200)["lines"], json!([want_line]));
     assert_eq!(r.body["subtotal_minor"], 5000);
     assert_eq!(r.body["total_minor"], 5000);

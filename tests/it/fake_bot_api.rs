@@ -74,6 +74,8 @@ struct Inner {
     refuse: HashSet<String>,
     /// Chats whose user blocked the bot: sending there answers 403.
     blocked: HashSet<i64>,
+    /// Stars charges refunded so far: Telegram refunds a charge once.
+    refunded: HashSet<String>,
 }
 
 pub struct FakeBotApi {
@@ -96,6 +98,7 @@ impl FakeBotApi {
             mode: Mode::Ok,
             refuse: HashSet::new(),
             blocked: HashSet::new(),
+            refunded: HashSet::new(),
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake bot api");
         let port = listener.local_addr().expect("addr").port();
@@ -133,6 +136,11 @@ impl FakeBotApi {
 
     pub fn refuse(&self, method: &str) {
         self.inner.lock().unwrap().refuse.insert(method.to_string());
+    }
+
+    /// `method` is answered again (after `refuse`).
+    pub fn allow(&self, method: &str) {
+        self.inner.lock().unwrap().refuse.remove(method);
     }
 
     /// The user of `chat` blocks the bot: messages to it answer 403 from now on.
@@ -238,9 +246,22 @@ async fn answer(
         );
     }
     if refused {
-        return HttpResponse::BadRequest().json(
-            json!({ "ok": false, "error_code": 400, "description": "Bad Request: wrong file identifier/HTTP URL specified" }),
-        );
+        let description = match method.as_str() {
+            "refundStarPayment" => "Bad Request: CHARGE_NOT_FOUND",
+            _ => "Bad Request: wrong file identifier/HTTP URL specified",
+        };
+        return HttpResponse::BadRequest()
+            .json(json!({ "ok": false, "error_code": 400, "description": description }));
+    }
+    if method == "refundStarPayment" {
+        let charge = body["telegram_payment_charge_id"]
+            .as_str()
+            .unwrap_or_default();
+        if !inner.lock().unwrap().refunded.insert(charge.to_string()) {
+            return HttpResponse::BadRequest().json(
+                json!({ "ok": false, "error_code": 400, "description": "Bad Request: CHARGE_ALREADY_REFUNDED" }),
+            );
+        }
     }
     let result = match method.as_str() {
         "sendMessage" | "sendPhoto" | "sendInvoice" | "editMessageText" | "editMessageCaption" => {
@@ -252,6 +273,7 @@ async fn answer(
             })
         }
         "getWebhookInfo" => json!({ "url": "", "pending_update_count": 0 }),
+        "createInvoiceLink" => json!(format!("https://t.me/$fake-invoice-{message_id}")),
         _ => json!(true),
     };
     HttpResponse::Ok().json(json!({ "ok": true, "result": result }))
@@ -279,7 +301,23 @@ fn invalid(method: &str, body: &Value) -> Option<String> {
             );
         }
     }
+    if method == "refundStarPayment" {
+        let user = body["user_id"].as_i64().is_some_and(|u| u > 0);
+        let charge = body["telegram_payment_charge_id"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty());
+        if !(user && charge) {
+            return Some("refundStarPayment needs user_id and telegram_payment_charge_id".into());
+        }
+    }
     if method == "sendInvoice" || method == "createInvoiceLink" {
+        let chars = |field: &str| body[field].as_str().map(|t| t.chars().count());
+        if !chars("title").is_some_and(|n| (1..=32).contains(&n)) {
+            return Some("an invoice title is 1-32 characters".into());
+        }
+        if !chars("description").is_some_and(|n| (1..=255).contains(&n)) {
+            return Some("an invoice description is 1-255 characters".into());
+        }
         let Some(prices) = body["prices"].as_array().filter(|p| !p.is_empty()) else {
             return Some("an invoice needs prices".into());
         };

@@ -59,6 +59,7 @@ mod telegram_load;
 mod telegram_notify;
 mod telegram_outage;
 mod telegram_race;
+mod telegram_stars;
 mod transitions;
 mod unpaid;
 mod users;

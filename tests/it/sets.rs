@@ -16,7 +16,7 @@ use souk_actors::domain::changes::{
 };
 use souk_actors::domain::idempotency::StoredAnswer;
 use souk_actors::domain::ids::{OrderId, ProductId, PromoCode, UserId};
-use souk_actors::domain::model::ProductKind;
+use souk_actors::domain::model::{PaymentMethod, ProductKind};
 use souk_actors::domain::money::Money;
 use souk_actors::domain::pricing::Totals;
 use souk_actors::domain::quantity::Quantity;
@@ -245,6 +245,8 @@ fn checkout(u: i64, lines: Vec<CheckoutLine>, promo: Option<&str>) -> WriteOp {
         actor: format!("user:{u}"),
         shipping_address: None,
         promo: promo.map(|code| PromoCode::parse(code).expect("code")),
+        payment: PaymentMethod::Wallet,
+        total_stars: None,
         payment_due: None,
     }))
 }

@@ -64,7 +64,9 @@ impl Write {
             WriteOp::PromoCreate { code, .. } | WriteOp::PromoUpdate { code, .. } => {
                 vec![EntityKey::Promo(code.clone())]
             }
-            WriteOp::OrderStatus(_) | WriteOp::StoredAnswer(_) => Vec::new(),
+            WriteOp::OrderStatus(_) | WriteOp::StarsRefunded { .. } | WriteOp::StoredAnswer(_) => {
+                Vec::new()
+            }
         }
     }
 }
@@ -102,7 +104,11 @@ pub struct CheckoutWrite {
     pub shipping_address: Option<ShippingAddress>,
     /// The code whose claim this checkout holds; its redemption commits with the order.
     pub promo: Option<crate::domain::ids::PromoCode>,
-    /// Set for an external payment: the order waits for it until then, holding its stock.
+    pub payment: crate::domain::model::PaymentMethod,
+    /// What the order costs in Stars, for an order paid in Stars.
+    pub total_stars: Option<i64>,
+    /// Set for a payment that comes later (external or Stars): the order waits for it
+    /// until then, holding its stock.
     pub payment_due: Option<crate::domain::model::Timestamp>,
 }
 
@@ -154,6 +160,12 @@ pub enum WriteOp {
     OrderStatus(crate::domain::status::StatusChange),
     Cancel(Box<crate::domain::changes::Cancellation>),
     Refund(Box<crate::domain::changes::RefundWrite>),
+    /// Telegram refunded an order paid in Stars: its refund's row becomes `done` and the
+    /// order `refunded`, together.
+    StarsRefunded {
+        change: crate::domain::status::StatusChange,
+        stars: i64,
+    },
     Payment(Box<crate::domain::payment::PaymentWrite>),
     Return(Box<crate::domain::returns::ReturnWrite>),
     PromoCreate {

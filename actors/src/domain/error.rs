@@ -61,6 +61,12 @@ pub enum DomainError {
         code: crate::domain::ids::PromoCode,
         reason: crate::domain::promo::PromoRefusal,
     },
+    /// The cart cannot be paid in Telegram Stars (`stars.rs` says why).
+    #[error("{}", reason.explain())]
+    NotInStars {
+        reason: crate::domain::stars::StarsRefusal,
+        product_id: Option<ProductId>,
+    },
     #[error("there is no promo code {0}")]
     UnknownPromo(crate::domain::ids::PromoCode),
     #[error("an order cannot move from {from} to {to}")]

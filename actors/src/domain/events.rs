@@ -9,6 +9,7 @@ use crate::domain::ids::{OrderId, ProductId, UserId};
 use crate::domain::model::Order;
 use crate::domain::payment::{EventOutcome, PaymentTarget};
 use crate::domain::returns::ReturnWrite;
+use crate::domain::stars::XTR;
 use crate::domain::status::{OrderStatus, StatusChange};
 use serde_json::{json, Value};
 
@@ -277,6 +278,19 @@ pub fn of(op: &WriteOp, outcome: &Outcome, rules: &EventRules) -> Vec<EventDraft
                 }),
             ));
         }
+        (WriteOp::StarsRefunded { change, stars }, _) => {
+            events.push(about(
+                EventType::OrderRefunded,
+                change.order,
+                json!({
+                    "order_id": change.order,
+                    "amount_stars": stars,
+                    "reason": change.note,
+                    "complete": true,
+                }),
+            ));
+            events.push(status_changed(change));
+        }
         (WriteOp::Refund(refund), _) => {
             events.push(about(
                 EventType::OrderRefunded,
@@ -298,9 +312,19 @@ pub fn of(op: &WriteOp, outcome: &Outcome, rules: &EventRules) -> Vec<EventDraft
                     from: OrderStatus::PendingPayment,
                     to: OrderStatus::Paid,
                     actor: format!("payment:{}", event.event_id),
-                    note: Some("external payment received".into()),
+                    note: Some(match event.currency.as_str() {
+                        XTR => "Stars payment received".into(),
+                        _ => "external payment received".into(),
+                    }),
                 }));
-                events.push(paid(order, event.amount.minor(), "external"));
+                events.push(match event.currency.as_str() {
+                    XTR => about(
+                        EventType::OrderPaid,
+                        order,
+                        json!({ "order_id": order, "amount_stars": event.amount.minor(), "payment": "stars" }),
+                    ),
+                    _ => paid(order, event.amount.minor(), "external"),
+                });
             }
             if let (Some(amount), Some(user)) = (payment.credit, payment.user) {
                 let reason = format!("payment {}", event.event_id);

@@ -34,19 +34,30 @@ impl ProductKind {
     }
 }
 
-/// How an order is paid: from the wallet at checkout, or later by a payment provider.
+/// How an order is paid: from the wallet at checkout, or later by a payment provider or
+/// in Telegram Stars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Wallet,
     External,
+    Stars,
 }
 
 impl PaymentMethod {
+    /// Whether the order waits for its money after checkout (and holds its stock meanwhile).
+    pub fn paid_later(self) -> bool {
+        match self {
+            PaymentMethod::Wallet => false,
+            PaymentMethod::External | PaymentMethod::Stars => true,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentMethod::Wallet => "wallet",
             PaymentMethod::External => "external",
+            PaymentMethod::Stars => "stars",
         }
     }
 
@@ -54,6 +65,7 @@ impl PaymentMethod {
         match s {
             "wallet" => Some(PaymentMethod::Wallet),
             "external" => Some(PaymentMethod::External),
+            "stars" => Some(PaymentMethod::Stars),
             _ => None,
         }
     }
@@ -134,6 +146,8 @@ pub struct Order {
     pub currency: String,
     pub promo_code: Option<crate::domain::ids::PromoCode>,
     pub payment: PaymentMethod,
+    /// What the order costs in Telegram Stars when it is paid in Stars (`null` otherwise).
+    pub total_stars: Option<i64>,
     /// An external payment must arrive before this, or the order is cancelled.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub payment_due_at: Option<Timestamp>,

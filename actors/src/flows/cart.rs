@@ -11,6 +11,7 @@ use crate::domain::pricing::PricedLine;
 use crate::domain::pricing::{line_total, price, subtotal, Discount};
 use crate::domain::promo::PromoRefusal;
 use crate::domain::quantity::Quantity;
+use crate::domain::stars::{order_total, Stars, StarsLine};
 use crate::entity::product::GetSnapshot;
 use crate::entity::product::Snapshot;
 use crate::entity::promo::CheckPromo;
@@ -76,6 +77,8 @@ pub struct PricedLineView {
     pub name: String,
     pub quantity: i64,
     pub unit_price_minor: Money,
+    /// The product's price in Telegram Stars, when it has one.
+    pub unit_price_stars: Option<Stars>,
     pub line_total_minor: Money,
     pub available: i64,
 }
@@ -97,6 +100,10 @@ pub struct PricedCart {
     /// Why the cart's code gives no discount right now (it is kept: it may apply again,
     /// e.g. once the cart reaches the minimum); checkout refuses it while this is set.
     pub promo_refusal: Option<Refusal>,
+    /// What the cart costs in Telegram Stars (`stars::order_total`, as a checkout with
+    /// `"payment": "stars"` prices it), when it can be paid in Stars: every line digital,
+    /// with a price in Stars.
+    pub total_stars: Option<i64>,
 }
 
 /// A code on the cart that does not apply now.
@@ -115,14 +122,22 @@ pub async fn priced(
 ) -> DomainResult<PricedCart> {
     let mut lines = Vec::with_capacity(view.len());
     let mut priced = Vec::with_capacity(view.len());
+    let mut in_stars = Vec::with_capacity(view.len());
     for line in view {
         let p = line.priced();
         priced.push(p);
+        in_stars.push(StarsLine {
+            product: line.product,
+            unit: line.snapshot.price_stars,
+            quantity: p.quantity,
+            physical: p.physical,
+        });
         lines.push(PricedLineView {
             product_id: line.product,
             name: line.name,
             quantity: line.quantity.get(),
             unit_price_minor: line.snapshot.price,
+            unit_price_stars: line.snapshot.price_stars,
             line_total_minor: line_total(p)?,
             available: line.snapshot.available,
         });
@@ -143,7 +158,12 @@ pub async fn priced(
     };
     let config = &registry.deps.config;
     let totals = price(&priced, &config.pricing, discount)?;
+    let total_stars = match in_stars.is_empty() {
+        true => None,
+        false => order_total(&in_stars, totals.subtotal_minor, totals.discount_minor).ok(),
+    };
     Ok(PricedCart {
+        total_stars,
         lines,
         subtotal_minor: totals.subtotal_minor,
         discount_minor: totals.discount_minor,

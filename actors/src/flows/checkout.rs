@@ -23,6 +23,7 @@ use crate::domain::pricing::{price, subtotal, PricedLine};
 use crate::domain::promo::ClaimId;
 use crate::domain::quantity::Quantity;
 use crate::domain::shards::Fence;
+use crate::domain::stars::{self, StarsLine};
 use crate::domain::unpaid::UnpaidHolds;
 use crate::entity::product::{Commit, MarkStale, Release, Reserve, Reserved};
 use crate::entity::promo::{CheckPromo, SettleClaim};
@@ -72,9 +73,9 @@ impl Handler<Checkout> for UserActor {
             if cart.is_empty() {
                 return Err(DomainError::CartEmpty);
             }
-            let unpaid = match msg.payment {
-                PaymentMethod::External => Some(unpaid_holds(&registry, user, &cart).await?),
-                PaymentMethod::Wallet => None,
+            let unpaid = match msg.payment.paid_later() {
+                true => Some(unpaid_holds(&registry, user, &cart).await?),
+                false => None,
             };
             let held = reserve_all(&registry, &cart, unpaid.as_ref()).await?;
             let claim = ClaimId::next();
@@ -185,6 +186,12 @@ async fn pay(
         promo,
     } = pending;
     let priced: Vec<PricedLine> = held.iter().map(Held::priced).collect();
+    let in_stars: Vec<StarsLine> = held.iter().map(Held::in_stars).collect();
+    // Whether the cart can be paid in Stars at all is said first: for a cart with physical
+    // goods that is the answer, not the missing address.
+    if msg.payment == PaymentMethod::Stars {
+        stars::goods(&in_stars)?;
+    }
     if msg.shipping_address.is_none() && priced.iter().any(|l| l.physical) {
         return Err(DomainError::invalid(
             "shipping_address",
@@ -208,6 +215,14 @@ async fn pay(
         None => None,
     };
     let totals = price(&priced, &registry.deps.config.pricing, discount)?;
+    let total_stars = match msg.payment {
+        PaymentMethod::Stars => Some(stars::order_total(
+            &in_stars,
+            totals.subtotal_minor,
+            totals.discount_minor,
+        )?),
+        PaymentMethod::Wallet | PaymentMethod::External => None,
+    };
     let payment_due = due_at(msg.payment, registry.deps.config.payment_window)?;
     if payment_due.is_none() {
         cover(balance, totals.total_minor)?;
@@ -220,6 +235,8 @@ async fn pay(
         actor: msg.actor.clone(),
         shipping_address: msg.shipping_address.clone(),
         promo: promo.map(|(code, _)| code),
+        payment: msg.payment,
+        total_stars,
         payment_due,
     };
     let total = totals.total_minor;
@@ -244,6 +261,16 @@ impl Held {
         }
     }
 
+    /// The line as a total in Stars takes it.
+    fn in_stars(&self) -> StarsLine {
+        StarsLine {
+            product: self.product,
+            unit: self.reserved.unit_stars,
+            quantity: self.quantity.get(),
+            physical: self.reserved.kind == ProductKind::Physical,
+        }
+    }
+
     /// The line as the order records it.
     fn line(&self) -> CheckoutLine {
         CheckoutLine {
@@ -258,11 +285,12 @@ impl Held {
     }
 }
 
-/// When an order paid externally stops holding its stock; a wallet order is paid at once.
+/// When an order paid later (externally or in Stars) stops holding its stock; a wallet
+/// order is paid at once.
 fn due_at(payment: PaymentMethod, window: std::time::Duration) -> DomainResult<Option<Timestamp>> {
     match payment {
         PaymentMethod::Wallet => Ok(None),
-        PaymentMethod::External => {
+        PaymentMethod::External | PaymentMethod::Stars => {
             let window = chrono::Duration::from_std(window)
                 .map_err(|_| DomainError::Internal("payment window out of range".into()))?;
             Ok(Some(chrono::Utc::now() + window))

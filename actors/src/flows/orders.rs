@@ -26,7 +26,7 @@ use actix::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub(crate) fn refused(from: OrderStatus, to: OrderStatus) -> DomainError {
+pub fn refused(from: OrderStatus, to: OrderStatus) -> DomainError {
     DomainError::InvalidTransition {
         from,
         to,

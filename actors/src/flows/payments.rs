@@ -18,6 +18,7 @@ use crate::domain::payment::PaymentEvent;
 use crate::domain::payment::PaymentTarget;
 use crate::domain::payment::PaymentWrite;
 use crate::domain::payment::Receipt;
+use crate::domain::stars::XTR;
 use crate::domain::status::OrderStatus;
 use crate::entity::registry::Registry;
 use crate::entity::user::UserActor;
@@ -165,19 +166,16 @@ async fn decide(
         w.outcome = EventOutcome::Noted;
         return Ok(w);
     }
-    if !e.currency.eq_ignore_ascii_case(shop_currency) {
-        w.reason = Some(format!(
-            "currency {} is not the shop's {shop_currency}",
-            e.currency
-        ));
-        return Ok(w);
-    }
     if e.amount <= Money::ZERO {
         w.reason = Some("amount_minor must be positive".into());
         return Ok(w);
     }
     let order = match e.target {
         PaymentTarget::WalletTopup(_) => {
+            if !e.currency.eq_ignore_ascii_case(shop_currency) {
+                w.reason = Some(not_the_shops(&e.currency, shop_currency));
+                return Ok(w);
+            }
             w.outcome = EventOutcome::Applied;
             w.credit = Some(e.amount);
             return Ok(w);
@@ -186,15 +184,26 @@ async fn decide(
             store::get_order(&registry.deps.pool, id, Some(user), ShowItems::No).await?
         }
     };
+    // An order paid in Stars takes Stars (and counts them in `amount`); any other order,
+    // or the wallet standing in for one, takes the shop currency.
+    let in_stars = order.payment == PaymentMethod::Stars && e.currency == XTR;
+    if !in_stars && !e.currency.eq_ignore_ascii_case(shop_currency) {
+        w.reason = Some(not_the_shops(&e.currency, shop_currency));
+        return Ok(w);
+    }
     match order.status {
-        OrderStatus::PendingPayment if order.payment == PaymentMethod::External => {
-            if e.amount == order.total_minor {
+        OrderStatus::PendingPayment if order.payment.paid_later() => {
+            let due = match order.payment {
+                PaymentMethod::Stars => order.total_stars.map(Money::from_minor),
+                PaymentMethod::Wallet | PaymentMethod::External => Some(order.total_minor),
+            };
+            if in_stars == (order.payment == PaymentMethod::Stars) && Some(e.amount) == due {
                 w.outcome = EventOutcome::Applied;
                 w.pays = Some(order.id);
             } else {
                 w.reason = Some(format!(
-                    "amount {} does not match the order's total {}",
-                    e.amount, order.total_minor
+                    "amount {} {} does not match the order's total",
+                    e.amount, e.currency
                 ));
             }
         }
@@ -204,10 +213,19 @@ async fn decide(
                 "order {} is {status}; the money went to the wallet",
                 order.id
             ));
-            w.credit = Some(e.amount);
+            // Stars cannot sit in a wallet kept in the shop currency: what they bought,
+            // the order's total, is credited instead.
+            w.credit = Some(match in_stars {
+                true => order.total_minor,
+                false => e.amount,
+            });
         }
     }
     Ok(w)
+}
+
+fn not_the_shops(currency: &str, shop_currency: &str) -> String {
+    format!("currency {currency} is not the shop's {shop_currency}")
 }
 
 impl Handler<ApplyPayment> for UserActor {

@@ -9,7 +9,7 @@ use crate::domain::changes::WriteMeta;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::OrderId;
-use crate::domain::model::WalletTransaction;
+use crate::domain::model::{Order, PaymentMethod, WalletTransaction};
 use crate::domain::money::Money;
 use crate::domain::settlement::OrderMoney;
 use crate::domain::status::OrderStatus;
@@ -46,6 +46,14 @@ impl Handler<RefundOrder> for UserActor {
                     OrderStatus::Refunded,
                 ));
             }
+            // Stars cannot go to a wallet kept in the shop currency: they go back through
+            // Telegram, whole (`RefundedInStars`).
+            if order.payment == PaymentMethod::Stars {
+                return Err(DomainError::invalid(
+                    "order",
+                    "this order was paid in Telegram Stars: refund it with POST /v1/admin/orders/{order_id}/stars-refund",
+                ));
+            }
             let money = OrderMoney::of(&order);
             let amount = money.refund(msg.amount)?;
             let completes = (amount == money.refundable()).then(|| StatusChange {
@@ -78,5 +86,51 @@ impl Handler<RefundOrder> for UserActor {
             act.ready()?.credit(amount)?;
             Ok(tx)
         })
+    }
+}
+
+/// Telegram refunded the Stars an order of this user was paid with: the order moves to
+/// `refunded` and its refund's row to `done`, in one write. Run by the user's actor, so the
+/// move is serialized with the buyer's own cancels and returns.
+#[derive(Message, Clone)]
+#[rtype(result = "DomainResult<Order>")]
+pub struct RefundedInStars {
+    pub order: OrderId,
+    pub stars: i64,
+    pub reason: String,
+    pub actor: String,
+    pub meta: WriteMeta,
+}
+
+impl Handler<RefundedInStars> for UserActor {
+    type Result = AtomicResponse<Self, DomainResult<Order>>;
+
+    fn handle(&mut self, msg: RefundedInStars, _: &mut Context<Self>) -> Self::Result {
+        let user = self.id;
+        let registry = self.registry.clone();
+        let work = async move {
+            let pool = &registry.deps.pool;
+            let order = store::get_order(pool, msg.order, Some(user), ShowItems::No).await?;
+            if !order.status.can_move_to(OrderStatus::Refunded) {
+                return Err(crate::flows::orders::refused(
+                    order.status,
+                    OrderStatus::Refunded,
+                ));
+            }
+            let change = StatusChange {
+                order: msg.order,
+                from: order.status,
+                to: OrderStatus::Refunded,
+                actor: msg.actor,
+                note: Some(msg.reason),
+            };
+            let op = WriteOp::StarsRefunded {
+                change,
+                stars: msg.stars,
+            };
+            persist(&registry.deps.persistence, msg.meta.write(op)).await?;
+            store::get_order(pool, msg.order, Some(user), ShowItems::Yes).await
+        };
+        self.serially(work, |_, order| Ok(order))
     }
 }

@@ -8,6 +8,7 @@ use crate::domain::model::ProductKind;
 use crate::domain::money::Money;
 use crate::domain::quantity::Quantity;
 use crate::domain::reservations::{CommittedProduct, ProductState};
+use crate::domain::stars::Stars;
 use deadpool_postgres::Pool;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -17,7 +18,8 @@ pub async fn product(pool: &Pool, id: ProductId) -> DomainResult<ProductState> {
     let row = client
         .query_opt(
             "SELECT kind, name, price_minor, active, stock_on_hand,
-                    (SELECT coalesce(max(id), 0) FROM stock_movements WHERE product_id = $1)
+                    (SELECT coalesce(max(id), 0) FROM stock_movements WHERE product_id = $1),
+                    price_stars
              FROM products WHERE id = $1",
             &[&id.get()],
         )
@@ -40,6 +42,9 @@ pub async fn product(pool: &Pool, id: ProductId) -> DomainResult<ProductState> {
         kind,
         name: row.try_get(1)?,
         price: Money::from_minor(row.try_get(2)?),
+        price_stars: row
+            .try_get::<_, Option<i32>>(6)?
+            .and_then(|stars| Stars::new(stars.into())),
         active: row.try_get(3)?,
         on_hand: row.try_get(4)?,
         items,

@@ -21,6 +21,7 @@ mod orders;
 pub mod payments;
 pub mod promos;
 pub mod returns;
+pub mod star_refunds;
 pub mod telegram;
 pub(crate) mod tx;
 mod unpaid;

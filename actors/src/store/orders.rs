@@ -17,7 +17,7 @@ pub enum ShowItems {
 }
 
 const ORDER_SELECT: &str = "SELECT o.id, o.user_id, o.status, o.currency, o.subtotal_minor, o.discount_minor,
-    o.shipping_minor, o.tax_minor, o.total_minor, o.tax_included_minor, o.paid_minor, o.refunded_minor, o.promo_code, o.payment, o.payment_due_at, o.shipping_address, o.created_at, o.updated_at,
+    o.shipping_minor, o.tax_minor, o.total_minor, o.tax_included_minor, o.paid_minor, o.refunded_minor, o.promo_code, o.payment, o.total_stars, o.payment_due_at, o.shipping_address, o.created_at, o.updated_at,
     coalesce(array_agg(l.product_id ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_products,
     coalesce(array_agg(l.name ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_names,
     coalesce(array_agg(l.quantity ORDER BY l.line_no) FILTER (WHERE l.product_id IS NOT NULL), '{}') AS line_quantities,
@@ -75,6 +75,7 @@ fn order_from(row: &Row, show: ShowItems) -> DomainResult<Order> {
             crate::domain::model::PaymentMethod::parse(&raw)
                 .ok_or_else(|| DomainError::Internal(format!("unknown payment {raw}")))?
         },
+        total_stars: row.try_get("total_stars")?,
         payment_due_at: row.try_get("payment_due_at")?,
         shipping_address: row
             .try_get::<_, Option<serde_json::Value>>("shipping_address")?

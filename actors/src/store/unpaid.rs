@@ -21,7 +21,7 @@ pub async fn unpaid_lines(
         .query(
             "SELECT o.id, l.product_id, l.quantity, o.status = 'pending_payment'
              FROM orders o JOIN order_lines l ON l.order_id = o.id
-             WHERE o.user_id = $1 AND o.payment = 'external'
+             WHERE o.user_id = $1 AND o.payment IN ('external', 'stars')
                AND (o.status = 'pending_payment'
                     OR (o.status = 'cancelled' AND o.payment_due_at > $2 AND o.paid_minor = 0))",
             &[&user.get(), &counted_since],

@@ -1,19 +1,23 @@
-//! `POST /v1/me/checkout` ⚑: wallet payment through the user's actor (DESIGN.md's protocol).
+//! `POST /v1/me/checkout` ⚑: wallet payment through the user's actor (DESIGN.md's protocol),
+//! or an order that waits for its payment: from a provider (`external`) or in Telegram
+//! Stars (`stars`, answered with a link to its invoice).
 
 use super::request_id;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdempotencyKey, Json};
-use crate::idempotency::{once, Answer, Served};
+use crate::idempotency::{keyed, respond, Answer, Served};
 use crate::state::AppState;
+use crate::telegram::stars;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use souk_actors::domain::address::ShippingAddress;
 use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::PromoCode;
 use souk_actors::domain::model::PaymentMethod;
+use souk_actors::domain::status::OrderStatus;
 use souk_actors::flows::checkout::Checkout;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -47,6 +51,17 @@ struct AddressBody {
     country: String,
 }
 
+/// The order, and for one paid in Stars a link that opens its invoice in Telegram
+/// (`Telegram.WebApp.openInvoice`). The link is made per answer, so a replay of the key
+/// answers the same order with a fresh link.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Placed {
+    #[serde(flatten)]
+    order: souk_actors::domain::model::Order,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invoice_link: Option<String>,
+}
+
 impl AddressBody {
     fn parse(&self) -> ApiResult<ShippingAddress> {
         let a = self;
@@ -68,7 +83,7 @@ impl AddressBody {
     tag = "checkout",
     params(crate::schema::IdempotencyKeyHeader),
     request_body = CheckoutBody,
-    responses((status = 201, body = souk_actors::domain::model::Order)),
+    responses((status = 201, body = Placed)),
     security(("bearer" = []))
 )]
 async fn checkout(
@@ -106,10 +121,14 @@ async fn run(
         format!("user:{}", caller.user),
     );
     let shop = state.shop.clone();
+    let bot = state.telegram.clone();
     let (hash, body) = (body.hash, body.value);
     // Validation runs under the key: a reused key is refused before anything else is said.
-    once(state, caller, key, hash, &rid, |draft| async move {
+    let keyed = keyed(state, caller, key, hash, &rid, |draft| async move {
         let payment = validate(&body)?;
+        if payment == PaymentMethod::Stars {
+            stars::require_enabled(&bot)?;
+        }
         let promo = body
             .promo_code
             .as_deref()
@@ -138,12 +157,39 @@ async fn run(
         let order = shop.checkout(caller.user, checkout).await?;
         Answer::new(StatusCode::CREATED, order)
     })
-    .await
+    .await?;
+    let served = keyed.served();
+    let (status, mut body) = keyed.into_answer();
+    if status == StatusCode::CREATED {
+        if let Some(link) = stars_link(state, &body).await? {
+            body["invoice_link"] = Value::String(link);
+        }
+    }
+    Ok((respond(status, body, served), served))
+}
+
+/// A fresh invoice link for an order placed to be paid in Stars and not paid yet.
+async fn stars_link(state: &AppState, body: &Value) -> ApiResult<Option<String>> {
+    let waits_for_stars = body["payment"] == PaymentMethod::Stars.as_str()
+        && body["status"] == OrderStatus::PendingPayment.as_str();
+    if !waits_for_stars {
+        return Ok(None);
+    }
+    let order: stars::Invoiced = serde_json::from_value(body.clone()).map_err(|e| {
+        ApiError::from(souk_actors::DomainError::Internal(format!(
+            "a stored order could not be read: {e}"
+        )))
+    })?;
+    stars::invoice_link(state, &order).await.map(Some)
 }
 
 fn validate(body: &CheckoutBody) -> ApiResult<PaymentMethod> {
-    PaymentMethod::parse(&body.payment)
-        .ok_or_else(|| ApiError::invalid("payment", "payment must be \"wallet\" or \"external\""))
+    PaymentMethod::parse(&body.payment).ok_or_else(|| {
+        ApiError::invalid(
+            "payment",
+            "payment must be \"wallet\", \"external\" or \"stars\"",
+        )
+    })
 }
 
 /// A code that cannot even be a code, said in the same shape as any other refusal.

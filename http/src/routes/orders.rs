@@ -25,6 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(transition),
         )
         .route("/admin/orders/{order_id}/refunds", web::post().to(refund))
+        .route(
+            "/admin/orders/{order_id}/stars-refund",
+            web::post().to(refund_stars),
+        )
         .route("/me/orders/{order_id}/cancel", web::post().to(cancel_mine));
 }
 
@@ -310,4 +314,38 @@ async fn refund(
     })
     .await?;
     Ok(response)
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct StarsRefundBody {
+    #[schema(schema_with = crate::schema::field::line_1_500)]
+    reason: String,
+}
+
+/// Admin gives back the Telegram Stars an order was paid with (`refundStarPayment`, whole):
+/// 200 with the order, now `refunded`. Called once however many ask at once; a refusal by
+/// Telegram is answered 502 `refund_refused` and recorded, and asking again calls again.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/orders/{order_id}/stars-refund",
+    tag = "orders",
+    operation_id = "refund_order_stars",
+    params(("order_id" = i64, Path, minimum = 1)),
+    request_body = StarsRefundBody,
+    responses((status = 200, body = souk_actors::domain::model::Order)),
+    security(("bearer" = []))
+)]
+async fn refund_stars(
+    req: HttpRequest,
+    Admin(caller): Admin,
+    state: web::Data<AppState>,
+    body: Json<StarsRefundBody>,
+) -> ApiResult<HttpResponse> {
+    let id: OrderId = path_id(&req, "order_id")?;
+    let reason = super::text("reason", &body.value.reason, 1, 500)?;
+    let mut audit = super::audit(&req, &caller, "order.stars_refund", format!("order:{id}"));
+    audit.after = Some(serde_json::json!({ "reason": reason }));
+    let order = crate::telegram::stars::refund(&state, &caller, id, reason, audit).await?;
+    Ok(HttpResponse::Ok().json(order))
 }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// The methods the bot calls; the `method` label is bounded by this list.
-pub const METHODS: [&str; 12] = [
+pub const METHODS: [&str; 14] = [
     "sendMessage",
     "editMessageText",
     "editMessageCaption",
@@ -25,6 +25,8 @@ pub const METHODS: [&str; 12] = [
     "deleteWebhook",
     "getMe",
     "setChatMenuButton",
+    "createInvoiceLink",
+    "refundStarPayment",
 ];
 const OUTCOMES: [&str; 5] = ["ok", "rejected", "rate_limited", "timeout", "error"];
 /// First backoff after a failure; doubled on each retry.

@@ -54,6 +54,10 @@ pub enum Action {
     Pay {
         confirmation: i64,
     },
+    /// Pays the confirmation created by update `confirmation` in Telegram Stars.
+    PayStars {
+        confirmation: i64,
+    },
     Orders,
     Keys {
         order: OrderId,
@@ -110,6 +114,7 @@ impl Action {
             Action::CartRemove { id } => ("r", vec![id.get()]),
             Action::Checkout => ("o", vec![]),
             Action::Pay { confirmation } => ("P", vec![confirmation]),
+            Action::PayStars { confirmation } => ("Z", vec![confirmation]),
             Action::Orders => ("O", vec![]),
             Action::Keys { order } => ("K", vec![order.get()]),
             Action::Wallet => ("w", vec![]),
@@ -179,6 +184,7 @@ pub fn decode(data: &str) -> Option<Action> {
         },
         ("o", []) => Action::Checkout,
         ("P", [c]) if *c > 0 => Action::Pay { confirmation: *c },
+        ("Z", [c]) if *c > 0 => Action::PayStars { confirmation: *c },
         ("O", []) => Action::Orders,
         ("K", [id]) => Action::Keys {
             order: OrderId::new(*id)?,
@@ -285,6 +291,8 @@ mod tests {
             }),
             id.clone()
                 .prop_map(|confirmation| Action::Pay { confirmation }),
+            id.clone()
+                .prop_map(|confirmation| Action::PayStars { confirmation }),
             id.clone().prop_map(|i| Action::Watch {
                 id: ProductId::new(i).unwrap()
             }),

@@ -25,6 +25,7 @@ use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::{OrderId, ProductId};
 use souk_actors::domain::model::{Order, PaymentMethod};
 use souk_actors::domain::money::Money;
+use souk_actors::domain::status::OrderStatus;
 use souk_actors::entity::user::GetBalance;
 use souk_actors::flows::checkout::Checkout;
 use souk_actors::store::{self, PageRequest, ShowItems};
@@ -51,36 +52,43 @@ pub async fn confirm(ctx: &mut Ctx<'_>) -> ApiResult<()> {
         money(total, &currency),
         money(balance, &currency)
     );
-    let screen = Screen::text(text)
-        .row(vec![button(
-            format!("💳 Pay {} from wallet", money(total, &currency)),
-            Action::Pay {
+    let mut screen = Screen::text(text).row(vec![button(
+        format!("💳 Pay {} from wallet", money(total, &currency)),
+        Action::Pay {
+            confirmation: ctx.update_id,
+        },
+    )]);
+    // Digital goods priced in Stars may be paid in Stars instead (Telegram's rule for them).
+    if let Some(stars) = cart.total_stars.filter(|_| super::stars::enabled(ctx.bot)) {
+        screen = screen.row(vec![button(
+            format!("⭐ Pay {stars} Stars"),
+            Action::PayStars {
                 confirmation: ctx.update_id,
             },
-        )])
-        .row(vec![button("⬅ Back to cart", Action::Cart)]);
+        )]);
+    }
+    let screen = screen.row(vec![button("⬅ Back to cart", Action::Cart)]);
     // A new message: its button's key belongs to this confirmation alone.
     ctx.send(screen);
     Ok(())
 }
 
-pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64) -> ApiResult<()> {
-    let result = run(ctx, confirmation).await;
+pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64, payment: PaymentMethod) -> ApiResult<()> {
+    let result = run(ctx, confirmation, payment).await;
     checkout_outcome::count(
         &ctx.state.metrics.checkouts,
         result.as_ref().map(Keyed::served),
     );
     let refusal = match result {
+        Ok(Keyed::Fresh(answer)) if payment == PaymentMethod::Stars => {
+            return invoice(ctx, &answer.value);
+        }
         Ok(Keyed::Fresh(answer)) => {
             paid(ctx, &answer.value);
             return Ok(());
         }
         Ok(Keyed::Replayed(stored)) => match decode::<Placed>(&stored)? {
-            Ok(placed) => {
-                let text = format!("Order #{} is already paid.", placed.id);
-                ctx.answer(Some(&text), false);
-                return Ok(());
-            }
+            Ok(placed) => return placed_before(ctx, placed.id).await,
             Err(refused) => Refusal::read(&refused.code, refused.message, &refused.details)?,
         },
         // A refusal (4xx) is an answer like any other (stored, and told again on a replay);
@@ -95,6 +103,41 @@ pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64) -> ApiResult<()> {
         button("🛒 Cart", Action::Cart),
         button("💳 Wallet", Action::Wallet),
     ]));
+    Ok(())
+}
+
+/// An order placed just now to be paid in Stars: its invoice, in the chat.
+fn invoice(ctx: &mut Ctx<'_>, order: &Order) -> ApiResult<()> {
+    ctx.answer(Some("Here is your invoice."), false);
+    let stars = order.total_stars.unwrap_or_default();
+    ctx.show(
+        Screen::text(format!(
+            "⭐ Order #{} is placed: pay {stars} Stars with the invoice below. Its items are kept for you until then.",
+            order.id
+        ))
+        .row(vec![button("📦 My orders", Action::Orders)]),
+    );
+    super::stars::send_invoice(ctx, order)
+}
+
+/// A second press (or a redelivered one) of a button whose order was placed: an order still
+/// waiting for its Stars gets its invoice again; any other is told where it stands.
+async fn placed_before(ctx: &mut Ctx<'_>, id: OrderId) -> ApiResult<()> {
+    let state = ctx.state;
+    let order = state
+        .bounded(store::get_order(
+            &state.pool,
+            id,
+            Some(ctx.caller.user),
+            ShowItems::No,
+        ))
+        .await?;
+    if order.payment == PaymentMethod::Stars && order.status == OrderStatus::PendingPayment {
+        ctx.answer(Some("Here is your invoice again."), false);
+        return super::stars::send_invoice(ctx, &order);
+    }
+    let text = format!("Order #{id} is already {}.", order.status);
+    ctx.answer(Some(&text), false);
     Ok(())
 }
 
@@ -215,7 +258,7 @@ async fn tell(ctx: &Ctx<'_>, refusal: Refusal) -> String {
 
 /// The checkout of `POST /v1/me/checkout`, keyed by the confirmation: the order placed now,
 /// or the key's stored answer (an order or a refusal); a refusal made now is an `Err`.
-async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<Keyed<Order>> {
+async fn run(ctx: &Ctx<'_>, confirmation: i64, payment: PaymentMethod) -> ApiResult<Keyed<Order>> {
     let state = ctx.state;
     state.maintenance.guard(&ctx.caller)?;
     let caller = ctx.caller;
@@ -229,10 +272,24 @@ async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<Keyed<Order>> {
         after: None,
         request_id: Some(request_id.clone()),
     };
-    let key = IdempotencyKey(format!("telegram-checkout-{confirmation}"));
-    let hash = Sha256::digest(b"telegram: pay from wallet").to_vec();
+    // Each button of a confirmation has its own key: a second press of either replays it.
+    let (key, hash) = match payment {
+        PaymentMethod::Stars => (
+            format!("telegram-stars-{confirmation}"),
+            Sha256::digest(b"telegram: pay in stars"),
+        ),
+        PaymentMethod::Wallet | PaymentMethod::External => (
+            format!("telegram-checkout-{confirmation}"),
+            Sha256::digest(b"telegram: pay from wallet"),
+        ),
+    };
+    let (key, hash) = (IdempotencyKey(key), hash.to_vec());
     let shop = state.shop.clone();
+    let stars = super::stars::require_enabled(ctx.bot);
     keyed(state, caller, key, hash, &request_id, |draft| async move {
+        if payment == PaymentMethod::Stars {
+            stars?;
+        }
         let meta = WriteMeta {
             idempotency: Some(draft),
             audit: Some(audit),
@@ -244,7 +301,7 @@ async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<Keyed<Order>> {
             actor,
             shipping_address: None,
             promo: None,
-            payment: PaymentMethod::Wallet,
+            payment,
         };
         let order = shop.checkout(caller.user, checkout).await?;
         Answer::new(StatusCode::CREATED, order)
@@ -253,7 +310,7 @@ async fn run(ctx: &Ctx<'_>, confirmation: i64) -> ApiResult<Keyed<Order>> {
 }
 
 /// The delivered keys of an order, as one chat message (none if it has none).
-fn send_keys(ctx: &mut Ctx<'_>, order: &Order) {
+pub(super) fn send_keys(ctx: &mut Ctx<'_>, order: &Order) {
     let mut text = format!("🔑 Your keys for order #{}:\n", order.id);
     let mut any = false;
     for line in &order.lines {

@@ -14,6 +14,7 @@ pub mod invoice;
 pub mod notify;
 pub mod screens;
 pub mod shop;
+pub mod stars;
 pub mod update;
 pub mod wallet;
 pub mod webhook;

@@ -233,7 +233,7 @@ pub fn text(notice: &Notice, currency: &str) -> Option<String> {
     match kind {
         EventType::OrderPaid => Some(format!(
             "💳 Payment received for order #{order}: {}. Thank you!",
-            money(d["amount_minor"].as_i64()?, currency)
+            amount(d, currency)?
         )),
         EventType::OrderStatusChanged => match d["to"].as_str()? {
             "shipped" => Some(format!("📦 Order #{order} is on its way{}.", note(d))),
@@ -249,11 +249,24 @@ pub fn text(notice: &Notice, currency: &str) -> Option<String> {
             };
             Some(format!("❌ Order #{order} was cancelled{}.{back}", note(d)))
         }
-        EventType::OrderRefunded => Some(format!(
-            "↩️ {} of order #{order} was refunded to your wallet.",
-            money(d["amount_minor"].as_i64()?, currency)
-        )),
+        EventType::OrderRefunded => Some(match d["amount_stars"].as_i64() {
+            Some(stars) => {
+                format!("↩️ {stars} ⭐ of order #{order} went back to your Telegram Stars.")
+            }
+            None => format!(
+                "↩️ {} of order #{order} was refunded to your wallet.",
+                money(d["amount_minor"].as_i64()?, currency)
+            ),
+        }),
         _ => None,
+    }
+}
+
+/// An event's amount as the buyer reads it: in Stars for an order paid in Stars.
+fn amount(d: &Value, currency: &str) -> Option<String> {
+    match d["amount_stars"].as_i64() {
+        Some(stars) => Some(format!("{stars} ⭐")),
+        None => Some(money(d["amount_minor"].as_i64()?, currency)),
     }
 }
 

@@ -9,7 +9,7 @@
 use super::callback::{decode, Action};
 use super::screens::{deliver, Call, Ctx, Origin};
 use super::update::{Kind, Update};
-use super::{admin, auth, broadcast, checkout, shop, wallet, Bot, Step};
+use super::{admin, auth, broadcast, checkout, shop, stars, wallet, Bot, Step};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::read_body;
@@ -18,6 +18,7 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use souk_actors::domain::ids::UserId;
+use souk_actors::domain::model::PaymentMethod;
 use souk_actors::entity::conversation::{BeginTurn, EndTurn, GetStep, SetStep};
 use souk_actors::entity::registry::Registry;
 use souk_actors::store::telegram as store;
@@ -230,13 +231,19 @@ async fn route(ctx: &mut Ctx<'_>, update: &Update) -> ApiResult<()> {
         };
     }
     if let Some(q) = &update.pre_checkout_query {
-        return wallet::pre_checkout(ctx, q).await;
+        return match stars::order_of(&q.invoice_payload) {
+            Some(order) => stars::pre_checkout(ctx, q, order).await,
+            None => wallet::pre_checkout(ctx, q).await,
+        };
     }
     let Some(message) = &update.message else {
         return Ok(());
     };
     if let Some(payment) = &message.successful_payment {
-        return wallet::paid(ctx, payment).await;
+        return match stars::order_of(&payment.invoice_payload) {
+            Some(order) => stars::paid(ctx, payment, order).await,
+            None => wallet::paid(ctx, payment).await,
+        };
     }
     match message.text.as_deref() {
         Some(text) => on_text(ctx, text).await,
@@ -307,7 +314,12 @@ async fn on_action(ctx: &mut Ctx<'_>, action: Action) -> ApiResult<()> {
         Action::CartSet { id, qty } => shop::change(ctx, id, Some(qty)).await,
         Action::CartRemove { id } => shop::change(ctx, id, None).await,
         Action::Checkout => checkout::confirm(ctx).await,
-        Action::Pay { confirmation } => checkout::pay(ctx, confirmation).await,
+        Action::Pay { confirmation } => {
+            checkout::pay(ctx, confirmation, PaymentMethod::Wallet).await
+        }
+        Action::PayStars { confirmation } => {
+            checkout::pay(ctx, confirmation, PaymentMethod::Stars).await
+        }
         Action::Orders => checkout::orders(ctx).await,
         Action::Keys { order } => checkout::keys(ctx, order).await,
         Action::Wallet => wallet::wallet(ctx).await,

@@ -118,7 +118,7 @@ impl UserState {
     pub fn checkout_committed(&mut self, order: &Order) -> DomainResult<()> {
         let debited = match order.payment {
             PaymentMethod::Wallet => order.total_minor,
-            PaymentMethod::External => Money::ZERO,
+            PaymentMethod::External | PaymentMethod::Stars => Money::ZERO,
         };
         self.settle_checkout(debited, order.lines.iter().map(|l| l.product_id))
     }

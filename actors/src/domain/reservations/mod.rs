@@ -11,6 +11,7 @@ use crate::domain::ids::{ProductId, ReservationId};
 use crate::domain::model::ProductKind;
 use crate::domain::money::Money;
 use crate::domain::quantity::Quantity;
+use crate::domain::stars::Stars;
 use crate::domain::unpaid::ShareBound;
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -22,6 +23,8 @@ pub struct CommittedProduct {
     pub kind: ProductKind,
     pub name: String,
     pub price: Money,
+    /// The price in Telegram Stars, when the product has one.
+    pub price_stars: Option<Stars>,
     pub active: bool,
     /// Physical goods: units on hand.
     pub on_hand: i64,
@@ -37,6 +40,9 @@ pub struct Reserved {
     pub name: String,
     pub kind: ProductKind,
     pub unit_price: Money,
+    /// The unit price in Stars at the moment of the reservation, when the product has one.
+    #[serde(default)]
+    pub unit_stars: Option<Stars>,
     pub items: Vec<i64>,
     /// Units still available once this reservation holds its own: a sale that takes the
     /// product to its low-stock threshold tells so when it commits (`domain::events`).
@@ -48,6 +54,8 @@ pub struct Reserved {
 pub struct Snapshot {
     pub kind: ProductKind,
     pub price: Money,
+    #[serde(default)]
+    pub price_stars: Option<Stars>,
     pub active: bool,
     pub available: i64,
 }
@@ -75,6 +83,7 @@ pub struct ProductState {
     kind: ProductKind,
     name: String,
     price: Money,
+    price_stars: Option<Stars>,
     active: bool,
     /// Physical goods: units on hand as committed in Postgres.
     on_hand: i64,
@@ -96,6 +105,7 @@ impl ProductState {
             kind: p.kind,
             name: p.name,
             price: p.price,
+            price_stars: p.price_stars,
             active: p.active,
             on_hand: p.on_hand,
             items: p.items,
@@ -140,6 +150,7 @@ impl ProductState {
         let snapshot = Snapshot {
             kind: self.kind,
             price: self.price,
+            price_stars: self.price_stars,
             active: self.active,
             available: self.available(),
         };
@@ -188,6 +199,7 @@ impl ProductState {
             name: self.name.clone(),
             kind: self.kind,
             unit_price: self.price,
+            unit_stars: self.price_stars,
             items,
             available: self.available(),
         })
@@ -294,6 +306,9 @@ impl ProductState {
         }
         if let Some(active) = patch.active {
             self.active = active;
+        }
+        if let Some(stars) = patch.price_stars {
+            self.price_stars = stars;
         }
     }
 }

@@ -83,6 +83,7 @@ fn start(kind: ProductKind) -> (ProductState, Model) {
         kind,
         name: "thing".into(),
         price: Money::from_minor(100),
+        price_stars: None,
         active: true,
         on_hand,
         items: items.clone(),

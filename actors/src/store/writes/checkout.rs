@@ -10,7 +10,7 @@ use crate::domain::changes::{CheckoutWrite, Outcome};
 use crate::domain::error::DomainError;
 use crate::domain::ids::OrderId;
 use crate::domain::model::Timestamp;
-use crate::domain::model::{Order, OrderLine, PaymentMethod, ProductKind};
+use crate::domain::model::{Order, OrderLine, ProductKind};
 use crate::domain::money::Money;
 use crate::domain::status::OrderStatus;
 use std::collections::HashSet;
@@ -23,9 +23,10 @@ WITH i AS (
     SELECT i.*, nextval('orders_id_seq') AS id,
            CASE WHEN i.due IS NULL THEN 'paid' ELSE 'pending_payment' END AS status
     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
-                $8::bigint[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::text[])
+                $8::bigint[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::text[], $22::text[],
+                $23::bigint[])
         WITH ORDINALITY AS i(user_id, currency, subtotal, discount, shipping, tax, total, tax_included,
-                             address, promo, due, actor, n)
+                             address, promo, due, actor, payment, stars, n)
 ), l AS (
     SELECT l.*, i.id AS order_id, i.user_id
     FROM unnest($13::bigint[], $14::int[], $15::bigint[], $16::text[], $17::int[], $18::bigint[], $19::bool[])
@@ -33,10 +34,11 @@ WITH i AS (
     JOIN i USING (n)
 ), o AS (
     INSERT INTO orders (id, user_id, status, currency, subtotal_minor, discount_minor, shipping_minor, tax_minor,
-                        total_minor, payment, shipping_address, promo_code, tax_included_minor, payment_due_at, paid_minor)
+                        total_minor, payment, shipping_address, promo_code, tax_included_minor, payment_due_at, paid_minor,
+                        total_stars)
     SELECT id, user_id, status, currency, subtotal, discount, shipping, tax, total,
-           CASE WHEN due IS NULL THEN 'wallet' ELSE 'external' END, address, promo, tax_included, due,
-           CASE WHEN due IS NULL THEN total ELSE 0 END
+           payment, address, promo, tax_included, due,
+           CASE WHEN due IS NULL THEN total ELSE 0 END, stars
     FROM i
     RETURNING id, created_at, updated_at
 ), lines AS (
@@ -74,8 +76,7 @@ WITH i AS (
     SELECT i.user_id, 'debit', i.total, i.id, 'order' FROM i JOIN debit ON debit.id = i.user_id WHERE i.due IS NULL
 ), history AS (
     INSERT INTO order_status_history (order_id, from_status, to_status, actor, note)
-    SELECT i.id, NULL, i.status, i.actor,
-           CASE WHEN i.due IS NULL THEN 'wallet checkout' ELSE 'external checkout' END FROM i
+    SELECT i.id, NULL, i.status, i.actor, i.payment || ' checkout' FROM i
 ), cart AS (
     DELETE FROM cart_items c USING l WHERE c.user_id = l.user_id AND c.product_id = l.product_id
 )
@@ -126,8 +127,9 @@ pub(super) async fn apply_all(
         .collect())
 }
 
-/// The statement's array parameters, one element per checkout (`$1`..`$12`), per line
-/// (`$13`..`$19`) or per license key (`$20`, `$21`); `n` counts checkouts from 1.
+/// The statement's array parameters, one element per checkout (`$1`..`$12`, `$22`,
+/// `$23`), per line (`$13`..`$19`) or per license key (`$20`, `$21`); `n` counts checkouts
+/// from 1.
 struct Columns<'a> {
     users_col: Vec<i64>,
     currencies: Vec<&'a str>,
@@ -136,6 +138,8 @@ struct Columns<'a> {
     promo_codes: Vec<Option<&'a str>>,
     dues: Vec<Option<Timestamp>>,
     actors: Vec<&'a str>,
+    payments: Vec<&'static str>,
+    stars: Vec<Option<i64>>,
     line_n: Vec<i64>,
     line_no: Vec<i32>,
     line_products: Vec<i64>,
@@ -161,6 +165,8 @@ impl<'a> Columns<'a> {
             promo_codes: Vec::with_capacity(checkouts.len()),
             dues: Vec::with_capacity(checkouts.len()),
             actors: Vec::with_capacity(checkouts.len()),
+            payments: Vec::with_capacity(checkouts.len()),
+            stars: Vec::with_capacity(checkouts.len()),
             line_n: Vec::new(),
             line_no: Vec::new(),
             line_products: Vec::new(),
@@ -201,6 +207,8 @@ impl<'a> Columns<'a> {
             promos.extend(w.promo.as_ref());
             c.dues.push(w.payment_due);
             c.actors.push(&w.actor);
+            c.payments.push(w.payment.as_str());
+            c.stars.push(w.total_stars);
             for (line_no, l) in (1i32..).zip(&w.lines) {
                 c.line_n.push(n);
                 c.line_no.push(line_no);
@@ -225,8 +233,8 @@ impl<'a> Columns<'a> {
         c
     }
 
-    /// `$1`..`$21` of `CHECKOUT_SQL`, in order.
-    fn params(&self) -> [&(dyn ToSql + Sync); 21] {
+    /// `$1`..`$23` of `CHECKOUT_SQL`, in order.
+    fn params(&self) -> [&(dyn ToSql + Sync); 23] {
         let [subtotal, discount, shipping, tax, total, tax_included] = &self.amounts;
         [
             &self.users_col,
@@ -250,6 +258,8 @@ impl<'a> Columns<'a> {
             &self.line_physical,
             &self.items,
             &self.item_n,
+            &self.payments,
+            &self.stars,
         ]
     }
 }
@@ -308,16 +318,17 @@ fn order_of(c: &CheckoutWrite, written: &Written) -> Order {
             }),
         })
         .collect();
-    let (status, payment) = match c.payment_due {
-        None => (OrderStatus::Paid, PaymentMethod::Wallet),
-        Some(_) => (OrderStatus::PendingPayment, PaymentMethod::External),
+    let status = match c.payment_due {
+        None => OrderStatus::Paid,
+        Some(_) => OrderStatus::PendingPayment,
     };
     let t = &c.totals;
     Order {
         id: OrderId::from_db(written.id),
         user_id: c.user,
         status,
-        payment,
+        payment: c.payment,
+        total_stars: c.total_stars,
         payment_due_at: c.payment_due,
         lines,
         subtotal_minor: t.subtotal_minor,

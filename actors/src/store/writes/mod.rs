@@ -72,6 +72,7 @@ pub(crate) async fn apply(
         WriteOp::OrderStatus(change) => status::apply_status(tx, change).await?,
         WriteOp::Cancel(cancellation) => orders::apply_cancel(tx, cancellation).await?,
         WriteOp::Refund(refund) => refunds::apply(tx, refund).await?,
+        WriteOp::StarsRefunded { change, .. } => refunds::stars_refunded(tx, change).await?,
         WriteOp::Payment(payment) => payments::apply(tx, payment).await?,
         WriteOp::Return(r) => returns::apply(tx, r).await?,
         WriteOp::PromoCreate { code, rules } => promos::save(tx, code, rules, true).await?,

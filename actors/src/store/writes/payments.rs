@@ -5,6 +5,7 @@ use crate::domain::changes::Outcome;
 use crate::domain::model::WalletTxKind;
 use crate::domain::payment::PaymentTarget;
 use crate::domain::payment::PaymentWrite;
+use crate::domain::stars::XTR;
 use crate::domain::status::OrderStatus;
 use crate::domain::status::StatusChange;
 use crate::store::tx::ApplyError;
@@ -43,14 +44,20 @@ pub(super) async fn apply(tx: &Db, w: &PaymentWrite) -> Result<Outcome, ApplyErr
             from: OrderStatus::PendingPayment,
             to: OrderStatus::Paid,
             actor: format!("payment:{}", e.event_id),
-            note: Some("external payment received".into()),
+            note: Some(match e.currency.as_str() {
+                XTR => "Stars payment received".into(),
+                _ => "external payment received".into(),
+            }),
         };
         change_status(tx, &change).await?;
-        // The money that arrived is what a refund or cancel may later give back.
-        let stmt = tx
-            .prepare_cached("UPDATE orders SET paid_minor = paid_minor + $2 WHERE id = $1")
-            .await?;
-        tx.execute(&stmt, &[&paid.get(), &e.amount.minor()]).await?;
+        // The money that arrived is what a refund or cancel may later give back to the
+        // wallet; Stars go back as Stars (`star_refunds`), so they are not counted here.
+        if e.currency != XTR {
+            let stmt = tx
+                .prepare_cached("UPDATE orders SET paid_minor = paid_minor + $2 WHERE id = $1")
+                .await?;
+            tx.execute(&stmt, &[&paid.get(), &e.amount.minor()]).await?;
+        }
         let stmt = tx
             .prepare_cached(
                 "UPDATE digital_items SET delivered_at = now() WHERE order_id = $1 AND delivered_at IS NULL",

@@ -7,6 +7,7 @@ use crate::domain::ids::OrderId;
 use crate::domain::model::WalletTransaction;
 use crate::domain::model::WalletTxKind;
 use crate::domain::money::Money;
+use crate::domain::status::StatusChange;
 use crate::store::tx::ApplyError;
 use crate::store::tx::Db;
 use crate::store::UserId;
@@ -17,6 +18,21 @@ pub(super) async fn apply(tx: &Db, r: &RefundWrite) -> Result<Outcome, ApplyErro
         super::status::apply_status(tx, change).await?;
     }
     Ok(Outcome::Credit(refund))
+}
+
+/// Telegram refunded the Stars of `change.order`: its refund is done and the order moves
+/// to `refunded` (only from the status it was read in, like any staff move).
+pub(super) async fn stars_refunded(tx: &Db, change: &StatusChange) -> Result<Outcome, ApplyError> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE star_refunds SET state = 'done', error = NULL, settled_at = now()
+             WHERE order_id = $1",
+        )
+        .await?;
+    if tx.execute(&stmt, &[&change.order.get()]).await? != 1 {
+        return Err(ApplyError::Job(DomainError::not_found_order(change.order)));
+    }
+    super::status::apply_status(tx, change).await
 }
 
 /// Gives `amount` of an order's money back to its owner's wallet: the order's refunded

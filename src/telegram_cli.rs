@@ -11,7 +11,12 @@ use souk_http::telegram::BotConfig;
 use std::time::Duration;
 
 /// The update kinds the bot handles; Telegram sends no others.
-pub const ALLOWED_UPDATES: [&str; 3] = ["message", "callback_query", "pre_checkout_query"];
+pub const ALLOWED_UPDATES: [&str; 4] = [
+    "message",
+    "callback_query",
+    "pre_checkout_query",
+    "shipping_query",
+];
 
 /// The bot's settings; top-up invoices are signed with a key derived from `jwt_secret`.
 pub fn bot_config(

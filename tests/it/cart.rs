@@ -56,7 +56,7 @@ async fn a_cart_line_is_set_replaced_and_priced() {
     let c = app.customer(2, 0).await;
 
     let r = put(&app, &c, shirt, json!({ "quantity": 2 })).await;
-    let want_line = json!({ "product_id": shirt, "name": "Shirt", "quantity": 2,
+    let want_line = json!({ "product_id": shirt, "name": "Shirt", "kind": "physical", "quantity": 2,
         "unit_price_minor": 2500, "unit_price_stars": null, "line_total_minor": 5000,
         "available": 5 });
     assert_eq!(r.ok(200)["lines"], json!([want_line]));

@@ -301,6 +301,48 @@ fn invalid(method: &str, body: &Value) -> Option<String> {
             );
         }
     }
+    if method == "answerShippingQuery" {
+        if !body["shipping_query_id"].is_string() {
+            return Some("answerShippingQuery needs shipping_query_id".into());
+        }
+        match body["ok"].as_bool() {
+            Some(true) => {
+                let Some(options) = body["shipping_options"]
+                    .as_array()
+                    .filter(|o| !o.is_empty())
+                else {
+                    return Some("an approved shipping query needs shipping_options".into());
+                };
+                let priced = |p: &Value| {
+                    p["label"].is_string() && p["amount"].as_i64().is_some_and(|a| a >= 0)
+                };
+                let valid = options.iter().all(|o| {
+                    o["id"].as_str().is_some_and(|id| !id.is_empty())
+                        && o["title"].as_str().is_some_and(|t| !t.is_empty())
+                        && o["prices"]
+                            .as_array()
+                            .is_some_and(|p| !p.is_empty() && p.iter().all(priced))
+                });
+                if !valid {
+                    return Some(
+                        "a shipping option needs an id, a title and labelled prices".into(),
+                    );
+                }
+            }
+            Some(false) => {
+                if body["error_message"].as_str().is_none_or(str::is_empty) {
+                    return Some("a refused shipping query needs an error_message".into());
+                }
+            }
+            None => return Some("answerShippingQuery needs ok".into()),
+        }
+    }
+    if method == "answerPreCheckoutQuery" {
+        let refused = body["ok"] == false;
+        if refused && body["error_message"].as_str().is_none_or(str::is_empty) {
+            return Some("a refused pre-checkout query needs an error_message".into());
+        }
+    }
     if method == "refundStarPayment" {
         let user = body["user_id"].as_i64().is_some_and(|u| u > 0);
         let charge = body["telegram_payment_charge_id"]
@@ -326,6 +368,10 @@ fn invalid(method: &str, body: &Value) -> Option<String> {
             .any(|p| p["amount"].as_i64().is_none_or(|a| a <= 0) || !p["label"].is_string())
         {
             return Some("invoice prices must be positive whole amounts with labels".into());
+        }
+        let provider = body["provider_token"].as_str().unwrap_or_default();
+        if body["currency"] != "XTR" && provider.is_empty() {
+            return Some("an invoice in a currency other than XTR needs a provider token".into());
         }
         if body["currency"] == "XTR" {
             if prices.len() != 1 {

@@ -29,7 +29,12 @@ async fn set_webhook_registers_the_url_with_the_secret_and_the_update_kinds_used
     assert_eq!(call.body["secret_token"], WEBHOOK_SECRET);
     assert_eq!(
         call.body["allowed_updates"],
-        serde_json::json!(["message", "callback_query", "pre_checkout_query"])
+        serde_json::json!([
+            "message",
+            "callback_query",
+            "pre_checkout_query",
+            "shipping_query"
+        ])
     );
     let info = souk::telegram_cli::info(&s).await.unwrap();
     assert!(info.contains("pending_update_count"), "{info}");

@@ -389,3 +389,139 @@ async fn a_refund_telegram_refuses_is_reported_and_not_marked_done() {
     assert_eq!(shop.api.of("refundStarPayment").len(), 2);
     shop.app.assert_invariants().await;
 }
+
+fn address_of(street: &str, post_code: &str, country: &str) -> Value {
+    json!({ "country_code": country, "state": "", "city": "Springfield",
+            "street_line1": street, "street_line2": "", "post_code": post_code })
+}
+
+#[tokio::test]
+async fn a_physical_cart_paid_through_the_invoice_ships_to_its_address_at_the_carts_total() {
+    let shop = Shop::open_with(|s| {
+        s.shipping.flat_minor = 490;
+        s.tax.rate_bp = 1000;
+    })
+    .await;
+    let shirt = shop.app.physical(2500, 4).await;
+    let token = token_of(&shop, 3601).await;
+    put_cart(&shop.app, &token, shirt, 2).await;
+    let (_, cart) = shop.app.get("/v1/me/cart", Some(&token)).await;
+    let total = cart["total_minor"].as_i64().unwrap();
+    assert_eq!(cart["shipping_minor"], 490, "{cart}");
+
+    let calls = shop.say(3601, "/cart").await;
+    let (cart_screen, data) = find_button(&calls, "Checkout");
+    let calls = shop.press(3601, &data, &cart_screen).await;
+    // A cart that ships is paid by card with its address, not from the wallet.
+    assert!(!texts(&calls).contains("from wallet"));
+    let (confirmation, pay) = find_button(&calls, "by card, with delivery");
+    let calls = shop.press(3601, &pay, &confirmation).await;
+    let invoice = calls
+        .iter()
+        .find(|c| c.method == "sendInvoice")
+        .unwrap_or_else(|| panic!("an invoice: {calls:?}"))
+        .clone();
+    assert_eq!(invoice.body["currency"], "USD");
+    assert_eq!(invoice.body["need_shipping_address"], true);
+    assert_eq!(invoice.body["is_flexible"], true);
+    let payload = invoice.body["payload"].as_str().unwrap().to_string();
+    let invoiced: i64 = invoice.body["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["amount"].as_i64().unwrap())
+        .sum();
+
+    // The shipping query: a bad address is refused with what is wrong; a good one gets the
+    // delivery the pricing function charges.
+    let shipping_query = |address: Value| {
+        json!({ "update_id": shop.update_id(), "shipping_query": {
+            "id": format!("sq-{}", shop.update_id()), "from": { "id": 3601, "first_name": "Ship" },
+            "invoice_payload": payload, "shipping_address": address,
+        }})
+    };
+    let before = shop.api.count();
+    shop.post(&shipping_query(address_of("1 Main St", "12345", "USA")))
+        .await;
+    let answer = shop
+        .api
+        .since(before)
+        .into_iter()
+        .find(|c| c.method == "answerShippingQuery")
+        .unwrap();
+    assert_eq!(answer.body["ok"], false, "{}", answer.body);
+    assert!(
+        answer.body["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("country"),
+        "{}",
+        answer.body
+    );
+    let before = shop.api.count();
+    shop.post(&shipping_query(address_of("1 Main St", "12345", "US")))
+        .await;
+    let answer = shop
+        .api
+        .since(before)
+        .into_iter()
+        .find(|c| c.method == "answerShippingQuery")
+        .unwrap();
+    assert_eq!(answer.body["ok"], true, "{}", answer.body);
+    let delivery = answer.body["shipping_options"][0]["prices"][0]["amount"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        invoiced + delivery,
+        total,
+        "the invoice charges what the cart showed"
+    );
+
+    let order_info =
+        json!({ "name": "Ada Buyer", "shipping_address": address_of("1 Main St", "12345", "US") });
+    let pre_checkout = |amount: i64, info: &Value| {
+        json!({ "update_id": shop.update_id(), "pre_checkout_query": {
+            "id": format!("pcq-{}", shop.update_id()), "from": { "id": 3601, "first_name": "Ship" },
+            "currency": "USD", "total_amount": amount, "invoice_payload": payload,
+            "shipping_option_id": "standard", "order_info": info,
+        }})
+    };
+    // An address the API would refuse is refused before any money moves.
+    let bad = json!({ "name": "", "shipping_address": address_of("1 Main St", "12345", "US") });
+    let (ok, why) = answer_to(&shop, &pre_checkout(total, &bad)).await;
+    assert!(!ok && why.contains("name"), "{why}");
+    assert_eq!(shop.app.scalar("SELECT count(*) FROM orders").await, 0);
+    let (ok, why) = answer_to(&shop, &pre_checkout(total, &order_info)).await;
+    assert!(ok, "{why}");
+    // Redelivered, the query finds the order it placed.
+    let (ok, why) = answer_to(&shop, &pre_checkout(total, &order_info)).await;
+    assert!(ok, "{why}");
+    assert_eq!(shop.app.scalar("SELECT count(*) FROM orders").await, 1);
+
+    let paid = |charge: &str| {
+        json!({ "update_id": shop.update_id(), "message": {
+            "message_id": 9, "from": { "id": 3601, "first_name": "Ship" }, "chat": { "id": 3601 },
+            "successful_payment": { "currency": "USD", "total_amount": total, "invoice_payload": payload,
+                "telegram_payment_charge_id": charge, "provider_payment_charge_id": "prov-1",
+                "shipping_option_id": "standard", "order_info": order_info },
+        }})
+    };
+    let before = shop.api.count();
+    shop.post(&paid("cardCharge1")).await;
+    let said = texts(&shop.api.since(before));
+    assert!(
+        said.contains("is paid") && said.contains("1 Main St"),
+        "{said}"
+    );
+    shop.post(&paid("cardCharge1")).await;
+    let (_, orders) = shop.app.get("/v1/me/orders", Some(&token)).await;
+    let order = &orders["items"][0];
+    assert_eq!(orders["items"].as_array().unwrap().len(), 1, "{orders}");
+    assert_eq!(order["status"], "paid", "{order}");
+    assert_eq!(order["total_minor"], total, "{order}");
+    assert_eq!(order["paid_minor"], total, "{order}");
+    assert_eq!(order["shipping_address"]["name"], "Ada Buyer", "{order}");
+    assert_eq!(order["shipping_address"]["country"], "US", "{order}");
+    assert_eq!(shop.balance(3601).await, 0, "paid once, nothing credited");
+    shop.app.assert_invariants().await;
+}

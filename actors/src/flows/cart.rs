@@ -75,6 +75,8 @@ pub async fn cart_view(
 pub struct PricedLineView {
     pub product_id: ProductId,
     pub name: String,
+    /// Physical goods ship, so a cart with any needs a shipping address at checkout.
+    pub kind: ProductKind,
     pub quantity: i64,
     pub unit_price_minor: Money,
     /// The product's price in Telegram Stars, when it has one.
@@ -135,6 +137,7 @@ pub async fn priced(
         lines.push(PricedLineView {
             product_id: line.product,
             name: line.name,
+            kind: line.snapshot.kind,
             quantity: line.quantity.get(),
             unit_price_minor: line.snapshot.price,
             unit_price_stars: line.snapshot.price_stars,

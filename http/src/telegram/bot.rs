@@ -116,6 +116,13 @@ impl Bot {
         self.payments.with_label_values(&[outcome]).inc();
     }
 
+    /// The payments provider's token, when the shop has one: invoices in the shop currency
+    /// need it (Telegram refuses them without), invoices in Stars must not carry it.
+    pub(crate) fn provider_token(&self) -> Option<String> {
+        let token = self.config.payment_provider_token.as_ref()?;
+        Some(token.expose_secret().to_string()).filter(|t| !t.is_empty())
+    }
+
     pub(crate) fn known_user(&self, telegram_id: i64) -> Option<UserId> {
         self.users.get(&telegram_id).map(|u| *u)
     }

@@ -58,6 +58,11 @@ pub enum Action {
     PayStars {
         confirmation: i64,
     },
+    /// Pays the confirmation created by update `confirmation` by card, with delivery: an
+    /// invoice that asks for the shipping address.
+    PayShipped {
+        confirmation: i64,
+    },
     Orders,
     Keys {
         order: OrderId,
@@ -115,6 +120,7 @@ impl Action {
             Action::Checkout => ("o", vec![]),
             Action::Pay { confirmation } => ("P", vec![confirmation]),
             Action::PayStars { confirmation } => ("Z", vec![confirmation]),
+            Action::PayShipped { confirmation } => ("V", vec![confirmation]),
             Action::Orders => ("O", vec![]),
             Action::Keys { order } => ("K", vec![order.get()]),
             Action::Wallet => ("w", vec![]),
@@ -185,6 +191,7 @@ pub fn decode(data: &str) -> Option<Action> {
         ("o", []) => Action::Checkout,
         ("P", [c]) if *c > 0 => Action::Pay { confirmation: *c },
         ("Z", [c]) if *c > 0 => Action::PayStars { confirmation: *c },
+        ("V", [c]) if *c > 0 => Action::PayShipped { confirmation: *c },
         ("O", []) => Action::Orders,
         ("K", [id]) => Action::Keys {
             order: OrderId::new(*id)?,
@@ -293,6 +300,8 @@ mod tests {
                 .prop_map(|confirmation| Action::Pay { confirmation }),
             id.clone()
                 .prop_map(|confirmation| Action::PayStars { confirmation }),
+            id.clone()
+                .prop_map(|confirmation| Action::PayShipped { confirmation }),
             id.clone().prop_map(|i| Action::Watch {
                 id: ProductId::new(i).unwrap()
             }),

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use souk_actors::domain::changes::AuditEntry;
 use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::{OrderId, ProductId};
-use souk_actors::domain::model::{Order, PaymentMethod};
+use souk_actors::domain::model::{Order, PaymentMethod, ProductKind};
 use souk_actors::domain::money::Money;
 use souk_actors::domain::status::OrderStatus;
 use souk_actors::entity::user::GetBalance;
@@ -52,19 +52,25 @@ pub async fn confirm(ctx: &mut Ctx<'_>) -> ApiResult<()> {
         money(total, &currency),
         money(balance, &currency)
     );
-    let mut screen = Screen::text(text).row(vec![button(
-        format!("💳 Pay {} from wallet", money(total, &currency)),
-        Action::Pay {
-            confirmation: ctx.update_id,
-        },
-    )]);
+    let ships = cart.lines.iter().any(|l| l.kind == ProductKind::Physical);
+    let confirmation = ctx.update_id;
+    // Physical goods need an address: with a payments provider the invoice asks for it;
+    // without one, the wallet button says why the bot cannot take the order.
+    let mut screen = match ships && super::shipped::enabled(ctx.bot) {
+        true => Screen::text(text).row(vec![button(
+            format!("📦 Pay {} by card, with delivery", money(total, &currency)),
+            Action::PayShipped { confirmation },
+        )]),
+        false => Screen::text(text).row(vec![button(
+            format!("💳 Pay {} from wallet", money(total, &currency)),
+            Action::Pay { confirmation },
+        )]),
+    };
     // Digital goods priced in Stars may be paid in Stars instead (Telegram's rule for them).
     if let Some(stars) = cart.total_stars.filter(|_| super::stars::enabled(ctx.bot)) {
         screen = screen.row(vec![button(
             format!("⭐ Pay {stars} Stars"),
-            Action::PayStars {
-                confirmation: ctx.update_id,
-            },
+            Action::PayStars { confirmation },
         )]);
     }
     let screen = screen.row(vec![button("⬅ Back to cart", Action::Cart)]);

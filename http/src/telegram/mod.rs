@@ -13,6 +13,7 @@ pub mod checkout;
 pub mod invoice;
 pub mod notify;
 pub mod screens;
+pub mod shipped;
 pub mod shop;
 pub mod stars;
 pub mod update;

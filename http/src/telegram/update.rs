@@ -10,6 +10,7 @@ pub struct Update {
     pub message: Option<Message>,
     pub callback_query: Option<CallbackQuery>,
     pub pre_checkout_query: Option<PreCheckoutQuery>,
+    pub shipping_query: Option<ShippingQuery>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -52,6 +53,37 @@ pub struct PreCheckoutQuery {
     pub currency: String,
     pub total_amount: i64,
     pub invoice_payload: String,
+    /// What the invoice asked the buyer for (name, shipping address).
+    pub order_info: Option<OrderInfo>,
+}
+
+/// Sent for an invoice with `is_flexible` once the buyer gave an address: the shipping
+/// options (and their prices) are the shop's answer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShippingQuery {
+    pub id: String,
+    pub from: User,
+    pub invoice_payload: String,
+    pub shipping_address: TelegramAddress,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OrderInfo {
+    pub name: Option<String>,
+    pub shipping_address: Option<TelegramAddress>,
+}
+
+/// A shipping address as Telegram's invoice takes it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TelegramAddress {
+    pub country_code: String,
+    #[serde(default)]
+    pub state: String,
+    pub city: String,
+    pub street_line1: String,
+    #[serde(default)]
+    pub street_line2: String,
+    pub post_code: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +92,7 @@ pub struct SuccessfulPayment {
     pub total_amount: i64,
     pub invoice_payload: String,
     pub telegram_payment_charge_id: String,
+    pub order_info: Option<OrderInfo>,
 }
 
 /// What an update is, for routing and for the `kind` label of the metrics.
@@ -68,15 +101,17 @@ pub enum Kind {
     Message,
     Callback,
     PreCheckout,
+    Shipping,
     Payment,
     Unsupported,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Message,
         Kind::Callback,
         Kind::PreCheckout,
+        Kind::Shipping,
         Kind::Payment,
         Kind::Unsupported,
     ];
@@ -86,6 +121,7 @@ impl Kind {
             Kind::Message => "message",
             Kind::Callback => "callback_query",
             Kind::PreCheckout => "pre_checkout_query",
+            Kind::Shipping => "shipping_query",
             Kind::Payment => "successful_payment",
             Kind::Unsupported => "unsupported",
         }
@@ -100,6 +136,7 @@ impl Update {
             message: None,
             callback_query: None,
             pre_checkout_query: None,
+            shipping_query: None,
         }
     }
 
@@ -108,6 +145,8 @@ impl Update {
             Kind::Callback
         } else if self.pre_checkout_query.is_some() {
             Kind::PreCheckout
+        } else if self.shipping_query.is_some() {
+            Kind::Shipping
         } else if let Some(m) = &self.message {
             if m.successful_payment.is_some() {
                 Kind::Payment
@@ -126,6 +165,7 @@ impl Update {
         let user = match self.kind() {
             Kind::Callback => self.callback_query.as_ref().map(|c| &c.from),
             Kind::PreCheckout => self.pre_checkout_query.as_ref().map(|q| &q.from),
+            Kind::Shipping => self.shipping_query.as_ref().map(|q| &q.from),
             Kind::Message | Kind::Payment => self.message.as_ref().and_then(|m| m.from.as_ref()),
             Kind::Unsupported => None,
         };

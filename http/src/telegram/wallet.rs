@@ -15,7 +15,6 @@ use super::money;
 use super::screens::{button, clip, Ctx, Screen};
 use super::update::{PreCheckoutQuery, SuccessfulPayment};
 use crate::error::ApiResult;
-use secrecy::ExposeSecret;
 use serde_json::json;
 use souk_actors::domain::changes::AuditEntry;
 use souk_actors::domain::model::WalletTxKind;
@@ -62,10 +61,13 @@ pub async fn wallet(ctx: &mut Ctx<'_>) -> ApiResult<()> {
         ));
     }
     let rate = ctx.bot.config.minor_per_star;
-    let topups = ctx
-        .bot
-        .config
-        .topup_amounts
+    // Without Stars or a payments provider there is nothing to pay a top-up with: no
+    // buttons rather than invoices Telegram refuses.
+    let offered: &[i64] = match rate.is_some() || ctx.bot.provider_token().is_some() {
+        true => &ctx.bot.config.topup_amounts,
+        false => &[],
+    };
+    let topups = offered
         .iter()
         .map(|a| {
             let label = match rate {
@@ -95,7 +97,8 @@ fn charged_in<'a>(ctx: &'a Ctx<'_>) -> &'a str {
 pub const STARS: &str = "XTR";
 
 pub async fn invoice(ctx: &mut Ctx<'_>, amount: i64) -> ApiResult<()> {
-    if !ctx.bot.config.topup_amounts.contains(&amount) {
+    let payable = ctx.bot.config.minor_per_star.is_some() || ctx.bot.provider_token().is_some();
+    if !payable || !ctx.bot.config.topup_amounts.contains(&amount) {
         ctx.stale();
         return Ok(());
     }
@@ -115,13 +118,7 @@ pub async fn invoice(ctx: &mut Ctx<'_>, amount: i64) -> ApiResult<()> {
     // Stars go through Telegram itself: the provider token is empty.
     let provider = match rate {
         Some(_) => String::new(),
-        None => ctx
-            .bot
-            .config
-            .payment_provider_token
-            .as_ref()
-            .map(|t| t.expose_secret().to_string())
-            .unwrap_or_default(),
+        None => ctx.bot.provider_token().unwrap_or_default(),
     };
     ctx.answer(None, false);
     ctx.raw(

@@ -9,7 +9,7 @@
 use super::callback::{decode, Action};
 use super::screens::{deliver, Call, Ctx, Origin};
 use super::update::{Kind, Update};
-use super::{admin, auth, broadcast, checkout, shop, stars, wallet, Bot, Step};
+use super::{admin, auth, broadcast, checkout, shipped, shop, stars, wallet, Bot, Step};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::read_body;
@@ -231,19 +231,30 @@ async fn route(ctx: &mut Ctx<'_>, update: &Update) -> ApiResult<()> {
         };
     }
     if let Some(q) = &update.pre_checkout_query {
-        return match stars::order_of(&q.invoice_payload) {
-            Some(order) => stars::pre_checkout(ctx, q, order).await,
-            None => wallet::pre_checkout(ctx, q).await,
-        };
+        let payload = &q.invoice_payload;
+        if let Some(order) = stars::order_of(payload) {
+            return stars::pre_checkout(ctx, q, order).await;
+        }
+        if let Some(confirmation) = shipped::confirmation_of(payload) {
+            return shipped::pre_checkout(ctx, q, confirmation).await;
+        }
+        return wallet::pre_checkout(ctx, q).await;
+    }
+    if let Some(q) = &update.shipping_query {
+        return shipped::shipping(ctx, q).await;
     }
     let Some(message) = &update.message else {
         return Ok(());
     };
     if let Some(payment) = &message.successful_payment {
-        return match stars::order_of(&payment.invoice_payload) {
-            Some(order) => stars::paid(ctx, payment, order).await,
-            None => wallet::paid(ctx, payment).await,
-        };
+        let payload = &payment.invoice_payload;
+        if let Some(order) = stars::order_of(payload) {
+            return stars::paid(ctx, payment, order).await;
+        }
+        if let Some(confirmation) = shipped::confirmation_of(payload) {
+            return shipped::paid(ctx, payment, confirmation).await;
+        }
+        return wallet::paid(ctx, payment).await;
     }
     match message.text.as_deref() {
         Some(text) => on_text(ctx, text).await,
@@ -320,6 +331,7 @@ async fn on_action(ctx: &mut Ctx<'_>, action: Action) -> ApiResult<()> {
         Action::PayStars { confirmation } => {
             checkout::pay(ctx, confirmation, PaymentMethod::Stars).await
         }
+        Action::PayShipped { confirmation } => shipped::invoice(ctx, confirmation).await,
         Action::Orders => checkout::orders(ctx).await,
         Action::Keys { order } => checkout::keys(ctx, order).await,
         Action::Wallet => wallet::wallet(ctx).await,

@@ -1,0 +1,391 @@
+//! Physical goods in the bot: paid through an invoice in the shop currency (the configured
+//! payments provider) that asks for the buyer's name and shipping address. Telegram sends
+//! the address twice before it charges: in a shipping query (`is_flexible`), answered with
+//! the delivery the one pricing function charges for this cart, or refused with what is
+//! wrong with the address; and in the pre-checkout query, where the order is placed as the
+//! HTTP API places one (`Checkout`, `pending_payment`, its stock held), with that address
+//! validated like the HTTP API's, before Telegram takes any money. The payment then pays
+//! that order once per charge id, through `payments::receive` like any external payment.
+//!
+//! The invoice's payload names only the confirmation it was made from (`ship:<update id>`):
+//! the confirmation's Idempotency-Key places one order however often the query comes, and
+//! every figure is checked against the cart and the order as committed, never the payload.
+
+use super::screens::{clip, Ctx};
+use super::shop::priced_cart;
+use super::update::{PreCheckoutQuery, ShippingQuery, SuccessfulPayment, TelegramAddress};
+use super::{money, Bot};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::IdempotencyKey;
+use crate::idempotency::{decode, keyed, Answer, Keyed};
+use actix_web::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use souk_actors::domain::address::ShippingAddress;
+use souk_actors::domain::changes::{AuditEntry, WriteMeta};
+use souk_actors::domain::ids::OrderId;
+use souk_actors::domain::model::{Order, PaymentMethod};
+use souk_actors::domain::money::Money;
+use souk_actors::domain::payment::{EventOutcome, EventType, PaymentEvent, PaymentTarget};
+use souk_actors::domain::status::OrderStatus;
+use souk_actors::flows::cart::PricedCart;
+use souk_actors::flows::checkout::Checkout;
+use souk_actors::flows::payments;
+use souk_actors::store::{self, ShowItems};
+
+const PAYLOAD_PREFIX: &str = "ship:";
+/// The one delivery option offered: Souk's shipping does not depend on the address.
+const DELIVERY: &str = "standard";
+
+/// Whether the bot can take a card payment with a shipping address.
+pub fn enabled(bot: &Bot) -> bool {
+    bot.provider_token().is_some() && bot.config.api.token.is_some()
+}
+
+/// The confirmation an invoice payload names, if it is one of these invoices.
+pub fn confirmation_of(payload: &str) -> Option<i64> {
+    let id = payload.strip_prefix(PAYLOAD_PREFIX)?;
+    let confirmation: i64 = id.parse().ok().filter(|c| *c > 0)?;
+    // Only the canonical spelling.
+    (confirmation.to_string() == id).then_some(confirmation)
+}
+
+/// The invoice's prices: the goods after any discount and the tax added on top; delivery
+/// comes from the shipping option, so together they are the cart's total.
+fn prices(cart: &PricedCart) -> Vec<Value> {
+    let goods = cart.subtotal_minor.minor() - cart.discount_minor.minor();
+    let mut prices = vec![json!({ "label": "Goods", "amount": goods })];
+    if cart.tax_minor > Money::ZERO {
+        prices.push(json!({ "label": "Tax", "amount": cart.tax_minor.minor() }));
+    }
+    prices
+}
+
+/// The delivery option for this cart, priced by the one pricing function.
+fn delivery(cart: &PricedCart) -> Value {
+    let label = match cart.shipping_minor {
+        Money::ZERO => "Free delivery",
+        _ => "Delivery",
+    };
+    json!({ "id": DELIVERY, "title": label,
+            "prices": [{ "label": label, "amount": cart.shipping_minor.minor() }] })
+}
+
+/// "Pay by card": an invoice for the cart as priced now, asking for name and address.
+pub async fn invoice(ctx: &mut Ctx<'_>, confirmation: i64) -> ApiResult<()> {
+    ctx.state.maintenance.guard(&ctx.caller)?;
+    let Some(provider) = ctx.bot.provider_token() else {
+        ctx.stale();
+        return Ok(());
+    };
+    let cart = priced_cart(ctx).await?;
+    if cart.lines.is_empty() {
+        ctx.answer(Some("Your cart is empty."), true);
+        return super::shop::cart(ctx).await;
+    }
+    let names: Vec<String> = cart
+        .lines
+        .iter()
+        .map(|l| format!("{} × {}", l.quantity, l.name))
+        .collect();
+    ctx.answer(None, false);
+    ctx.raw(
+        "sendInvoice",
+        json!({
+            "chat_id": ctx.chat_id,
+            "title": "Your order",
+            "description": clip(&names.join(", "), 255),
+            "payload": format!("{PAYLOAD_PREFIX}{confirmation}"),
+            "provider_token": provider,
+            "currency": cart.currency,
+            "prices": prices(&cart),
+            "need_name": true,
+            "need_shipping_address": true,
+            "is_flexible": true,
+        }),
+    );
+    Ok(())
+}
+
+/// The address as Souk keeps one, validated like the HTTP API's; `name` is the buyer's.
+fn address_of(name: &str, a: &TelegramAddress) -> Result<ShippingAddress, String> {
+    let line2 = Some(a.street_line2.trim()).filter(|l| !l.is_empty());
+    ShippingAddress::parse(
+        name,
+        &a.street_line1,
+        line2,
+        &a.city,
+        &a.post_code,
+        &a.country_code,
+    )
+    .map_err(|e| ApiError::from(e).message)
+}
+
+/// The shipping query: the delivery this cart pays for, or why the address will not do.
+pub async fn shipping(ctx: &mut Ctx<'_>, q: &ShippingQuery) -> ApiResult<()> {
+    let checked = address_of("buyer", &q.shipping_address);
+    let body = match checked {
+        Err(problem) => json!({ "shipping_query_id": q.id, "ok": false,
+                                "error_message": format!("Please check the address: {problem}") }),
+        Ok(_) => {
+            let cart = priced_cart(ctx).await?;
+            json!({ "shipping_query_id": q.id, "ok": true, "shipping_options": [delivery(&cart)] })
+        }
+    };
+    ctx.raw("answerShippingQuery", body);
+    Ok(())
+}
+
+/// The pre-checkout query: the order is placed now, for the address given, if the cart
+/// still costs what Telegram is about to charge; otherwise the buyer is told why not.
+pub async fn pre_checkout(
+    ctx: &mut Ctx<'_>,
+    q: &PreCheckoutQuery,
+    confirmation: i64,
+) -> ApiResult<()> {
+    let refusal = match place(ctx, q, confirmation).await {
+        Ok(_) => None,
+        Err(Refused(reason)) => Some(reason),
+    };
+    let body = match refusal {
+        None => {
+            ctx.bot.count_payment("approved");
+            json!({ "pre_checkout_query_id": q.id, "ok": true })
+        }
+        Some(reason) => {
+            ctx.bot.count_payment("refused");
+            json!({ "pre_checkout_query_id": q.id, "ok": false, "error_message": clip(&reason, 200) })
+        }
+    };
+    ctx.raw("answerPreCheckoutQuery", body);
+    Ok(())
+}
+
+/// Why a pre-checkout query is refused, in the buyer's words.
+struct Refused(String);
+
+impl From<ApiError> for Refused {
+    fn from(e: ApiError) -> Refused {
+        // A server error is still an answer Telegram needs within its 10 seconds.
+        Refused(match e.status.is_client_error() {
+            true => e.message,
+            false => "The shop cannot take this payment right now. Please try again.".into(),
+        })
+    }
+}
+
+/// The order this invoice places (or placed): `pending_payment`, at the address given,
+/// for exactly what Telegram charges.
+async fn place(ctx: &Ctx<'_>, q: &PreCheckoutQuery, confirmation: i64) -> Result<Order, Refused> {
+    let info = q.order_info.clone().unwrap_or_default();
+    let name = info.name.clone().unwrap_or_default();
+    let Some(address) = info.shipping_address.as_ref() else {
+        return Err(Refused("A shipping address is needed.".into()));
+    };
+    let address = address_of(&name, address).map_err(Refused)?;
+    let state = ctx.state;
+    state.maintenance.guard(&ctx.caller)?;
+    let key = IdempotencyKey(format!("telegram-ship-{confirmation}"));
+    let placed = match stored_order(ctx, &key).await? {
+        Some(order) => order,
+        None => {
+            // The cart must still be the one invoiced: the same currency and total.
+            let cart = priced_cart(ctx).await?;
+            if cart.currency != q.currency || cart.total_minor.minor() != q.total_amount {
+                return Err(Refused(
+                    "Your cart changed since this invoice was made. Please check out again.".into(),
+                ));
+            }
+            match checkout(ctx, IdempotencyKey(key.0.clone()), address.clone()).await? {
+                Keyed::Fresh(answer) => answer.value,
+                // Another delivery of this query placed it meanwhile.
+                Keyed::Replayed(_) => stored_order(ctx, &key).await?.ok_or_else(|| {
+                    Refused("The shop cannot take this payment right now. Please try again.".into())
+                })?,
+            }
+        }
+    };
+    if placed.shipping_address.as_ref() != Some(&address) {
+        return Err(Refused(format!(
+            "This invoice already placed order #{} for another address. Please check out again.",
+            placed.id
+        )));
+    }
+    if placed.status != OrderStatus::PendingPayment {
+        return Err(Refused(format!(
+            "Order #{} is {}.",
+            placed.id, placed.status
+        )));
+    }
+    if placed.total_minor.minor() != q.total_amount || placed.currency != q.currency {
+        return Err(Refused(
+            "Your cart changed since this invoice was made. Please check out again.".into(),
+        ));
+    }
+    Ok(placed)
+}
+
+/// The order a key already placed, read as committed (its status may have moved on); a
+/// checkout the key refused is told again.
+async fn stored_order(ctx: &Ctx<'_>, key: &IdempotencyKey) -> Result<Option<Order>, Refused> {
+    let state = ctx.state;
+    let found = state
+        .bounded(store::idempotency::find(
+            &state.pool,
+            ctx.caller.user,
+            &key.0,
+        ))
+        .await?;
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let order = match decode::<Placed>(&found.answer)? {
+        Ok(placed) => placed.id,
+        Err(refused) => return Err(Refused(refused.message)),
+    };
+    let order = state
+        .bounded(store::get_order(
+            &state.pool,
+            order,
+            Some(ctx.caller.user),
+            ShowItems::No,
+        ))
+        .await?;
+    Ok(Some(order))
+}
+
+/// What a stored checkout answer is read for.
+#[derive(Deserialize)]
+struct Placed {
+    id: OrderId,
+}
+
+/// The checkout of `POST /v1/me/checkout` with an external payment and this address, under
+/// the confirmation's key.
+async fn checkout(
+    ctx: &Ctx<'_>,
+    key: IdempotencyKey,
+    address: ShippingAddress,
+) -> ApiResult<Keyed<Order>> {
+    let state = ctx.state;
+    let caller = ctx.caller;
+    let request_id = format!("telegram-update-{}", ctx.update_id);
+    let actor = caller.audit_name();
+    let audit = AuditEntry {
+        actor: actor.clone(),
+        action: "order.checkout",
+        target: format!("user:{}", caller.user),
+        before: None,
+        after: None,
+        request_id: Some(request_id.clone()),
+    };
+    let hash = Sha256::digest(b"telegram: pay by card with delivery").to_vec();
+    let shop = state.shop.clone();
+    let result = keyed(state, caller, key, hash, &request_id, |draft| async move {
+        let checkout = Checkout {
+            meta: WriteMeta {
+                idempotency: Some(draft),
+                audit: Some(audit),
+            },
+            actor,
+            shipping_address: Some(address),
+            promo: None,
+            payment: PaymentMethod::External,
+        };
+        let order = shop.checkout(caller.user, checkout).await?;
+        Answer::new(StatusCode::CREATED, order)
+    })
+    .await;
+    crate::checkout_outcome::count(&state.metrics.checkouts, result.as_ref().map(Keyed::served));
+    result
+}
+
+/// The payment of such an invoice: the order its pre-checkout query placed is paid once per
+/// charge id. A payment no order is waiting for (it expired meanwhile) goes to the wallet
+/// by the same rule as any late payment, so no money is lost.
+pub async fn paid(
+    ctx: &mut Ctx<'_>,
+    payment: &SuccessfulPayment,
+    confirmation: i64,
+) -> ApiResult<()> {
+    let charge: String = payment
+        .telegram_payment_charge_id
+        .chars()
+        .filter(char::is_ascii_graphic)
+        .take(200)
+        .collect();
+    let key = IdempotencyKey(format!("telegram-ship-{confirmation}"));
+    let order = stored_order(ctx, &key).await.ok().flatten();
+    let target = match &order {
+        Some(order) => PaymentTarget::Order(order.id),
+        None => PaymentTarget::WalletTopup(ctx.caller.user),
+    };
+    let event = PaymentEvent {
+        event_id: format!("telegram:{charge}"),
+        kind: EventType::Succeeded,
+        amount: Money::from_minor(payment.total_amount),
+        currency: clip(&payment.currency, 8),
+        target,
+    };
+    let audit = AuditEntry {
+        actor: "telegram".into(),
+        action: "payment.event",
+        target: match &order {
+            Some(order) => format!("order:{}", order.id),
+            None => format!("user:{}", ctx.caller.user),
+        },
+        before: None,
+        after: None,
+        request_id: Some(format!("telegram-update-{}", ctx.update_id)),
+    };
+    let receipt = payments::receive(&ctx.state.registry, event, audit).await?;
+    let paid = money(payment.total_amount, &payment.currency);
+    let text = match (receipt.outcome, receipt.duplicate, &order) {
+        (_, true, _) => {
+            ctx.bot.count_payment("duplicate");
+            "This payment was already received.".to_string()
+        }
+        (EventOutcome::Applied, false, Some(order)) => {
+            ctx.bot.count_payment("credited");
+            let to = order
+                .shipping_address
+                .as_ref()
+                .map(|a| {
+                    format!(
+                        " It ships to {}, {} {}, {}.",
+                        a.line1, a.postal_code, a.city, a.country
+                    )
+                })
+                .unwrap_or_default();
+            format!("✅ Order #{} is paid: {paid}. Thank you!{to}", order.id)
+        }
+        (EventOutcome::Applied | EventOutcome::CreditedWallet, false, _) => {
+            ctx.bot.count_payment("credited");
+            format!("Your payment of {paid} could not pay an order any more, so it went to your shop wallet. See /wallet.")
+        }
+        (EventOutcome::Rejected | EventOutcome::Noted, false, _) => {
+            ctx.bot.count_payment("rejected");
+            tracing::error!(update_id = ctx.update_id, %charge, reason = ?receipt.reason,
+                "a Telegram card payment does not match its order; nothing was applied");
+            format!("We received a payment we could not match to your order. Please contact support with this id: {charge}")
+        }
+    };
+    ctx.say(&text);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_payloads_name_a_confirmation() {
+        assert_eq!(confirmation_of("ship:42"), Some(42));
+        for payload in [
+            "ship:042", "ship:0", "ship:-1", "ship:", "order:42", "ship:4 2",
+        ] {
+            assert_eq!(confirmation_of(payload), None, "{payload}");
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The Mini App at `/app/` in a real headless Chromium, against a real Souk and Postgres: a
+//! stand-in `Telegram.WebApp` (injected before the page's scripts) carries initData signed
+//! with the bot's token, as Telegram's client would. Screenshots land in `target/mini-app/`.
+
+use crate::browser::Browser;
+use crate::common::TestApp;
+use crate::telegram_harness::{Shop, BOT_TOKEN};
+use fantoccini::actions::InputSource;
+use fantoccini::actions::{MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use fantoccini::Locator;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// Telegram's dark theme, so a screenshot shows the page following `themeParams`.
+fn dark_theme() -> Value {
+    json!({ "bg_color": "#17212b", "text_color": "#f5f5f5", "hint_color": "#708499",
+            "link_color": "#6ab3f3", "button_color": "#5288c1", "button_text_color": "#ffffff",
+            "secondary_bg_color": "#232e3c", "destructive_text_color": "#ec3942" })
+}
+
+/// `initData` as Telegram signs it for `telegram_id`, fresh now.
+fn init_data(telegram_id: i64, first_name: &str, language: &str) -> String {
+    let now = chrono::Utc::now().timestamp().to_string();
+    let user = json!({ "id": telegram_id, "first_name": first_name, "language_code": language });
+    let user = user.to_string();
+    let pairs = [
+        ("auth_date", now.as_str()),
+        ("query_id", "AAHdF6IQ"),
+        ("user", &user),
+    ];
+    souk_http::telegram::auth::sign(&pairs, BOT_TOKEN.as_bytes()).expect("signed initData")
+}
+
+/// The stand-in for telegram-web-app.js: what a page sees inside Telegram, plus a record of
+/// every API call the page makes (`window.__calls`), so a test can count and replay them.
+fn stand_in(init_data: &str, language: &str) -> String {
+    let unsafe_data =
+        json!({ "user": { "id": 1, "first_name": "Mia", "language_code": language } });
+    format!(
+        r#"(() => {{
+  window.__calls = [];
+  const send = window.fetch.bind(window);
+  window.fetch = (url, init = {{}}) => {{
+    window.__calls.push({{ url: String(url), method: init.method || 'GET',
+      headers: init.headers || {{}}, body: init.body || null }});
+    return send(url, init);
+  }};
+  window.Telegram = {{ WebApp: {{
+    initData: {init}, initDataUnsafe: {unsafe_data}, themeParams: {theme},
+    colorScheme: 'dark', platform: 'souk-test', version: '8.0', invoices: [], isReady: false,
+    ready() {{ this.isReady = true; }}, expand() {{}}, onEvent() {{}}, offEvent() {{}},
+    openInvoice(url, callback) {{ this.invoices.push(url); callback('cancelled'); }},
+    BackButton: {{ isVisible: false, show() {{ this.isVisible = true; }},
+      hide() {{ this.isVisible = false; }}, onClick() {{}} }},
+  }} }};
+}})();"#,
+        init = json!(init_data),
+        theme = dark_theme(),
+    )
+}
+
+struct Seeded {
+    user: i64,
+    token: String,
+    product: i64,
+    codes: Vec<String>,
+}
+
+/// Two categories; in "Games" ten products before the one bought (so it is on the second
+/// page), which has a Deluxe sibling; a buyer known by Telegram id with 100.00 in the wallet.
+async fn seed(app: &TestApp, telegram_id: i64) -> Seeded {
+    let games = app.category("Games").await;
+    app.category("Gift cards").await;
+    for n in 1..=10 {
+        let body = json!({ "category_id": games, "name": format!("Arcade Classic {n:02}"),
+                           "kind": "digital", "price_minor": 499 + n });
+        app.create_product(body).await;
+    }
+    let edition = |name: &str, edition: &str, price: i64| {
+        json!({ "category_id": games, "name": name, "kind": "digital", "price_minor": price,
+                "price_stars": price / 40, "group_id": 42, "options": { "edition": edition },
+                "description": "A space trading game. The key activates on Steam." })
+    };
+    let product = app
+        .create_product(edition("Star Quest", "Standard", 1_999))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let deluxe = app
+        .create_product(edition("Star Quest Deluxe", "Deluxe", 2_999))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let codes = crate::common::codes("SQ-7F3K", 3);
+    app.add_stock(product, json!({ "codes": codes })).await;
+    app.add_stock(deluxe, json!({ "codes": ["SQD-0001"] }))
+        .await;
+    app.create_promo(json!({ "code": "WELCOME", "kind": "percent", "value": 10 }))
+        .await;
+    let (s, user) = app
+        .call(
+            Method::POST,
+            "/v1/admin/users",
+            Some(&app.admin()),
+            None,
+            Some(json!({ "display_name": "Mia", "telegram_id": telegram_id })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{user}");
+    let user = user["id"].as_i64().expect("user id");
+    app.credit(user, 10_000).await;
+    Seeded {
+        user,
+        token: app.token(user, "customer"),
+        product,
+        codes,
+    }
+}
+
+async fn open(shop: &Shop, stand_in: &str, at: &str) -> Browser {
+    let browser = Browser::start(stand_in).await;
+    browser.goto(&format!("{}/app/{at}", shop.app.base)).await;
+    browser
+}
+
+async fn signed_in(browser: &Browser) {
+    browser
+        .until(
+            "the signed-in first page",
+            "document.documentElement.dataset.ready === '1'",
+        )
+        .await;
+}
+
+/// The checkouts the page sent, as it sent them.
+async fn checkouts(browser: &Browser) -> Vec<Value> {
+    let calls = browser.js("return window.__calls;", vec![]).await;
+    let calls = calls.as_array().cloned().unwrap_or_default();
+    calls
+        .into_iter()
+        .filter(|c| c["method"] == "POST" && c["url"].as_str() == Some("/v1/me/checkout"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_telegram_buyer_signs_in_browses_pays_from_the_wallet_and_sees_the_key() {
+    let shop = Shop::open().await;
+    let seeded = seed(&shop.app, 6001).await;
+    let browser = open(&shop, &stand_in(&init_data(6001, "Mia", "en"), "en"), "").await;
+    signed_in(&browser).await;
+    let ready = browser.js("return Telegram.WebApp.isReady;", vec![]).await;
+    assert_eq!(ready, json!(true), "the page tells Telegram it is ready");
+    let background = browser
+        .js(
+            "return getComputedStyle(document.body).backgroundColor;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        background, "rgb(23, 33, 43)",
+        "the page follows themeParams"
+    );
+
+    browser.click_text("#categories", "Games").await;
+    let cards = "document.querySelectorAll('#products .card').length";
+    browser
+        .until("the first page", &format!("{cards} === 10"))
+        .await;
+    browser.click_text("#products", "More").await;
+    browser
+        .until("the second page", &format!("{cards} === 12"))
+        .await;
+    browser.click_text("#products", "Star Quest").await;
+    browser
+        .until(
+            "the product page",
+            "document.querySelector('#product-name')",
+        )
+        .await;
+    let page = browser.text("main").await;
+    for shown in [
+        "Star Quest",
+        "$19.99",
+        "3 in stock",
+        "49 ★",
+        "Also available",
+        "Deluxe",
+    ] {
+        assert!(page.contains(shown), "'{shown}' is not on {page:?}");
+    }
+    browser.screenshot("product.png").await;
+
+    browser.click("#add").await;
+    browser
+        .until(
+            "the line in the cart",
+            "document.querySelector('[data-tab=cart]').innerText === 'Cart (1)'",
+        )
+        .await;
+    browser.click("[data-tab=cart]").await;
+    browser
+        .until("the cart", "document.querySelector('#pay-wallet')")
+        .await;
+    let (_, refused) = shop.app.apply_promo(&seeded.token, "GHOST").await;
+    let message = refused["error"]["message"].as_str().expect("a message");
+    type_into(&browser, "#promo", "GHOST").await;
+    browser.click(".promo button").await;
+    browser
+        .until("the refusal", "document.querySelector('#notice').innerText")
+        .await;
+    assert_eq!(browser.text("#notice").await, message);
+    type_into(&browser, "#promo", "WELCOME").await;
+    browser.click(".promo button").await;
+    browser
+        .until(
+            "the code on the cart",
+            "document.querySelector('main').innerText.includes('Promo WELCOME applied')",
+        )
+        .await;
+
+    browser.click("#pay-wallet").await;
+    let key = browser
+        .until(
+            "the delivered key",
+            "document.querySelector('.key')?.innerText",
+        )
+        .await;
+    assert!(
+        seeded
+            .codes
+            .contains(&key.as_str().unwrap_or_default().to_string()),
+        "{key}"
+    );
+    browser.screenshot("order.png").await;
+
+    let orders = format!(
+        "SELECT count(*) FROM orders WHERE user_id = {}",
+        seeded.user
+    );
+    assert_eq!(shop.app.scalar(&orders).await, 1);
+    let (_, list) = shop.app.get("/v1/me/orders", Some(&seeded.token)).await;
+    let order = &list["items"][0];
+    assert_eq!(order["promo_code"], "WELCOME");
+    assert_eq!(order["lines"][0]["delivered_items"][0], key);
+    let total = order["total_minor"].as_i64().expect("a total");
+    assert!(total < 1_999, "the code took its share: {order}");
+    let (_, wallet) = shop.app.get("/v1/me/wallet", Some(&seeded.token)).await;
+    assert_eq!(wallet["balance_minor"], 10_000 - total);
+    browser.click("[data-tab=orders]").await;
+    browser
+        .until(
+            "the orders list",
+            "document.querySelector('#orders .card')?.innerText",
+        )
+        .await;
+    browser.close().await;
+    shop.app.assert_invariants().await;
+}
+
+async fn type_into(browser: &Browser, css: &str, text: &str) {
+    let input = browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .expect("the field");
+    input.clear().await.expect("cleared");
+    input.send_keys(text).await.expect("typed");
+}
+
+#[tokio::test]
+async fn a_crafted_init_data_is_refused_and_the_page_says_so() {
+    let shop = Shop::open().await;
+    // Signed for Mia, then claimed for someone else: the signature no longer holds.
+    let crafted = init_data(6002, "Mia", "en").replace("%22id%22%3A6002", "%22id%22%3A6003");
+    assert!(crafted.contains("6003"), "{crafted}");
+    let (s, refused) = shop
+        .app
+        .call(
+            Method::POST,
+            "/v1/auth/telegram",
+            None,
+            None,
+            Some(json!({ "init_data": crafted })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{refused}");
+    let browser = open(&shop, &stand_in(&crafted, "en"), "").await;
+    browser
+        .until(
+            "the refusal",
+            "document.documentElement.dataset.ready === 'refused'",
+        )
+        .await;
+    assert_eq!(
+        browser.text("#notice").await,
+        refused["error"]["message"].as_str().expect("a message")
+    );
+    assert_eq!(browser.text("main h2").await, "Sign-in failed.");
+    browser.close().await;
+    let users = "SELECT count(*) FROM users WHERE telegram_id IN (6002, 6003)";
+    assert_eq!(shop.app.scalar(users).await, 0, "nobody was signed in");
+}
+
+#[tokio::test]
+async fn a_double_tapped_checkout_makes_one_order_and_a_retry_with_its_key_replays_it() {
+    let shop = Shop::open().await;
+    let seeded = seed(&shop.app, 6004).await;
+    let (s, cart) = shop.app.put_cart(&seeded.token, seeded.product, 1).await;
+    assert_eq!(s, StatusCode::OK, "{cart}");
+    let browser = open(
+        &shop,
+        &stand_in(&init_data(6004, "Mia", "de"), "de"),
+        "#/cart",
+    )
+    .await;
+    browser
+        .until("the cart", "document.querySelector('#pay-wallet')")
+        .await;
+
+    // Two taps as fast as input goes: press, release, press, release, no pause.
+    let button = browser
+        .client
+        .find(Locator::Css("#pay-wallet"))
+        .await
+        .expect("the pay button");
+    let tap = PointerAction::Down {
+        button: MOUSE_BUTTON_LEFT,
+    };
+    let lift = PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    };
+    let taps = MouseActions::new("finger".into())
+        .then(PointerAction::MoveToElement {
+            element: button,
+            duration: None,
+            x: 0,
+            y: 0,
+        })
+        .then(tap.clone())
+        .then(lift.clone())
+        .then(tap)
+        .then(lift);
+    browser
+        .client
+        .perform_actions(taps)
+        .await
+        .expect("two taps");
+    browser
+        .until(
+            "the delivered key",
+            "document.querySelector('.key')?.innerText",
+        )
+        .await;
+
+    let sent = checkouts(&browser).await;
+    assert_eq!(sent.len(), 1, "one request for two taps: {sent:?}");
+    let key = sent[0]["headers"]["Idempotency-Key"]
+        .as_str()
+        .expect("a key");
+    assert_eq!(
+        sent[0]["headers"]["Accept-Language"], "de",
+        "the user's language"
+    );
+    let body = sent[0]["body"].as_str().expect("a body");
+    let orders = format!(
+        "SELECT count(*) FROM orders WHERE user_id = {}",
+        seeded.user
+    );
+    assert_eq!(shop.app.scalar(&orders).await, 1);
+    let order_id: i64 = browser
+        .js("return Number(location.hash.split('/').pop());", vec![])
+        .await
+        .as_i64()
+        .expect("the order page");
+
+    // The page's request, sent again as a client whose answer was lost would send it.
+    let path = "/v1/me/checkout";
+    let (s, replay) = shop
+        .app
+        .raw(Method::POST, path, Some(&seeded.token), Some(key), body)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{replay}");
+    assert_eq!(replay["id"], order_id, "the same order, replayed");
+    assert_eq!(shop.app.scalar(&orders).await, 1);
+    let delivered = format!("SELECT count(*) FROM digital_items WHERE order_id = {order_id}");
+    assert_eq!(shop.app.scalar(&delivered).await, 1);
+    let (_, wallet) = shop.app.get("/v1/me/wallet", Some(&seeded.token)).await;
+    assert_eq!(wallet["balance_minor"], 10_000 - 1_999, "charged once");
+    browser.close().await;
+    shop.app.assert_invariants().await;
+}

@@ -17,13 +17,12 @@
     payStars: (n) => `Pay with ${n} ★`, address: 'Shipping address', name: 'Name',
     line1: 'Address', line2: 'Address (line 2)', city: 'City', postal: 'Postal code',
     country: 'Country (2 letters)', order: (id) => `Order #${id}`, status: 'Status',
-    keys: 'Your keys', noOrders: 'No orders yet.', signIn: 'Sign in', devIntro:
+    keys: 'Your keys', signIn: 'Sign in', devIntro:
       'Outside Telegram: paste a Souk token (souk token --user ID --role customer).',
-    token: 'Token', signedOut: 'Sign-in failed.', retry: 'Try again', signOut: 'Sign out',
+    token: 'Token', signInFailed: 'Sign-in failed.', retry: 'Try again', signOut: 'Sign out',
     offline: 'Souk cannot be reached. Check the connection and try again.',
     failed: (s) => `The request failed (HTTP ${s}).`, paid: 'Paid. Thank you!',
     payCancelled: 'The payment was cancelled.', payFailed: 'The payment failed.',
-    starsOutside: 'Stars can be paid only inside Telegram.', loading: 'Loading…',
   };
   const PAGE = 10; // products per page
   const TOKEN = 'souk.token';
@@ -117,6 +116,7 @@
 
   function language(code) {
     if (/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code || '')) state.lang = code;
+    document.documentElement.lang = state.lang;
   }
 
   // ---- Signing in ----------------------------------------------------------------------
@@ -274,7 +274,9 @@
     const row = (label, minor) => el('tr', null, el('th', null, label), el('td', null, money(minor, c.currency)));
     const physical = pages.some((p) => p.kind === 'physical');
     const address = physical ? addressForm() : null;
-    const stars = pages.every((p) => p.price_stars)
+    // Stars are paid through Telegram's invoice sheet, so they are offered only inside it.
+    const app = tg();
+    const stars = app && app.openInvoice && pages.every((p) => p.price_stars)
       ? c.lines.reduce((sum, l, i) => sum + pages[i].price_stars * l.quantity, 0) : 0;
     const pay = (payment) => () => checkout(payment, address);
     return [el('h2', null, T.cart), el('ul', { class: 'list' }, lines), promo,
@@ -337,7 +339,7 @@
 
   function payStars(order) {
     const app = tg();
-    if (!order.invoice_link || !app || !app.openInvoice) { notice(T.starsOutside); return Promise.resolve(); }
+    if (!order.invoice_link || !app || !app.openInvoice) { notice(T.payFailed, 'error', true); return Promise.resolve(); }
     return new Promise((done) => app.openInvoice(order.invoice_link, (status) => {
       if (status === 'paid') {
         state.starsPaid = order.id;
@@ -425,7 +427,7 @@
       await signIn();
     } catch (e) {
       notice(e.message);
-      show(el('h2', null, T.signedOut), el('button', { type: 'button', onclick: () => location.reload() }, T.retry));
+      show(el('h2', null, T.signInFailed), el('button', { type: 'button', onclick: () => location.reload() }, T.retry));
       document.documentElement.dataset.ready = 'refused';
       return;
     }

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 const MISSING: &str = "the Mini App's browser tests need Chromium and its WebDriver: \
-    apt-get install chromium chromium-driver";
+    apt-get install chromium chromium-driver (elsewhere, SOUK_CHROMIUM and SOUK_CHROMEDRIVER \
+    name the browser and the driver)";
 /// Long enough for a debug build on a busy two-core machine; a failing wait says what it
 /// waited for.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -34,7 +35,11 @@ pub fn artefacts() -> PathBuf {
     dir
 }
 
-fn find(candidates: &[&str]) -> Option<PathBuf> {
+/// `$variable` if set, else the first of `candidates` (absolute, or on PATH) that exists.
+fn find(variable: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(chosen) = std::env::var_os(variable) {
+        return Some(PathBuf::from(chosen));
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     candidates.iter().find_map(|name| {
         let name = Path::new(name);
@@ -75,9 +80,11 @@ impl Browser {
     /// before any script of their own (the stand-in `Telegram.WebApp`).
     pub async fn start(before_page_scripts: &str) -> Browser {
         let turn = ONE_AT_A_TIME.acquire().await.expect("the browser turn");
-        let driver = find(&["chromedriver", "/usr/lib/chromium/chromedriver"]).expect(MISSING);
-        let chromium =
-            find(&["/usr/lib/chromium/chromium", "chromium", "chromium-browser"]).expect(MISSING);
+        let drivers = ["chromedriver", "/usr/lib/chromium/chromedriver"];
+        let driver = find("SOUK_CHROMEDRIVER", &drivers).expect(MISSING);
+        // Debian's /usr/bin/chromium is a shell wrapper; the binary behind it starts faster.
+        let browsers = ["/usr/lib/chromium/chromium", "chromium", "chromium-browser"];
+        let chromium = find("SOUK_CHROMIUM", &browsers).expect(MISSING);
         let port = free_port();
         let log = std::fs::File::create(artefacts().join(format!("chromedriver-{port}.log")))
             .expect("driver log");

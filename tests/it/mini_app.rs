@@ -389,3 +389,38 @@ async fn a_double_tapped_checkout_makes_one_order_and_a_retry_with_its_key_repla
     browser.close().await;
     shop.app.assert_invariants().await;
 }
+
+#[tokio::test]
+async fn outside_telegram_a_pasted_token_signs_in_and_a_bad_one_is_refused() {
+    let shop = Shop::open().await;
+    let games = shop.app.category("Games").await;
+    let body =
+        json!({ "category_id": games, "name": "Solo", "kind": "digital", "price_minor": 100 });
+    shop.app.create_product(body).await;
+    let token = shop.app.customer(9001, 0).await;
+    let (_, refused) = shop.app.get("/v1/me/wallet", Some("not-a-token")).await;
+
+    // No Telegram at all: nothing is injected before the page's scripts.
+    let browser = open(&shop, "", "").await;
+    browser
+        .until("the token form", "document.querySelector('#token')")
+        .await;
+    type_into(&browser, "#token", "not-a-token").await;
+    browser.click("form button").await;
+    browser
+        .until("the refusal", "document.querySelector('#notice').innerText")
+        .await;
+    assert_eq!(
+        browser.text("#notice").await,
+        refused["error"]["message"].as_str().expect("a message")
+    );
+    type_into(&browser, "#token", &token).await;
+    browser.click("form button").await;
+    signed_in(&browser).await;
+    assert!(browser.text("#products").await.contains("Solo"));
+    // The token lasts the tab's session: a reload signs in without asking again.
+    browser.client.refresh().await.expect("reload");
+    signed_in(&browser).await;
+    assert!(browser.text("main").await.contains("Solo"));
+    browser.close().await;
+}

@@ -28,7 +28,7 @@ async fn fetch(
     (status, headers, res.bytes().await.expect("body").to_vec())
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+fn header(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -160,9 +160,9 @@ async fn the_mini_app_page_weight_and_time_to_interactive_are_printed() {
         eprintln!(
             "  {:<48} transfer {:>6} B  body {:>6} B  decoded {:>6} B",
             e["name"].as_str().unwrap_or_default(),
-            e["transfer"],
-            e["encoded"],
-            e["decoded"]
+            e["transfer"].as_i64().unwrap_or(0),
+            e["encoded"].as_i64().unwrap_or(0),
+            e["decoded"].as_i64().unwrap_or(0)
         );
     }
     eprintln!(

@@ -261,7 +261,7 @@
     const lines = c.lines.map((l) => {
       const q = el('input', { type: 'number', min: 1, max: 100, value: l.quantity, 'aria-label': T.quantity });
       q.addEventListener('change', () => change(`/v1/me/cart/items/${l.product_id}`, 'PUT', { quantity: Number(q.value) })());
-      return el('li', { class: 'line' }, el('a', { href: `#/p/${l.product_id}` }, l.name), q,
+      return el('li', { class: 'line edit' }, el('a', { href: `#/p/${l.product_id}` }, l.name), q,
         el('span', { class: 'price' }, money(l.line_total_minor, c.currency)),
         el('button', { class: 'plain', type: 'button', onclick: change(`/v1/me/cart/items/${l.product_id}`, 'DELETE') }, T.remove));
     });
@@ -397,7 +397,10 @@
     try {
       const nodes = match ? await match[1](...match[0].slice(1)) : await home();
       // A slower view must not replace the one the user went on to.
-      if (seq === state.seq) show(nodes);
+      if (seq === state.seq) {
+        show(nodes);
+        $('view').dataset.route = hash; // what is shown, for tests and styles
+      }
     } catch (e) {
       if (e.status === 401 && state.dev) signOut();
       notice(e.message);

@@ -162,6 +162,10 @@ async fn a_telegram_buyer_signs_in_browses_pays_from_the_wallet_and_sees_the_key
     );
 
     browser.click_text("#categories", "Games").await;
+    let shown = "document.querySelector('#view').dataset.route";
+    browser
+        .until("the category", &format!("{shown}?.startsWith('#/c/')"))
+        .await;
     let cards = "document.querySelectorAll('#products .card').length";
     browser
         .until("the first page", &format!("{cards} === 10"))
@@ -217,6 +221,7 @@ async fn a_telegram_buyer_signs_in_browses_pays_from_the_wallet_and_sees_the_key
             "document.querySelector('main').innerText.includes('Promo WELCOME applied')",
         )
         .await;
+    browser.screenshot("cart.png").await;
 
     browser.click("#pay-wallet").await;
     let key = browser

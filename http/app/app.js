@@ -59,8 +59,10 @@
     constructor(message, status, code) { super(message); this.status = status; this.code = code; }
   }
 
-  // One call to the API; any answer but 2xx throws the envelope's message.
-  async function api(method, path, body, headers) {
+  // One call to the API; any answer but 2xx throws the envelope's message. Souk's token
+  // lasts an hour: inside Telegram a 401 signs in again with the same initData (refused
+  // once that is too old) and sends the call once more, with the same Idempotency-Key.
+  async function api(method, path, body, headers, again = true) {
     const init = { method, headers: { Accept: 'application/json', 'Accept-Language': state.lang, ...headers } };
     if (state.token) init.headers.Authorization = `Bearer ${state.token}`;
     if (body !== undefined) {
@@ -72,6 +74,10 @@
     const text = await res.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
+    if (res.status === 401 && again && !state.dev && state.token) {
+      await telegramToken();
+      return api(method, path, body, headers, false);
+    }
     if (!res.ok) {
       const e = (data && data.error) || {};
       throw new ApiError(e.message || T.failed(res.status), res.status, e.code);
@@ -130,13 +136,18 @@
       if (app.onEvent) app.onEvent('themeChanged', () => theme(app.themeParams));
       const user = app.initDataUnsafe && app.initDataUnsafe.user;
       language(user && user.language_code);
-      const r = await api('POST', '/v1/auth/telegram', { init_data: app.initData });
-      state.token = r.token;
+      await telegramToken();
       return;
     }
     language(navigator.language);
     state.dev = true;
     state.token = sessionStorage.getItem(TOKEN);
+  }
+
+  async function telegramToken() {
+    state.token = null;
+    const r = await api('POST', '/v1/auth/telegram', { init_data: tg().initData }, {}, false);
+    state.token = r.token;
   }
 
   function signOut() {

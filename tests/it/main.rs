@@ -28,6 +28,7 @@ mod lifecycle;
 mod load;
 mod metrics;
 mod mini_app;
+mod mini_app_harness;
 mod mini_app_weight;
 mod money_back;
 mod money_model;

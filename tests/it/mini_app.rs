@@ -2,145 +2,13 @@
 //! stand-in `Telegram.WebApp` (injected before the page's scripts) carries initData signed
 //! with the bot's token, as Telegram's client would. Screenshots land in `target/mini-app/`.
 
-use crate::browser::Browser;
-use crate::common::TestApp;
-use crate::telegram_harness::{Shop, BOT_TOKEN};
+use crate::mini_app_harness::{checkouts, init_data, open, seed, signed_in, stand_in, type_into};
+use crate::telegram_harness::Shop;
 use fantoccini::actions::InputSource;
 use fantoccini::actions::{MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use fantoccini::Locator;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-
-/// Telegram's dark theme, so a screenshot shows the page following `themeParams`.
-fn dark_theme() -> Value {
-    json!({ "bg_color": "#17212b", "text_color": "#f5f5f5", "hint_color": "#708499",
-            "link_color": "#6ab3f3", "button_color": "#5288c1", "button_text_color": "#ffffff",
-            "secondary_bg_color": "#232e3c", "destructive_text_color": "#ec3942" })
-}
-
-/// `initData` as Telegram signs it for `telegram_id`, fresh now.
-fn init_data(telegram_id: i64, first_name: &str, language: &str) -> String {
-    let now = chrono::Utc::now().timestamp().to_string();
-    let user = json!({ "id": telegram_id, "first_name": first_name, "language_code": language });
-    let user = user.to_string();
-    let pairs = [
-        ("auth_date", now.as_str()),
-        ("query_id", "AAHdF6IQ"),
-        ("user", &user),
-    ];
-    souk_http::telegram::auth::sign(&pairs, BOT_TOKEN.as_bytes()).expect("signed initData")
-}
-
-/// The stand-in for telegram-web-app.js: what a page sees inside Telegram, plus a record of
-/// every API call the page makes (`window.__calls`), so a test can count and replay them.
-fn stand_in(init_data: &str, language: &str) -> String {
-    let unsafe_data =
-        json!({ "user": { "id": 1, "first_name": "Mia", "language_code": language } });
-    format!(
-        r#"(() => {{
-  window.__calls = [];
-  const send = window.fetch.bind(window);
-  window.fetch = (url, init = {{}}) => {{
-    window.__calls.push({{ url: String(url), method: init.method || 'GET',
-      headers: init.headers || {{}}, body: init.body || null }});
-    return send(url, init);
-  }};
-  window.Telegram = {{ WebApp: {{
-    initData: {init}, initDataUnsafe: {unsafe_data}, themeParams: {theme},
-    colorScheme: 'dark', platform: 'souk-test', version: '8.0', invoices: [], isReady: false,
-    ready() {{ this.isReady = true; }}, expand() {{}}, onEvent() {{}}, offEvent() {{}},
-    openInvoice(url, callback) {{ this.invoices.push(url); callback('cancelled'); }},
-    BackButton: {{ isVisible: false, show() {{ this.isVisible = true; }},
-      hide() {{ this.isVisible = false; }}, onClick() {{}} }},
-  }} }};
-}})();"#,
-        init = json!(init_data),
-        theme = dark_theme(),
-    )
-}
-
-struct Seeded {
-    user: i64,
-    token: String,
-    product: i64,
-    codes: Vec<String>,
-}
-
-/// Two categories; in "Games" ten products before the one bought (so it is on the second
-/// page), which has a Deluxe sibling; a buyer known by Telegram id with 100.00 in the wallet.
-async fn seed(app: &TestApp, telegram_id: i64) -> Seeded {
-    let games = app.category("Games").await;
-    app.category("Gift cards").await;
-    for n in 1..=10 {
-        let body = json!({ "category_id": games, "name": format!("Arcade Classic {n:02}"),
-                           "kind": "digital", "price_minor": 499 + n });
-        app.create_product(body).await;
-    }
-    let edition = |name: &str, edition: &str, price: i64| {
-        json!({ "category_id": games, "name": name, "kind": "digital", "price_minor": price,
-                "price_stars": price / 40, "group_id": 42, "options": { "edition": edition },
-                "description": "A space trading game. The key activates on Steam." })
-    };
-    let product = app
-        .create_product(edition("Star Quest", "Standard", 1_999))
-        .await["id"]
-        .as_i64()
-        .expect("id");
-    let deluxe = app
-        .create_product(edition("Star Quest Deluxe", "Deluxe", 2_999))
-        .await["id"]
-        .as_i64()
-        .expect("id");
-    let codes = crate::common::codes("SQ-7F3K", 3);
-    app.add_stock(product, json!({ "codes": codes })).await;
-    app.add_stock(deluxe, json!({ "codes": ["SQD-0001"] }))
-        .await;
-    app.create_promo(json!({ "code": "WELCOME", "kind": "percent", "value": 10 }))
-        .await;
-    let (s, user) = app
-        .call(
-            Method::POST,
-            "/v1/admin/users",
-            Some(&app.admin()),
-            None,
-            Some(json!({ "display_name": "Mia", "telegram_id": telegram_id })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{user}");
-    let user = user["id"].as_i64().expect("user id");
-    app.credit(user, 10_000).await;
-    Seeded {
-        user,
-        token: app.token(user, "customer"),
-        product,
-        codes,
-    }
-}
-
-async fn open(shop: &Shop, stand_in: &str, at: &str) -> Browser {
-    let browser = Browser::start(stand_in).await;
-    browser.goto(&format!("{}/app/{at}", shop.app.base)).await;
-    browser
-}
-
-async fn signed_in(browser: &Browser) {
-    browser
-        .until(
-            "the signed-in first page",
-            "document.documentElement.dataset.ready === '1'",
-        )
-        .await;
-}
-
-/// The checkouts the page sent, as it sent them.
-async fn checkouts(browser: &Browser) -> Vec<Value> {
-    let calls = browser.js("return window.__calls;", vec![]).await;
-    let calls = calls.as_array().cloned().unwrap_or_default();
-    calls
-        .into_iter()
-        .filter(|c| c["method"] == "POST" && c["url"].as_str() == Some("/v1/me/checkout"))
-        .collect()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn a_telegram_buyer_signs_in_browses_pays_from_the_wallet_and_sees_the_key() {
@@ -194,6 +62,8 @@ async fn a_telegram_buyer_signs_in_browses_pays_from_the_wallet_and_sees_the_key
     }
     browser.screenshot("product.png").await;
 
+    // The page's token ran out: it signs in again with initData and adds the line anyway.
+    browser.js("window.__expire = true;", vec![]).await;
     browser.click("#add").await;
     browser
         .until(
@@ -201,6 +71,8 @@ async fn a_telegram_buyer_signs_in_browses_pays_from_the_wallet_and_sees_the_key
             "document.querySelector('[data-tab=cart]').innerText === 'Cart (1)'",
         )
         .await;
+    let sign_ins = "window.__calls.filter((c) => c.url === '/v1/auth/telegram').length";
+    assert_eq!(browser.js(&format!("return {sign_ins};"), vec![]).await, 2);
     browser.click("[data-tab=cart]").await;
     browser
         .until("the cart", "document.querySelector('#pay-wallet')")
@@ -260,16 +132,6 @@ async fn a_telegram_buyer_signs_in_browses_pays_from_the_wallet_and_sees_the_key
         .await;
     browser.close().await;
     shop.app.assert_invariants().await;
-}
-
-async fn type_into(browser: &Browser, css: &str, text: &str) {
-    let input = browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .expect("the field");
-    input.clear().await.expect("cleared");
-    input.send_keys(text).await.expect("typed");
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 //! `cargo test -p souk --test it mini_app_weight -- --nocapture` shows them.
 
 use crate::browser::Browser;
-use crate::telegram_harness::{Shop, BOT_TOKEN};
+use crate::mini_app_harness::{init_data, stand_in};
+use crate::telegram_harness::Shop;
 use reqwest::header::{self, HeaderMap};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -114,18 +115,7 @@ async fn the_mini_app_page_weight_and_time_to_interactive_are_printed() {
         let codes = crate::common::codes(&format!("G{n}"), 2);
         app.add_stock(id, json!({ "codes": codes })).await;
     }
-    let now = chrono::Utc::now().timestamp().to_string();
-    let user = json!({ "id": 6010, "first_name": "Mia", "language_code": "en" }).to_string();
-    let signed = souk_http::telegram::auth::sign(
-        &[("auth_date", now.as_str()), ("user", &user)],
-        BOT_TOKEN.as_bytes(),
-    )
-    .expect("signed");
-    let stand_in = format!(
-        "window.Telegram = {{ WebApp: {{ initData: {}, initDataUnsafe: {{ user: {user} }}, \
-         themeParams: {{}}, ready() {{}}, expand() {{}}, onEvent() {{}} }} }};",
-        json!(signed)
-    );
+    let stand_in = stand_in(&init_data(6010, "Mia", "en"), "en");
     let browser = Browser::start(&stand_in).await;
     browser.goto(&format!("{}/app/", app.base)).await;
     browser

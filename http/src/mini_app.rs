@@ -93,7 +93,7 @@ async fn page(req: HttpRequest) -> HttpResponse {
 }
 
 async fn asset(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let asset: &Asset = match req.match_info().get("asset") {
+    let asset: &'static Asset = match req.match_info().get("asset") {
         Some("app.js") => &SCRIPT,
         Some("app.css") => &STYLE,
         _ => {
@@ -115,7 +115,8 @@ async fn asset(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     ))
 }
 
-fn serve(req: &HttpRequest, asset: &Asset, cache: &'static str) -> HttpResponse {
+/// Answers with `asset` (static, so its bytes are sent without a copy) or a 304.
+fn serve(req: &HttpRequest, asset: &'static Asset, cache: &'static str) -> HttpResponse {
     let gzipped = accepts_gzip(req.headers()) && !asset.gzip.is_empty();
     // Each encoding is its own representation, so each has its own strong validator.
     let etag = if gzipped {
@@ -145,9 +146,9 @@ fn serve(req: &HttpRequest, asset: &Asset, cache: &'static str) -> HttpResponse 
     res.insert_header((header::CONTENT_TYPE, asset.content_type));
     if gzipped {
         res.insert_header((header::CONTENT_ENCODING, "gzip"));
-        res.body(asset.gzip.clone())
+        res.body(asset.gzip.as_slice())
     } else {
-        res.body(asset.plain.clone())
+        res.body(asset.plain.as_slice())
     }
 }
 

@@ -28,6 +28,7 @@ async fn a_telegram_buyer_signs_in_browses_pays_from_the_wallet_and_sees_the_key
         background, "rgb(23, 33, 43)",
         "the page follows themeParams"
     );
+    browser.screenshot("home.png").await;
 
     browser.click_text("#categories", "Games").await;
     let shown = "document.querySelector('#view').dataset.route";

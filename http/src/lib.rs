@@ -9,6 +9,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
+pub mod mini_app;
 pub mod openapi;
 pub mod routes;
 pub mod schema;
@@ -26,6 +27,7 @@ pub use state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics", web::get().to(routes::metrics::render))
         .configure(cluster::configure)
+        .configure(mini_app::configure)
         .service(
             web::scope("/v1")
                 .configure(routes::configure)

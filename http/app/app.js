@@ -14,7 +14,7 @@
     apply: 'Apply', promoOn: (c) => `Promo ${c} applied`, subtotal: 'Subtotal',
     discount: 'Discount', shipping: 'Shipping', tax: 'Tax', total: 'Total',
     balance: (m) => `Wallet balance: ${m}`, payWallet: 'Pay from wallet',
-    payStars: (n) => `Pay with ${n} ★`, address: 'Shipping address', name: 'Name',
+    payStars: (n) => `Pay with ${n} ★`, inStars: 'In Stars', address: 'Shipping address', name: 'Name',
     line1: 'Address', line2: 'Address (line 2)', city: 'City', postal: 'Postal code',
     country: 'Country (2 letters)', order: (id) => `Order #${id}`, status: 'Status',
     keys: 'Your keys', signIn: 'Sign in', devIntro:
@@ -31,7 +31,6 @@
   const tg = () => (window.Telegram && window.Telegram.WebApp) || null;
   const state = { token: null, lang: 'en', dev: false, cart: null, busy: false, ready: false,
     seq: 0, keep: false, starsPaid: null };
-  const products = new Map(); // product pages seen, for Stars prices and kinds in the cart
 
   function el(tag, attrs, ...kids) {
     const node = document.createElement(tag);
@@ -218,7 +217,6 @@
 
   async function product(id) {
     const p = await api('GET', `/v1/products/${id}`);
-    products.set(p.id, p);
     const inCart = () => ((state.cart && state.cart.lines.find((l) => l.product_id === p.id)) || { quantity: 0 }).quantity;
     const room = Math.min(100 - inCart(), p.stock_available);
     const qty = el('input', { id: 'qty', type: 'number', min: 1, max: Math.max(room, 1), value: 1,
@@ -256,16 +254,10 @@
     $('tabs').querySelector('[data-tab=cart]').textContent = n ? `${T.cart} (${n})` : T.cart;
   }
 
-  async function known(id) {
-    if (!products.has(id)) products.set(id, await api('GET', `/v1/products/${id}`));
-    return products.get(id);
-  }
-
   async function cart() {
     const [c, wallet] = await Promise.all([api('GET', '/v1/me/cart'), api('GET', '/v1/me/wallet')]);
     setCart(c);
     if (!c.lines.length) return [el('h2', null, T.cart), el('p', { class: 'hint' }, T.empty)];
-    const pages = await Promise.all(c.lines.map((l) => known(l.product_id)));
     const change = (path, method, body) => async () => {
       try { setCart(await api(method, path, body)); await route(); } catch (e) { notice(e.message); }
     };
@@ -283,12 +275,12 @@
       : el('form', { class: 'promo', onsubmit: (e) => { e.preventDefault(); change('/v1/me/cart/promo', 'POST', { code: code.value.trim() })(); } },
         code, el('button', { type: 'submit' }, T.apply));
     const row = (label, minor) => el('tr', null, el('th', null, label), el('td', null, money(minor, c.currency)));
-    const physical = pages.some((p) => p.kind === 'physical');
+    const physical = c.lines.some((l) => l.kind === 'physical');
     const address = physical ? addressForm() : null;
-    // Stars are paid through Telegram's invoice sheet, so they are offered only inside it.
+    // Stars are paid through Telegram's invoice sheet, so they are offered only inside it;
+    // the cart says what it costs in Stars (promo included) when it can be paid in them.
     const app = tg();
-    const stars = app && app.openInvoice && pages.every((p) => p.price_stars)
-      ? c.lines.reduce((sum, l, i) => sum + pages[i].price_stars * l.quantity, 0) : 0;
+    const stars = app && app.openInvoice && c.total_stars ? c.total_stars : 0;
     const pay = (payment) => () => checkout(payment, address);
     return [el('h2', null, T.cart), el('ul', { class: 'list' }, lines), promo,
       c.promo_refusal && el('p', { class: 'hint' }, c.promo_refusal.message),
@@ -387,7 +379,8 @@
         l.delivered_items && l.delivered_items.length ? el('div', { class: 'keys' }, el('h3', null, T.keys),
           l.delivered_items.map((k) => el('code', { class: 'key' }, k))) : null))),
       el('table', { class: 'totals' }, row(T.subtotal, o.subtotal_minor),
-        o.discount_minor ? row(T.discount, -o.discount_minor) : null, row(T.total, o.total_minor))];
+        o.discount_minor ? row(T.discount, -o.discount_minor) : null, row(T.total, o.total_minor),
+        o.total_stars ? el('tr', null, el('th', null, T.inStars), el('td', { id: 'order-stars' }, `${o.total_stars} ★`)) : null)];
   }
 
   // ---- Routing -------------------------------------------------------------------------

@@ -292,3 +292,77 @@ async fn outside_telegram_a_pasted_token_signs_in_and_a_bad_one_is_refused() {
     assert!(browser.text("main").await.contains("Solo"));
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_buyer_pays_in_stars_through_telegrams_invoice_and_sees_the_key() {
+    let shop = Shop::open_with(|s| s.telegram.stars = true).await;
+    let seeded = seed(&shop.app, 6101).await;
+    // Telegram's invoice sheet stays open until the test has paid through the bot.
+    let stand_in = stand_in(&init_data(6101, "Mia", "en"), "en").replace(
+        "callback('cancelled');",
+        "window.__invoiceClosed = callback;",
+    );
+    let browser = open(&shop, &stand_in, &format!("#/p/{}", seeded.product)).await;
+    signed_in(&browser).await;
+    browser
+        .until("the product page", "document.querySelector('#add')")
+        .await;
+    browser.click("#add").await;
+    browser
+        .until(
+            "the line in the cart",
+            "document.querySelector('[data-tab=cart]').innerText === 'Cart (1)'",
+        )
+        .await;
+    browser.click("[data-tab=cart]").await;
+    browser
+        .until("the Stars button", "document.querySelector('#pay-stars')")
+        .await;
+    assert!(browser.text("#pay-stars").await.contains("49"));
+    browser.click("#pay-stars").await;
+    let link = browser
+        .until("the invoice", "Telegram.WebApp.invoices[0]")
+        .await;
+    assert!(
+        link.as_str()
+            .unwrap_or_default()
+            .starts_with("https://t.me/"),
+        "{link}"
+    );
+
+    // Telegram tells the bot, which pays the order; then the sheet closes as paid.
+    let (_, orders) = shop.app.get("/v1/me/orders", Some(&seeded.token)).await;
+    let order = &orders["items"][0];
+    assert_eq!(order["payment"], "stars", "{order}");
+    assert_eq!(order["total_stars"], 49, "{order}");
+    let payload = format!("order:{}", order["id"]);
+    let from = json!({ "id": 6101, "first_name": "Mia" });
+    let query = json!({ "update_id": shop.update_id(), "pre_checkout_query": {
+        "id": "pcq-mini", "from": from, "currency": "XTR", "total_amount": 49,
+        "invoice_payload": payload } });
+    assert_eq!(shop.post(&query).await, StatusCode::OK);
+    let approved = shop.api.of("answerPreCheckoutQuery");
+    assert_eq!(approved[0].body["ok"], true, "{:?}", approved[0].body);
+    let paid = json!({ "update_id": shop.update_id(), "message": { "message_id": 5,
+        "from": from, "chat": { "id": 6101 }, "successful_payment": { "currency": "XTR",
+        "total_amount": 49, "invoice_payload": payload, "telegram_payment_charge_id": "stxMini1",
+        "provider_payment_charge_id": "" } } });
+    assert_eq!(shop.post(&paid).await, StatusCode::OK);
+    browser.js("window.__invoiceClosed('paid');", vec![]).await;
+    let key = browser
+        .until(
+            "the delivered key",
+            "document.querySelector('.key')?.innerText",
+        )
+        .await;
+    assert!(
+        seeded
+            .codes
+            .contains(&key.as_str().unwrap_or_default().to_string()),
+        "{key}"
+    );
+    assert_eq!(browser.text("#order-stars").await, "49 ★");
+    browser.screenshot("stars-order.png").await;
+    browser.close().await;
+    shop.app.assert_invariants().await;
+}

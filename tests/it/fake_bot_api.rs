@@ -192,6 +192,7 @@ async fn answer(
         let mut inner = inner.lock().unwrap();
         inner.next_message_id += 1;
         let message_id = body["message_id"].as_i64().unwrap_or(inner.next_message_id);
+        record(&method, &body);
         inner.calls.push(Call {
             method: method.clone(),
             body: body.clone(),
@@ -392,4 +393,26 @@ fn invalid(method: &str, body: &Value) -> Option<String> {
         }
     }
     None
+}
+
+/// Appends a call to the file `SOUK_BOT_API_LOG` names (when set), one JSON object per line,
+/// for `tests/bot_api/check.py` to check against aiogram's models of the Bot API. One lock
+/// for the whole test binary, so lines from concurrent tests never interleave.
+fn record(method: &str, body: &Value) {
+    static LOG: std::sync::OnceLock<Option<Mutex<std::fs::File>>> = std::sync::OnceLock::new();
+    let log = LOG.get_or_init(|| {
+        let path = std::env::var_os("SOUK_BOT_API_LOG")?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("SOUK_BOT_API_LOG {path:?}: {e}"));
+        Some(Mutex::new(file))
+    });
+    if let Some(file) = log {
+        use std::io::Write;
+        let line = json!({ "method": method, "body": body }).to_string();
+        let mut file = file.lock().unwrap();
+        writeln!(file, "{line}").expect("a Bot API call recorded");
+    }
 }

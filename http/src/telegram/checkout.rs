@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use souk_actors::domain::address::ShippingAddress;
 use souk_actors::domain::changes::AuditEntry;
 use souk_actors::domain::changes::WriteMeta;
 use souk_actors::domain::ids::{OrderId, ProductId};
@@ -81,10 +82,6 @@ pub async fn confirm(ctx: &mut Ctx<'_>) -> ApiResult<()> {
 
 pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64, payment: PaymentMethod) -> ApiResult<()> {
     let result = run(ctx, confirmation, payment).await;
-    checkout_outcome::count(
-        &ctx.state.metrics.checkouts,
-        result.as_ref().map(Keyed::served),
-    );
     let refusal = match result {
         Ok(Keyed::Fresh(answer)) if payment == PaymentMethod::Stars => {
             return invoice(ctx, &answer.value);
@@ -262,57 +259,86 @@ async fn tell(ctx: &Ctx<'_>, refusal: Refusal) -> String {
     }
 }
 
-/// The checkout of `POST /v1/me/checkout`, keyed by the confirmation: the order placed now,
-/// or the key's stored answer (an order or a refusal); a refusal made now is an `Err`.
+/// The checkout of a confirmation's button: its key, and what it pays with.
 async fn run(ctx: &Ctx<'_>, confirmation: i64, payment: PaymentMethod) -> ApiResult<Keyed<Order>> {
-    let state = ctx.state;
-    state.maintenance.guard(&ctx.caller)?;
-    let caller = ctx.caller;
-    let request_id = format!("telegram-update-{}", ctx.update_id);
-    let actor = caller.audit_name();
-    let audit = AuditEntry {
-        actor: actor.clone(),
-        action: "order.checkout",
-        target: format!("user:{}", caller.user),
-        before: None,
-        after: None,
-        request_id: Some(request_id.clone()),
-    };
     // Each button of a confirmation has its own key: a second press of either replays it.
-    let (key, hash) = match payment {
+    let (key, request): (_, &[u8]) = match payment {
         PaymentMethod::Stars => (
             format!("telegram-stars-{confirmation}"),
-            Sha256::digest(b"telegram: pay in stars"),
+            b"telegram: pay in stars",
         ),
         PaymentMethod::Wallet | PaymentMethod::External => (
             format!("telegram-checkout-{confirmation}"),
-            Sha256::digest(b"telegram: pay from wallet"),
+            b"telegram: pay from wallet",
         ),
     };
-    let (key, hash) = (IdempotencyKey(key), hash.to_vec());
-    let shop = state.shop.clone();
-    let stars = super::stars::require_enabled(ctx.bot);
-    keyed(state, caller, key, hash, &request_id, |draft| async move {
-        if payment == PaymentMethod::Stars {
-            stars?;
-        }
-        let meta = WriteMeta {
-            idempotency: Some(draft),
-            audit: Some(audit),
+    let allowed = match payment {
+        PaymentMethod::Stars => super::stars::require_enabled(ctx.bot),
+        PaymentMethod::Wallet | PaymentMethod::External => Ok(()),
+    };
+    // The bot's wallet button takes no address: a cart with physical goods is refused with
+    // the reason (checkout needs a shipping_address); the promo on the cart, if any, applies.
+    let placing = Placing {
+        key,
+        request,
+        payment,
+        shipping_address: None,
+        allowed,
+    };
+    place(ctx, placing).await
+}
+
+/// A checkout the bot places, the same as `POST /v1/me/checkout`'s.
+pub(super) struct Placing {
+    /// The Idempotency-Key, from the message the buyer pressed.
+    pub key: String,
+    /// What the key's request is, for the key's request hash.
+    pub request: &'static [u8],
+    pub payment: PaymentMethod,
+    pub shipping_address: Option<ShippingAddress>,
+    /// A refusal decided before the checkout, kept under the key like any other.
+    pub allowed: ApiResult<()>,
+}
+
+/// Places a checkout under its key: the order placed now, or the key's stored answer (an
+/// order or a refusal); a refusal made now is an `Err`. Counted like the HTTP API's.
+pub(super) async fn place(ctx: &Ctx<'_>, p: Placing) -> ApiResult<Keyed<Order>> {
+    let state = ctx.state;
+    let result = async {
+        state.maintenance.guard(&ctx.caller)?;
+        let caller = ctx.caller;
+        let request_id = format!("telegram-update-{}", ctx.update_id);
+        let actor = caller.audit_name();
+        let audit = AuditEntry {
+            actor: actor.clone(),
+            action: "order.checkout",
+            target: format!("user:{}", caller.user),
+            before: None,
+            after: None,
+            request_id: Some(request_id.clone()),
         };
-        // The bot takes no address: a cart with physical goods is refused with the reason
-        // (checkout needs a shipping_address), and the promo on the cart, if any, applies.
-        let checkout = Checkout {
-            meta,
-            actor,
-            shipping_address: None,
-            promo: None,
-            payment,
-        };
-        let order = shop.checkout(caller.user, checkout).await?;
-        Answer::new(StatusCode::CREATED, order)
-    })
-    .await
+        let (key, hash) = (IdempotencyKey(p.key), Sha256::digest(p.request).to_vec());
+        let shop = state.shop.clone();
+        keyed(state, caller, key, hash, &request_id, |draft| async move {
+            p.allowed?;
+            let checkout = Checkout {
+                meta: WriteMeta {
+                    idempotency: Some(draft),
+                    audit: Some(audit),
+                },
+                actor,
+                shipping_address: p.shipping_address,
+                promo: None,
+                payment: p.payment,
+            };
+            let order = shop.checkout(caller.user, checkout).await?;
+            Answer::new(StatusCode::CREATED, order)
+        })
+        .await
+    }
+    .await;
+    checkout_outcome::count(&state.metrics.checkouts, result.as_ref().map(Keyed::served));
+    result
 }
 
 /// The delivered keys of an order, as one chat message (none if it has none).

@@ -12,6 +12,7 @@ pub mod callback;
 pub mod checkout;
 pub mod invoice;
 pub mod notify;
+pub mod payments;
 pub mod screens;
 pub mod shipped;
 pub mod shop;

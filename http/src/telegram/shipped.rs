@@ -11,27 +11,25 @@
 //! the confirmation's Idempotency-Key places one order however often the query comes, and
 //! every figure is checked against the cart and the order as committed, never the payload.
 
+use super::checkout::{self, Placing};
+use super::payments;
 use super::screens::{clip, Ctx};
 use super::shop::priced_cart;
 use super::update::{PreCheckoutQuery, ShippingQuery, SuccessfulPayment, TelegramAddress};
 use super::{money, Bot};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::IdempotencyKey;
-use crate::idempotency::{decode, keyed, Answer, Keyed};
-use actix_web::http::StatusCode;
+use crate::idempotency::{decode, Keyed};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use souk_actors::domain::address::ShippingAddress;
-use souk_actors::domain::changes::{AuditEntry, WriteMeta};
 use souk_actors::domain::ids::OrderId;
 use souk_actors::domain::model::{Order, PaymentMethod};
 use souk_actors::domain::money::Money;
-use souk_actors::domain::payment::{EventOutcome, EventType, PaymentEvent, PaymentTarget};
+use souk_actors::domain::payment::{EventOutcome, PaymentTarget};
 use souk_actors::domain::status::OrderStatus;
+use souk_actors::flows;
 use souk_actors::flows::cart::PricedCart;
-use souk_actors::flows::checkout::Checkout;
-use souk_actors::flows::payments;
 use souk_actors::store::{self, ShowItems};
 
 const PAYLOAD_PREFIX: &str = "ship:";
@@ -148,17 +146,7 @@ pub async fn pre_checkout(
         Ok(_) => None,
         Err(Refused(reason)) => Some(reason),
     };
-    let body = match refusal {
-        None => {
-            ctx.bot.count_payment("approved");
-            json!({ "pre_checkout_query_id": q.id, "ok": true })
-        }
-        Some(reason) => {
-            ctx.bot.count_payment("refused");
-            json!({ "pre_checkout_query_id": q.id, "ok": false, "error_message": clip(&reason, 200) })
-        }
-    };
-    ctx.raw("answerPreCheckoutQuery", body);
+    payments::answer_pre_checkout(ctx, &q.id, refusal.as_deref());
     Ok(())
 }
 
@@ -197,7 +185,14 @@ async fn place(ctx: &Ctx<'_>, q: &PreCheckoutQuery, confirmation: i64) -> Result
                     "Your cart changed since this invoice was made. Please check out again.".into(),
                 ));
             }
-            match checkout(ctx, IdempotencyKey(key.0.clone()), address.clone()).await? {
+            let placing = Placing {
+                key: key.0.clone(),
+                request: b"telegram: pay by card with delivery",
+                payment: PaymentMethod::External,
+                shipping_address: Some(address.clone()),
+                allowed: Ok(()),
+            };
+            match checkout::place(ctx, placing).await? {
                 Keyed::Fresh(answer) => answer.value,
                 // Another delivery of this query placed it meanwhile.
                 Keyed::Replayed(_) => stored_order(ctx, &key).await?.ok_or_else(|| {
@@ -261,46 +256,6 @@ struct Placed {
     id: OrderId,
 }
 
-/// The checkout of `POST /v1/me/checkout` with an external payment and this address, under
-/// the confirmation's key.
-async fn checkout(
-    ctx: &Ctx<'_>,
-    key: IdempotencyKey,
-    address: ShippingAddress,
-) -> ApiResult<Keyed<Order>> {
-    let state = ctx.state;
-    let caller = ctx.caller;
-    let request_id = format!("telegram-update-{}", ctx.update_id);
-    let actor = caller.audit_name();
-    let audit = AuditEntry {
-        actor: actor.clone(),
-        action: "order.checkout",
-        target: format!("user:{}", caller.user),
-        before: None,
-        after: None,
-        request_id: Some(request_id.clone()),
-    };
-    let hash = Sha256::digest(b"telegram: pay by card with delivery").to_vec();
-    let shop = state.shop.clone();
-    let result = keyed(state, caller, key, hash, &request_id, |draft| async move {
-        let checkout = Checkout {
-            meta: WriteMeta {
-                idempotency: Some(draft),
-                audit: Some(audit),
-            },
-            actor,
-            shipping_address: Some(address),
-            promo: None,
-            payment: PaymentMethod::External,
-        };
-        let order = shop.checkout(caller.user, checkout).await?;
-        Answer::new(StatusCode::CREATED, order)
-    })
-    .await;
-    crate::checkout_outcome::count(&state.metrics.checkouts, result.as_ref().map(Keyed::served));
-    result
-}
-
 /// The payment of such an invoice: the order its pre-checkout query placed is paid once per
 /// charge id. A payment no order is waiting for (it expired meanwhile) goes to the wallet
 /// by the same rule as any late payment, so no money is lost.
@@ -309,37 +264,23 @@ pub async fn paid(
     payment: &SuccessfulPayment,
     confirmation: i64,
 ) -> ApiResult<()> {
-    let charge: String = payment
-        .telegram_payment_charge_id
-        .chars()
-        .filter(char::is_ascii_graphic)
-        .take(200)
-        .collect();
+    let charge = payments::charge_id(payment);
     let key = IdempotencyKey(format!("telegram-ship-{confirmation}"));
     let order = stored_order(ctx, &key).await.ok().flatten();
-    let target = match &order {
-        Some(order) => PaymentTarget::Order(order.id),
-        None => PaymentTarget::WalletTopup(ctx.caller.user),
+    let (target, about) = match &order {
+        Some(order) => (
+            PaymentTarget::Order(order.id),
+            format!("order:{}", order.id),
+        ),
+        None => (
+            PaymentTarget::WalletTopup(ctx.caller.user),
+            format!("user:{}", ctx.caller.user),
+        ),
     };
-    let event = PaymentEvent {
-        event_id: format!("telegram:{charge}"),
-        kind: EventType::Succeeded,
-        amount: Money::from_minor(payment.total_amount),
-        currency: clip(&payment.currency, 8),
-        target,
-    };
-    let audit = AuditEntry {
-        actor: "telegram".into(),
-        action: "payment.event",
-        target: match &order {
-            Some(order) => format!("order:{}", order.id),
-            None => format!("user:{}", ctx.caller.user),
-        },
-        before: None,
-        after: None,
-        request_id: Some(format!("telegram-update-{}", ctx.update_id)),
-    };
-    let receipt = payments::receive(&ctx.state.registry, event, audit).await?;
+    let currency = clip(&payment.currency, 8);
+    let event = payments::event(&charge, payment.total_amount, currency, target);
+    let audit = payments::audit(ctx, about);
+    let receipt = flows::payments::receive(&ctx.state.registry, event, audit).await?;
     let paid = money(payment.total_amount, &payment.currency);
     let text = match (receipt.outcome, receipt.duplicate, &order) {
         (_, true, _) => {

@@ -9,6 +9,7 @@
 //! (`store::star_refunds`).
 
 use super::checkout::send_keys;
+use super::payments;
 use super::screens::{clip, Ctx};
 use super::update::{PreCheckoutQuery, SuccessfulPayment};
 use super::Bot;
@@ -21,11 +22,10 @@ use serde_json::{json, Value};
 use souk_actors::domain::changes::{AuditEntry, WriteMeta};
 use souk_actors::domain::ids::OrderId;
 use souk_actors::domain::model::{Order, PaymentMethod};
-use souk_actors::domain::money::Money;
-use souk_actors::domain::payment::{EventOutcome, EventType, PaymentEvent, PaymentTarget};
+use souk_actors::domain::payment::{EventOutcome, PaymentTarget};
 use souk_actors::domain::stars::{StarsRefusal, XTR};
 use souk_actors::domain::status::OrderStatus;
-use souk_actors::flows::payments;
+use souk_actors::flows;
 use souk_actors::flows::refunds::RefundedInStars;
 use souk_actors::store::star_refunds::{self, Claim, StarRefund, StarRefundState};
 use souk_actors::store::{self, ShowItems};
@@ -200,17 +200,7 @@ pub async fn pre_checkout(
             .is_err()
             .then_some("The shop is under maintenance; payments are paused. Try again soon.")
     });
-    let body = match refusal {
-        None => {
-            ctx.bot.count_payment("approved");
-            json!({ "pre_checkout_query_id": q.id, "ok": true })
-        }
-        Some(reason) => {
-            ctx.bot.count_payment("refused");
-            json!({ "pre_checkout_query_id": q.id, "ok": false, "error_message": reason })
-        }
-    };
-    ctx.raw("answerPreCheckoutQuery", body);
+    payments::answer_pre_checkout(ctx, &q.id, refusal);
     Ok(())
 }
 
@@ -218,29 +208,12 @@ pub async fn pre_checkout(
 /// keys are sent; one that arrives for an order no longer payable credits the order's price
 /// to the wallet (money is never lost, P4), and one that does not match is recorded.
 pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment, order: OrderId) -> ApiResult<()> {
-    // Stored and shown as given, so only what Telegram's ids are made of is kept.
-    let charge: String = payment
-        .telegram_payment_charge_id
-        .chars()
-        .filter(char::is_ascii_graphic)
-        .take(200)
-        .collect();
-    let event = PaymentEvent {
-        event_id: format!("telegram:{charge}"),
-        kind: EventType::Succeeded,
-        amount: Money::from_minor(payment.total_amount),
-        currency: clip(&payment.currency, 8),
-        target: PaymentTarget::Order(order),
-    };
-    let audit = AuditEntry {
-        actor: "telegram".into(),
-        action: "payment.event",
-        target: format!("order:{order}"),
-        before: None,
-        after: None,
-        request_id: Some(format!("telegram-update-{}", ctx.update_id)),
-    };
-    let receipt = payments::receive(&ctx.state.registry, event, audit).await?;
+    let charge = payments::charge_id(payment);
+    let currency = clip(&payment.currency, 8);
+    let target = PaymentTarget::Order(order);
+    let event = payments::event(&charge, payment.total_amount, currency, target);
+    let audit = payments::audit(ctx, format!("order:{order}"));
+    let receipt = flows::payments::receive(&ctx.state.registry, event, audit).await?;
     let text = match (receipt.outcome, receipt.duplicate) {
         (_, true) => {
             ctx.bot.count_payment("duplicate");

@@ -12,19 +12,16 @@
 use super::callback::Action;
 use super::invoice::{self, Claim, Invoice, Mismatch};
 use super::money;
+use super::payments;
 use super::screens::{button, clip, Ctx, Screen};
 use super::update::{PreCheckoutQuery, SuccessfulPayment};
 use crate::error::ApiResult;
 use serde_json::json;
-use souk_actors::domain::changes::AuditEntry;
 use souk_actors::domain::model::WalletTxKind;
-use souk_actors::domain::money::Money;
 use souk_actors::domain::payment::EventOutcome;
-use souk_actors::domain::payment::EventType;
-use souk_actors::domain::payment::PaymentEvent;
 use souk_actors::domain::payment::PaymentTarget;
 use souk_actors::entity::user::GetBalance;
-use souk_actors::flows::payments::{self};
+use souk_actors::flows;
 use souk_actors::store::{self, PageRequest};
 
 const HISTORY: i64 = 8;
@@ -168,17 +165,7 @@ pub async fn pre_checkout(ctx: &mut Ctx<'_>, q: &PreCheckoutQuery) -> ApiResult<
         }
         Ok(_) => None,
     };
-    let body = match refusal {
-        None => {
-            ctx.bot.count_payment("approved");
-            json!({ "pre_checkout_query_id": q.id, "ok": true })
-        }
-        Some(reason) => {
-            ctx.bot.count_payment("refused");
-            json!({ "pre_checkout_query_id": q.id, "ok": false, "error_message": reason })
-        }
-    };
-    ctx.raw("answerPreCheckoutQuery", body);
+    payments::answer_pre_checkout(ctx, &q.id, refusal);
     Ok(())
 }
 
@@ -187,13 +174,7 @@ pub async fn pre_checkout(ctx: &mut Ctx<'_>, q: &PreCheckoutQuery) -> ApiResult<
 /// buyer is told so, with the id to quote.
 pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment) -> ApiResult<()> {
     let shop_currency = ctx.currency().to_string();
-    // Stored and shown as given, so only what Telegram's ids are made of is kept.
-    let charge: String = payment
-        .telegram_payment_charge_id
-        .chars()
-        .filter(char::is_ascii_graphic)
-        .take(200)
-        .collect();
+    let charge = payments::charge_id(payment);
     let max_age = invoice_ttl_secs(ctx).saturating_add(invoice::PAYMENT_GRACE_SECS);
     let checked = matches_invoice(
         ctx,
@@ -209,25 +190,13 @@ pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment) -> ApiResult<(
         Ok(invoice) => (invoice.credit_minor, shop_currency.clone()),
         Err(_) => (payment.total_amount, clip(&payment.currency, 8)),
     };
-    let event = PaymentEvent {
-        event_id: format!("telegram:{charge}"),
-        kind: EventType::Succeeded,
-        amount: Money::from_minor(amount),
-        currency,
-        target: PaymentTarget::WalletTopup(caller.user),
-    };
-    let audit = AuditEntry {
-        actor: "telegram".into(),
-        action: "payment.event",
-        target: format!("user:{}", caller.user),
-        before: None,
-        after: None,
-        request_id: Some(format!("telegram-update-{}", ctx.update_id)),
-    };
+    let target = PaymentTarget::WalletTopup(caller.user);
+    let event = payments::event(&charge, amount, currency, target);
+    let audit = payments::audit(ctx, format!("user:{}", caller.user));
     let registry = &ctx.state.registry;
     let receipt = match checked {
-        Ok(_) => payments::receive(registry, event, audit).await?,
-        Err(mismatch) => payments::reject(registry, event, mismatch.reason(), audit).await?,
+        Ok(_) => flows::payments::receive(registry, event, audit).await?,
+        Err(mismatch) => flows::payments::reject(registry, event, mismatch.reason(), audit).await?,
     };
     let balance = ctx.state.registry.user(caller.user, GetBalance).await?;
     let balance = money(balance.minor(), &shop_currency);

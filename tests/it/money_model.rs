@@ -14,6 +14,7 @@
 
 mod bot;
 mod gen;
+mod gen_stars;
 mod model;
 mod model_stars;
 mod money_back;

@@ -226,63 +226,14 @@ fn build(kind: &str, rng: &mut StdRng, m: &Model) -> Option<Step> {
                 replay: rng.random_bool(0.1),
             }
         }
-        "stars checkout" => Step::StarsCheckout {
-            user: customer,
-            // Mostly keys (most of them priced in Stars); now and then anything.
-            lines: stars_lines(rng, m)?,
-            promo: rng
-                .random_bool(0.4)
-                .then(|| rng.random_range(0..m.promos.len())),
-            replay: rng.random_bool(0.1),
-        },
-        "stars payment on time" | "stars payment late" | "stars payment wrong" => {
-            let pending = |o: &super::model::Order| o.status == OrderStatus::PendingPayment;
-            let (order, off) = match kind {
-                "stars payment on time" => (pick(rng, m, |o| stars(o) && pending(o))?, 0),
-                "stars payment late" => (pick(rng, m, |o| stars(o) && !pending(o))?, 0),
-                _ => {
-                    let order =
-                        pick(rng, m, |o| stars(o) && pending(o)).or_else(|| pick(rng, m, stars))?;
-                    (order, *[-2, -1, 1, 5].choose(rng)?)
-                }
-            };
-            Step::StarsPay { order, off }
-        }
-        "stars payment redelivered" => {
-            let order = pick(rng, m, |o| !o.charges.is_empty())?;
-            let charge = rng.random_range(0..m.orders[order].charges.len());
-            Step::StarsRedeliver { order, charge }
-        }
-        "pre-checkout" => {
-            let order = if rng.random_bool(0.7) {
-                pick(rng, m, |o| {
-                    stars(o) && o.status == OrderStatus::PendingPayment
-                })
-                .or_else(|| pick(rng, m, stars))?
-            } else {
-                pick(rng, m, stars)?
-            };
-            Step::PreCheckout {
-                order,
-                stranger: rng.random_bool(0.2),
-                off: if rng.random_bool(0.25) { 1 } else { 0 },
-            }
-        }
-        "stars refund" => {
-            let refundable = |o: &super::model::Order| {
-                o.stars_paid && o.status.can_move_to(OrderStatus::Refunded)
-            };
-            let order = match rng.random_range(0..20) {
-                0 => pick(rng, m, |_| true)?,
-                1..=3 => pick(rng, m, stars)?,
-                _ => pick(rng, m, refundable).or_else(|| pick(rng, m, stars))?,
-            };
-            let refused = rng.random_bool(0.3);
-            Step::StarsRefund {
-                order,
-                refused,
-                then_allowed: refused && rng.random_bool(0.6),
-            }
+        "stars checkout"
+        | "stars payment on time"
+        | "stars payment late"
+        | "stars payment wrong"
+        | "stars payment redelivered"
+        | "pre-checkout"
+        | "stars refund" => {
+            return super::gen_stars::build(kind, rng, m, customer);
         }
         "bot checkout" => Step::BotCheckout {
             lines: lines(rng, m, true),
@@ -425,7 +376,7 @@ fn build(kind: &str, rng: &mut StdRng, m: &Model) -> Option<Step> {
 }
 
 /// One or two distinct products (keys only for the bot, which takes no address).
-fn lines(rng: &mut StdRng, m: &Model, keys_only: bool) -> Vec<Line> {
+pub fn lines(rng: &mut StdRng, m: &Model, keys_only: bool) -> Vec<Line> {
     let candidates: Vec<usize> = (0..m.products.len())
         .filter(|p| !keys_only || m.products[*p].kind == Kind::Key)
         .collect();
@@ -439,27 +390,11 @@ fn lines(rng: &mut StdRng, m: &Model, keys_only: bool) -> Vec<Line> {
         .collect()
 }
 
-/// Mostly goods priced in Stars; now and then any, so the refusals come up too.
-fn stars_lines(rng: &mut StdRng, m: &Model) -> Option<Vec<Line>> {
-    if rng.random_bool(0.2) {
-        return Some(lines(rng, m, false));
-    }
-    let priced: Vec<usize> = (0..m.products.len())
-        .filter(|p| m.products[*p].kind == Kind::Key && m.products[*p].stars.is_some())
-        .collect();
-    let n = if rng.random_bool(0.3) { 2 } else { 1 };
-    let chosen = priced.choose_multiple(rng, n).map(|p| Line {
-        product: *p,
-        qty: rng.random_range(1..=2),
-    });
-    Some(chosen.collect())
-}
-
-fn stars(o: &super::model::Order) -> bool {
-    o.payment == Payment::Stars
-}
-
-fn pick(rng: &mut StdRng, m: &Model, keep: impl Fn(&super::model::Order) -> bool) -> Option<usize> {
+pub fn pick(
+    rng: &mut StdRng,
+    m: &Model,
+    keep: impl Fn(&super::model::Order) -> bool,
+) -> Option<usize> {
     let found: Vec<usize> = (0..m.orders.len())
         .filter(|i| keep(&m.orders[*i]))
         .collect();

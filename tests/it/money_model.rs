@@ -1,6 +1,8 @@
 //! The model-based money test (issue 13): seeded random sequences of checkouts (wallet,
-//! external, and from the bot), payments (on time, late, redelivered, wrong), partial and
-//! full refunds, cancels by customer and staff, returns, expiries, top-ups and restarts,
+//! external, in Telegram Stars, and from the bot), payments (on time, late, redelivered,
+//! wrong; a Stars order's through the bot's pre-checkout query and `successful_payment`),
+//! partial and full refunds (a Stars order's through `refundStarPayment`, which Telegram
+//! may refuse), cancels by customer and staff, returns, expiries, top-ups and restarts,
 //! over HTTP and the Telegram webhook. After every step Souk is compared with a simple
 //! model (`money_model/model.rs`): balances = credits − debits + refunds, refunds ≤ paid,
 //! stock = added − sold + restocked, promo uses = live redemptions, `souk check` clean,
@@ -12,11 +14,14 @@
 
 mod bot;
 mod gen;
+mod gen_stars;
 mod model;
+mod model_stars;
 mod money_back;
 mod observe;
 mod payments;
 mod run;
+mod stars;
 mod world;
 
 use rand::rngs::StdRng;

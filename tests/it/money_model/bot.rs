@@ -1,10 +1,10 @@
 //! The steps that go through the Telegram webhook (on the fake Bot API): a wallet checkout
-//! from the bot's cart, and a wallet top-up paid through a genuine invoice. They change
-//! the same model as the HTTP steps.
+//! from the bot's cart, and a wallet top-up paid in Stars through a genuine invoice. They
+//! change the same model as the HTTP steps.
 
 use super::model::{Line, Payment};
 use super::run::{fill_cart, record_order};
-use super::world::{World, TG_USER};
+use super::world::{World, MINOR_PER_STAR, TG_USER};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use souk_actors::domain::ids::ProductId;
@@ -82,8 +82,9 @@ async fn press(w: &mut World, data: &str) -> String {
     w.bot_answer(&query).await
 }
 
-/// Asks for an invoice in /wallet, then pays it through Telegram (once, or with the
-/// payment arriving twice: the same update again, or the same charge in a new update).
+/// Asks for an invoice of `amount` Stars in /wallet, then pays it through Telegram (once,
+/// or with the payment arriving twice: the same update again, or the same charge in a new
+/// update); each Star adds `MINOR_PER_STAR` to the wallet.
 pub async fn top_up(w: &mut World, amount: i64, again: bool) {
     let before = w.api.count();
     let (update, _) = w.press(&Action::TopUp { amount }.encode());
@@ -98,9 +99,9 @@ pub async fn top_up(w: &mut World, amount: i64, again: bool) {
         json!({ "update_id": update_id, "message": {
             "message_id": update_id, "date": 0, "chat": { "id": TG_USER, "type": "private" },
             "from": { "id": TG_USER, "is_bot": false, "first_name": "Model" },
-            "successful_payment": { "currency": "USD", "total_amount": amount,
+            "successful_payment": { "currency": "XTR", "total_amount": amount,
                 "invoice_payload": payload, "telegram_payment_charge_id": charge,
-                "provider_payment_charge_id": format!("p-{charge}") } } })
+                "provider_payment_charge_id": "" } } })
     };
     let first = paid(w.update_id());
     let before = w.api.count();
@@ -115,7 +116,7 @@ pub async fn top_up(w: &mut World, amount: i64, again: bool) {
         );
     }
     let user = w.bot_user;
-    w.model.users[user].balance += amount;
+    w.model.users[user].balance += amount * MINOR_PER_STAR;
     if again {
         let second = if w.step % 2 == 0 {
             first
@@ -126,7 +127,7 @@ pub async fn top_up(w: &mut World, amount: i64, again: bool) {
     }
 }
 
-async fn wait_call(
+pub async fn wait_call(
     w: &World,
     since: usize,
     found: impl Fn(&crate::fake_bot_api::Call) -> bool,

@@ -28,6 +28,34 @@ pub enum Step {
         /// Send the same request (same key) a second time.
         replay: bool,
     },
+    StarsCheckout {
+        user: usize,
+        lines: Vec<Line>,
+        promo: Option<usize>,
+        replay: bool,
+    },
+    /// Telegram's payment of a Stars order: its `total_stars` plus `off` (0: the total).
+    StarsPay {
+        order: usize,
+        off: i64,
+    },
+    StarsRedeliver {
+        order: usize,
+        charge: usize,
+    },
+    PreCheckout {
+        order: usize,
+        /// Asked from another customer's Telegram account.
+        stranger: bool,
+        off: i64,
+    },
+    StarsRefund {
+        order: usize,
+        /// Telegram refuses `refundStarPayment` this time…
+        refused: bool,
+        /// …and takes it when asked once more.
+        then_allowed: bool,
+    },
     BotCheckout {
         lines: Vec<Line>,
         double_tap: bool,
@@ -83,28 +111,35 @@ pub enum Step {
 }
 
 /// The step kinds and their weights (out of 100).
-const WEIGHTS: [(&str, u32); 21] = [
-    ("wallet checkout", 11),
-    ("external checkout", 12),
-    ("bot checkout", 5),
+const WEIGHTS: [(&str, u32); 28] = [
+    ("wallet checkout", 8),
+    ("external checkout", 8),
+    ("stars checkout", 8),
+    ("bot checkout", 4),
     ("bot top-up", 3),
     ("admin credit", 2),
     ("webhook top-up", 2),
-    ("payment on time", 9),
+    ("payment on time", 7),
     ("payment late", 2),
     ("payment wrong", 3),
-    ("payment redelivered", 3),
-    ("partial refund", 8),
-    ("full refund", 3),
+    ("payment redelivered", 2),
+    ("stars payment on time", 5),
+    ("stars payment late", 1),
+    ("stars payment wrong", 2),
+    ("stars payment redelivered", 1),
+    ("pre-checkout", 2),
+    ("stars refund", 3),
+    ("partial refund", 6),
+    ("full refund", 2),
     ("refund over paid", 2),
-    ("customer cancel", 8),
-    ("staff cancel", 5),
-    ("staff move", 5),
+    ("customer cancel", 6),
+    ("staff cancel", 3),
+    ("staff move", 3),
     ("return request", 3),
-    ("return step", 4),
+    ("return step", 3),
     ("expiry", 4),
     ("restart", 1),
-    ("add stock", 5),
+    ("add stock", 4),
 ];
 
 impl Step {
@@ -116,6 +151,17 @@ impl Step {
                 ..
             } => "wallet checkout",
             Step::Checkout { .. } => "external checkout",
+            Step::StarsCheckout { .. } => "stars checkout",
+            Step::StarsPay { order, off: 0 }
+                if m.orders[*order].status == OrderStatus::PendingPayment =>
+            {
+                "stars payment on time"
+            }
+            Step::StarsPay { off: 0, .. } => "stars payment late",
+            Step::StarsPay { .. } => "stars payment wrong",
+            Step::StarsRedeliver { .. } => "stars payment redelivered",
+            Step::PreCheckout { .. } => "pre-checkout",
+            Step::StarsRefund { .. } => "stars refund",
             Step::BotCheckout { .. } => "bot checkout",
             Step::BotTopUp { .. } => "bot top-up",
             Step::Credit { .. } => "admin credit",
@@ -180,12 +226,22 @@ fn build(kind: &str, rng: &mut StdRng, m: &Model) -> Option<Step> {
                 replay: rng.random_bool(0.1),
             }
         }
+        "stars checkout"
+        | "stars payment on time"
+        | "stars payment late"
+        | "stars payment wrong"
+        | "stars payment redelivered"
+        | "pre-checkout"
+        | "stars refund" => {
+            return super::gen_stars::build(kind, rng, m, customer);
+        }
         "bot checkout" => Step::BotCheckout {
             lines: lines(rng, m, true),
             double_tap: rng.random_bool(0.2),
         },
         "bot top-up" => Step::BotTopUp {
-            amount: *[500, 1_000, 2_500].choose(rng)?,
+            // Stars: the bot's default offers.
+            amount: *[50, 100, 250].choose(rng)?,
             again: rng.random_bool(0.3),
         },
         "admin credit" => Step::Credit {
@@ -197,7 +253,9 @@ fn build(kind: &str, rng: &mut StdRng, m: &Model) -> Option<Step> {
             amount: rng.random_range(1..=10) * 100,
         },
         "payment on time" => Step::Pay {
-            order: pick(rng, m, |o| o.status == OrderStatus::PendingPayment)?,
+            order: pick(rng, m, |o| {
+                o.status == OrderStatus::PendingPayment && o.payment == Payment::External
+            })?,
             how: PayHow::Total,
         },
         "payment late" => Step::Pay {
@@ -215,8 +273,9 @@ fn build(kind: &str, rng: &mut StdRng, m: &Model) -> Option<Step> {
             Step::Redeliver { order, event }
         }
         "partial refund" | "full refund" | "refund over paid" => {
+            // A paid Stars order is refused here (422): its Stars go back through Telegram.
             let refundable = |o: &super::model::Order| {
-                o.status.can_move_to(OrderStatus::Refunded) && o.paid > o.refunded
+                o.status.can_move_to(OrderStatus::Refunded) && (o.paid > o.refunded || o.stars_paid)
             };
             let order = if rng.random_bool(0.85) {
                 pick(rng, m, refundable)?
@@ -317,7 +376,7 @@ fn build(kind: &str, rng: &mut StdRng, m: &Model) -> Option<Step> {
 }
 
 /// One or two distinct products (keys only for the bot, which takes no address).
-fn lines(rng: &mut StdRng, m: &Model, keys_only: bool) -> Vec<Line> {
+pub fn lines(rng: &mut StdRng, m: &Model, keys_only: bool) -> Vec<Line> {
     let candidates: Vec<usize> = (0..m.products.len())
         .filter(|p| !keys_only || m.products[*p].kind == Kind::Key)
         .collect();
@@ -331,7 +390,11 @@ fn lines(rng: &mut StdRng, m: &Model, keys_only: bool) -> Vec<Line> {
         .collect()
 }
 
-fn pick(rng: &mut StdRng, m: &Model, keep: impl Fn(&super::model::Order) -> bool) -> Option<usize> {
+pub fn pick(
+    rng: &mut StdRng,
+    m: &Model,
+    keep: impl Fn(&super::model::Order) -> bool,
+) -> Option<usize> {
     let found: Vec<usize> = (0..m.orders.len())
         .filter(|i| keep(&m.orders[*i]))
         .collect();

@@ -16,12 +16,16 @@ pub struct Product {
     pub id: i64,
     pub kind: Kind,
     pub price: i64,
+    /// Its price in Telegram Stars, when it has one.
+    pub stars: Option<i64>,
     /// Physical: units on hand. Key: codes not held by or delivered to any order.
     pub stock: i64,
 }
 
 pub struct User {
     pub id: i64,
+    /// The Telegram account the user pays Stars from.
+    pub tg: i64,
     pub token: String,
     pub balance: i64,
 }
@@ -44,6 +48,7 @@ pub struct Line {
 pub enum Payment {
     Wallet,
     External,
+    Stars,
 }
 
 impl Payment {
@@ -51,6 +56,7 @@ impl Payment {
         match self {
             Payment::Wallet => "wallet",
             Payment::External => "external",
+            Payment::Stars => "stars",
         }
     }
 }
@@ -109,6 +115,22 @@ pub struct Order {
     pub keys_delivered: bool,
     pub events: Vec<Event>,
     pub ret: Option<Return>,
+    /// What a Stars order costs in Stars (`None` for the other payments).
+    pub total_stars: Option<i64>,
+    /// Telegram payments sent for a Stars order, kept so they can be delivered again.
+    pub charges: Vec<Charge>,
+    /// A payment in Stars was applied to it (its `paid_minor` stays 0).
+    pub stars_paid: bool,
+    /// Its `star_refunds` row's state: "refused" or "done".
+    pub star_refund: Option<&'static str>,
+}
+
+/// A `successful_payment` sent through the bot for a Stars order.
+pub struct Charge {
+    pub id: String,
+    pub stars: i64,
+    /// What Souk recorded the first time (`payment_events.outcome`).
+    pub outcome: String,
 }
 
 /// What Souk must answer: success, or a refusal with this status (and error code, when
@@ -117,6 +139,8 @@ pub struct Order {
 pub enum Expect {
     Ok,
     No(u16, &'static str),
+    /// 422 `stars_unavailable` with this `details.reason` (and `details.product_id`).
+    NoStars(&'static str, Option<i64>),
     /// 409: every line is a license key already delivered (the issue names no code).
     NothingToCancel,
 }
@@ -126,6 +150,9 @@ impl std::fmt::Display for Expect {
         match self {
             Expect::Ok => f.write_str("success"),
             Expect::No(status, code) => write!(f, "{status} {code}"),
+            Expect::NoStars(reason, product) => {
+                write!(f, "422 stars_unavailable ({reason}, product {product:?})")
+            }
             Expect::NothingToCancel => {
                 f.write_str("409 (nothing left to cancel: every line is a delivered key)")
             }
@@ -202,6 +229,9 @@ impl Model {
         promo: Option<usize>,
     ) -> Order {
         let total = self.total(&lines, promo);
+        let total_stars = (payment == Payment::Stars)
+            .then(|| self.total_stars(&lines, promo).ok())
+            .flatten();
         let wallet = payment == Payment::Wallet;
         Order {
             id,
@@ -221,6 +251,10 @@ impl Model {
             keys_delivered: wallet,
             events: Vec::new(),
             ret: None,
+            total_stars,
+            charges: Vec::new(),
+            stars_paid: false,
+            star_refund: None,
         }
     }
 
@@ -297,6 +331,10 @@ impl Model {
         if !self.orders[o].status.can_move_to(OrderStatus::Refunded) {
             return Expect::No(409, "invalid_transition");
         }
+        // Stars go back through Telegram, never to the wallet.
+        if self.orders[o].payment == Payment::Stars {
+            return Expect::No(422, "invalid_input");
+        }
         let remaining = self.remaining(o);
         let amount = amount.unwrap_or(remaining);
         if amount <= 0 || amount > remaining {
@@ -330,6 +368,9 @@ impl Model {
             "rejected"
         } else if o.status != OrderStatus::PendingPayment {
             "credited_wallet"
+        } else if o.payment == Payment::Stars {
+            // A Stars order takes only Stars, through the bot.
+            "rejected"
         } else if amount == o.total {
             "applied"
         } else {

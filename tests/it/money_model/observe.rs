@@ -1,6 +1,7 @@
 //! What is checked after every step: each wallet (Postgres and the user's actor through
 //! `GET /v1/me/wallet`) against the model's balance; each order's status, its refund rows
-//! (never more than was paid) and its license keys; each product's stock (Postgres and the
+//! (never more than was paid), its license keys, its `paid_minor` (0 for a Stars order),
+//! its `total_stars` and its refund in Stars (`star_refunds`); each product's stock (Postgres and the
 //! catalog) against added − sold + restocked; each promo's count against its live
 //! redemptions; and `souk check` (in-process, a few queries, so after every step too).
 //! After a finding the model adopts what Souk holds, so one run reports every distinct
@@ -57,6 +58,12 @@ struct StoredOrder {
     refunded: i64,
     held: i64,
     delivered: i64,
+    paid: i64,
+    total_stars: Option<i64>,
+    /// The state of its `star_refunds` row, if it has one.
+    star_refund: Option<String>,
+    /// An applied payment in Stars.
+    stars_paid: bool,
 }
 
 async fn stored_orders(w: &World) -> HashMap<i64, StoredOrder> {
@@ -67,7 +74,11 @@ async fn stored_orders(w: &World) -> HashMap<i64, StoredOrder> {
                               WHERE t.order_id = o.id AND t.kind = 'refund'), 0)::bigint,
                     (SELECT count(*) FROM digital_items d WHERE d.order_id = o.id),
                     (SELECT count(*) FROM digital_items d
-                     WHERE d.order_id = o.id AND d.delivered_at IS NOT NULL)
+                     WHERE d.order_id = o.id AND d.delivered_at IS NOT NULL),
+                    o.paid_minor, o.total_stars,
+                    (SELECT s.state FROM star_refunds s WHERE s.order_id = o.id),
+                    EXISTS (SELECT 1 FROM payment_events e WHERE e.order_id = o.id
+                            AND e.outcome = 'applied' AND e.currency = 'XTR')
              FROM orders o",
             &[],
         )
@@ -80,6 +91,10 @@ async fn stored_orders(w: &World) -> HashMap<i64, StoredOrder> {
                 refunded: r.get(2),
                 held: r.get(3),
                 delivered: r.get(4),
+                paid: r.get(5),
+                total_stars: r.get(6),
+                star_refund: r.get(7),
+                stars_paid: r.get(8),
             };
             (r.get::<_, i64>(0), order)
         })
@@ -141,11 +156,52 @@ async fn orders(w: &mut World) {
                 ),
             ));
         }
+        problems.extend(stars_problems(o, db));
         let id = o.id;
         for (what, detail) in problems {
             w.finding(what, format!("order {id} {detail}"));
         }
     }
+}
+
+/// What a Stars order (or any order, for `paid_minor` and `total_stars`) shows that the
+/// model does not: its money arrived as Stars, so `paid_minor` stays 0.
+fn stars_problems(o: &super::model::Order, db: &StoredOrder) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if db.paid != o.paid {
+        problems.push((
+            "paid_minor",
+            format!("has paid_minor {}; the model says {}", db.paid, o.paid),
+        ));
+    }
+    if db.total_stars != o.total_stars {
+        problems.push((
+            "total_stars",
+            format!(
+                "has total_stars {:?}; the model says {:?}",
+                db.total_stars, o.total_stars
+            ),
+        ));
+    }
+    if db.star_refund.as_deref() != o.star_refund {
+        problems.push((
+            "star_refunds",
+            format!(
+                "has a Stars refund {:?}; the model says {:?}",
+                db.star_refund, o.star_refund
+            ),
+        ));
+    }
+    if db.stars_paid != o.stars_paid {
+        problems.push((
+            "paid in Stars",
+            format!(
+                "was paid in Stars: {}; the model says {}",
+                db.stars_paid, o.stars_paid
+            ),
+        ));
+    }
+    problems
 }
 
 async fn stock(w: &mut World) {
@@ -267,11 +323,16 @@ pub async fn adopt(w: &mut World) {
         let Some(db) = stored.get(&o.id) else {
             continue;
         };
-        let status = OrderStatus::parse(&db.status).unwrap_or(o.status);
-        if o.paid == 0 && !matches!(status, OrderStatus::PendingPayment | OrderStatus::Cancelled) {
-            o.paid = o.total;
-        }
-        o.status = status;
+        o.status = OrderStatus::parse(&db.status).unwrap_or(o.status);
+        o.paid = db.paid;
+        o.total_stars = db.total_stars;
+        o.stars_paid = db.stars_paid;
+        o.star_refund = match db.star_refund.as_deref() {
+            Some("done") => Some("done"),
+            Some("refused") => Some("refused"),
+            Some(_) => Some("other"),
+            None => None,
+        };
         o.refunded = db.refunded;
         o.keys_held = db.held > 0;
         o.keys_delivered = db.delivered > 0;

@@ -4,7 +4,7 @@
 use super::gen::Step;
 use super::model::{Expect, Kind, Line, Payment, Return, ReturnStatus};
 use super::world::World;
-use super::{money_back, payments};
+use super::{money_back, payments, stars};
 use crate::common::address;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -20,6 +20,24 @@ pub async fn run(w: &mut World, step: &Step) {
             promo,
             replay,
         } => checkout(w, user, &lines, payment, promo, replay).await,
+        Step::StarsCheckout {
+            user,
+            lines,
+            promo,
+            replay,
+        } => stars::checkout(w, user, &lines, promo, replay).await,
+        Step::StarsPay { order, off } => stars::pay(w, order, off).await,
+        Step::StarsRedeliver { order, charge } => stars::redeliver(w, order, charge).await,
+        Step::PreCheckout {
+            order,
+            stranger,
+            off,
+        } => stars::pre_checkout(w, order, stranger, off).await,
+        Step::StarsRefund {
+            order,
+            refused,
+            then_allowed,
+        } => stars::refund(w, order, refused, then_allowed).await,
         Step::BotCheckout { lines, double_tap } => {
             super::bot::checkout(w, &lines, double_tap).await
         }
@@ -55,11 +73,14 @@ pub fn describe(w: &World, step: &Step) -> String {
     let order = |i: usize| {
         let o = &m.orders[i];
         format!(
-            "order {} ({}, {}, total {}, paid {}, refunded {}, kept {}{})",
+            "order {} ({}, {}, total {}{}, paid {}, refunded {}, kept {}{})",
             o.id,
             o.status,
             o.payment.as_str(),
             o.total,
+            o.total_stars
+                .map(|s| format!(" = {s} Stars"))
+                .unwrap_or_default(),
             o.paid,
             o.refunded,
             m.kept(o),
@@ -73,7 +94,8 @@ pub fn describe(w: &World, step: &Step) -> String {
             .iter()
             .map(|l| {
                 let p = &m.products[l.product];
-                format!("{}×{}@{}{:?}", l.qty, p.id, p.price, p.kind)
+                let stars = p.stars.map(|s| format!("/{s}⭐")).unwrap_or_default();
+                format!("{}×{}@{}{stars}{:?}", l.qty, p.id, p.price, p.kind)
             })
             .collect::<Vec<_>>()
             .join(" + ")
@@ -95,6 +117,52 @@ pub fn describe(w: &World, step: &Step) -> String {
                 .unwrap_or_default(),
             if *replay { ", sent twice" } else { "" }
         ),
+        Step::StarsCheckout {
+            user: u,
+            lines: l,
+            promo,
+            replay,
+        } => format!(
+            "user {} buys {} in Stars{}{}",
+            user(*u),
+            lines(l),
+            promo
+                .map(|p| format!(" with {}", m.promos[p].code))
+                .unwrap_or_default(),
+            if *replay { ", sent twice" } else { "" }
+        ),
+        Step::StarsPay { order: o, off } => {
+            format!("Telegram pays total_stars{off:+} for {}", order(*o))
+        }
+        Step::StarsRedeliver { order: o, charge } => {
+            format!("Telegram payment #{charge} again for {}", order(*o))
+        }
+        Step::PreCheckout {
+            order: o,
+            stranger,
+            off,
+        } => format!(
+            "pre-checkout of total_stars{off:+}{} for {}",
+            if *stranger {
+                " from another customer"
+            } else {
+                ""
+            },
+            order(*o)
+        ),
+        Step::StarsRefund {
+            order: o,
+            refused,
+            then_allowed,
+        } => format!(
+            "stars refund of {}{}",
+            order(*o),
+            match (refused, then_allowed) {
+                (true, true) => ", Telegram refuses, then takes it",
+                (true, false) => ", Telegram refuses",
+                _ => "",
+            }
+        ),
         Step::BotCheckout {
             lines: l,
             double_tap,
@@ -105,7 +173,7 @@ pub fn describe(w: &World, step: &Step) -> String {
             if *double_tap { ", taps Pay twice" } else { "" }
         ),
         Step::BotTopUp { amount, again } => format!(
-            "bot user {} tops up {amount}{}",
+            "bot user {} tops up {amount} Stars{}",
             user(w.bot_user),
             if *again {
                 ", the payment arrives twice"
@@ -180,7 +248,7 @@ async fn checkout(
     record_order(w, (id, user), lines, payment, promo, &b);
 }
 
-async fn post_checkout(w: &World, token: &str, key: &str, body: &Value) -> (StatusCode, Value) {
+pub async fn post_checkout(w: &World, token: &str, key: &str, body: &Value) -> (StatusCode, Value) {
     w.app()
         .call(
             Method::POST,

@@ -1,6 +1,7 @@
 //! The world one seed runs in: a Souk with the payment webhook, a short expiry sweep and
-//! the bot (on a fake Bot API), a small shop, the model of it, and the findings so far. A
-//! restart stops this Souk and starts another on the same database.
+//! the bot (on a fake Bot API) taking Telegram Stars, a small shop (some goods priced in
+//! Stars), customers who each have a Telegram account, the model of it, and the findings
+//! so far. A restart stops this Souk and starts another on the same database.
 
 use super::model::{Expect, Kind, Model, Product, Promo, User};
 use crate::common::{codes, TestApp};
@@ -17,6 +18,8 @@ pub const HOOK_SECRET: &str = "whsec-model-0123456789-0123456789-abcdef";
 /// The Telegram id of the one customer who shops through the bot.
 pub const TG_USER: i64 = 9001;
 const START_BALANCE: i64 = 2_000;
+/// What one Star of a bot top-up adds to the wallet, in minor units.
+pub const MINOR_PER_STAR: i64 = 10;
 
 /// One disagreement between Souk and the model.
 pub struct Finding {
@@ -53,11 +56,17 @@ fn configure(s: &mut Settings, api_base: &str) {
     // window itself is long and the sweep quick.
     s.checkout.reservation_ttl_secs = 86_400;
     s.checkout.expiry_sweep_ms = 50;
+    // An order that lapsed stops counting against its buyer's unpaid bounds at once, so
+    // the four buyers keep placing external and Stars orders through a long run.
+    s.checkout.unpaid_cooldown_secs = 0;
     s.telegram.bot_token = Some(SecretString::from(BOT_TOKEN.to_string()));
     s.telegram.webhook_secret = Some(SecretString::from(WEBHOOK_SECRET.to_string()));
     s.telegram.api_base = api_base.to_string();
     s.telegram.admin_ids = ADMIN.to_string();
     s.telegram.api_timeout_ms = 1_000;
+    // Orders may be paid in Stars; the bot's top-ups are then invoiced in Stars too.
+    s.telegram.stars = true;
+    s.telegram.minor_per_star = MINOR_PER_STAR;
 }
 
 impl World {
@@ -90,11 +99,14 @@ impl World {
     }
 
     async fn stock_the_shop(&mut self) {
-        for (kind, price, stock) in [
-            (Kind::Physical, 700, 8),
-            (Kind::Physical, 300, 12),
-            (Kind::Key, 500, 8),
-            (Kind::Key, 1_200, 5),
+        // Stars prices that make the promo's share of them round (37 × 100 / 500 = 7.4),
+        // a key with none, and a cheap key a fixed promo leaves nothing to pay for.
+        for (kind, price, stars, stock) in [
+            (Kind::Physical, 700, None, 8),
+            (Kind::Physical, 300, None, 12),
+            (Kind::Key, 500, Some(37), 8),
+            (Kind::Key, 1_200, None, 5),
+            (Kind::Key, 80, Some(3), 6),
         ] {
             let n = self.model.products.len();
             let id = match kind {
@@ -104,10 +116,18 @@ impl World {
                     self.app().digital(price, &batch).await
                 }
             };
+            if let Some(stars) = stars {
+                let path = format!("/v1/admin/products/{id}");
+                let body = json!({ "price_stars": stars });
+                let admin = self.app().admin();
+                let (s, b) = self.call(Method::PATCH, &path, &admin, Some(body)).await;
+                assert_eq!(s, StatusCode::OK, "{b}");
+            }
             self.model.products.push(Product {
                 id,
                 kind,
                 price,
+                stars,
                 stock,
             });
         }
@@ -133,8 +153,19 @@ impl World {
         }
         for id in [2, 3, 4] {
             let token = self.app().customer(id, START_BALANCE).await;
+            // Each customer has a Telegram account (as if signed in through the Mini App),
+            // from which the bot takes their Stars and to which they go back.
+            let tg = TG_USER + 100 + id;
+            self.db
+                .execute(
+                    "UPDATE users SET telegram_id = $1 WHERE id = $2",
+                    &[&tg, &id],
+                )
+                .await
+                .expect("a customer's Telegram account");
             self.model.users.push(User {
                 id,
+                tg,
                 token,
                 balance: START_BALANCE,
             });
@@ -152,6 +183,7 @@ impl World {
         let token = self.app().token(id, "customer");
         self.model.users.push(User {
             id,
+            tg: TG_USER,
             token,
             balance: START_BALANCE,
         });
@@ -212,10 +244,23 @@ impl World {
             Expect::Ok => status.is_success(),
             Expect::No(want, want_code) => status.as_u16() == want && code == want_code,
             Expect::NothingToCancel => status == StatusCode::CONFLICT,
+            Expect::NoStars(reason, product) => {
+                let details = &body["error"]["details"];
+                status == StatusCode::UNPROCESSABLE_ENTITY
+                    && code == "stars_unavailable"
+                    && details["reason"] == reason
+                    && details["product_id"].as_i64() == product
+            }
         };
         if !agrees {
             let said = if status.is_success() {
                 "success".to_string()
+            } else if code == "stars_unavailable" {
+                let details = &body["error"]["details"];
+                format!(
+                    "422 {code} ({}, product {})",
+                    details["reason"], details["product_id"]
+                )
             } else {
                 format!("{} {code}", status.as_u16())
             };

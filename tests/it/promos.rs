@@ -349,3 +349,38 @@ async fn two_hundred_buyers_race_for_a_code_limited_to_ten_and_exactly_ten_get_i
     assert_eq!(app.scalar("SELECT stock_on_hand FROM products").await, 990);
     app.assert_invariants().await;
 }
+
+#[tokio::test]
+async fn a_promo_that_covers_the_whole_cart_makes_a_free_wallet_order_and_no_free_external_one() {
+    let app = TestApp::spawn().await;
+    // Four keys, so one buyer may hold two unpaid (half of what is for sale).
+    let key = app.digital(80, &codes("FREE", 4)).await;
+    app.create_promo(json!({ "code": "BIGGIFT", "kind": "fixed", "value": 250 }))
+        .await;
+    let c = app.customer(2, 1_000).await;
+    let (s, b) = app.put_cart(&c, key, 2).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = app.apply_promo(&c, "BIGGIFT").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["total_minor"], 0, "{b}");
+    // Nothing for a provider to pay: refused, and nothing is held.
+    let (s, b) = app.external_checkout(&c, "free-external").await;
+    assert_error(s, &b, 422, "invalid_input");
+    assert_eq!(b["error"]["details"]["field"], "payment", "{b}");
+    let (s, order) = app.checkout(&c, "free-wallet").await;
+    assert_eq!(s, StatusCode::CREATED, "{order}");
+    assert_eq!(order["status"], "paid");
+    assert_eq!(order["total_minor"], 0);
+    assert_eq!(
+        order["lines"][0]["delivered_items"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    let (_, wallet) = app.get("/v1/me/wallet", Some(&c)).await;
+    assert_eq!(
+        wallet["balance_minor"], 1_000,
+        "a free order debits nothing"
+    );
+    app.assert_invariants().await;
+}

@@ -223,6 +223,14 @@ async fn pay(
         )?),
         PaymentMethod::Wallet | PaymentMethod::External => None,
     };
+    // A payment that comes later must be for something: no provider pays zero, so an order
+    // a promo made free is placed from the wallet, at once.
+    if msg.payment == PaymentMethod::External && totals.total_minor == Money::ZERO {
+        return Err(DomainError::invalid(
+            "payment",
+            "nothing is left to pay after the discount: check out with \"payment\": \"wallet\"",
+        ));
+    }
     let payment_due = due_at(msg.payment, registry.deps.config.payment_window)?;
     if payment_due.is_none() {
         cover(balance, totals.total_minor)?;

@@ -203,6 +203,10 @@ impl Model {
                 return Expect::No(422, "promo_invalid");
             }
         }
+        // No provider pays zero: an order a promo made free is placed from the wallet.
+        if payment == Payment::External && self.total(lines, promo) == 0 {
+            return Expect::No(422, "invalid_input");
+        }
         if payment == Payment::Wallet && self.users[user].balance < self.total(lines, promo) {
             return Expect::No(402, "insufficient_funds");
         }
@@ -364,6 +368,9 @@ impl Model {
         let o = &self.orders[o];
         if !succeeded {
             "noted"
+        } else if amount <= 0 {
+            // Nothing to apply (a free order's "total").
+            "rejected"
         } else if !shop_currency {
             "rejected"
         } else if o.status != OrderStatus::PendingPayment {

@@ -73,7 +73,9 @@ WITH i AS (
     SELECT i.id, i.promo, i.user_id FROM i JOIN promo ON promo.code = i.promo
 ), ledger AS (
     INSERT INTO wallet_transactions (user_id, kind, amount_minor, order_id, reason)
-    SELECT i.user_id, 'debit', i.total, i.id, 'order' FROM i JOIN debit ON debit.id = i.user_id WHERE i.due IS NULL
+    -- An order a promo made free debits nothing, so it has no ledger row (amounts are positive).
+    SELECT i.user_id, 'debit', i.total, i.id, 'order' FROM i JOIN debit ON debit.id = i.user_id
+    WHERE i.due IS NULL AND i.total > 0
 ), history AS (
     INSERT INTO order_status_history (order_id, from_status, to_status, actor, note)
     SELECT i.id, NULL, i.status, i.actor, i.payment || ' checkout' FROM i

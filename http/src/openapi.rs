@@ -4,6 +4,7 @@
 //! response, so a client (or schemathesis) can check any error body against one schema.
 
 use crate::error::ApiError;
+use crate::i18n::Msg;
 use crate::routes;
 use crate::schema::ErrorEnvelope;
 use actix_web::dev::ResourceDef;
@@ -210,10 +211,10 @@ pub async fn unrouted(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         Some(allowed) if !allowed.contains(req.method()) => {
             Err(ApiError::method_not_allowed(req.method(), allowed))
         }
-        _ => Err(ApiError::not_found(format!(
-            "no route for {} {}",
-            req.method(),
-            req.path()
-        ))),
+        _ => Err(ApiError::not_found(
+            Msg::new("error-no-route")
+                .arg("method", req.method().as_str())
+                .arg("path", req.path()),
+        )),
     }
 }

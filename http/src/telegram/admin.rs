@@ -280,6 +280,8 @@ where
         key,
         hash,
         &request_id,
+        // The bot's texts are not localized yet: its refusals are kept in English.
+        crate::i18n::Lang::En,
         |draft| async move {
             let meta = WriteMeta {
                 idempotency: Some(draft),

@@ -93,7 +93,9 @@ pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64, payment: PaymentMethod) -
         },
         // A refusal (4xx) is an answer like any other (stored, and told again on a replay);
         // 5xx is an error to report.
-        Err(e) if e.status.is_client_error() => Refusal::read(e.code, e.message, &e.details)?,
+        Err(e) if e.status.is_client_error() => {
+            Refusal::read(e.code, e.message_in(crate::i18n::Lang::En), &e.details)?
+        }
         Err(e) => return Err(e),
     };
     let text = tell(ctx, refusal).await;
@@ -286,26 +288,34 @@ async fn run(ctx: &Ctx<'_>, confirmation: i64, payment: PaymentMethod) -> ApiRes
     let (key, hash) = (IdempotencyKey(key), hash.to_vec());
     let shop = state.shop.clone();
     let stars = super::stars::require_enabled(ctx.bot);
-    keyed(state, caller, key, hash, &request_id, |draft| async move {
-        if payment == PaymentMethod::Stars {
-            stars?;
-        }
-        let meta = WriteMeta {
-            idempotency: Some(draft),
-            audit: Some(audit),
-        };
-        // The bot takes no address: a cart with physical goods is refused with the reason
-        // (checkout needs a shipping_address), and the promo on the cart, if any, applies.
-        let checkout = Checkout {
-            meta,
-            actor,
-            shipping_address: None,
-            promo: None,
-            payment,
-        };
-        let order = shop.checkout(caller.user, checkout).await?;
-        Answer::new(StatusCode::CREATED, order)
-    })
+    keyed(
+        state,
+        caller,
+        key,
+        hash,
+        &request_id,
+        crate::i18n::Lang::En,
+        |draft| async move {
+            if payment == PaymentMethod::Stars {
+                stars?;
+            }
+            let meta = WriteMeta {
+                idempotency: Some(draft),
+                audit: Some(audit),
+            };
+            // The bot takes no address: a cart with physical goods is refused with the reason
+            // (checkout needs a shipping_address), and the promo on the cart, if any, applies.
+            let checkout = Checkout {
+                meta,
+                actor,
+                shipping_address: None,
+                promo: None,
+                payment,
+            };
+            let order = shop.checkout(caller.user, checkout).await?;
+            Answer::new(StatusCode::CREATED, order)
+        },
+    )
     .await
 }
 

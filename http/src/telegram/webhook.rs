@@ -13,6 +13,7 @@ use super::{admin, auth, broadcast, checkout, shop, stars, wallet, Bot, Step};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::read_body;
+use crate::i18n::Msg;
 use crate::middleware::ratelimit::{charge_webhook, Webhook};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -55,13 +56,11 @@ pub async fn receive(
     charge_webhook(&req, Webhook::Telegram, authentic)?;
     if !authentic {
         bot.count(Kind::Unsupported, "unauthorized");
-        return Err(ApiError::unauthorized(
-            "missing or wrong X-Telegram-Bot-Api-Secret-Token",
-        ));
+        return Err(ApiError::unauthorized(Msg::new("error-telegram-secret")));
     }
     let bytes = read_body(&req, &mut payload.into_inner()).await?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::malformed_json(format!("the update is not valid JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(e))?;
     let update_id = value
         .get("update_id")
         .and_then(serde_json::Value::as_i64)
@@ -70,7 +69,7 @@ pub async fn receive(
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_update",
-                "a Telegram update is a JSON object with an integer update_id",
+                Msg::new("error-telegram-update"),
             )
             .with_details(serde_json::json!({ "field": "update_id" }))
         })?;
@@ -342,8 +341,9 @@ fn explain(ctx: &mut Ctx<'_>, result: ApiResult<()>) {
     match error.code {
         "not_found" | "product_inactive" => ctx.stale(),
         "maintenance" => {
-            ctx.answer(Some(&error.message), true);
-            ctx.say(&format!("{} You can keep browsing.", error.message));
+            let message = error.message_in(crate::i18n::Lang::En);
+            ctx.answer(Some(&message), true);
+            ctx.say(&format!("{message} You can keep browsing."));
         }
         _ => {
             tracing::warn!(update_id = ctx.update_id, error = %error, "a Telegram update failed");
@@ -389,9 +389,9 @@ impl Turn {
         let granted = registry.user(user, BeginTurn { ticket }).await?;
         match tokio::time::timeout(TURN_WAIT, granted).await {
             Ok(Ok(())) => Ok(turn),
-            _ => Err(ApiError::unavailable(
-                "this user's earlier updates are still being applied",
-            )),
+            _ => Err(ApiError::unavailable(Msg::new(
+                "error-telegram-updates-busy",
+            ))),
         }
     }
 }

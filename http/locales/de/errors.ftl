@@ -191,6 +191,7 @@ error-url-private = url muss auf eine öffentliche Adresse zeigen, nicht auf Loo
 
 ## Benutzer, Telegram und Rundsendungen
 
+error-language-unknown = die Sprache muss eine von en, ru, de sein
 error-telegram-id-taken = es gibt bereits einen Benutzer mit dieser telegram_id
 error-telegram-sign-in-off = die Anmeldung über Telegram ist nicht eingerichtet
 error-init-data = initData ist ungültig oder zu alt

@@ -182,6 +182,7 @@ error-url-private = url must point to a public address, not a loopback, private 
 
 ## Users, Telegram and broadcasts
 
+error-language-unknown = language must be one of en, ru, de
 error-telegram-id-taken = a user with this telegram_id exists
 error-telegram-sign-in-off = Telegram sign-in is not configured
 error-init-data = initData is not valid or too old

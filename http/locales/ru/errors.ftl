@@ -191,6 +191,7 @@ error-url-private = url должен указывать на публичный 
 
 ## Пользователи, Telegram и рассылки
 
+error-language-unknown = язык должен быть одним из: en, ru, de
 error-telegram-id-taken = пользователь с таким telegram_id уже есть
 error-telegram-sign-in-off = вход через Telegram не настроен
 error-init-data = initData недействительны или устарели

@@ -164,7 +164,7 @@ pub fn read_body(
 /// Syntax errors are 400; a well-formed body with a wrong, missing or unknown field is 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first, so an unparseable body (`{"a": 1} x`) is 400 whatever its fields are.
-    serde_json::from_slice::<serde_json::Value>(bytes).map_err(|e| ApiError::malformed_json(e))?;
+    serde_json::from_slice::<serde_json::Value>(bytes).map_err(ApiError::malformed_json)?;
     // Every body is an object; serde would otherwise take `[5]` for `{"quantity": 5}`.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::invalid("body", Msg::new("error-body-not-object")));

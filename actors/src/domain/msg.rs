@@ -10,8 +10,14 @@ use std::fmt;
 pub struct Msg {
     #[serde(deserialize_with = "interned")]
     pub id: Name,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub args: Vec<MsgArg>,
+    /// Boxed rather than a `Vec`: errors carry a `Msg`, and every byte of it is copied
+    /// wherever a `Result` with one moves.
+    #[serde(default, skip_serializing_if = "no_args")]
+    pub args: Box<[MsgArg]>,
+}
+
+fn no_args(args: &[MsgArg]) -> bool {
+    args.is_empty()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,16 +40,20 @@ impl Msg {
     pub fn new(id: Name) -> Msg {
         Msg {
             id,
-            args: Vec::new(),
+            args: Box::default(),
         }
     }
 
-    pub fn arg(mut self, name: Name, value: impl Into<ArgValue>) -> Msg {
-        self.args.push(MsgArg {
+    pub fn arg(self, name: Name, value: impl Into<ArgValue>) -> Msg {
+        let mut args = self.args.into_vec();
+        args.push(MsgArg {
             name,
             value: value.into(),
         });
-        self
+        Msg {
+            id: self.id,
+            args: args.into_boxed_slice(),
+        }
     }
 }
 

@@ -60,7 +60,7 @@ pub async fn receive(
     }
     let bytes = read_body(&req, &mut payload.into_inner()).await?;
     let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(e))?;
+        serde_json::from_slice(&bytes).map_err(ApiError::malformed_json)?;
     let update_id = value
         .get("update_id")
         .and_then(serde_json::Value::as_i64)

@@ -51,6 +51,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_stars_orders",
         include_str!("../sql/0015_stars_orders.sql"),
     ),
+    (
+        "0016_user_language",
+        include_str!("../sql/0016_user_language.sql"),
+    ),
 ];
 
 const PRIVATE_DATABASE: &str = "souk";

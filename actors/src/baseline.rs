@@ -15,6 +15,7 @@ use crate::domain::ids::{ProductId, UserId};
 use crate::domain::model::{Order, ProductKind};
 use crate::domain::model::{PaymentMethod, Product};
 use crate::domain::money::Money;
+use crate::domain::msg::Msg;
 use crate::domain::pricing::PricingRules;
 use crate::domain::pricing::{price, PricedLine};
 use crate::domain::quantity::Quantity;
@@ -106,13 +107,13 @@ impl Shop for RowLockShop {
             if c.promo.is_some() {
                 return Err(DomainError::invalid(
                     "promo_code",
-                    "the row-lock baseline takes no promo codes",
+                    Msg::new("error-baseline-no-promo"),
                 ));
             }
             if c.payment != PaymentMethod::Wallet {
                 return Err(DomainError::invalid(
                     "payment",
-                    "the row-lock baseline takes wallet payments only",
+                    Msg::new("error-baseline-wallet-only"),
                 ));
             }
             let order = checkout(
@@ -307,7 +308,7 @@ async fn locked_checkout(
     if shipping_address.is_none() && priced.iter().any(|l| l.physical) {
         return Err(DomainError::invalid(
             "shipping_address",
-            "physical goods ship: checkout needs a shipping_address",
+            Msg::new("error-shipping-address-needed"),
         ));
     }
     let totals = price(&priced, rules, None)?;

@@ -3,6 +3,7 @@
 //! asks for a role.
 
 use crate::error::ApiError;
+use crate::i18n::Msg;
 use dashmap::DashMap;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
@@ -157,8 +158,10 @@ impl JwtKeys {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
-                ErrorKind::ExpiredSignature => ApiError::unauthorized("the token has expired"),
-                _ => ApiError::unauthorized("the token is not valid"),
+                ErrorKind::ExpiredSignature => {
+                    ApiError::unauthorized(Msg::new("error-token-expired"))
+                }
+                _ => ApiError::unauthorized(Msg::new("error-token-invalid")),
             }
         })?;
         // Ids stay within what JSON clients (JavaScript) represent exactly. (A token's id
@@ -169,7 +172,7 @@ impl JwtKeys {
             .parse::<UserId>()
             .ok()
             .filter(|u| u.get() <= MAX_TOKEN_USER_ID)
-            .ok_or_else(|| ApiError::unauthorized("the token's sub is not a user id"))?;
+            .ok_or_else(|| ApiError::unauthorized(Msg::new("error-token-sub")))?;
         let caller = Caller {
             user,
             role: data.claims.role,

@@ -51,10 +51,11 @@ pub fn count(checkouts: &IntCounterVec, ended: Result<Served, &ApiError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Msg;
     use actix_web::http::StatusCode;
 
     fn refused(status: StatusCode, code: &'static str) -> ApiError {
-        ApiError::new(status, code, "no")
+        ApiError::new(status, code, Msg::new("error-internal"))
     }
 
     #[test]
@@ -65,9 +66,12 @@ mod tests {
         assert_eq!(label(Err(&stock)), "out_of_stock");
         let promo = refused(StatusCode::UNPROCESSABLE_ENTITY, "promo_invalid");
         assert_eq!(label(Err(&promo)), "promo_invalid");
-        let field = ApiError::invalid("payment", "no");
+        let field = ApiError::invalid("payment", Msg::new("error-internal"));
         assert_eq!(label(Err(&field)), "invalid");
-        assert_eq!(label(Err(&ApiError::unavailable("down"))), "unavailable");
+        assert_eq!(
+            label(Err(&ApiError::unavailable(Msg::new("error-internal")))),
+            "unavailable"
+        );
         assert_eq!(label(Err(&ApiError::internal())), "error");
     }
 }

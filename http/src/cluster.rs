@@ -5,6 +5,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::signed_body;
+use crate::i18n::Msg;
 use crate::signature::{sign, SIGNATURE_HEADER};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -116,11 +117,15 @@ async fn actor(
     let secret = state
         .cluster_secret
         .as_ref()
-        .ok_or_else(|| ApiError::unauthorized("this node is not part of a cluster"))?;
+        .ok_or_else(|| ApiError::unauthorized(Msg::new("error-not-in-cluster")))?;
     let secret = secret.expose_secret().as_bytes();
     let body = signed_body(&req, &mut payload.into_inner(), secret).await?;
-    let envelope: Envelope = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid("body", format!("not an actor message: {e}")))?;
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(
+            "body",
+            Msg::new("error-not-actor-message").arg("reason", e.to_string()),
+        )
+    })?;
     let reply = match dispatch(&state.registry, envelope).await {
         Ok(answered) => Reply::Ok(answered),
         Err(error) => Reply::Err(error),
@@ -131,7 +136,7 @@ async fn actor(
 async fn dispatch(registry: &Arc<Registry>, e: Envelope) -> DomainResult<Answered> {
     let bad = |what: &str| DomainError::Invalid {
         field: "key",
-        message: format!("{what} is not a valid key"),
+        message: Msg::new("error-cluster-bad-key").arg("key", what),
     };
     match e.kind {
         Kind::Product => {
@@ -164,14 +169,14 @@ async fn dispatch(registry: &Arc<Registry>, e: Envelope) -> DomainResult<Answere
 fn unknown(message: &str) -> DomainError {
     DomainError::Invalid {
         field: "message",
-        message: format!("{message} is not a message this node takes"),
+        message: Msg::new("error-cluster-unknown-message").arg("message", message),
     }
 }
 
 fn decode<M: Remote>(body: serde_json::Value) -> DomainResult<M> {
     serde_json::from_value(body).map_err(|e| DomainError::Invalid {
         field: "body",
-        message: format!("{}: {e}", M::NAME),
+        message: Msg::new("error-not-actor-message").arg("reason", format!("{}: {e}", M::NAME)),
     })
 }
 

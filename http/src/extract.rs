@@ -4,6 +4,7 @@
 
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
+use crate::i18n::Msg;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -39,8 +40,8 @@ impl FromRequest for Caller {
         let state = state(req);
         Box::pin(async move {
             let state = state?;
-            let token = token
-                .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
+            let token =
+                token.ok_or_else(|| ApiError::unauthorized(Msg::new("error-token-missing")))?;
             let caller = state.keys.verify(token.trim())?;
             if !state.known_users.contains(&caller.user) {
                 // Creating a user serializes on a lock in Postgres; taking turns here first
@@ -139,14 +140,14 @@ pub async fn signed_body(
         .headers()
         .get(crate::signature::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("the Souk-Signature header is missing"))?;
+        .ok_or_else(|| ApiError::unauthorized(Msg::new("error-signature-missing")))?;
     let signature = crate::signature::Signature::parse(header, chrono::Utc::now().timestamp())
         .map_err(ApiError::unauthorized)?;
     let body = read_body(req, payload).await?;
     if signature.matches(secret, &body) {
         Ok(body)
     } else {
-        Err(ApiError::unauthorized("the signature does not match"))
+        Err(ApiError::unauthorized(Msg::new("error-signature-mismatch")))
     }
 }
 
@@ -163,11 +164,10 @@ pub fn read_body(
 /// Syntax errors are 400; a well-formed body with a wrong, missing or unknown field is 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first, so an unparseable body (`{"a": 1} x`) is 400 whatever its fields are.
-    serde_json::from_slice::<serde_json::Value>(bytes)
-        .map_err(|e| ApiError::malformed_json(format!("the body is not valid JSON: {e}")))?;
+    serde_json::from_slice::<serde_json::Value>(bytes).map_err(ApiError::malformed_json)?;
     // Every body is an object; serde would otherwise take `[5]` for `{"quantity": 5}`.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::invalid("body", "the body must be a JSON object"));
+        return Err(ApiError::invalid("body", Msg::new("error-body-not-object")));
     }
     let bytes = numbers::whole_numbers_as_integers(bytes);
     let de = &mut serde_json::Deserializer::from_slice(&bytes);
@@ -183,11 +183,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 } else {
                     field
                 };
-                ApiError::invalid(&field, message)
+                ApiError::invalid(&field, field_refusal(&message, &field))
             }
-            _ => ApiError::malformed_json(format!("the body is not valid JSON: {inner}")),
+            _ => ApiError::malformed_json(inner),
         }
     })
+}
+
+/// serde's account of a field it refused, as a message: a missing or unknown field said in
+/// each language; any other refusal (a wrong type, a bad value) keeps serde's own words,
+/// which name what was expected, after a translated lead.
+fn field_refusal(serde_message: &str, field: &str) -> Msg {
+    if serde_message.starts_with("missing field `") {
+        Msg::new("error-field-missing").arg("field", field)
+    } else if serde_message.starts_with("unknown field `") {
+        Msg::new("error-field-unknown").arg("field", field)
+    } else {
+        Msg::new("error-field-not-accepted")
+            .arg("field", field)
+            .arg("reason", serde_message)
+    }
 }
 
 /// serde names a missing field only in its message ("missing field `x`"), and the path is
@@ -214,7 +229,7 @@ impl FromRequest for IdempotencyKey {
     type Future = std::future::Ready<Result<IdempotencyKey, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let bad = |m: &str| {
+        let bad = |m: Msg| {
             ApiError::new(
                 actix_web::http::StatusCode::BAD_REQUEST,
                 "invalid_idempotency_key",
@@ -226,13 +241,17 @@ impl FromRequest for IdempotencyKey {
             None => Err(ApiError::new(
                 actix_web::http::StatusCode::BAD_REQUEST,
                 "idempotency_key_required",
-                "this request moves money or stock: send an Idempotency-Key header (1..255 printable ASCII)",
+                Msg::new("error-idempotency-key-required"),
             )),
             Some(v) => match v.to_str() {
-                Ok(s) if !s.is_empty() && s.len() <= IDEMPOTENCY_KEY_MAX && s.bytes().all(|b| (0x20..0x7f).contains(&b)) => {
+                Ok(s)
+                    if !s.is_empty()
+                        && s.len() <= IDEMPOTENCY_KEY_MAX
+                        && s.bytes().all(|b| (0x20..0x7f).contains(&b)) =>
+                {
                     Ok(IdempotencyKey(s.to_string()))
                 }
-                _ => Err(bad("Idempotency-Key must be 1..255 printable ASCII characters")),
+                _ => Err(bad(Msg::new("error-idempotency-key-shape"))),
             },
         };
         std::future::ready(result)
@@ -267,7 +286,9 @@ pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Ap
             .parse::<i64>()
             .ok()
             .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| ApiError::invalid("limit", "limit must be an integer in 1..=100"))?,
+            .ok_or_else(|| {
+                ApiError::invalid("limit", Msg::new("error-limit-range").arg("max", 100))
+            })?,
     };
     let after = match cursor {
         None | Some("") => None,
@@ -277,9 +298,10 @@ pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Ap
             let canonical = raw.starts_with(|c: char| matches!(c, '1'..='9'))
                 && raw.bytes().all(|b| b.is_ascii_digit());
             let after = raw.parse::<i64>().ok().filter(|_| canonical);
-            Some(after.ok_or_else(|| {
-                ApiError::invalid("cursor", "cursor is not one this server handed out")
-            })?)
+            Some(
+                after
+                    .ok_or_else(|| ApiError::invalid("cursor", Msg::new("error-cursor-unknown")))?,
+            )
         }
     };
     Ok(PageRequest { limit, after })
@@ -289,7 +311,7 @@ pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Ap
 /// A NUL (`%00`) is refused here for every route: Postgres text cannot hold one, and a
 /// filter carrying it would otherwise fail as a database error.
 pub fn query_map(req: &HttpRequest) -> Result<std::collections::HashMap<String, String>, ApiError> {
-    let bad_query = |message: String| {
+    let bad_query = |message: Msg| {
         ApiError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
             "invalid_query",
@@ -299,15 +321,17 @@ pub fn query_map(req: &HttpRequest) -> Result<std::collections::HashMap<String, 
     let map =
         web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
             .map(web::Query::into_inner)
-            .map_err(|e| bad_query(e.to_string()))?;
+            .map_err(|e| {
+                bad_query(Msg::new("error-query-unreadable").arg("reason", e.to_string()))
+            })?;
     for (name, value) in &map {
         if name.contains('\0') {
-            return Err(bad_query("a query parameter's name contains NUL".into()));
+            return Err(bad_query(Msg::new("error-query-name-nul")));
         }
         if value.contains('\0') {
             return Err(ApiError::invalid(
                 name,
-                format!("{name} must not contain NUL"),
+                Msg::new("error-field-nul").arg("field", name.as_str()),
             ));
         }
     }

@@ -10,6 +10,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::IdempotencyKey;
+use crate::i18n::{Lang, Msg};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
@@ -119,13 +120,14 @@ pub async fn once<T, F, Fut>(
     key: IdempotencyKey,
     request_hash: Vec<u8>,
     request_id: &str,
+    lang: Lang,
     effect: F,
 ) -> ApiResult<(HttpResponse, Served)>
 where
     F: FnOnce(IdempotencyDraft) -> Fut,
     Fut: Future<Output = ApiResult<Answer<T>>>,
 {
-    let keyed = keyed(state, caller, key, request_hash, request_id, effect).await?;
+    let keyed = keyed(state, caller, key, request_hash, request_id, lang, effect).await?;
     let served = keyed.served();
     let (status, body) = keyed.into_answer();
     Ok((respond(status, body, served), served))
@@ -140,13 +142,14 @@ pub async fn keyed<T, F, Fut>(
     key: IdempotencyKey,
     request_hash: Vec<u8>,
     request_id: &str,
+    lang: Lang,
     effect: F,
 ) -> ApiResult<Keyed<T>>
 where
     F: FnOnce(IdempotencyDraft) -> Fut,
     Fut: Future<Output = ApiResult<Answer<T>>>,
 {
-    let result = gate(state, caller, key, request_hash, request_id, effect).await;
+    let result = gate(state, caller, key, request_hash, request_id, lang, effect).await;
     if let Ok(Keyed::Replayed(_)) = &result {
         state.metrics.idempotent_replays.inc();
     }
@@ -159,6 +162,7 @@ async fn gate<T, F, Fut>(
     key: IdempotencyKey,
     request_hash: Vec<u8>,
     request_id: &str,
+    lang: Lang,
     effect: F,
 ) -> ApiResult<Keyed<T>>
 where
@@ -192,9 +196,9 @@ where
                 Ok(Some(known)) => return replayed_to(&known, &request_hash).map(Keyed::Replayed),
                 _ if attempts < 3 => continue,
                 _ => {
-                    return Err(ApiError::unavailable(
-                        "an earlier request with this Idempotency-Key failed; retry",
-                    ))
+                    return Err(ApiError::unavailable(Msg::new(
+                        "error-idempotency-earlier-failed",
+                    )))
                 }
             },
             GateEntry::Proceed => break,
@@ -205,7 +209,8 @@ where
         user: caller.user,
         key: gated.then(|| key.clone()),
     };
-    let Led { own, key_answer } = lead(state, caller, &key, request_hash, request_id, effect).await;
+    let Led { own, key_answer } =
+        lead(state, caller, &key, request_hash, request_id, lang, effect).await;
     held.key = None;
     if !gated {
         return own;
@@ -288,6 +293,7 @@ async fn lead<T, F, Fut>(
     key: &str,
     request_hash: Vec<u8>,
     request_id: &str,
+    lang: Lang,
     effect: F,
 ) -> Led<T>
 where
@@ -309,8 +315,9 @@ where
         // 5xx is not an answer: a retry with this key runs again.
         return Led::unanswered(error);
     }
-    // The refusal is this key's answer from now on; store it so a retry agrees.
-    let body = error.body(request_id);
+    // The refusal is this key's answer from now on, as it is sent now (in the request's
+    // language); store it so a retry agrees.
+    let body = error.body(request_id, lang);
     let status = error.status.as_u16();
     let meta = WriteMeta {
         idempotency: Some(draft.clone()),
@@ -354,9 +361,9 @@ async fn stored<T>(state: &AppState, draft: &IdempotencyDraft) -> Led<T> {
         Ok(Some(stored)) => stored,
         // Stored, yet not found: the answer outlived its 24 h window meanwhile; retry.
         Ok(None) => {
-            return Led::unanswered(ApiError::unavailable(
-                "the Idempotency-Key's answer could not be read; retry",
-            ))
+            return Led::unanswered(ApiError::unavailable(Msg::new(
+                "error-idempotency-answer-unreadable",
+            )))
         }
         Err(e) => return Led::unanswered(e),
     };
@@ -398,7 +405,7 @@ fn reused() -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "idempotency_key_reused",
-        "this Idempotency-Key was used with a different request; use a new key",
+        Msg::new("error-idempotency-key-reused"),
     )
     .with_details(serde_json::json!({ "field": "Idempotency-Key" }))
 }

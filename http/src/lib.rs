@@ -6,6 +6,7 @@ pub mod checkout_outcome;
 pub mod cluster;
 pub mod error;
 pub mod extract;
+pub mod i18n;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;

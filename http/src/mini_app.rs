@@ -6,6 +6,7 @@
 //! is fetched at once. These are pages, not API operations: the OpenAPI document leaves
 //! them out.
 
+use crate::i18n::Msg;
 use crate::error::ApiError;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
@@ -97,10 +98,9 @@ async fn asset(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         Some("app.js") => &SCRIPT,
         Some("app.css") => &STYLE,
         _ => {
-            return Err(ApiError::not_found(format!(
-                "no Mini App file {}",
-                req.path()
-            )))
+            return Err(ApiError::not_found(
+                Msg::new("error-mini-app-no-file").arg("path", req.path()),
+            ))
         }
     };
     // Immutable only under the URL of this very content; an old or missing `v` revalidates.

@@ -4,14 +4,18 @@
 //! response, so a client (or schemathesis) can check any error body against one schema.
 
 use crate::error::ApiError;
+use crate::i18n::Msg;
 use crate::routes;
 use crate::schema::ErrorEnvelope;
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::OnceLock;
+use utoipa::openapi::header::Header;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{Object, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{Content, PathItem, Ref, RefOr, Response};
+use utoipa::openapi::{Content, PathItem, Ref, RefOr, Required, Response};
 use utoipa::{Modify, OpenApi};
 
 mod links;
@@ -101,17 +105,36 @@ impl Modify for Security {
 }
 
 /// Every failure leaves through the one envelope, so every operation documents it once as
-/// `default` rather than each handler listing the statuses it may answer.
+/// `default` rather than each handler listing the statuses it may answer; and every
+/// operation takes `Accept-Language`, which chooses the envelope's `message` language.
 struct ErrorResponses;
 
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let text = || Object::with_type(Type::String);
         let envelope = Response::builder()
-            .description("An error, in the envelope")
+            .description("An error, in the envelope; its `message` in the language chosen by `Accept-Language`")
             .content(
                 "application/json",
                 Content::new(Some(RefOr::Ref(Ref::from_schema_name("ErrorEnvelope")))),
             )
+            .header(
+                "Content-Language",
+                Header::builder()
+                    .schema(text())
+                    .description(Some("The language of `message`: en, ru or de"))
+                    .build(),
+            )
+            .build();
+        let accept_language = Parameter::builder()
+            .name("Accept-Language")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "The language of error messages (en, ru, de; RFC 9110 quality values); English \
+                 when absent or none is spoken. `code` and `details` never depend on it.",
+            ))
+            .schema(Some(text()))
             .build();
         for item in openapi.paths.paths.values_mut() {
             for op in operations(item) {
@@ -119,6 +142,9 @@ impl Modify for ErrorResponses {
                     .responses
                     .entry("default".into())
                     .or_insert_with(|| RefOr::T(envelope.clone()));
+                op.parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(accept_language.clone());
             }
         }
     }
@@ -210,10 +236,10 @@ pub async fn unrouted(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         Some(allowed) if !allowed.contains(req.method()) => {
             Err(ApiError::method_not_allowed(req.method(), allowed))
         }
-        _ => Err(ApiError::not_found(format!(
-            "no route for {} {}",
-            req.method(),
-            req.path()
-        ))),
+        _ => Err(ApiError::not_found(
+            Msg::new("error-no-route")
+                .arg("method", req.method().as_str())
+                .arg("path", req.path()),
+        )),
     }
 }

@@ -3,6 +3,7 @@
 //! cluster's nodes send each other, and signs its outgoing webhooks with. Pure: reading a
 //! signed request's body is `extract::signed_body`.
 
+use crate::i18n::Msg;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -19,7 +20,7 @@ pub struct Signature {
 }
 
 impl Signature {
-    pub fn parse(header: &str, now: i64) -> Result<Signature, &'static str> {
+    pub fn parse(header: &str, now: i64) -> Result<Signature, Msg> {
         let mut timestamp = None;
         let mut v1 = Vec::new();
         for part in header.split(',') {
@@ -33,13 +34,15 @@ impl Signature {
                 _ => {}
             }
         }
-        let t = timestamp.ok_or("the signature has no valid timestamp")?;
+        let t = timestamp.ok_or_else(|| Msg::new("error-signature-timestamp"))?;
         // `abs_diff` cannot overflow, so no `t` however far off wraps into the tolerance.
         if t.abs_diff(now) > SIGNATURE_TOLERANCE_SECS.unsigned_abs() {
-            return Err("the signature's timestamp is outside the 5-minute tolerance");
+            return Err(
+                Msg::new("error-signature-stale").arg("minutes", SIGNATURE_TOLERANCE_SECS / 60)
+            );
         }
         if v1.is_empty() {
-            return Err("the signature has no v1 value");
+            return Err(Msg::new("error-signature-no-v1"));
         }
         Ok(Signature { t, v1 })
     }
@@ -60,11 +63,11 @@ impl Signature {
 }
 
 /// Checks a whole signature header against the raw body.
-pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), &'static str> {
+pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), Msg> {
     if Signature::parse(header, now)?.matches(secret, body) {
         Ok(())
     } else {
-        Err("the signature does not match")
+        Err(Msg::new("error-signature-mismatch"))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::auth::JwtKeys;
 use crate::error::{ApiError, ApiResult};
+use crate::i18n::Msg;
 use crate::metrics::HttpMetrics;
 use dashmap::DashSet;
 use deadpool_postgres::Pool;
@@ -51,9 +52,7 @@ impl AppState {
     ) -> ApiResult<T> {
         match tokio::time::timeout(self.db_timeout, read).await {
             Ok(result) => Ok(result?),
-            Err(_) => Err(ApiError::unavailable(
-                "the database did not answer in time; retry shortly",
-            )),
+            Err(_) => Err(ApiError::unavailable(Msg::new("error-database-slow"))),
         }
     }
 }
@@ -92,10 +91,11 @@ impl MaintenanceSwitch {
         {
             return Ok(());
         }
-        let message = self
-            .get()
-            .message
-            .unwrap_or_else(|| "the shop is under maintenance; try again soon".into());
+        // An operator's own note is shown as written, in every language.
+        let message = match self.get().message {
+            Some(note) => Msg::new("error-maintenance-note").arg("note", note),
+            None => Msg::new("error-maintenance"),
+        };
         let mut error = ApiError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
             "maintenance",

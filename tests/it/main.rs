@@ -23,6 +23,7 @@ mod external;
 mod fake_bot_api;
 mod fencing;
 mod http_semantics;
+mod i18n;
 mod idempotency;
 mod lifecycle;
 mod load;

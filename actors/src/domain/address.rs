@@ -2,6 +2,7 @@
 //! the country an ISO 3166-1 alpha-2 code.
 
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::msg::Msg;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -20,7 +21,9 @@ fn part(field: &'static str, value: &str, max: usize) -> DomainResult<String> {
     if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
         return Err(DomainError::invalid(
             field,
-            format!("{field} must be 1..={max} printable characters"),
+            Msg::new("error-field-printable-length")
+                .arg("field", field)
+                .arg("max", max),
         ));
     }
     Ok(value.to_string())
@@ -40,7 +43,7 @@ impl ShippingAddress {
         if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(DomainError::invalid(
                 "shipping_address.country",
-                "country must be an ISO 3166-1 alpha-2 code such as DE",
+                Msg::new("error-country-code"),
             ));
         }
         Ok(ShippingAddress {

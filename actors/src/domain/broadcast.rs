@@ -2,6 +2,7 @@
 //! cancelled before it was sent) and the report the admin reads at the end.
 
 use crate::domain::error::DomainError;
+use crate::domain::msg::Msg;
 
 /// The outbox rows only the bot reads (not webhook event types): a broadcast, whose
 /// notifications are its recipients, and its report to the admin who sent it.
@@ -19,16 +20,18 @@ impl BroadcastText {
     pub fn new(raw: &str) -> Result<BroadcastText, DomainError> {
         let text = raw.trim();
         if text.is_empty() {
-            return Err(DomainError::invalid("text", "a broadcast needs some text"));
+            return Err(DomainError::invalid(
+                "text",
+                Msg::new("error-broadcast-empty"),
+            ));
         }
         let chars = text.chars().count();
         if chars > Self::MAX_CHARS {
             return Err(DomainError::invalid(
                 "text",
-                format!(
-                    "a broadcast is at most {} characters (Telegram's limit for one message); this one has {chars}",
-                    Self::MAX_CHARS
-                ),
+                Msg::new("error-broadcast-too-long")
+                    .arg("max", Self::MAX_CHARS)
+                    .arg("chars", chars),
             ));
         }
         Ok(BroadcastText(text.to_string()))
@@ -109,7 +112,7 @@ mod tests {
             panic!("4097 characters accepted");
         };
         assert_eq!(field, "text");
-        assert!(message.contains("4097"), "{message}");
+        assert!(message.to_string().contains("chars=4097"), "{message}");
     }
 
     #[test]

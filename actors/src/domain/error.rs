@@ -41,11 +41,12 @@ pub enum DomainError {
         requested: i64,
         product_id: Option<ProductId>,
     },
+    /// `message` is language-neutral (`Msg`): the HTTP crate renders it for the reader.
     #[error("{field}: {message}")]
     Invalid {
         #[serde(deserialize_with = "interned")]
         field: Name,
-        message: String,
+        message: crate::domain::msg::Msg,
     },
     #[error("stock cannot go below zero: {available} on hand and free, change of {delta} asked")]
     StockWouldGoNegative { available: i64, delta: i64 },
@@ -122,11 +123,8 @@ impl DomainError {
             id: id.get(),
         }
     }
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        DomainError::Invalid {
-            field,
-            message: message.into(),
-        }
+    pub fn invalid(field: &'static str, message: crate::domain::msg::Msg) -> Self {
+        DomainError::Invalid { field, message }
     }
 
     /// Postgres class 22 (data exception): a value the request carried that the database
@@ -136,7 +134,7 @@ impl DomainError {
         tracing::debug!(code, "a request's value was refused by Postgres");
         DomainError::invalid(
             "request",
-            "a value in the request is out of range or holds a character that cannot be stored",
+            crate::domain::msg::Msg::new("error-value-unstorable"),
         )
     }
 }
@@ -146,7 +144,7 @@ pub type DomainResult<T> = Result<T, DomainError>;
 /// Reads a name that is a `&'static str` in the error (an entity, a field): each distinct
 /// name is kept once for the life of the process. Names come only from Souk's own nodes
 /// and are a few dozen fixed words; past a bound, unknown ones read as "unknown".
-fn interned<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+pub(crate) fn interned<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
     use std::collections::HashSet;
     use std::sync::{Mutex, OnceLock};
     const MAX: usize = 1024;

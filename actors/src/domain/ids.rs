@@ -3,6 +3,7 @@
 
 use crate::domain::error::DomainError;
 use crate::domain::error::DomainResult;
+use crate::domain::msg::Msg;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -112,7 +113,7 @@ impl PromoCode {
         } else {
             Err(DomainError::invalid(
                 "code",
-                "a promo code is 3..=32 letters, digits, '_' or '-'",
+                Msg::new("error-promo-code-shape"),
             ))
         }
     }

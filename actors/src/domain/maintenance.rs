@@ -1,6 +1,7 @@
 //! Maintenance mode: whether customers are served, and what they are told meanwhile.
 
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::msg::Msg;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -21,10 +22,7 @@ impl Maintenance {
             if !(1..=Self::MESSAGE_MAX).contains(&len) || m.chars().any(char::is_control) {
                 return Err(DomainError::invalid(
                     "message",
-                    format!(
-                        "a maintenance message is 1..={} characters on one line",
-                        Self::MESSAGE_MAX
-                    ),
+                    Msg::new("error-maintenance-message-length").arg("max", Self::MESSAGE_MAX),
                 ));
             }
             Ok(m.to_string())

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod maintenance;
 pub mod model;
 pub mod money;
+pub mod msg;
 pub mod payment;
 pub mod pricing;
 pub mod promo;

@@ -10,6 +10,7 @@
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::money::Money;
+use crate::domain::msg::Msg;
 use serde::Serialize;
 
 /// What pricing needs to know about one line.
@@ -132,7 +133,7 @@ fn money(v: i128) -> DomainResult<Money> {
 }
 
 fn overflow() -> DomainError {
-    DomainError::invalid("quantity", "order total is too large")
+    DomainError::invalid("quantity", Msg::new("error-order-total-too-large"))
 }
 
 #[cfg(test)]

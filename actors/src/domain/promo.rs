@@ -5,6 +5,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{PromoCode, UserId};
 use crate::domain::model::Timestamp;
 use crate::domain::money::Money;
+use crate::domain::msg::Msg;
 use crate::domain::pricing::Discount;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -57,30 +58,37 @@ impl PromoRules {
     /// Every rule the database also checks, said with the field that breaks it.
     pub fn validate(&self) -> DomainResult<()> {
         match self.kind {
-            PromoKind::Percent if !(1..=100).contains(&self.value) => {
-                Err(DomainError::invalid("value", "a percent promo is 1..=100"))
+            PromoKind::Percent if !(1..=100).contains(&self.value) => Err(DomainError::invalid(
+                "value",
+                Msg::new("error-promo-percent-range"),
+            )),
+            PromoKind::Fixed if !(1..=FIXED_VALUE_MAX).contains(&self.value) => {
+                Err(DomainError::invalid(
+                    "value",
+                    Msg::new("error-promo-fixed-range").arg("max", FIXED_VALUE_MAX),
+                ))
             }
-            PromoKind::Fixed if !(1..=FIXED_VALUE_MAX).contains(&self.value) => Err(
-                DomainError::invalid("value", "a fixed promo is 1..=100000000 minor units"),
-            ),
             _ if self.min_subtotal_minor.is_negative()
                 || self.min_subtotal_minor.minor() > FIXED_VALUE_MAX * 100 =>
             {
                 Err(DomainError::invalid(
                     "min_subtotal_minor",
-                    "min_subtotal_minor must be 0..=10000000000",
+                    Msg::new("error-field-range")
+                        .arg("field", "min_subtotal_minor")
+                        .arg("min", 0)
+                        .arg("max", FIXED_VALUE_MAX * 100),
                 ))
             }
             _ if matches!((self.starts_at, self.ends_at), (Some(s), Some(e)) if s >= e) => Err(
-                DomainError::invalid("ends_at", "ends_at must be after starts_at"),
+                DomainError::invalid("ends_at", Msg::new("error-promo-ends-before-start")),
             ),
             _ if self.max_redemptions.is_some_and(|m| m < 1) => Err(DomainError::invalid(
                 "max_redemptions",
-                "max_redemptions must be at least 1",
+                Msg::new("error-field-at-least-one").arg("field", "max_redemptions"),
             )),
             _ if self.max_per_user.is_some_and(|m| m < 1) => Err(DomainError::invalid(
                 "max_per_user",
-                "max_per_user must be at least 1",
+                Msg::new("error-field-at-least-one").arg("field", "max_per_user"),
             )),
             _ => Ok(()),
         }

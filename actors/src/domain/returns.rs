@@ -3,6 +3,7 @@
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{OrderId, ProductId, UserId};
 use crate::domain::model::{Order, Timestamp};
+use crate::domain::msg::Msg;
 use crate::domain::status::StatusChange;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -95,10 +96,7 @@ pub fn check_window(
     if delivered.is_none_or(|at| at + window < now) {
         return Err(DomainError::invalid(
             "order",
-            format!(
-                "returns are accepted within {} days of delivery",
-                window.num_days()
-            ),
+            Msg::new("error-return-window").arg("days", window.num_days()),
         ));
     }
     Ok(())
@@ -120,20 +118,22 @@ pub fn requested_line(
         .ok_or_else(|| {
             DomainError::invalid(
                 "lines.product_id",
-                format!("product {product} is not in this order"),
+                Msg::new("error-return-product-not-in-order").arg("product", product.get()),
             )
         })?;
     let left = bought.quantity - already.get(&product).copied().unwrap_or(0);
     if quantity > left {
         return Err(DomainError::invalid(
             "lines.quantity",
-            format!("only {left} of product {product} can still be returned"),
+            Msg::new("error-return-quantity-left")
+                .arg("left", left)
+                .arg("product", product.get()),
         ));
     }
     if taken.iter().any(|l| l.product_id == product) {
         return Err(DomainError::invalid(
             "lines.product_id",
-            "each product appears once",
+            Msg::new("error-return-product-twice"),
         ));
     }
     Ok(ReturnLine {

@@ -6,6 +6,7 @@
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::RejectedCode;
+use crate::domain::msg::Msg;
 use std::collections::HashSet;
 
 /// A non-zero change of physical stock, at most `StockDelta::MAX` units either way.
@@ -20,10 +21,7 @@ impl StockDelta {
         if raw == 0 || !(-Self::MAX..=Self::MAX).contains(&raw) {
             return Err(DomainError::invalid(
                 "quantity_delta",
-                format!(
-                    "a stock change is non-zero and at most ±{} units",
-                    Self::MAX
-                ),
+                Msg::new("error-stock-delta-range").arg("max", Self::MAX),
             ));
         }
         Ok(StockDelta(raw))
@@ -53,7 +51,7 @@ impl CodeBatch {
         if codes.is_empty() || codes.len() > Self::MAX {
             return Err(DomainError::invalid(
                 "codes",
-                format!("a change adds 1..={} codes", Self::MAX),
+                Msg::new("error-codes-count").arg("max", Self::MAX),
             ));
         }
         let mut seen = HashSet::new();

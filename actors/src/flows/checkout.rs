@@ -19,6 +19,7 @@ use crate::domain::ids::PromoCode;
 use crate::domain::ids::{ProductId, ReservationId, UserId};
 use crate::domain::model::{Order, PaymentMethod, ProductKind, Timestamp};
 use crate::domain::money::Money;
+use crate::domain::msg::Msg;
 use crate::domain::pricing::{price, subtotal, PricedLine};
 use crate::domain::promo::ClaimId;
 use crate::domain::quantity::Quantity;
@@ -195,7 +196,7 @@ async fn pay(
     if msg.shipping_address.is_none() && priced.iter().any(|l| l.physical) {
         return Err(DomainError::invalid(
             "shipping_address",
-            "physical goods ship: checkout needs a shipping_address",
+            Msg::new("error-shipping-address-needed"),
         ));
     }
     // The owners' tokens this checkout was decided under: its products' and its code's.
@@ -228,7 +229,7 @@ async fn pay(
     if msg.payment == PaymentMethod::External && totals.total_minor == Money::ZERO {
         return Err(DomainError::invalid(
             "payment",
-            "nothing is left to pay after the discount: check out with \"payment\": \"wallet\"",
+            Msg::new("error-checkout-nothing-to-pay"),
         ));
     }
     let payment_due = due_at(msg.payment, registry.deps.config.payment_window)?;

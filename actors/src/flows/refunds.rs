@@ -11,6 +11,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::OrderId;
 use crate::domain::model::{Order, PaymentMethod, WalletTransaction};
 use crate::domain::money::Money;
+use crate::domain::msg::Msg;
 use crate::domain::settlement::OrderMoney;
 use crate::domain::status::OrderStatus;
 use crate::domain::status::StatusChange;
@@ -51,7 +52,7 @@ impl Handler<RefundOrder> for UserActor {
             if order.payment == PaymentMethod::Stars {
                 return Err(DomainError::invalid(
                     "order",
-                    "this order was paid in Telegram Stars: refund it with POST /v1/admin/orders/{order_id}/stars-refund",
+                    Msg::new("error-refund-stars-order"),
                 ));
             }
             let money = OrderMoney::of(&order);

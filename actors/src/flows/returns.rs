@@ -4,6 +4,7 @@
 //! its owner and taken in the request's own transaction, so it can never be promised twice;
 //! a rejected return gives it back. Returned units go back on the shelf when received.
 
+use crate::domain::msg::Msg;
 use crate::domain::returns::Return;
 use crate::domain::returns::ReturnStatus;
 use crate::domain::returns::ReturnWrite;
@@ -130,7 +131,7 @@ async fn plan_request(
     if msg.lines.is_empty() || msg.lines.len() > 100 {
         return Err(DomainError::invalid(
             "lines",
-            "a return names 1..=100 lines",
+            Msg::new("error-return-lines-count").arg("max", 100),
         ));
     }
     let already = returned_so_far(pool, msg.order).await?;
@@ -153,7 +154,7 @@ async fn plan_request(
     {
         return Err(DomainError::invalid(
             "lines.product_id",
-            "only physical goods are returned",
+            Msg::new("error-return-physical-only"),
         ));
     }
     Ok(ReturnWrite::Request {
@@ -177,7 +178,9 @@ async fn check_sibling(pool: &Pool, product: ProductId, other: ProductId) -> Dom
         Some(false) => Err(DomainError::ProductInactive(other)),
         None => Err(DomainError::invalid(
             "lines.exchange_product_id",
-            format!("product {other} is not another size or colour of product {product}"),
+            Msg::new("error-return-exchange-not-variant")
+                .arg("other", other.get())
+                .arg("product", product.get()),
         )),
     }
 }
@@ -258,15 +261,16 @@ fn plan_step(current: &Return, msg: &ReturnStep) -> DomainResult<ReturnWrite> {
     let wrong = |allowed: &[ReturnStatus]| {
         DomainError::invalid(
             "status",
-            format!(
-                "this return is {}; this step needs it {}",
-                current.status.as_str(),
-                allowed
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
+            Msg::new("error-return-step-status")
+                .arg("status", current.status.as_str())
+                .arg(
+                    "allowed",
+                    allowed
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
         )
     };
     match msg.step {

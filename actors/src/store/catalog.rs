@@ -6,6 +6,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::model::{Category, Product, ProductKind};
 use crate::domain::money::Money;
+use crate::domain::msg::Msg;
 use crate::domain::stars::Stars;
 use deadpool_postgres::{GenericClient, Pool};
 use tokio_postgres::Row;
@@ -50,7 +51,7 @@ pub async fn create_category(
         )
         .await
         .map_err(|e| match DomainError::from(e) {
-            DomainError::Rejected { .. } => DomainError::invalid("parent_id", "no such category"),
+            DomainError::Rejected { .. } => DomainError::invalid("parent_id", Msg::new("error-no-such-category")),
             other => other,
         })?;
     let category = category_from(&row)?;
@@ -204,7 +205,7 @@ pub async fn create_product(
         )
         .await
         .map_err(|e| match DomainError::from(e) {
-            DomainError::Rejected { .. } => DomainError::invalid("category_id", "no such category"),
+            DomainError::Rejected { .. } => DomainError::invalid("category_id", Msg::new("error-no-such-category")),
             other => other,
         })?;
     let id: i64 = row.try_get(0)?;

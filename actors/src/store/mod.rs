@@ -14,6 +14,7 @@ pub mod events;
 pub mod fencing;
 pub mod group_commit;
 pub mod idempotency;
+pub mod language;
 pub(crate) mod loads;
 pub mod notifications;
 pub mod operations;

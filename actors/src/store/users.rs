@@ -4,6 +4,7 @@ use crate::domain::changes::AuditEntry;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::UserId;
 use crate::domain::model::User;
+use crate::domain::msg::Msg;
 use deadpool_postgres::Pool;
 use tokio_postgres::Row;
 
@@ -34,7 +35,7 @@ pub async fn create_user(
         .await
         .map_err(|e| match DomainError::from(e) {
             DomainError::Rejected { .. } => {
-                DomainError::invalid("telegram_id", "a user with this telegram_id exists")
+                DomainError::invalid("telegram_id", Msg::new("error-telegram-id-taken"))
             }
             other => other,
         })?;

@@ -10,6 +10,7 @@
 
 use crate::error::ApiError;
 use crate::extract::read_body;
+use crate::i18n::Msg;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -171,9 +172,7 @@ async fn forward(
 ) -> Result<HttpResponse, ApiError> {
     let unreachable = |e: &dyn std::fmt::Display| {
         tracing::warn!(%url, error = %e, "the node serving this request did not answer");
-        ApiError::unavailable(
-            "the node serving this part of the shop did not answer; retry shortly with the same Idempotency-Key, which is never applied twice",
-        )
+        ApiError::unavailable(Msg::new("error-node-unreachable"))
     };
     let client = crate::cluster::peers().ok_or_else(|| unreachable(&"no HTTP client"))?;
     let target = format!(

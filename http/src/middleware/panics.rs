@@ -56,6 +56,7 @@ pub async fn catch(
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
+    let lang = crate::i18n::Lang::of_request(req.headers());
     let counter = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.panics.clone());
@@ -70,7 +71,11 @@ pub async fn catch(
             }
             // The request went down with the handler, so the answer leaves as an error that
             // actix renders; it carries the request id itself.
-            Err(Panicked { request_id: id }.into())
+            Err(Panicked {
+                request_id: id,
+                lang,
+            }
+            .into())
         }
     }
 }
@@ -79,6 +84,7 @@ pub async fn catch(
 #[derive(Debug)]
 struct Panicked {
     request_id: String,
+    lang: crate::i18n::Lang,
 }
 
 impl std::fmt::Display for Panicked {
@@ -97,8 +103,9 @@ impl ResponseError for Panicked {
         if let Ok(id) = HeaderValue::from_str(&self.request_id) {
             builder.insert_header((HeaderName::from_static("x-request-id"), id));
         }
-        let mut response = builder.json(ApiError::internal().body(&self.request_id));
+        let mut response = builder.json(ApiError::internal().body(&self.request_id, self.lang));
         crate::middleware::request::secure(response.headers_mut(), true);
+        crate::middleware::request::said_in(response.headers_mut(), self.lang);
         response
     }
 }

@@ -1,9 +1,10 @@
 //! The middleware every request passes first: it assigns the request id (or keeps a sane
-//! one the client sent), fills it into error envelopes, answers actix's own errors in the
-//! envelope too, adds the security headers, and counts the request by route template (never
+//! one the client sent), fills it into error envelopes with their message in the request's
+//! language (`Accept-Language`), answers actix's own errors in the envelope too, adds the security headers, and counts the request by route template (never
 //! the raw path) and method (one of a closed set), so no input can add a series.
 
 use crate::error::ApiError;
+use crate::i18n::Lang;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -32,6 +33,7 @@ pub async fn observe(
     let started = Instant::now();
     let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
+    let lang = Lang::of_request(req.headers());
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
@@ -57,8 +59,13 @@ pub async fn observe(
     let res = enveloped(res);
     let error = res.response().extensions().get::<ApiError>().cloned();
     let mut res = match error {
-        // Errors are rendered without the request; the envelope gets its id here.
-        Some(error) => res.map_body(|_, _| BoxBody::new(error.body(&id).to_string())),
+        // Errors are rendered without the request; the envelope gets its id and its
+        // message in the request's language here.
+        Some(error) => {
+            let mut res = res.map_body(|_, _| BoxBody::new(error.body(&id, lang).to_string()));
+            said_in(res.headers_mut(), lang);
+            res
+        }
         None => res,
     };
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -93,6 +100,16 @@ fn enveloped(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
         return res;
     };
     res.into_response(actix_web::ResponseError::error_response(&error))
+}
+
+/// An envelope's language, and that the answer depends on `Accept-Language` (for caches).
+pub(crate) fn said_in(headers: &mut actix_web::http::header::HeaderMap, lang: Lang) {
+    use actix_web::http::header;
+    headers.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(lang.code()),
+    );
+    headers.append(header::VARY, HeaderValue::from_static("accept-language"));
 }
 
 /// The `method` label: the standard methods by name, any other (a client may send any

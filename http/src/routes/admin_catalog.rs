@@ -4,6 +4,7 @@
 use super::{multiline_text, request_id, text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{path_id, IdempotencyKey, Json, Staff};
+use crate::i18n::Msg;
 use crate::idempotency::{once, Answer};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -64,7 +65,7 @@ async fn create_category(
         .parent_id
         .map(|p| {
             CategoryId::new(p)
-                .ok_or_else(|| ApiError::invalid("parent_id", "parent_id must be a positive id"))
+                .ok_or_else(|| ApiError::invalid("parent_id", super::positive_id("parent_id")))
         })
         .transpose()?;
     let entry = super::audit(&req, &caller, "category.create", "category:new".into());
@@ -101,7 +102,10 @@ struct NewProductBody {
 /// Variant options: at most 10 pairs, short one-line keys and values.
 fn options(raw: VariantOptions) -> Result<VariantOptions, ApiError> {
     if raw.len() > 10 {
-        return Err(ApiError::invalid("options", "at most 10 options"));
+        return Err(ApiError::invalid(
+            "options",
+            Msg::new("error-options-count").arg("max", 10),
+        ));
     }
     raw.into_iter()
         .map(|(k, v)| Ok((text("options", &k, 1, 40)?, text("options", &v, 1, 100)?)))
@@ -114,7 +118,7 @@ fn group_id(raw: i64) -> Result<i64, ApiError> {
     } else {
         Err(ApiError::invalid(
             "group_id",
-            "group_id must be a positive id",
+            super::positive_id("group_id"),
         ))
     }
 }
@@ -125,7 +129,10 @@ fn price(raw: i64) -> Result<Money, ApiError> {
     } else {
         Err(ApiError::invalid(
             "price_minor",
-            format!("price_minor must be 1..={PRICE_MAX_MINOR}"),
+            Msg::new("error-field-range")
+                .arg("field", "price_minor")
+                .arg("min", 1)
+                .arg("max", PRICE_MAX_MINOR),
         ))
     }
 }
@@ -134,7 +141,7 @@ fn stars(raw: i64) -> Result<Stars, ApiError> {
     Stars::new(raw).ok_or_else(|| {
         ApiError::invalid(
             "price_stars",
-            format!("price_stars must be whole Stars, 1..={}", Stars::MAX),
+            Msg::new("error-price-stars-range").arg("max", Stars::MAX),
         )
     })
 }
@@ -144,10 +151,7 @@ fn image_url(raw: &str) -> Result<String, ApiError> {
     if !(url.starts_with("https://") || url.starts_with("http://"))
         || url.contains(char::is_whitespace)
     {
-        return Err(ApiError::invalid(
-            "image_url",
-            "image_url must be an http(s) URL",
-        ));
+        return Err(ApiError::invalid("image_url", Msg::new("error-image-url")));
     }
     Ok(url)
 }
@@ -170,14 +174,20 @@ async fn create_product(
     let b = body.value;
     let new = NewProduct {
         category: CategoryId::new(b.category_id)
-            .ok_or_else(|| ApiError::invalid("category_id", "category_id must be a positive id"))?,
+            .ok_or_else(|| ApiError::invalid("category_id", super::positive_id("category_id")))?,
         name: text("name", &b.name, 1, 200)?,
         description: match &b.description {
             Some(d) => multiline_text("description", d, 0, 5000)?,
             None => String::new(),
         },
-        kind: ProductKind::parse(&b.kind)
-            .ok_or_else(|| ApiError::invalid("kind", "kind must be \"digital\" or \"physical\""))?,
+        kind: ProductKind::parse(&b.kind).ok_or_else(|| {
+            ApiError::invalid(
+                "kind",
+                Msg::new("error-field-one-of")
+                    .arg("field", "kind")
+                    .arg("allowed", "digital, physical"),
+            )
+        })?,
         price: price(b.price_minor)?,
         price_stars: b.price_stars.map(stars).transpose()?,
         image_url: b.image_url.as_deref().map(image_url).transpose()?,
@@ -336,31 +346,34 @@ async fn add_stock(
     let change = match (body.value.quantity_delta, body.value.codes) {
         (Some(delta), None) => Change::Delta(StockDelta::new(delta)?),
         (None, Some(codes)) => Change::Codes(CodeBatch::sort(codes)?),
-        _ => {
-            return Err(ApiError::invalid(
-                "body",
-                "send exactly one of quantity_delta (physical) or codes (digital)",
-            ))
-        }
+        _ => return Err(ApiError::invalid("body", Msg::new("error-stock-body"))),
     };
     let rid = request_id(&req);
     let entry = super::audit(&req, &caller, "stock.change", format!("product:{id}"));
     let registry = state.registry.clone();
-    let (response, _) = once(&state, caller, key, body.hash, &rid, |draft| async move {
-        let meta = WriteMeta {
-            idempotency: Some(draft),
-            audit: Some(entry),
-        };
-        let report = match change {
-            Change::Delta(delta) => {
-                registry
-                    .product_here(id, AdjustStock { delta, meta })
-                    .await?
-            }
-            Change::Codes(codes) => registry.product_here(id, AddCodes { codes, meta }).await?,
-        };
-        Answer::new(StatusCode::OK, report)
-    })
+    let (response, _) = once(
+        &state,
+        caller,
+        key,
+        body.hash,
+        &rid,
+        crate::i18n::Lang::of_request(req.headers()),
+        |draft| async move {
+            let meta = WriteMeta {
+                idempotency: Some(draft),
+                audit: Some(entry),
+            };
+            let report = match change {
+                Change::Delta(delta) => {
+                    registry
+                        .product_here(id, AdjustStock { delta, meta })
+                        .await?
+                }
+                Change::Codes(codes) => registry.product_here(id, AddCodes { codes, meta }).await?,
+            };
+            Answer::new(StatusCode::OK, report)
+        },
+    )
     .await?;
     Ok(response)
 }

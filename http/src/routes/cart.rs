@@ -3,6 +3,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{path_id, Json};
+use crate::i18n::Msg;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -54,7 +55,7 @@ async fn apply_promo(
     if !state.shop.takes_promos() {
         return Err(ApiError::invalid(
             "code",
-            "promo codes need the actors engine",
+            Msg::new("error-promo-needs-actors"),
         ));
     }
     let code = PromoCode::parse(&body.value.code)?;
@@ -119,7 +120,10 @@ async fn set_line(
     let quantity = Quantity::new(body.value.quantity).ok_or_else(|| {
         ApiError::invalid(
             "quantity",
-            format!("quantity must be 1..={}", Quantity::MAX),
+            Msg::new("error-field-range")
+                .arg("field", "quantity")
+                .arg("min", 1)
+                .arg("max", Quantity::MAX),
         )
     })?;
     set(&state, caller.user, product, Some(quantity)).await?;

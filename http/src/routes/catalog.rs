@@ -3,6 +3,7 @@
 use super::ListBody;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_query, path_id};
+use crate::i18n::Msg;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -59,13 +60,18 @@ async fn products(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
     };
     let query = match q.get("q") {
         Some(text) if text.chars().count() > 200 => {
-            return Err(ApiError::invalid("q", "q is at most 200 characters"))
+            return Err(ApiError::invalid(
+                "q",
+                Msg::new("error-field-at-most-chars")
+                    .arg("field", "q")
+                    .arg("max", 200),
+            ))
         }
         // Control characters are never a sensible search (NUL never gets this far).
         Some(text) if text.chars().any(char::is_control) => {
             return Err(ApiError::invalid(
                 "q",
-                "q must not contain control characters",
+                Msg::new("error-field-control-chars").arg("field", "q"),
             ))
         }
         Some(text) if !text.trim().is_empty() => Some(text.trim().to_string()),

@@ -6,6 +6,7 @@ use super::request_id;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdempotencyKey, Json};
+use crate::i18n::Msg;
 use crate::idempotency::{keyed, respond, Answer, Served};
 use crate::state::AppState;
 use crate::telegram::stars;
@@ -124,39 +125,47 @@ async fn run(
     let bot = state.telegram.clone();
     let (hash, body) = (body.hash, body.value);
     // Validation runs under the key: a reused key is refused before anything else is said.
-    let keyed = keyed(state, caller, key, hash, &rid, |draft| async move {
-        let payment = validate(&body)?;
-        if payment == PaymentMethod::Stars {
-            stars::require_enabled(&bot)?;
-        }
-        let promo = body
-            .promo_code
-            .as_deref()
-            .map(PromoCode::parse)
-            .transpose()
-            .map_err(|_| promo_error("malformed"))?;
-        let shipping_address = body
-            .shipping_address
-            .as_ref()
-            .map(AddressBody::parse)
-            .transpose()?;
-        let meta = WriteMeta {
-            idempotency: Some(draft),
-            audit: Some(audit),
-        };
-        if promo.is_some() && !shop.takes_promos() {
-            return Err(promo_error("unsupported"));
-        }
-        let checkout = Checkout {
-            meta,
-            actor,
-            shipping_address,
-            promo,
-            payment,
-        };
-        let order = shop.checkout(caller.user, checkout).await?;
-        Answer::new(StatusCode::CREATED, order)
-    })
+    let keyed = keyed(
+        state,
+        caller,
+        key,
+        hash,
+        &rid,
+        crate::i18n::Lang::of_request(req.headers()),
+        |draft| async move {
+            let payment = validate(&body)?;
+            if payment == PaymentMethod::Stars {
+                stars::require_enabled(&bot)?;
+            }
+            let promo = body
+                .promo_code
+                .as_deref()
+                .map(PromoCode::parse)
+                .transpose()
+                .map_err(|_| promo_error("malformed"))?;
+            let shipping_address = body
+                .shipping_address
+                .as_ref()
+                .map(AddressBody::parse)
+                .transpose()?;
+            let meta = WriteMeta {
+                idempotency: Some(draft),
+                audit: Some(audit),
+            };
+            if promo.is_some() && !shop.takes_promos() {
+                return Err(promo_error("unsupported"));
+            }
+            let checkout = Checkout {
+                meta,
+                actor,
+                shipping_address,
+                promo,
+                payment,
+            };
+            let order = shop.checkout(caller.user, checkout).await?;
+            Answer::new(StatusCode::CREATED, order)
+        },
+    )
     .await?;
     let served = keyed.served();
     let (status, mut body) = keyed.into_answer();
@@ -187,7 +196,9 @@ fn validate(body: &CheckoutBody) -> ApiResult<PaymentMethod> {
     PaymentMethod::parse(&body.payment).ok_or_else(|| {
         ApiError::invalid(
             "payment",
-            "payment must be \"wallet\", \"external\" or \"stars\"",
+            Msg::new("error-field-one-of")
+                .arg("field", "payment")
+                .arg("allowed", "wallet, external, stars"),
         )
     })
 }
@@ -197,7 +208,7 @@ fn promo_error(reason: &'static str) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "promo_invalid",
-        "promo_code is not a usable promo code",
+        Msg::new("error-promo-code-unusable"),
     )
     .with_details(json!({ "field": "promo_code", "reason": reason }))
 }

@@ -1,6 +1,7 @@
 //! Liveness and readiness.
 
 use crate::error::{ApiError, ApiResult};
+use crate::i18n::Msg;
 use crate::schema::Status;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -32,9 +33,7 @@ async fn health() -> HttpResponse {
 )]
 async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     if !state.registry.deps.ownership.lease_alive() {
-        return Err(ApiError::unavailable(
-            "this node holds no cluster lease; it serves again once etcd renews one",
-        ));
+        return Err(ApiError::unavailable(Msg::new("error-no-lease")));
     }
     match tokio::time::timeout(
         Duration::from_secs(1),
@@ -43,6 +42,6 @@ async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     .await
     {
         Ok(Ok(())) => Ok(HttpResponse::Ok().json(Status { status: "ready" })),
-        _ => Err(ApiError::unavailable("the database does not answer")),
+        _ => Err(ApiError::unavailable(Msg::new("error-database-silent"))),
     }
 }

@@ -18,6 +18,7 @@ pub mod wallet;
 pub mod webhooks;
 
 use crate::error::ApiError;
+use crate::i18n::Msg;
 use crate::middleware::request::RequestId;
 use actix_web::{web, HttpMessage, HttpRequest};
 use serde::Serialize;
@@ -114,6 +115,11 @@ pub fn multiline_text(
     })
 }
 
+/// The message for an id field that is not a positive id.
+pub(crate) fn positive_id(field: &str) -> Msg {
+    Msg::new("error-field-positive-id").arg("field", field)
+}
+
 fn bounded_text(
     field: &str,
     value: &str,
@@ -126,13 +132,16 @@ fn bounded_text(
     if len < min || len > max {
         return Err(ApiError::invalid(
             field,
-            format!("{field} must be {min}..={max} characters"),
+            Msg::new("error-field-length")
+                .arg("field", field)
+                .arg("min", min)
+                .arg("max", max),
         ));
     }
     if trimmed.chars().any(forbidden) {
         return Err(ApiError::invalid(
             field,
-            format!("{field} must not contain control characters"),
+            Msg::new("error-field-control-chars").arg("field", field),
         ));
     }
     Ok(trimmed.to_string())

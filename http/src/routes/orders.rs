@@ -4,6 +4,7 @@ use super::ListBody;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_query, path_id, Admin, IdempotencyKey, Json, Staff};
+use crate::i18n::Msg;
 use crate::idempotency::{once, Answer};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -115,7 +116,9 @@ async fn all_orders(
             let allowed: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
             ApiError::invalid(
                 "status",
-                format!("status must be one of {}", allowed.join(", ")),
+                Msg::new("error-field-one-of")
+                    .arg("field", "status")
+                    .arg("allowed", allowed.join(", ")),
             )
         })?),
     };
@@ -181,7 +184,12 @@ async fn transition(
     let id: OrderId = path_id(&req, "order_id")?;
     let to = OrderStatus::parse(&body.value.to).ok_or_else(|| {
         let allowed: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
-        ApiError::invalid("to", format!("to must be one of {}", allowed.join(", ")))
+        ApiError::invalid(
+            "to",
+            Msg::new("error-field-one-of")
+                .arg("field", "to")
+                .arg("allowed", allowed.join(", ")),
+        )
     })?;
     let note = body
         .value
@@ -284,7 +292,7 @@ async fn refund(
         Some(_) => {
             return Err(ApiError::invalid(
                 "amount_minor",
-                "amount_minor must be positive",
+                Msg::new("error-field-positive").arg("field", "amount_minor"),
             ))
         }
         None => None,
@@ -300,18 +308,26 @@ async fn refund(
         entry.after = Some(serde_json::json!({ "amount_minor": amount, "reason": reason }));
     }
     let registry = state.registry.clone();
-    let (response, _) = once(&state, caller, key, body.hash, &rid, |draft| async move {
-        meta.idempotency = Some(draft);
-        let refund = RefundOrder {
-            order: id,
-            amount,
-            reason,
-            actor: caller.audit_name(),
-            meta,
-        };
-        let transaction = registry.user(owner, refund).await?;
-        Answer::new(StatusCode::CREATED, transaction)
-    })
+    let (response, _) = once(
+        &state,
+        caller,
+        key,
+        body.hash,
+        &rid,
+        crate::i18n::Lang::of_request(req.headers()),
+        |draft| async move {
+            meta.idempotency = Some(draft);
+            let refund = RefundOrder {
+                order: id,
+                amount,
+                reason,
+                actor: caller.audit_name(),
+                meta,
+            };
+            let transaction = registry.user(owner, refund).await?;
+            Answer::new(StatusCode::CREATED, transaction)
+        },
+    )
     .await?;
     Ok(response)
 }

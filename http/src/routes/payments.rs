@@ -9,6 +9,7 @@
 use super::request_id;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse_json;
+use crate::i18n::Msg;
 use crate::middleware::ratelimit::{charge_webhook, Webhook};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -102,9 +103,10 @@ async fn authentic_body(
     state: &AppState,
     payload: &mut actix_web::dev::Payload,
 ) -> ApiResult<web::Bytes> {
-    let secret = state.payment_webhook_secret.as_ref().ok_or_else(|| {
-        ApiError::unauthorized("payment events are refused: no webhook secret is configured")
-    })?;
+    let secret = state
+        .payment_webhook_secret
+        .as_ref()
+        .ok_or_else(|| ApiError::unauthorized(Msg::new("error-payments-no-secret")))?;
     signed_body(req, payload, secret.expose_secret().as_bytes()).await
 }
 
@@ -114,25 +116,27 @@ fn parse(b: EventBody) -> ApiResult<PaymentEvent> {
     if !id_ok {
         return Err(ApiError::invalid(
             "event_id",
-            "event_id must be 1..=255 printable ASCII characters",
+            Msg::new("error-event-id-shape"),
         ));
     }
     let kind = EventType::parse(&b.kind).ok_or_else(|| {
         ApiError::invalid(
             "type",
-            "type must be \"payment.succeeded\" or \"payment.failed\"",
+            Msg::new("error-field-one-of")
+                .arg("field", "type")
+                .arg("allowed", "payment.succeeded, payment.failed"),
         )
     })?;
     if b.currency.len() != 3 || !b.currency.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err(ApiError::invalid(
             "currency",
-            "currency must be a three-letter code",
+            Msg::new("error-currency-code"),
         ));
     }
     let target = match (b.order_id, b.wallet_topup) {
         (Some(order), None) => PaymentTarget::Order(
             OrderId::new(order)
-                .ok_or_else(|| ApiError::invalid("order_id", "order_id must be a positive id"))?,
+                .ok_or_else(|| ApiError::invalid("order_id", super::positive_id("order_id")))?,
         ),
         (None, Some(topup)) => PaymentTarget::WalletTopup(
             UserId::new(topup.user_id)
@@ -141,7 +145,7 @@ fn parse(b: EventBody) -> ApiResult<PaymentEvent> {
         _ => {
             return Err(ApiError::invalid(
                 "order_id",
-                "an event names exactly one of order_id and wallet_topup",
+                Msg::new("error-payment-target"),
             ))
         }
     };
@@ -151,10 +155,7 @@ fn parse(b: EventBody) -> ApiResult<PaymentEvent> {
         amount: Money::bounded(b.amount_minor).ok_or_else(|| {
             ApiError::invalid(
                 "amount_minor",
-                format!(
-                    "amount_minor must be within {} of zero",
-                    Money::AMOUNT_MAX_MINOR
-                ),
+                Msg::new("error-amount-within").arg("max", Money::AMOUNT_MAX_MINOR),
             )
         })?,
         currency: b.currency.to_ascii_uppercase(),

@@ -5,6 +5,7 @@
 use super::ListBody;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_query, Admin, Json};
+use crate::i18n::Msg;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -79,8 +80,14 @@ struct PatchPromoBody {
 }
 
 fn kind(raw: &str) -> ApiResult<PromoKind> {
-    PromoKind::parse(raw)
-        .ok_or_else(|| ApiError::invalid("kind", "kind must be \"percent\" or \"fixed\""))
+    PromoKind::parse(raw).ok_or_else(|| {
+        ApiError::invalid(
+            "kind",
+            Msg::new("error-field-one-of")
+                .arg("field", "kind")
+                .arg("allowed", "percent, fixed"),
+        )
+    })
 }
 
 #[utoipa::path(
@@ -129,7 +136,7 @@ async fn create(
             Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "promo_exists",
-                format!("promo code {code} already exists; change it with PATCH"),
+                Msg::new("error-promo-exists").arg("code", code.as_str()),
             )
             .with_details(json!({ "field": "code", "code": code })))
         }
@@ -159,7 +166,8 @@ async fn list(
 
 fn path_code(req: &HttpRequest) -> ApiResult<PromoCode> {
     let raw = req.match_info().get("code").unwrap_or_default();
-    PromoCode::parse(raw).map_err(|_| ApiError::not_found(format!("there is no promo code {raw}")))
+    PromoCode::parse(raw)
+        .map_err(|_| ApiError::not_found(Msg::new("error-no-such-promo").arg("code", raw)))
 }
 
 #[utoipa::path(

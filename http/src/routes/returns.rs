@@ -6,6 +6,7 @@ use super::{multiline_text, ListBody};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_query, path_id, Json, Staff};
+use crate::i18n::Msg;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -59,8 +60,7 @@ struct StepBody {
 }
 
 fn product(field: &str, raw: i64) -> ApiResult<ProductId> {
-    ProductId::new(raw)
-        .ok_or_else(|| ApiError::invalid(field, format!("{field} must be a positive id")))
+    ProductId::new(raw).ok_or_else(|| ApiError::invalid(field, super::positive_id(field)))
 }
 
 #[utoipa::path(
@@ -90,7 +90,10 @@ async fn request(
             let quantity = Quantity::new(l.quantity).ok_or_else(|| {
                 ApiError::invalid(
                     "lines.quantity",
-                    format!("quantity must be 1..={}", Quantity::MAX),
+                    Msg::new("error-field-range")
+                        .arg("field", "quantity")
+                        .arg("min", 1)
+                        .arg("max", Quantity::MAX),
                 )
             })?;
             let exchange = l
@@ -170,7 +173,9 @@ async fn all(
         Some(raw) => Some(ReturnStatus::parse(raw).ok_or_else(|| {
             ApiError::invalid(
                 "status",
-                "status must be requested, approved, rejected or received",
+                Msg::new("error-field-one-of")
+                    .arg("field", "status")
+                    .arg("allowed", "requested, approved, rejected, received"),
             )
         })?),
     };

@@ -3,6 +3,7 @@
 use super::text;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, Json};
+use crate::i18n::Msg;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -46,7 +47,7 @@ async fn create_user(
         if id <= 0 {
             return Err(ApiError::invalid(
                 "telegram_id",
-                "telegram_id must be a positive integer",
+                Msg::new("error-field-positive-integer").arg("field", "telegram_id"),
             ));
         }
     }

@@ -4,6 +4,7 @@ use super::{request_id, text, ListBody};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_query, path_id, Admin, IdempotencyKey, Json};
+use crate::i18n::Msg;
 use crate::idempotency::{once, Answer};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -103,7 +104,10 @@ async fn credit(
     if !(1..=CREDIT_MAX_MINOR).contains(&amount) {
         return Err(ApiError::invalid(
             "amount_minor",
-            format!("amount_minor must be 1..={CREDIT_MAX_MINOR}"),
+            Msg::new("error-field-range")
+                .arg("field", "amount_minor")
+                .arg("min", 1)
+                .arg("max", CREDIT_MAX_MINOR),
         ));
     }
     let reason = text("reason", &body.value.reason, 1, 500)?;
@@ -111,23 +115,31 @@ async fn credit(
     let mut audit = super::audit(&req, &caller, "wallet.credit", format!("user:{user}"));
     audit.after = Some(json!({ "amount_minor": amount, "reason": reason }));
     let registry = state.registry.clone();
-    let (response, _) = once(&state, caller, key, body.hash, &rid, |draft| async move {
-        let meta = WriteMeta {
-            idempotency: Some(draft),
-            audit: Some(audit),
-        };
-        let tx = registry
-            .user(
-                user,
-                Credit {
-                    amount: Money::from_minor(amount),
-                    reason,
-                    meta,
-                },
-            )
-            .await?;
-        Answer::new(StatusCode::CREATED, tx)
-    })
+    let (response, _) = once(
+        &state,
+        caller,
+        key,
+        body.hash,
+        &rid,
+        crate::i18n::Lang::of_request(req.headers()),
+        |draft| async move {
+            let meta = WriteMeta {
+                idempotency: Some(draft),
+                audit: Some(audit),
+            };
+            let tx = registry
+                .user(
+                    user,
+                    Credit {
+                        amount: Money::from_minor(amount),
+                        reason,
+                        meta,
+                    },
+                )
+                .await?;
+            Answer::new(StatusCode::CREATED, tx)
+        },
+    )
     .await?;
     Ok(response)
 }

@@ -5,6 +5,7 @@
 use super::ListBody;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_query, path_id, Admin, Json};
+use crate::i18n::Msg;
 use crate::state::AppState;
 use crate::webhooks::target;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -73,10 +74,7 @@ fn url(state: &AppState, raw: &str) -> ApiResult<String> {
 
 fn events(raw: &[String]) -> ApiResult<Vec<String>> {
     if raw.is_empty() {
-        return Err(ApiError::invalid(
-            "events",
-            "events must name at least one event type",
-        ));
+        return Err(ApiError::invalid("events", Msg::new("error-events-empty")));
     }
     let mut kinds = Vec::with_capacity(raw.len());
     for name in raw {
@@ -84,7 +82,9 @@ fn events(raw: &[String]) -> ApiResult<Vec<String>> {
             let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
             ApiError::invalid(
                 "events",
-                format!("unknown event type {name:?}; known: {}", known.join(", ")),
+                Msg::new("error-event-type-unknown")
+                    .arg("name", name.as_str())
+                    .arg("known", known.join(", ")),
             )
         })?;
         if !kinds.contains(&kind) {
@@ -282,7 +282,7 @@ async fn retry(
         ApiError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
             "invalid_id",
-            "event_id must look like evt_42",
+            Msg::new("error-event-id-pattern"),
         )
         .with_details(serde_json::json!({ "field": "event_id" }))
     })?;
@@ -290,9 +290,11 @@ async fn retry(
         .bounded(webhooks::retry(&state.pool, id, event))
         .await?
     {
-        return Err(ApiError::not_found(format!(
-            "webhook {id} has no delivery of event {event}: not one of its event types, or no longer kept"
-        )));
+        return Err(ApiError::not_found(
+            Msg::new("error-webhook-no-delivery")
+                .arg("webhook", id)
+                .arg("event", event.to_string()),
+        ));
     }
     state.webhooks.wake.notify_one();
     Ok(HttpResponse::Accepted().finish())

@@ -280,6 +280,8 @@ where
         key,
         hash,
         &request_id,
+        // The bot's texts are not localized yet: its refusals are kept in English.
+        crate::i18n::Lang::En,
         |draft| async move {
             let meta = WriteMeta {
                 idempotency: Some(draft),
@@ -345,7 +347,11 @@ const BELOW_ZERO: &str = "Stock cannot go below zero.";
 /// What an admin is told when a change breaks a bound: the bound, in the domain's words.
 fn refused(e: &DomainError) -> String {
     match e {
-        DomainError::Invalid { message, .. } => format!("Not applied: {message}."),
+        DomainError::Invalid { message, .. } => {
+            // The bot's texts are not localized yet: the bound is told in English.
+            let message = crate::i18n::render(crate::i18n::Lang::En, message);
+            format!("Not applied: {message}.")
+        }
         other => format!("Not applied: {other}."),
     }
 }

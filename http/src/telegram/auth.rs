@@ -6,6 +6,7 @@
 use super::update::User;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
+use crate::i18n::Msg;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use hmac::{Hmac, Mac};
@@ -54,7 +55,7 @@ pub async fn sign_in(state: web::Data<AppState>, body: Json<SignIn>) -> ApiResul
         .api
         .token
         .as_ref()
-        .ok_or_else(|| ApiError::unauthorized("Telegram sign-in is not configured"))?;
+        .ok_or_else(|| ApiError::unauthorized(Msg::new("error-telegram-sign-in-off")))?;
     let max_age = i64::try_from(bot.config.init_data_max_age.as_secs()).unwrap_or(i64::MAX);
     let user = verify(
         &body.value.init_data,
@@ -62,7 +63,7 @@ pub async fn sign_in(state: web::Data<AppState>, body: Json<SignIn>) -> ApiResul
         chrono::Utc::now().timestamp(),
         max_age,
     )
-    .ok_or_else(|| ApiError::unauthorized("initData is not valid or too old"))?;
+    .ok_or_else(|| ApiError::unauthorized(Msg::new("error-init-data")))?;
     let id = souk_user(&state, &user, None).await?;
     bot.remember_user(user.id, id);
     let role = bot.role_of(user.id);

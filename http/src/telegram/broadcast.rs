@@ -37,7 +37,9 @@ pub async fn receive(ctx: &mut Ctx<'_>, text: &str) -> ApiResult<()> {
         Ok(text) => text,
         // Still waiting: the admin can send it again.
         Err(e) => {
-            ctx.say(&format!("Not kept: {e}. Send it again, or /cancel."));
+            // The bot's texts are not localized yet: the reason is told in English.
+            let reason = crate::error::ApiError::from(e).message_in(crate::i18n::Lang::En);
+            ctx.say(&format!("Not kept: {reason}. Send it again, or /cancel."));
             return Ok(());
         }
     };

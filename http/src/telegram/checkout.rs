@@ -96,7 +96,9 @@ pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64, payment: PaymentMethod) -
         },
         // A refusal (4xx) is an answer like any other (stored, and told again on a replay);
         // 5xx is an error to report.
-        Err(e) if e.status.is_client_error() => Refusal::read(e.code, e.message, &e.details)?,
+        Err(e) if e.status.is_client_error() => {
+            Refusal::read(e.code, e.message_in(crate::i18n::Lang::En), &e.details)?
+        }
         Err(e) => return Err(e),
     };
     let text = tell(ctx, refusal).await;
@@ -319,7 +321,7 @@ pub(super) async fn place(ctx: &Ctx<'_>, p: Placing) -> ApiResult<Keyed<Order>> 
         };
         let (key, hash) = (IdempotencyKey(p.key), Sha256::digest(p.request).to_vec());
         let shop = state.shop.clone();
-        keyed(state, caller, key, hash, &request_id, |draft| async move {
+        keyed(state, caller, key, hash, &request_id, ctx.lang, |draft| async move {
             p.allowed?;
             let checkout = Checkout {
                 meta: WriteMeta {

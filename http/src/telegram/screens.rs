@@ -3,6 +3,7 @@
 //! a new message — collected in order and sent after the update's effects are committed.
 //! A callback query is answered exactly once, first, so the button's spinner stops at once.
 
+use crate::i18n::{self, ArgValue, Lang, Msg};
 use super::callback::{Action, CALLBACK_DATA_MAX};
 use super::Bot;
 use crate::auth::Caller;
@@ -102,6 +103,9 @@ pub struct Ctx<'a> {
     pub telegram_id: i64,
     pub chat_id: i64,
     pub origin: Origin,
+    /// The language the bot speaks to this user: their choice in the bot, or else their
+    /// Telegram app's.
+    pub lang: Lang,
     calls: Vec<Call>,
     answered: bool,
 }
@@ -116,6 +120,7 @@ impl<'a> Ctx<'a> {
         telegram_id: i64,
         chat_id: i64,
         origin: Origin,
+        lang: Lang,
     ) -> Ctx<'a> {
         Ctx {
             state,
@@ -125,9 +130,25 @@ impl<'a> Ctx<'a> {
             telegram_id,
             chat_id,
             origin,
+            lang,
             calls: Vec::new(),
             answered: false,
         }
+    }
+
+    /// The bot's text `id` in the user's language.
+    pub fn t(&self, id: &str) -> String {
+        i18n::tr(self.lang, id, &[])
+    }
+
+    /// The bot's text `id` with its arguments, in the user's language.
+    pub fn tr(&self, id: &str, args: &[(&str, ArgValue)]) -> String {
+        i18n::tr(self.lang, id, args)
+    }
+
+    /// A refusal or error in the user's language.
+    pub fn say_msg(&self, msg: &Msg) -> String {
+        i18n::render(self.lang, msg)
     }
 
     pub fn currency(&self) -> &str {

@@ -18,6 +18,7 @@ use super::shop::priced_cart;
 use super::update::{PreCheckoutQuery, ShippingQuery, SuccessfulPayment, TelegramAddress};
 use super::{money, Bot};
 use crate::error::{ApiError, ApiResult};
+use crate::i18n::Msg;
 use crate::extract::IdempotencyKey;
 use crate::idempotency::{decode, Keyed};
 use serde::Deserialize;
@@ -51,20 +52,20 @@ pub fn confirmation_of(payload: &str) -> Option<i64> {
 
 /// The invoice's prices: the goods after any discount and the tax added on top; delivery
 /// comes from the shipping option, so together they are the cart's total.
-fn prices(cart: &PricedCart) -> Vec<Value> {
+fn prices(ctx: &Ctx<'_>, cart: &PricedCart) -> Vec<Value> {
     let goods = cart.subtotal_minor.minor() - cart.discount_minor.minor();
-    let mut prices = vec![json!({ "label": "Goods", "amount": goods })];
+    let mut prices = vec![json!({ "label": ctx.t("bot-invoice-goods"), "amount": goods })];
     if cart.tax_minor > Money::ZERO {
-        prices.push(json!({ "label": "Tax", "amount": cart.tax_minor.minor() }));
+        prices.push(json!({ "label": ctx.t("bot-invoice-tax"), "amount": cart.tax_minor.minor() }));
     }
     prices
 }
 
 /// The delivery option for this cart, priced by the one pricing function.
-fn delivery(cart: &PricedCart) -> Value {
+fn delivery(ctx: &Ctx<'_>, cart: &PricedCart) -> Value {
     let label = match cart.shipping_minor {
-        Money::ZERO => "Free delivery",
-        _ => "Delivery",
+        Money::ZERO => ctx.t("bot-delivery-free"),
+        _ => ctx.t("bot-delivery"),
     };
     json!({ "id": DELIVERY, "title": label,
             "prices": [{ "label": label, "amount": cart.shipping_minor.minor() }] })
@@ -79,7 +80,7 @@ pub async fn invoice(ctx: &mut Ctx<'_>, confirmation: i64) -> ApiResult<()> {
     };
     let cart = priced_cart(ctx).await?;
     if cart.lines.is_empty() {
-        ctx.answer(Some("Your cart is empty."), true);
+        ctx.answer(Some(&ctx.t("bot-cart-empty")), true);
         return super::shop::cart(ctx).await;
     }
     let names: Vec<String> = cart
@@ -92,12 +93,12 @@ pub async fn invoice(ctx: &mut Ctx<'_>, confirmation: i64) -> ApiResult<()> {
         "sendInvoice",
         json!({
             "chat_id": ctx.chat_id,
-            "title": "Your order",
+            "title": ctx.t("bot-invoice-title-order"),
             "description": clip(&names.join(", "), 255),
             "payload": format!("{PAYLOAD_PREFIX}{confirmation}"),
             "provider_token": provider,
             "currency": cart.currency,
-            "prices": prices(&cart),
+            "prices": prices(ctx, &cart),
             "need_name": true,
             "need_shipping_address": true,
             "is_flexible": true,
@@ -107,7 +108,7 @@ pub async fn invoice(ctx: &mut Ctx<'_>, confirmation: i64) -> ApiResult<()> {
 }
 
 /// The address as Souk keeps one, validated like the HTTP API's; `name` is the buyer's.
-fn address_of(name: &str, a: &TelegramAddress) -> Result<ShippingAddress, String> {
+fn address_of(name: &str, a: &TelegramAddress) -> Result<ShippingAddress, Msg> {
     let line2 = Some(a.street_line2.trim()).filter(|l| !l.is_empty());
     ShippingAddress::parse(
         name,
@@ -124,11 +125,15 @@ fn address_of(name: &str, a: &TelegramAddress) -> Result<ShippingAddress, String
 pub async fn shipping(ctx: &mut Ctx<'_>, q: &ShippingQuery) -> ApiResult<()> {
     let checked = address_of("buyer", &q.shipping_address);
     let body = match checked {
-        Err(problem) => json!({ "shipping_query_id": q.id, "ok": false,
-                                "error_message": format!("Please check the address: {problem}") }),
+        Err(problem) => {
+            let problem = ctx.say_msg(&problem);
+            let text = ctx.tr("bot-address-check", &[("problem", problem.into())]);
+            json!({ "shipping_query_id": q.id, "ok": false, "error_message": text })
+        }
         Ok(_) => {
             let cart = priced_cart(ctx).await?;
-            json!({ "shipping_query_id": q.id, "ok": true, "shipping_options": [delivery(&cart)] })
+            json!({ "shipping_query_id": q.id, "ok": true,
+                    "shipping_options": [delivery(ctx, &cart)] })
         }
     };
     ctx.raw("answerShippingQuery", body);
@@ -144,21 +149,27 @@ pub async fn pre_checkout(
 ) -> ApiResult<()> {
     let refusal = match place(ctx, q, confirmation).await {
         Ok(_) => None,
-        Err(Refused(reason)) => Some(reason),
+        Err(Refused(reason)) => Some(ctx.say_msg(&reason)),
     };
     payments::answer_pre_checkout(ctx, &q.id, refusal.as_deref());
     Ok(())
 }
 
-/// Why a pre-checkout query is refused, in the buyer's words.
-struct Refused(String);
+/// Why a pre-checkout query is refused, said in the buyer's language when it is answered.
+struct Refused(Msg);
+
+impl Refused {
+    fn because(id: &'static str) -> Refused {
+        Refused(Msg::new(id))
+    }
+}
 
 impl From<ApiError> for Refused {
     fn from(e: ApiError) -> Refused {
         // A server error is still an answer Telegram needs within its 10 seconds.
         Refused(match e.status.is_client_error() {
             true => e.message,
-            false => "The shop cannot take this payment right now. Please try again.".into(),
+            false => Msg::new("bot-payment-try-again"),
         })
     }
 }
@@ -169,7 +180,7 @@ async fn place(ctx: &Ctx<'_>, q: &PreCheckoutQuery, confirmation: i64) -> Result
     let info = q.order_info.clone().unwrap_or_default();
     let name = info.name.clone().unwrap_or_default();
     let Some(address) = info.shipping_address.as_ref() else {
-        return Err(Refused("A shipping address is needed.".into()));
+        return Err(Refused::because("bot-address-needed"));
     };
     let address = address_of(&name, address).map_err(Refused)?;
     let state = ctx.state;
@@ -181,9 +192,7 @@ async fn place(ctx: &Ctx<'_>, q: &PreCheckoutQuery, confirmation: i64) -> Result
             // The cart must still be the one invoiced: the same currency and total.
             let cart = priced_cart(ctx).await?;
             if cart.currency != q.currency || cart.total_minor.minor() != q.total_amount {
-                return Err(Refused(
-                    "Your cart changed since this invoice was made. Please check out again.".into(),
-                ));
+                return Err(Refused::because("bot-cart-changed"));
             }
             let placing = Placing {
                 key: key.0.clone(),
@@ -195,28 +204,26 @@ async fn place(ctx: &Ctx<'_>, q: &PreCheckoutQuery, confirmation: i64) -> Result
             match checkout::place(ctx, placing).await? {
                 Keyed::Fresh(answer) => answer.value,
                 // Another delivery of this query placed it meanwhile.
-                Keyed::Replayed(_) => stored_order(ctx, &key).await?.ok_or_else(|| {
-                    Refused("The shop cannot take this payment right now. Please try again.".into())
-                })?,
+                Keyed::Replayed(_) => stored_order(ctx, &key)
+                    .await?
+                    .ok_or_else(|| Refused::because("bot-payment-try-again"))?,
             }
         }
     };
     if placed.shipping_address.as_ref() != Some(&address) {
-        return Err(Refused(format!(
-            "This invoice already placed order #{} for another address. Please check out again.",
-            placed.id
-        )));
+        return Err(Refused(
+            Msg::new("bot-invoice-other-address").arg("order", placed.id.get()),
+        ));
     }
     if placed.status != OrderStatus::PendingPayment {
-        return Err(Refused(format!(
-            "Order #{} is {}.",
-            placed.id, placed.status
-        )));
+        return Err(Refused(
+            Msg::new("bot-order-is")
+                .arg("order", placed.id.get())
+                .arg("status", placed.status.as_str()),
+        ));
     }
     if placed.total_minor.minor() != q.total_amount || placed.currency != q.currency {
-        return Err(Refused(
-            "Your cart changed since this invoice was made. Please check out again.".into(),
-        ));
+        return Err(Refused::because("bot-cart-changed"));
     }
     Ok(placed)
 }
@@ -237,7 +244,8 @@ async fn stored_order(ctx: &Ctx<'_>, key: &IdempotencyKey) -> Result<Option<Orde
     };
     let order = match decode::<Placed>(&found.answer)? {
         Ok(placed) => placed.id,
-        Err(refused) => return Err(Refused(refused.message)),
+        // Told again as it was first said.
+        Err(refused) => return Err(Refused(Msg::new("bot-as-said").arg("text", refused.message))),
     };
     let order = state
         .bounded(store::get_order(
@@ -285,31 +293,31 @@ pub async fn paid(
     let text = match (receipt.outcome, receipt.duplicate, &order) {
         (_, true, _) => {
             ctx.bot.count_payment("duplicate");
-            "This payment was already received.".to_string()
+            ctx.t("bot-payment-already-received")
         }
         (EventOutcome::Applied, false, Some(order)) => {
             ctx.bot.count_payment("credited");
             let to = order
                 .shipping_address
                 .as_ref()
-                .map(|a| {
-                    format!(
-                        " It ships to {}, {} {}, {}.",
-                        a.line1, a.postal_code, a.city, a.country
-                    )
-                })
+                .map(|a| format!("{}, {} {}, {}", a.line1, a.postal_code, a.city, a.country))
                 .unwrap_or_default();
-            format!("✅ Order #{} is paid: {paid}. Thank you!{to}", order.id)
+            let args = [
+                ("order", order.id.get().into()),
+                ("amount", paid.into()),
+                ("address", to.into()),
+            ];
+            ctx.tr("bot-shipped-order-paid", &args)
         }
         (EventOutcome::Applied | EventOutcome::CreditedWallet, false, _) => {
             ctx.bot.count_payment("credited");
-            format!("Your payment of {paid} could not pay an order any more, so it went to your shop wallet. See /wallet.")
+            ctx.tr("bot-payment-to-wallet", &[("amount", paid.into())])
         }
         (EventOutcome::Rejected | EventOutcome::Noted, false, _) => {
             ctx.bot.count_payment("rejected");
             tracing::error!(update_id = ctx.update_id, %charge, reason = ?receipt.reason,
                 "a Telegram card payment does not match its order; nothing was applied");
-            format!("We received a payment we could not match to your order. Please contact support with this id: {charge}")
+            ctx.tr("bot-payment-unmatched", &[("charge", charge.clone().into())])
         }
     };
     ctx.say(&text);

@@ -15,6 +15,7 @@ use super::update::{PreCheckoutQuery, SuccessfulPayment};
 use super::Bot;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::i18n::Msg;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use serde::Deserialize;
@@ -143,8 +144,7 @@ fn no_link() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "telegram_unavailable",
-        "the order is placed, but Telegram gave no invoice link; send the same request again \
-         (same Idempotency-Key) for a new link",
+        Msg::new("error-stars-no-invoice-link"),
     )
 }
 
@@ -276,7 +276,7 @@ pub async fn refund(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_paid_in_stars",
-            "this order was not paid in Stars; refund it with POST /v1/admin/orders/{order_id}/refunds",
+            Msg::new("error-stars-refund-not-stars"),
         ));
     }
     if !found.status.can_move_to(OrderStatus::Refunded) {
@@ -291,16 +291,17 @@ pub async fn refund(
             &caller.audit_name(),
         ))
         .await?;
-    let refund =
-        match claimed {
-            Claim::Mine(refund) => refund,
-            Claim::Held(held) => return Err(held_elsewhere(&held)),
-            Claim::NotPaidInStars => return Err(ApiError::new(
+    let refund = match claimed {
+        Claim::Mine(refund) => refund,
+        Claim::Held(held) => return Err(held_elsewhere(&held)),
+        Claim::NotPaidInStars => {
+            return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "not_paid_in_stars",
-                "no payment in Stars was received for this order, so there is nothing to refund",
-            )),
-        };
+                Msg::new("error-stars-refund-nothing-paid"),
+            ))
+        }
+    };
     let body = json!({
         "user_id": refund.telegram_user_id,
         "telegram_payment_charge_id": refund.telegram_payment_charge_id,
@@ -347,12 +348,12 @@ async fn failed(state: &AppState, order: OrderId, e: super::api::CallError) -> A
         StarRefundState::Unknown => ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "refund_unknown",
-            "Telegram did not answer the refund; ask again: a refund Telegram already made is not made twice",
+            Msg::new("error-stars-refund-unknown"),
         ),
         _ => ApiError::new(
             StatusCode::BAD_GATEWAY,
             "refund_refused",
-            format!("Telegram refused the refund: {error}"),
+            Msg::new("error-stars-refund-refused").arg("reason", error.to_string()),
         ),
     }
     .with_details(json!({ "order_id": order, "state": settled, "telegram": error }))
@@ -361,15 +362,9 @@ async fn failed(state: &AppState, order: OrderId, e: super::api::CallError) -> A
 /// Another request holds this refund, or it is done.
 fn held_elsewhere(held: &StarRefund) -> ApiError {
     let (code, message) = match held.state {
-        StarRefundState::Done => (
-            "already_refunded",
-            "the Stars of this order were already refunded",
-        ),
-        _ => (
-            "refund_in_progress",
-            "a refund of this order is in progress; ask again in a moment",
-        ),
+        StarRefundState::Done => ("already_refunded", "error-stars-refund-done"),
+        _ => ("refund_in_progress", "error-stars-refund-in-progress"),
     };
-    ApiError::new(StatusCode::CONFLICT, code, message)
+    ApiError::new(StatusCode::CONFLICT, code, Msg::new(message))
         .with_details(json!({ "order_id": held.order_id, "state": held.state }))
 }

@@ -20,6 +20,9 @@ pub struct User {
     pub is_bot: bool,
     #[serde(default)]
     pub first_name: String,
+    /// The language of the user's Telegram app (an IETF tag), when Telegram says it.
+    #[serde(default)]
+    pub language_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,6 +6,7 @@
 //! serializes their updates), an update id already recorded changes nothing and sends
 //! nothing; money and stock effects are also keyed (see `checkout.rs`).
 
+use crate::i18n::Lang;
 use super::callback::{decode, Action};
 use super::screens::{deliver, Call, Ctx, Origin};
 use super::update::{Kind, Update};
@@ -13,6 +14,7 @@ use super::{admin, auth, broadcast, checkout, shipped, shop, stars, wallet, Bot,
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::read_body;
+use crate::i18n::Msg;
 use crate::middleware::ratelimit::{charge_webhook, Webhook};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -55,13 +57,11 @@ pub async fn receive(
     charge_webhook(&req, Webhook::Telegram, authentic)?;
     if !authentic {
         bot.count(Kind::Unsupported, "unauthorized");
-        return Err(ApiError::unauthorized(
-            "missing or wrong X-Telegram-Bot-Api-Secret-Token",
-        ));
+        return Err(ApiError::unauthorized(Msg::new("error-telegram-secret")));
     }
     let bytes = read_body(&req, &mut payload.into_inner()).await?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::malformed_json(format!("the update is not valid JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(ApiError::malformed_json)?;
     let update_id = value
         .get("update_id")
         .and_then(serde_json::Value::as_i64)
@@ -70,7 +70,7 @@ pub async fn receive(
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_update",
-                "a Telegram update is a JSON object with an integer update_id",
+                Msg::new("error-telegram-update"),
             )
             .with_details(serde_json::json!({ "field": "update_id" }))
         })?;
@@ -192,6 +192,13 @@ async fn apply(state: &AppState, bot: &Bot, update: &Update) -> ApiResult<Applie
         (None, Some(m)) => (m.chat.id, Origin::Chat),
         (None, None) => (from.id, Origin::Chat),
     };
+    let chosen = state
+        .bounded(souk_actors::store::language::user_language(pool, user))
+        .await?;
+    let lang = chosen
+        .as_deref()
+        .and_then(Lang::from_tag)
+        .unwrap_or_else(|| Lang::from_telegram(from.language_code.as_deref()));
     let mut ctx = Ctx::new(
         state,
         bot,
@@ -200,6 +207,7 @@ async fn apply(state: &AppState, bot: &Bot, update: &Update) -> ApiResult<Applie
         from.id,
         chat_id,
         origin,
+        lang,
     );
     let result = route(&mut ctx, update).await;
     explain(&mut ctx, result);
@@ -354,8 +362,9 @@ fn explain(ctx: &mut Ctx<'_>, result: ApiResult<()>) {
     match error.code {
         "not_found" | "product_inactive" => ctx.stale(),
         "maintenance" => {
-            ctx.answer(Some(&error.message), true);
-            ctx.say(&format!("{} You can keep browsing.", error.message));
+            let message = error.message_in(crate::i18n::Lang::En);
+            ctx.answer(Some(&message), true);
+            ctx.say(&format!("{message} You can keep browsing."));
         }
         _ => {
             tracing::warn!(update_id = ctx.update_id, error = %error, "a Telegram update failed");
@@ -401,9 +410,9 @@ impl Turn {
         let granted = registry.user(user, BeginTurn { ticket }).await?;
         match tokio::time::timeout(TURN_WAIT, granted).await {
             Ok(Ok(())) => Ok(turn),
-            _ => Err(ApiError::unavailable(
-                "this user's earlier updates are still being applied",
-            )),
+            _ => Err(ApiError::unavailable(Msg::new(
+                "error-telegram-updates-busy",
+            ))),
         }
     }
 }

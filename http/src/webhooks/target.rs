@@ -3,6 +3,7 @@
 //! non-public addresses unless the shop allows them (`SOUK__WEBHOOKS__ALLOW_PRIVATE`):
 //! a webhook must not become a way to make Souk call into its own network.
 
+use crate::i18n::Msg;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
 
@@ -33,31 +34,28 @@ pub struct UrlPolicy {
 }
 
 /// The URL as stored, or why it is refused (a message for the `url` field).
-pub fn check(raw: &str, policy: UrlPolicy) -> Result<String, String> {
+pub fn check(raw: &str, policy: UrlPolicy) -> Result<String, Msg> {
     if raw.len() > URL_MAX {
-        return Err(format!("url must be at most {URL_MAX} characters"));
+        return Err(Msg::new("error-url-too-long").arg("max", URL_MAX));
     }
     if !URL_SHAPE.as_ref().is_some_and(|shape| shape.is_match(raw)) {
-        return Err(
-            "url must be an http(s) URL with a host name or IPv4 address, an optional port, path and query, and no user name or fragment".into(),
-        );
+        return Err(Msg::new("error-url-shape"));
     }
-    let url = reqwest::Url::parse(raw).map_err(|e| format!("url is not an absolute URL: {e}"))?;
+    let url = reqwest::Url::parse(raw)
+        .map_err(|e| Msg::new("error-url-not-absolute").arg("reason", e.to_string()))?;
     match url.scheme() {
         "https" => {}
         "http" if !policy.https_only => {}
-        "http" => return Err("url must use https in production".into()),
-        other => return Err(format!("url must be http or https, not {other}")),
+        "http" => return Err(Msg::new("error-url-https-only")),
+        other => return Err(Msg::new("error-url-scheme").arg("scheme", other)),
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(
-            "url must not carry a user name or password; the signature authenticates Souk".into(),
-        );
+        return Err(Msg::new("error-url-credentials"));
     }
     if url.fragment().is_some() {
-        return Err("url must not have a fragment".into());
+        return Err(Msg::new("error-url-fragment"));
     }
-    let host = url.host().ok_or("url has no host")?;
+    let host = url.host().ok_or_else(|| Msg::new("error-url-no-host"))?;
     if !policy.allow_private {
         let private = match host {
             url::Host::Domain(name) => {
@@ -68,10 +66,7 @@ pub fn check(raw: &str, policy: UrlPolicy) -> Result<String, String> {
             url::Host::Ipv6(ip) => !public_v6(ip),
         };
         if private {
-            return Err(
-                "url must point to a public address, not a loopback, private or link-local one"
-                    .into(),
-            );
+            return Err(Msg::new("error-url-private"));
         }
     }
     Ok(url.to_string())

@@ -7,6 +7,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{ProductId, PromoCode};
 use crate::domain::model::{Order, PaymentMethod};
 use crate::domain::money::Money;
+use crate::domain::msg::Msg;
 use crate::domain::quantity::Quantity;
 use std::collections::BTreeMap;
 
@@ -91,7 +92,7 @@ impl UserState {
         self.balance
             .checked_add(amount)
             .map(|_| ())
-            .ok_or_else(|| DomainError::invalid("amount_minor", "balance would overflow"))
+            .ok_or_else(|| DomainError::invalid("amount_minor", Msg::new("error-balance-overflow")))
     }
 
     /// A committed credit (a top-up, refund, cancellation or late payment). Failing here

@@ -23,6 +23,10 @@ macro_rules! ftl {
                 "bot.ftl",
                 include_str!(concat!("../../locales/", $code, "/bot.ftl")),
             ),
+            (
+                "bot-admin.ftl",
+                include_str!(concat!("../../locales/", $code, "/bot-admin.ftl")),
+            ),
         ]
     };
 }

@@ -6,8 +6,8 @@
 //! is fetched at once. These are pages, not API operations: the OpenAPI document leaves
 //! them out.
 
-use crate::i18n::Msg;
 use crate::error::ApiError;
+use crate::i18n::Msg;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

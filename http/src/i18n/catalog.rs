@@ -24,8 +24,8 @@ macro_rules! ftl {
                 include_str!(concat!("../../locales/", $code, "/bot.ftl")),
             ),
             (
-                "bot-admin.ftl",
-                include_str!(concat!("../../locales/", $code, "/bot-admin.ftl")),
+                "admin.ftl",
+                include_str!(concat!("../../locales/", $code, "/admin.ftl")),
             ),
         ]
     };

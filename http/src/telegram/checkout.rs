@@ -321,21 +321,29 @@ pub(super) async fn place(ctx: &Ctx<'_>, p: Placing) -> ApiResult<Keyed<Order>> 
         };
         let (key, hash) = (IdempotencyKey(p.key), Sha256::digest(p.request).to_vec());
         let shop = state.shop.clone();
-        keyed(state, caller, key, hash, &request_id, ctx.lang, |draft| async move {
-            p.allowed?;
-            let checkout = Checkout {
-                meta: WriteMeta {
-                    idempotency: Some(draft),
-                    audit: Some(audit),
-                },
-                actor,
-                shipping_address: p.shipping_address,
-                promo: None,
-                payment: p.payment,
-            };
-            let order = shop.checkout(caller.user, checkout).await?;
-            Answer::new(StatusCode::CREATED, order)
-        })
+        keyed(
+            state,
+            caller,
+            key,
+            hash,
+            &request_id,
+            ctx.lang,
+            |draft| async move {
+                p.allowed?;
+                let checkout = Checkout {
+                    meta: WriteMeta {
+                        idempotency: Some(draft),
+                        audit: Some(audit),
+                    },
+                    actor,
+                    shipping_address: p.shipping_address,
+                    promo: None,
+                    payment: p.payment,
+                };
+                let order = shop.checkout(caller.user, checkout).await?;
+                Answer::new(StatusCode::CREATED, order)
+            },
+        )
         .await
     }
     .await;

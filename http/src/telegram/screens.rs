@@ -3,10 +3,10 @@
 //! a new message — collected in order and sent after the update's effects are committed.
 //! A callback query is answered exactly once, first, so the button's spinner stops at once.
 
-use crate::i18n::{self, ArgValue, Lang, Msg};
 use super::callback::{Action, CALLBACK_DATA_MAX};
 use super::Bot;
 use crate::auth::Caller;
+use crate::i18n::{self, ArgValue, Lang, Msg};
 use crate::state::AppState;
 use serde_json::{json, Value};
 

@@ -18,8 +18,8 @@ use super::shop::priced_cart;
 use super::update::{PreCheckoutQuery, ShippingQuery, SuccessfulPayment, TelegramAddress};
 use super::{money, Bot};
 use crate::error::{ApiError, ApiResult};
-use crate::i18n::Msg;
 use crate::extract::IdempotencyKey;
+use crate::i18n::Msg;
 use crate::idempotency::{decode, Keyed};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -245,7 +245,11 @@ async fn stored_order(ctx: &Ctx<'_>, key: &IdempotencyKey) -> Result<Option<Orde
     let order = match decode::<Placed>(&found.answer)? {
         Ok(placed) => placed.id,
         // Told again as it was first said.
-        Err(refused) => return Err(Refused(Msg::new("bot-as-said").arg("text", refused.message))),
+        Err(refused) => {
+            return Err(Refused(
+                Msg::new("bot-as-said").arg("text", refused.message),
+            ))
+        }
     };
     let order = state
         .bounded(store::get_order(
@@ -317,7 +321,10 @@ pub async fn paid(
             ctx.bot.count_payment("rejected");
             tracing::error!(update_id = ctx.update_id, %charge, reason = ?receipt.reason,
                 "a Telegram card payment does not match its order; nothing was applied");
-            ctx.tr("bot-payment-unmatched", &[("charge", charge.clone().into())])
+            ctx.tr(
+                "bot-payment-unmatched",
+                &[("charge", charge.clone().into())],
+            )
         }
     };
     ctx.say(&text);

@@ -6,7 +6,6 @@
 //! serializes their updates), an update id already recorded changes nothing and sends
 //! nothing; money and stock effects are also keyed (see `checkout.rs`).
 
-use crate::i18n::Lang;
 use super::callback::{decode, Action};
 use super::screens::{deliver, Call, Ctx, Origin};
 use super::update::{Kind, Update};
@@ -14,6 +13,7 @@ use super::{admin, auth, broadcast, checkout, shipped, shop, stars, wallet, Bot,
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::read_body;
+use crate::i18n::Lang;
 use crate::i18n::Msg;
 use crate::middleware::ratelimit::{charge_webhook, Webhook};
 use crate::state::AppState;

@@ -12,7 +12,7 @@ use std::collections::{HashSet, VecDeque};
 const PRESSES_MAX: usize = 400;
 
 /// A shop with 30 physical products in one category; returns their ids.
-async fn thirty_products(shop: &Shop) -> HashSet<i64> {
+pub async fn thirty_products(shop: &Shop) -> HashSet<i64> {
     let cat = shop.app.category("Everything").await;
     let mut products = HashSet::new();
     for i in 0..30 {
@@ -26,7 +26,14 @@ async fn thirty_products(shop: &Shop) -> HashSet<i64> {
 /// Presses everything reachable from /start as `user`; returns the number of presses and
 /// every action seen on a button.
 async fn crawl(shop: &Shop, user: i64) -> (usize, Vec<Action>) {
+    crawl_checking(shop, user, |_| {}).await
+}
+
+/// `crawl`, with `check` run on every call the bot makes. Choosing a language is not
+/// pressed, so the whole crawl is in the language the user started in.
+pub async fn crawl_checking(shop: &Shop, user: i64, check: impl Fn(&Call)) -> (usize, Vec<Action>) {
     let start = shop.say(user, "/start").await;
+    start.iter().for_each(&check);
     let mut queue: VecDeque<(String, Call)> = VecDeque::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut actions = Vec::new();
@@ -36,8 +43,10 @@ async fn crawl(shop: &Shop, user: i64) -> (usize, Vec<Action>) {
             assert!(buttons.len() <= 100, "{} buttons", buttons.len());
             for (label, data) in buttons {
                 assert!(!data.is_empty() && data.len() <= 64, "{label}: {data}");
-                actions.push(decode(&data).expect("every button decodes"));
-                if seen.insert(data.clone()) {
+                let action = decode(&data).expect("every button decodes");
+                let switches = matches!(action, Action::Language { .. });
+                actions.push(action);
+                if !switches && seen.insert(data.clone()) {
                     queue.push_back((data, call.clone()));
                 }
             }
@@ -53,6 +62,7 @@ async fn crawl(shop: &Shop, user: i64) -> (usize, Vec<Action>) {
         let before = shop.api.count();
         assert_eq!(shop.post(&update).await.as_u16(), 200);
         let calls = shop.api.since(before);
+        calls.iter().for_each(&check);
         let answered: Vec<_> = answers(&calls)
             .into_iter()
             .filter(|c| c.body["callback_query_id"] == query)

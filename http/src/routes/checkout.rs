@@ -170,7 +170,8 @@ async fn run(
     let served = keyed.served();
     let (status, mut body) = keyed.into_answer();
     if status == StatusCode::CREATED {
-        if let Some(link) = stars_link(state, &body).await? {
+        let lang = crate::i18n::Lang::of_request(req.headers());
+        if let Some(link) = stars_link(state, &body, lang).await? {
             body["invoice_link"] = Value::String(link);
         }
     }
@@ -178,7 +179,11 @@ async fn run(
 }
 
 /// A fresh invoice link for an order placed to be paid in Stars and not paid yet.
-async fn stars_link(state: &AppState, body: &Value) -> ApiResult<Option<String>> {
+async fn stars_link(
+    state: &AppState,
+    body: &Value,
+    lang: crate::i18n::Lang,
+) -> ApiResult<Option<String>> {
     let waits_for_stars = body["payment"] == PaymentMethod::Stars.as_str()
         && body["status"] == OrderStatus::PendingPayment.as_str();
     if !waits_for_stars {
@@ -189,7 +194,7 @@ async fn stars_link(state: &AppState, body: &Value) -> ApiResult<Option<String>>
             "a stored order could not be read: {e}"
         )))
     })?;
-    stars::invoice_link(state, &order).await.map(Some)
+    stars::invoice_link(state, &order, lang).await.map(Some)
 }
 
 fn validate(body: &CheckoutBody) -> ApiResult<PaymentMethod> {

@@ -127,7 +127,7 @@ async fn pick(ctx: &mut Ctx<'_>, list: AdminList, page: u32) -> ApiResult<()> {
         )]);
     }
     let screen = screen
-        .row(pager(&paged, |page| Action::AdminPick { list, page }))
+        .row(pager(ctx, &paged, |page| Action::AdminPick { list, page }))
         .row(vec![button("⬅ Admin", Action::Admin)]);
     ctx.show(screen);
     Ok(())

@@ -4,6 +4,7 @@
 //! or from an older version of the bot — is `None`, which the bot answers with "this button
 //! is out of date".
 
+use crate::i18n::Lang;
 use souk_actors::domain::ids::{CategoryId, OrderId, ProductId};
 
 /// Bumped when the meaning of an encoding changes; older buttons then decode to `None`.
@@ -74,6 +75,12 @@ pub enum Action {
     },
     /// A label-only button ("page 2 of 4").
     Noop,
+    /// The languages the bot speaks, to choose from.
+    Languages,
+    /// Speak `lang` to this user from now on.
+    Language {
+        lang: Lang,
+    },
     Admin,
     AdminPick {
         list: AdminList,
@@ -126,6 +133,8 @@ impl Action {
             Action::Wallet => ("w", vec![]),
             Action::TopUp { amount } => ("t", vec![amount]),
             Action::Noop => ("n", vec![]),
+            Action::Languages => ("G", vec![]),
+            Action::Language { lang } => ("g", vec![lang_index(lang)]),
             Action::Admin => ("A", vec![]),
             Action::AdminPick { list, page } => {
                 let list = match list {
@@ -199,6 +208,10 @@ pub fn decode(data: &str) -> Option<Action> {
         ("w", []) => Action::Wallet,
         ("t", [a]) if *a > 0 => Action::TopUp { amount: *a },
         ("n", []) => Action::Noop,
+        ("G", []) => Action::Languages,
+        ("g", [i]) => Action::Language {
+            lang: *Lang::ALL.get(usize::try_from(*i).ok()?)?,
+        },
         ("A", []) => Action::Admin,
         ("L", [l, p]) => Action::AdminPick {
             list: match l {
@@ -232,6 +245,16 @@ pub fn decode(data: &str) -> Option<Action> {
     };
     // Only the canonical spelling is accepted ("01" for "1" is someone else's button).
     (action.encode() == data).then_some(action)
+}
+
+/// A language in callback data: its place in `Lang::ALL` (never its name, so the data's
+/// length is the same in every language).
+fn lang_index(lang: Lang) -> i64 {
+    Lang::ALL
+        .iter()
+        .position(|l| *l == lang)
+        .and_then(|i| i64::try_from(i).ok())
+        .unwrap_or(0)
 }
 
 fn flag(raw: i64) -> Option<bool> {
@@ -325,6 +348,8 @@ mod tests {
                 }),
             any::<bool>().prop_map(|on| Action::AdminMaintenance { on }),
             Just(Action::AdminBroadcast),
+            Just(Action::Languages),
+            proptest::sample::select(Lang::ALL.to_vec()).prop_map(|lang| Action::Language { lang }),
             (id, any::<bool>()).prop_map(|(id, send)| Action::BroadcastConfirm { id, send }),
         ]
     }

@@ -37,7 +37,7 @@ pub async fn confirm(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     let cart = priced_cart(ctx).await?;
     let lines = cart.lines.len();
     if lines == 0 {
-        ctx.answer(Some("Your cart is empty."), true);
+        ctx.answer(Some(&ctx.t("bot-cart-empty")), true);
         return super::shop::cart(ctx).await;
     }
     let total = cart.total_minor.minor();
@@ -48,33 +48,40 @@ pub async fn confirm(ctx: &mut Ctx<'_>) -> ApiResult<()> {
         .await?
         .minor();
     let currency = ctx.currency().to_string();
-    let text = format!(
-        "Please confirm your order: {lines} line(s), total {}.\nYour wallet balance: {}.",
-        money(total, &currency),
-        money(balance, &currency)
-    );
+    let args = [
+        ("lines", i64::try_from(lines).unwrap_or(i64::MAX).into()),
+        ("total", money(total, &currency).into()),
+        ("balance", money(balance, &currency).into()),
+    ];
+    let text = ctx.tr("bot-confirm", &args);
     let ships = cart.lines.iter().any(|l| l.kind == ProductKind::Physical);
     let confirmation = ctx.update_id;
     // Physical goods need an address: with a payments provider the invoice asks for it;
     // without one, the wallet button says why the bot cannot take the order.
     let mut screen = match ships && super::shipped::enabled(ctx.bot) {
         true => Screen::text(text).row(vec![button(
-            format!("📦 Pay {} by card, with delivery", money(total, &currency)),
+            ctx.tr(
+                "bot-button-pay-card",
+                &[("total", money(total, &currency).into())],
+            ),
             Action::PayShipped { confirmation },
         )]),
         false => Screen::text(text).row(vec![button(
-            format!("💳 Pay {} from wallet", money(total, &currency)),
+            ctx.tr(
+                "bot-button-pay-wallet",
+                &[("total", money(total, &currency).into())],
+            ),
             Action::Pay { confirmation },
         )]),
     };
     // Digital goods priced in Stars may be paid in Stars instead (Telegram's rule for them).
     if let Some(stars) = cart.total_stars.filter(|_| super::stars::enabled(ctx.bot)) {
         screen = screen.row(vec![button(
-            format!("⭐ Pay {stars} Stars"),
+            ctx.tr("bot-button-pay-stars", &[("stars", stars.into())]),
             Action::PayStars { confirmation },
         )]);
     }
-    let screen = screen.row(vec![button("⬅ Back to cart", Action::Cart)]);
+    let screen = screen.row(vec![button(ctx.t("bot-button-back-to-cart"), Action::Cart)]);
     // A new message: its button's key belongs to this confirmation alone.
     ctx.send(screen);
     Ok(())
@@ -97,7 +104,7 @@ pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64, payment: PaymentMethod) -
         // A refusal (4xx) is an answer like any other (stored, and told again on a replay);
         // 5xx is an error to report.
         Err(e) if e.status.is_client_error() => {
-            Refusal::read(e.code, e.message_in(crate::i18n::Lang::En), &e.details)?
+            Refusal::read(e.code, e.message_in(ctx.lang), &e.details)?
         }
         Err(e) => return Err(e),
     };
@@ -105,22 +112,22 @@ pub async fn pay(ctx: &mut Ctx<'_>, confirmation: i64, payment: PaymentMethod) -
     ctx.answer(Some(&text), true);
     // The confirmation loses its button: its key holds this refusal from now on.
     ctx.show(Screen::text(text).row(vec![
-        button("🛒 Cart", Action::Cart),
-        button("💳 Wallet", Action::Wallet),
+        button(ctx.t("bot-button-cart"), Action::Cart),
+        button(ctx.t("bot-button-wallet"), Action::Wallet),
     ]));
     Ok(())
 }
 
 /// An order placed just now to be paid in Stars: its invoice, in the chat.
 fn invoice(ctx: &mut Ctx<'_>, order: &Order) -> ApiResult<()> {
-    ctx.answer(Some("Here is your invoice."), false);
-    let stars = order.total_stars.unwrap_or_default();
+    ctx.answer(Some(&ctx.t("bot-invoice-here")), false);
+    let args = [
+        ("order", order.id.get().into()),
+        ("stars", order.total_stars.unwrap_or_default().into()),
+    ];
     ctx.show(
-        Screen::text(format!(
-            "⭐ Order #{} is placed: pay {stars} Stars with the invoice below. Its items are kept for you until then.",
-            order.id
-        ))
-        .row(vec![button("📦 My orders", Action::Orders)]),
+        Screen::text(ctx.tr("bot-stars-order-placed", &args))
+            .row(vec![button(ctx.t("bot-button-orders"), Action::Orders)]),
     );
     super::stars::send_invoice(ctx, order)
 }
@@ -138,10 +145,12 @@ async fn placed_before(ctx: &mut Ctx<'_>, id: OrderId) -> ApiResult<()> {
         ))
         .await?;
     if order.payment == PaymentMethod::Stars && order.status == OrderStatus::PendingPayment {
-        ctx.answer(Some("Here is your invoice again."), false);
+        ctx.answer(Some(&ctx.t("bot-invoice-again")), false);
         return super::stars::send_invoice(ctx, &order);
     }
-    let text = format!("Order #{id} is already {}.", order.status);
+    let status = ctx.tr("bot-status", &[("status", order.status.as_str().into())]);
+    let args = [("order", id.get().into()), ("status", status.into())];
+    let text = ctx.tr("bot-order-already", &args);
     ctx.answer(Some(&text), false);
     Ok(())
 }
@@ -149,13 +158,12 @@ async fn placed_before(ctx: &mut Ctx<'_>, id: OrderId) -> ApiResult<()> {
 /// An order placed just now: the thanks, then its keys.
 fn paid(ctx: &mut Ctx<'_>, order: &Order) {
     let total = money(order.total_minor.minor(), ctx.currency());
-    ctx.answer(Some("Paid — thank you!"), false);
-    ctx.show(
-        Screen::text(format!("✅ Order #{} is paid: {total}.", order.id)).row(vec![
-            button("📦 My orders", Action::Orders),
-            button("⬅ Menu", Action::Menu),
-        ]),
-    );
+    ctx.answer(Some(&ctx.t("bot-paid-thanks")), false);
+    let args = [("order", order.id.get().into()), ("total", total.into())];
+    ctx.show(Screen::text(ctx.tr("bot-order-paid", &args)).row(vec![
+        button(ctx.t("bot-button-orders"), Action::Orders),
+        button(ctx.t("bot-button-menu"), Action::Menu),
+    ]));
     send_keys(ctx, order);
 }
 
@@ -242,21 +250,24 @@ async fn tell(ctx: &Ctx<'_>, refusal: Refusal) -> String {
                 .get(&state.pool, product_id, &state.currency)
                 .await
                 .map(|p| p.name.clone())
-                .unwrap_or_else(|_| "an item".into());
+                .unwrap_or_else(|_| ctx.t("bot-an-item"));
+            let args = [("name", name.into()), ("count", available.into())];
             match available {
-                0 => format!("Sorry, '{name}' is sold out. Remove it from your cart and check out again."),
-                n => format!("Sorry, only {n} left of '{name}'. Lower the quantity in your cart and check out again."),
+                0 => ctx.tr("bot-refused-sold-out", &args),
+                _ => ctx.tr("bot-refused-only-left", &args),
             }
         }
         Refusal::InsufficientFunds {
             balance_minor,
             required_minor,
-        } => format!(
-            "Your wallet has {} but the order needs {}. Top up in /wallet, then check out again.",
-            money(balance_minor.minor(), currency),
-            money(required_minor.minor(), currency),
-        ),
-        Refusal::CartEmpty => "Your cart is empty — nothing to pay.".to_string(),
+        } => {
+            let args = [
+                ("balance", money(balance_minor.minor(), currency).into()),
+                ("required", money(required_minor.minor(), currency).into()),
+            ];
+            ctx.tr("bot-refused-funds", &args)
+        }
+        Refusal::CartEmpty => ctx.t("bot-refused-cart-empty"),
         Refusal::Other(message) => message,
     }
 }
@@ -353,7 +364,8 @@ pub(super) async fn place(ctx: &Ctx<'_>, p: Placing) -> ApiResult<Keyed<Order>> 
 
 /// The delivered keys of an order, as one chat message (none if it has none).
 pub(super) fn send_keys(ctx: &mut Ctx<'_>, order: &Order) {
-    let mut text = format!("🔑 Your keys for order #{}:\n", order.id);
+    let mut text = ctx.tr("bot-keys-of", &[("order", order.id.get().into())]);
+    text.push('\n');
     let mut any = false;
     for line in &order.lines {
         for key in line.delivered_items.iter().flatten() {
@@ -382,19 +394,23 @@ pub async fn orders(ctx: &mut Ctx<'_>) -> ApiResult<()> {
         ))
         .await?;
     if list.items.is_empty() {
-        ctx.show(Screen::text("You have no orders yet.").row(vec![
-            button("🛍 Catalog", Action::Categories { page: 0 }),
-            button("⬅ Menu", Action::Menu),
+        ctx.show(Screen::text(ctx.t("bot-orders-none")).row(vec![
+            button(ctx.t("bot-button-catalog"), Action::Categories { page: 0 }),
+            button(ctx.t("bot-button-menu"), Action::Menu),
         ]));
         return Ok(());
     }
     let currency = ctx.currency().to_string();
     let mut screen = Screen::text("");
-    let mut text = String::from("Your latest orders:\n");
+    let mut text = ctx.t("bot-orders-latest");
+    text.push('\n');
     for order in &list.items {
         let id = order.id;
-        let total = money(order.total_minor.minor(), &currency);
-        let status = order.status.as_str();
+        let total = match order.total_stars {
+            Some(stars) if order.payment == PaymentMethod::Stars => format!("{stars} ⭐"),
+            _ => money(order.total_minor.minor(), &currency),
+        };
+        let status = ctx.tr("bot-status", &[("status", order.status.as_str().into())]);
         text.push_str(&format!("#{id} — {status} — {total}\n"));
         let has_keys = order.lines.iter().any(|l| {
             l.delivered_items
@@ -403,13 +419,13 @@ pub async fn orders(ctx: &mut Ctx<'_>) -> ApiResult<()> {
         });
         if has_keys {
             screen = screen.row(vec![button(
-                format!("🔑 Keys of #{id}"),
+                ctx.tr("bot-button-keys-of", &[("order", id.get().into())]),
                 Action::Keys { order: id },
             )]);
         }
     }
     screen.text = text;
-    ctx.show(screen.row(vec![button("⬅ Menu", Action::Menu)]));
+    ctx.show(screen.row(vec![button(ctx.t("bot-button-menu"), Action::Menu)]));
     Ok(())
 }
 
@@ -424,7 +440,7 @@ pub async fn keys(ctx: &mut Ctx<'_>, order: OrderId) -> ApiResult<()> {
             ShowItems::Yes,
         ))
         .await?;
-    ctx.answer(Some("Here are your keys again."), false);
+    ctx.answer(Some(&ctx.t("bot-keys-again")), false);
     send_keys(ctx, &order);
     Ok(())
 }

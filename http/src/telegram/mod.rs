@@ -11,6 +11,7 @@ pub mod broadcast;
 pub mod callback;
 pub mod checkout;
 pub mod invoice;
+pub mod language;
 pub mod notify;
 pub mod payments;
 pub mod screens;

@@ -16,8 +16,6 @@ pub const CAPTION_MAX: usize = 1024;
 /// Our bound on one keyboard (Telegram allows 100 buttons).
 pub const BUTTONS_MAX: usize = 100;
 
-pub const STALE: &str = "This button is out of date — here is the menu";
-
 pub struct Button {
     pub text: String,
     pub action: Action,
@@ -264,7 +262,8 @@ impl<'a> Ctx<'a> {
 
     /// Answers the button with an alert (if any) that explains a stale button, then the menu.
     pub fn stale(&mut self) {
-        self.answer(Some(STALE), true);
+        let stale = self.t("bot-stale");
+        self.answer(Some(&stale), true);
         self.send(super::shop::menu(self));
     }
 

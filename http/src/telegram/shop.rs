@@ -16,17 +16,21 @@ use souk_actors::store::notifications;
 use souk_actors::store::telegram::{self as store, Paged};
 
 pub fn menu(ctx: &Ctx<'_>) -> Screen {
-    let mut screen = Screen::text("Welcome to the shop! What would you like to do?")
+    let mut screen = Screen::text(ctx.t("bot-menu-welcome"))
         .row(vec![
-            button("🛍 Catalog", Action::Categories { page: 0 }),
-            button("🛒 Cart", Action::Cart),
+            button(ctx.t("bot-button-catalog"), Action::Categories { page: 0 }),
+            button(ctx.t("bot-button-cart"), Action::Cart),
         ])
         .row(vec![
-            button("📦 My orders", Action::Orders),
-            button("💳 Wallet", Action::Wallet),
-        ]);
+            button(ctx.t("bot-button-orders"), Action::Orders),
+            button(ctx.t("bot-button-wallet"), Action::Wallet),
+        ])
+        .row(vec![button(
+            ctx.t("bot-button-language"),
+            Action::Languages,
+        )]);
     if ctx.caller.role == Role::Admin {
-        screen = screen.row(vec![button("🔧 Admin", Action::Admin)]);
+        screen = screen.row(vec![button(ctx.t("bot-button-admin"), Action::Admin)]);
     }
     screen
 }
@@ -38,40 +42,32 @@ pub async fn start(ctx: &mut Ctx<'_>) -> ApiResult<()> {
 }
 
 pub fn help(ctx: &mut Ctx<'_>) -> ApiResult<()> {
-    let mut text = String::from(
-        "What I can do:\n\
-         /start — the main menu\n\
-         /catalog — browse categories and products\n\
-         /cart — your cart, with − / + / remove and checkout\n\
-         /orders — your orders; re-send the keys of any of them\n\
-         /wallet — your balance, history and top-up\n\
-         /cancel — stop what I was waiting for\n\
-         /help — this list",
-    );
+    let mut text = ctx.t("bot-help");
     if ctx.caller.role == Role::Admin {
-        text.push_str("\n/admin — add codes, adjust stock, low stock, maintenance");
-        text.push_str("\n/broadcast — send a message to every bot user");
+        text.push('\n');
+        text.push_str(&ctx.t("bot-help-admin"));
     }
     ctx.say(&text);
     Ok(())
 }
 
 /// The previous / "page i of n" / next row of a paged list.
-pub fn pager<T>(paged: &Paged<T>, to: impl Fn(u32) -> Action) -> Vec<Button> {
+pub fn pager<T>(ctx: &Ctx<'_>, paged: &Paged<T>, to: impl Fn(u32) -> Action) -> Vec<Button> {
     if paged.pages <= 1 {
         return Vec::new();
     }
     let page = u32::try_from(paged.page).unwrap_or(0);
     let mut row = Vec::new();
     if page > 0 {
-        row.push(button("◀ Prev", to(page - 1)));
+        row.push(button(ctx.t("bot-button-prev"), to(page - 1)));
     }
-    row.push(button(
-        format!("page {} of {}", page + 1, paged.pages),
-        Action::Noop,
-    ));
+    let args = [
+        ("page", (i64::from(page) + 1).into()),
+        ("pages", paged.pages.into()),
+    ];
+    row.push(button(ctx.tr("bot-page-of", &args), Action::Noop));
     if i64::from(page) + 1 < paged.pages {
-        row.push(button("Next ▶", to(page + 1)));
+        row.push(button(ctx.t("bot-button-next"), to(page + 1)));
     }
     row
 }
@@ -82,9 +78,9 @@ pub async fn categories(ctx: &mut Ctx<'_>, page: u32) -> ApiResult<()> {
         .bounded(store::categories(&ctx.state.pool, page_of(page)))
         .await?;
     let text = if paged.items.is_empty() {
-        "The catalog is empty for now."
+        ctx.t("bot-catalog-empty")
     } else {
-        "Choose a category:"
+        ctx.t("bot-catalog-choose")
     };
     let mut screen = Screen::text(text);
     for (id, name) in &paged.items {
@@ -94,10 +90,10 @@ pub async fn categories(ctx: &mut Ctx<'_>, page: u32) -> ApiResult<()> {
         )]);
     }
     let screen = screen
-        .row(pager(&paged, |page| Action::Categories { page }))
+        .row(pager(ctx, &paged, |page| Action::Categories { page }))
         .row(vec![
-            button("⬅ Menu", Action::Menu),
-            button("🛒 Cart", Action::Cart),
+            button(ctx.t("bot-button-menu"), Action::Menu),
+            button(ctx.t("bot-button-cart"), Action::Cart),
         ]);
     ctx.show(screen);
     Ok(())
@@ -115,9 +111,13 @@ pub async fn category(ctx: &mut Ctx<'_>, id: CategoryId, page: u32) -> ApiResult
         .await?;
     let currency = ctx.currency().to_string();
     let text = if paged.items.is_empty() {
-        "Nothing for sale in this category right now.".to_string()
+        ctx.t("bot-category-empty")
     } else {
-        format!("Products — page {} of {}:", paged.page + 1, paged.pages)
+        let args = [
+            ("page", (paged.page + 1).into()),
+            ("pages", paged.pages.into()),
+        ];
+        ctx.tr("bot-category-products", &args)
     };
     let mut screen = Screen::text(text);
     for p in &paged.items {
@@ -125,10 +125,13 @@ pub async fn category(ctx: &mut Ctx<'_>, id: CategoryId, page: u32) -> ApiResult
         screen = screen.row(vec![button(label, Action::Product { id: p.id, qty: 1 })]);
     }
     let screen = screen
-        .row(pager(&paged, |page| Action::Category { id, page }))
+        .row(pager(ctx, &paged, |page| Action::Category { id, page }))
         .row(vec![
-            button("⬅ Categories", Action::Categories { page: 0 }),
-            button("🛒 Cart", Action::Cart),
+            button(
+                ctx.t("bot-button-categories"),
+                Action::Categories { page: 0 },
+            ),
+            button(ctx.t("bot-button-cart"), Action::Cart),
         ]);
     ctx.show(screen);
     Ok(())
@@ -148,18 +151,24 @@ pub async fn product(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()>
     let room = (i64::from(QTY_MAX) - in_cart).min(p.stock_available).max(0);
     let most = u8::try_from(room).unwrap_or(QTY_MAX);
     let qty = qty.min(most.max(1));
-    let mut text = format!(
-        "{}\nPrice: {}\n",
-        p.name,
-        money(p.price_minor.minor(), &p.currency)
-    );
-    if p.stock_available > 0 {
-        text.push_str(&format!("In stock: {}\n", p.stock_available));
-    } else {
-        text.push_str("Sold out for now.\n");
+    let price = money(p.price_minor.minor(), &p.currency);
+    let mut text = format!("{}\n", p.name);
+    text.push_str(&ctx.tr("bot-product-price", &[("price", price.into())]));
+    text.push('\n');
+    if let Some(stars) = p.price_stars.filter(|_| super::stars::enabled(ctx.bot)) {
+        text.push_str(&ctx.tr("bot-product-price-stars", &[("stars", stars.get().into())]));
+        text.push('\n');
     }
+    if p.stock_available > 0 {
+        let args = [("count", p.stock_available.into())];
+        text.push_str(&ctx.tr("bot-product-in-stock", &args));
+    } else {
+        text.push_str(&ctx.t("bot-product-sold-out"));
+    }
+    text.push('\n');
     if in_cart > 0 {
-        text.push_str(&format!("In your cart: {in_cart}\n"));
+        text.push_str(&ctx.tr("bot-product-in-cart", &[("count", in_cart.into())]));
+        text.push('\n');
     }
     if !p.description.is_empty() {
         text.push('\n');
@@ -177,7 +186,7 @@ pub async fn product(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()>
             picker.push(button("+", Action::Product { id, qty: qty + 1 }));
         }
         screen = screen.row(picker).row(vec![button(
-            format!("Add {qty} to cart"),
+            ctx.tr("bot-button-add", &[("count", i64::from(qty).into())]),
             Action::Add {
                 id,
                 qty: u8::try_from(in_cart + i64::from(qty)).unwrap_or(QTY_MAX),
@@ -189,20 +198,20 @@ pub async fn product(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()>
             .bounded(notifications::watching(&state.pool, ctx.caller.user, id))
             .await?;
         screen = screen.row(vec![if waiting {
-            button("🔔 You will hear when it is back", Action::Noop)
+            button(ctx.t("bot-button-watching"), Action::Noop)
         } else {
-            button("🔔 Notify me when it is back", Action::Watch { id })
+            button(ctx.t("bot-button-watch"), Action::Watch { id })
         }]);
     }
     let screen = screen.row(vec![
         button(
-            "⬅ Back",
+            ctx.t("bot-button-back"),
             Action::Category {
                 id: p.category_id,
                 page: 0,
             },
         ),
-        button("🛒 Cart", Action::Cart),
+        button(ctx.t("bot-button-cart"), Action::Cart),
     ]);
     ctx.show(screen);
     Ok(())
@@ -214,7 +223,7 @@ pub async fn watch(ctx: &mut Ctx<'_>, id: ProductId) -> ApiResult<()> {
     state
         .bounded(notifications::watch(&state.pool, ctx.caller.user, id))
         .await?;
-    ctx.answer(Some("We will message you when it is back"), false);
+    ctx.answer(Some(&ctx.t("bot-watch-set")), false);
     product(ctx, id, 1).await
 }
 
@@ -222,7 +231,8 @@ pub async fn watch(ctx: &mut Ctx<'_>, id: ProductId) -> ApiResult<()> {
 /// what was picked), then the card is shown again with the new line.
 pub async fn add(ctx: &mut Ctx<'_>, id: ProductId, qty: u8) -> ApiResult<()> {
     set_line(ctx, id, Some(i64::from(qty))).await?;
-    ctx.answer(Some(&format!("Added — in your cart: {qty}")), false);
+    let added = ctx.tr("bot-added", &[("count", i64::from(qty).into())]);
+    ctx.answer(Some(&added), false);
     product(ctx, id, 1).await
 }
 
@@ -259,14 +269,15 @@ pub async fn cart(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     let currency = ctx.currency().to_string();
     let amount = |m: Money| money(m.minor(), &currency);
     if cart.lines.is_empty() {
-        let screen = Screen::text("Your cart is empty.").row(vec![
-            button("🛍 Catalog", Action::Categories { page: 0 }),
-            button("⬅ Menu", Action::Menu),
+        let screen = Screen::text(ctx.t("bot-cart-empty")).row(vec![
+            button(ctx.t("bot-button-catalog"), Action::Categories { page: 0 }),
+            button(ctx.t("bot-button-menu"), Action::Menu),
         ]);
         ctx.show(screen);
         return Ok(());
     }
-    let mut text = String::from("Your cart:\n");
+    let mut text = ctx.t("bot-cart-title");
+    text.push('\n');
     let mut screen = Screen::default();
     for (i, line) in cart.lines.iter().enumerate() {
         let (id, name, qty) = (line.product_id, &line.name, line.quantity);
@@ -290,23 +301,31 @@ pub async fn cart(ctx: &mut Ctx<'_>) -> ApiResult<()> {
             ]);
         }
     }
-    text.push_str(&format!("\nSubtotal: {}\n", amount(cart.subtotal_minor)));
-    for (label, value) in [
-        ("Discount", cart.discount_minor),
-        ("Shipping", cart.shipping_minor),
-        ("Tax", cart.tax_minor),
+    let line = |id: &str, value: Money| ctx.tr(id, &[("amount", amount(value).into())]);
+    text.push('\n');
+    text.push_str(&line("bot-cart-subtotal", cart.subtotal_minor));
+    text.push('\n');
+    for (id, value) in [
+        ("bot-cart-discount", cart.discount_minor),
+        ("bot-cart-shipping", cart.shipping_minor),
+        ("bot-cart-tax", cart.tax_minor),
     ] {
         if value != Money::ZERO {
-            text.push_str(&format!("{label}: {}\n", amount(value)));
+            text.push_str(&line(id, value));
+            text.push('\n');
         }
     }
-    text.push_str(&format!("Total: {}", amount(cart.total_minor)));
+    text.push_str(&line("bot-cart-total", cart.total_minor));
+    if let Some(stars) = cart.total_stars.filter(|_| super::stars::enabled(ctx.bot)) {
+        text.push('\n');
+        text.push_str(&ctx.tr("bot-cart-total-stars", &[("stars", stars.into())]));
+    }
     screen.text = text;
     let screen = screen
-        .row(vec![button("✅ Checkout", Action::Checkout)])
+        .row(vec![button(ctx.t("bot-button-checkout"), Action::Checkout)])
         .row(vec![
-            button("🛍 Catalog", Action::Categories { page: 0 }),
-            button("⬅ Menu", Action::Menu),
+            button(ctx.t("bot-button-catalog"), Action::Categories { page: 0 }),
+            button(ctx.t("bot-button-menu"), Action::Menu),
         ]);
     ctx.show(screen);
     Ok(())

@@ -15,7 +15,7 @@ use super::update::{PreCheckoutQuery, SuccessfulPayment};
 use super::Bot;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::i18n::Msg;
+use crate::i18n::{self, Lang, Msg};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use serde::Deserialize;
@@ -91,7 +91,7 @@ impl From<&Order> for Invoiced {
 }
 
 /// The one invoice of an order paid in Stars (for `sendInvoice` and `createInvoiceLink`).
-fn invoice(order: &Invoiced) -> ApiResult<Value> {
+fn invoice(order: &Invoiced, lang: Lang) -> ApiResult<Value> {
     let stars = order.total_stars.ok_or_else(|| {
         ApiError::from(DomainError::Internal(format!(
             "order {} has no total in Stars",
@@ -103,7 +103,11 @@ fn invoice(order: &Invoiced) -> ApiResult<Value> {
         .iter()
         .map(|l| format!("{} × {}", l.quantity, l.name))
         .collect();
-    let title = format!("Order #{}", order.id);
+    let title = i18n::tr(
+        lang,
+        "bot-invoice-title",
+        &[("order", order.id.get().into())],
+    );
     Ok(json!({
         "title": title,
         "description": clip(&names.join(", "), 255),
@@ -116,7 +120,7 @@ fn invoice(order: &Invoiced) -> ApiResult<Value> {
 
 /// Sends the order's invoice into the chat (the bot's checkout).
 pub fn send_invoice(ctx: &mut Ctx<'_>, order: &Order) -> ApiResult<()> {
-    let mut body = invoice(&Invoiced::from(order))?;
+    let mut body = invoice(&Invoiced::from(order), ctx.lang)?;
     body["chat_id"] = json!(ctx.chat_id);
     ctx.raw("sendInvoice", body);
     Ok(())
@@ -124,8 +128,8 @@ pub fn send_invoice(ctx: &mut Ctx<'_>, order: &Order) -> ApiResult<()> {
 
 /// A link that opens the order's invoice (`Telegram.WebApp.openInvoice` in the Mini App).
 /// Telegram makes a new link each time; any of them pays the same order, once.
-pub async fn invoice_link(state: &AppState, order: &Invoiced) -> ApiResult<String> {
-    let body = invoice(order)?;
+pub async fn invoice_link(state: &AppState, order: &Invoiced, lang: Lang) -> ApiResult<String> {
+    let body = invoice(order, lang)?;
     let bot = &state.telegram;
     match bot.api.call("createInvoiceLink", &body, 0).await {
         Ok(Value::String(link)) => Ok(link),
@@ -148,26 +152,22 @@ fn no_link() -> ApiError {
     )
 }
 
-/// Why an order cannot be paid now, in the buyer's words; `None` when it can.
+/// Why an order cannot be paid now (the id of the buyer's words); `None` when it can.
 fn unpayable(order: &Order, currency: &str, amount: i64) -> Option<&'static str> {
     let now = chrono::Utc::now();
     match order.status {
         OrderStatus::PendingPayment => {}
-        OrderStatus::Cancelled => {
-            return Some("This order was cancelled, so nothing was charged. Check out again.")
-        }
-        _ => return Some("This order is already paid."),
+        OrderStatus::Cancelled => return Some("bot-stars-order-cancelled"),
+        _ => return Some("bot-stars-order-paid-already"),
     }
     if order.payment != PaymentMethod::Stars || currency != XTR {
-        return Some("This invoice does not match its order.");
+        return Some("bot-stars-invoice-other-order");
     }
     if order.total_stars != Some(amount) {
-        return Some("This invoice does not match the order's total.");
+        return Some("bot-stars-invoice-other-total");
     }
     if order.payment_due_at.is_some_and(|due| due <= now) {
-        return Some(
-            "The time to pay this order ran out, so nothing was charged. Check out again.",
-        );
+        return Some("bot-stars-order-expired");
     }
     None
 }
@@ -190,7 +190,7 @@ pub async fn pre_checkout(
         .await;
     let refusal = match found {
         Ok(order) => unpayable(&order, &q.currency, q.total_amount),
-        Err(e) if e.code == "not_found" => Some("This invoice is not for one of your orders."),
+        Err(e) if e.code == "not_found" => Some("bot-stars-invoice-not-yours"),
         Err(e) => return Err(e),
     }
     .or_else(|| {
@@ -198,9 +198,10 @@ pub async fn pre_checkout(
             .maintenance
             .guard(&ctx.caller)
             .is_err()
-            .then_some("The shop is under maintenance; payments are paused. Try again soon.")
-    });
-    payments::answer_pre_checkout(ctx, &q.id, refusal);
+            .then_some("bot-payments-paused")
+    })
+    .map(|id| ctx.t(id));
+    payments::answer_pre_checkout(ctx, &q.id, refusal.as_deref());
     Ok(())
 }
 
@@ -217,7 +218,7 @@ pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment, order: OrderId
     let text = match (receipt.outcome, receipt.duplicate) {
         (_, true) => {
             ctx.bot.count_payment("duplicate");
-            format!("This payment was already applied to order #{order}.")
+            ctx.tr("bot-stars-paid-already", &[("order", order.get().into())])
         }
         (EventOutcome::Applied, false) => {
             ctx.bot.count_payment("credited");
@@ -230,28 +231,28 @@ pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment, order: OrderId
                     ShowItems::Yes,
                 ))
                 .await?;
-            ctx.say(&format!(
-                "✅ Order #{order} is paid: {} ⭐. Thank you!",
-                payment.total_amount
-            ));
+            let args = [
+                ("order", order.get().into()),
+                ("stars", payment.total_amount.into()),
+            ];
+            let text = ctx.tr("bot-stars-paid", &args);
+            ctx.say(&text);
             send_keys(ctx, &placed);
             return Ok(());
         }
         (EventOutcome::CreditedWallet, false) => {
             ctx.bot.count_payment("credited");
-            format!(
-                "Order #{order} could no longer be paid, so its price went to your shop wallet \
-                 instead. See /wallet."
-            )
+            ctx.tr("bot-stars-to-wallet", &[("order", order.get().into())])
         }
         (EventOutcome::Rejected | EventOutcome::Noted, false) => {
             ctx.bot.count_payment("rejected");
             tracing::error!(update_id = ctx.update_id, %charge, reason = ?receipt.reason,
                 "a Telegram Stars payment does not match its order; nothing was applied");
-            format!(
-                "We received a payment we could not match to order #{order}. Please contact \
-                 support with this id: {charge}"
-            )
+            let args = [
+                ("order", order.get().into()),
+                ("charge", charge.clone().into()),
+            ];
+            ctx.tr("bot-stars-unmatched", &args)
         }
     };
     ctx.say(&text);

@@ -41,9 +41,13 @@ pub async fn wallet(ctx: &mut Ctx<'_>) -> ApiResult<()> {
         ))
         .await?;
     let currency = ctx.currency().to_string();
-    let mut text = format!("💳 Balance: {}\n", money(balance.minor(), &currency));
+    let balance = money(balance.minor(), &currency);
+    let mut text = ctx.tr("bot-wallet-balance", &[("balance", balance.into())]);
+    text.push('\n');
     if !history.items.is_empty() {
-        text.push_str("\nLatest:\n");
+        text.push('\n');
+        text.push_str(&ctx.t("bot-wallet-latest"));
+        text.push('\n');
     }
     for tx in &history.items {
         let sign = if tx.kind == WalletTxKind::Debit {
@@ -77,7 +81,7 @@ pub async fn wallet(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     ctx.show(
         Screen::text(text)
             .row(topups)
-            .row(vec![button("⬅ Menu", Action::Menu)]),
+            .row(vec![button(ctx.t("bot-button-menu"), Action::Menu)]),
     );
     Ok(())
 }
@@ -122,12 +126,12 @@ pub async fn invoice(ctx: &mut Ctx<'_>, amount: i64) -> ApiResult<()> {
         "sendInvoice",
         json!({
             "chat_id": ctx.chat_id,
-            "title": "Wallet top-up",
-            "description": format!("Adds {} to your shop wallet.", money(credit_minor, &shop_currency)),
+            "title": ctx.t("bot-topup-title"),
+            "description": ctx.tr("bot-topup-description", &[("amount", money(credit_minor, &shop_currency).into())]),
             "payload": payload,
             "provider_token": provider,
             "currency": currency,
-            "prices": [{ "label": "Top-up", "amount": amount }],
+            "prices": [{ "label": ctx.t("bot-topup-label"), "amount": amount }],
         }),
     );
     Ok(())
@@ -216,19 +220,25 @@ pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment) -> ApiResult<(
         }
         (_, true) => {
             ctx.bot.count_payment("duplicate");
-            format!("This payment was already added. Balance: {balance}.")
+            ctx.tr("bot-topup-already", &[("balance", balance.clone().into())])
         }
         (_, false) => {
             ctx.bot.count_payment("credited");
-            let paid = if payment.currency == STARS {
-                format!(" for {} ⭐", payment.total_amount)
-            } else {
-                String::new()
-            };
-            format!(
-                "✅ {} added to your wallet{paid}. Balance: {balance}.",
-                money(amount, &shop_currency)
-            )
+            let added = money(amount, &shop_currency);
+            match payment.currency == STARS {
+                true => {
+                    let args = [
+                        ("amount", added.into()),
+                        ("stars", payment.total_amount.into()),
+                        ("balance", balance.into()),
+                    ];
+                    ctx.tr("bot-topup-added-stars", &args)
+                }
+                false => {
+                    let args = [("amount", added.into()), ("balance", balance.into())];
+                    ctx.tr("bot-topup-added", &args)
+                }
+            }
         }
     };
     ctx.say(&text);

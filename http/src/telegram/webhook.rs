@@ -9,7 +9,7 @@
 use super::callback::{decode, Action};
 use super::screens::{deliver, Call, Ctx, Origin};
 use super::update::{Kind, Update};
-use super::{admin, auth, broadcast, checkout, shipped, shop, stars, wallet, Bot, Step};
+use super::{admin, auth, broadcast, checkout, language, shipped, shop, stars, wallet, Bot, Step};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::read_body;
@@ -267,7 +267,8 @@ async fn route(ctx: &mut Ctx<'_>, update: &Update) -> ApiResult<()> {
     match message.text.as_deref() {
         Some(text) => on_text(ctx, text).await,
         None => {
-            ctx.say("I can only read text and buttons. /help lists what I can do.");
+            let text = ctx.t("bot-only-text");
+            ctx.say(&text);
             Ok(())
         }
     }
@@ -296,12 +297,18 @@ async fn on_text(ctx: &mut Ctx<'_>, text: &str) -> ApiResult<()> {
             "wallet" => wallet::wallet(ctx).await,
             "admin" => admin::menu(ctx).await,
             "broadcast" => broadcast::compose(ctx).await,
+            "language" => {
+                language::choose(ctx);
+                Ok(())
+            }
             "cancel" => {
-                ctx.say("Cancelled.");
+                let text = ctx.t("bot-cancelled");
+                ctx.say(&text);
                 Ok(())
             }
             _ => {
-                ctx.say("I don't know that command. /help lists what I can do.");
+                let text = ctx.t("bot-unknown-command");
+                ctx.say(&text);
                 Ok(())
             }
         };
@@ -310,7 +317,8 @@ async fn on_text(ctx: &mut Ctx<'_>, text: &str) -> ApiResult<()> {
         Some(Step::AwaitCodes { product }) => admin::receive_codes(ctx, product, text).await,
         Some(Step::AwaitBroadcast) => broadcast::receive(ctx, text).await,
         None => {
-            ctx.say("I didn't understand that. /help lists what I can do.");
+            let text = ctx.t("bot-not-understood");
+            ctx.say(&text);
             Ok(())
         }
     }
@@ -324,6 +332,11 @@ async fn on_action(ctx: &mut Ctx<'_>, action: Action) -> ApiResult<()> {
             Ok(())
         }
         Action::Noop => Ok(()),
+        Action::Languages => {
+            language::choose(ctx);
+            Ok(())
+        }
+        Action::Language { lang } => language::set(ctx, lang).await,
         Action::Categories { page } => shop::categories(ctx, page).await,
         Action::Category { id, page } => shop::category(ctx, id, page).await,
         Action::Product { id, qty } => shop::product(ctx, id, qty).await,
@@ -362,15 +375,16 @@ fn explain(ctx: &mut Ctx<'_>, result: ApiResult<()>) {
     match error.code {
         "not_found" | "product_inactive" => ctx.stale(),
         "maintenance" => {
-            let message = error.message_in(crate::i18n::Lang::En);
+            let message = error.message_in(ctx.lang);
             ctx.answer(Some(&message), true);
-            ctx.say(&format!("{message} You can keep browsing."));
+            let text = ctx.tr("bot-maintenance-browse", &[("message", message.into())]);
+            ctx.say(&text);
         }
         _ => {
             tracing::warn!(update_id = ctx.update_id, error = %error, "a Telegram update failed");
-            let text = "Something went wrong on our side; nothing was applied twice. Please try again in a moment.";
-            ctx.answer(Some(text), true);
-            ctx.say(text);
+            let text = ctx.t("bot-error");
+            ctx.answer(Some(&text), true);
+            ctx.say(&text);
         }
     }
 }

@@ -158,8 +158,10 @@ fn invoice_ttl_secs(ctx: &Ctx<'_>) -> i64 {
 
 pub async fn pre_checkout(ctx: &mut Ctx<'_>, q: &PreCheckoutQuery) -> ApiResult<()> {
     let ttl = invoice_ttl_secs(ctx);
-    let refusal = match matches_invoice(ctx, &q.invoice_payload, q.total_amount, &q.currency, ttl) {
-        Err(mismatch) => Some(mismatch.explain()),
+    let checked = matches_invoice(ctx, &q.invoice_payload, q.total_amount, &q.currency, ttl);
+    let why = checked.as_ref().err().map(|m| ctx.t(m.explain()));
+    let refusal = match checked {
+        Err(_) => why.as_deref(),
         Ok(_) if ctx.state.maintenance.guard(&ctx.caller).is_err() => {
             Some("The shop is under maintenance; top-ups are paused. Try again soon.")
         }
@@ -208,7 +210,7 @@ pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment) -> ApiResult<(
                 "a Telegram payment does not match the invoice Souk issued; nothing was credited");
             let why = checked
                 .err()
-                .map_or(String::new(), |m| format!(" {}", m.explain()));
+                .map_or(String::new(), |m| format!(" {}", ctx.t(m.explain())));
             format!(
                 "We received a payment we could not match to your wallet.{why} Nothing was \
                  added. Please contact support with this id: {charge}"

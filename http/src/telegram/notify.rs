@@ -237,7 +237,7 @@ pub fn text(notice: &Notice, currency: &str, lang: Lang) -> Option<String> {
     // A staff note, when there is one, is said in brackets: its own form of the message.
     let with_note = |id: &str, with: &str| match d["note"].as_str().filter(|n| !n.is_empty()) {
         Some(note) => tr(lang, with, &[order.clone(), ("note", note.into())]),
-        None => tr(lang, id, &[order.clone()]),
+        None => tr(lang, id, std::slice::from_ref(&order)),
     };
     match kind {
         EventType::OrderPaid => {

@@ -61,6 +61,7 @@ mod telegram_crawl;
 mod telegram_harness;
 mod telegram_hostile;
 mod telegram_languages;
+mod telegram_languages_admin;
 mod telegram_load;
 mod telegram_notify;
 mod telegram_outage;

@@ -23,6 +23,9 @@ pub struct Notice {
     pub created_at: Timestamp,
     /// The product's name, for a restock.
     pub product_name: Option<String>,
+    /// The language the recipient chose in the bot (`users.language`, by the chat's
+    /// Telegram id), if any: the notice is written in it.
+    pub language: Option<String>,
 }
 
 /// Why a notification to a user who blocked the bot failed; broadcasts count these apart.
@@ -65,7 +68,8 @@ pub async fn claim(
             FROM due, events e
             WHERE n.event_seq = due.event_seq AND n.chat_id = due.chat_id AND e.seq = n.event_seq
             RETURNING n.event_seq, n.chat_id, n.attempts, e.type, e.data, e.created_at,
-                      (SELECT p.name FROM products p WHERE p.id = (e.data->>'product_id')::bigint)",
+                      (SELECT p.name FROM products p WHERE p.id = (e.data->>'product_id')::bigint),
+                      (SELECT u.language FROM users u WHERE u.telegram_id = n.chat_id)",
         )
         .await?;
     let rows = client
@@ -82,6 +86,7 @@ pub async fn claim(
                 data: row.try_get(4)?,
                 created_at: row.try_get(5)?,
                 product_name: row.try_get(6)?,
+                language: row.try_get(7)?,
             })
         })
         .collect::<DomainResult<Vec<_>>>()?;

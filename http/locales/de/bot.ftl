@@ -157,3 +157,5 @@ bot-topup-label = Aufladung
 bot-topup-already = Diese Zahlung wurde bereits gutgeschrieben. Guthaben: { $balance }.
 bot-topup-added = ✅ { $amount } wurden Ihrem Guthaben gutgeschrieben. Guthaben: { $balance }.
 bot-topup-added-stars = ✅ { $amount } wurden Ihrem Guthaben für { $stars } ⭐ gutgeschrieben. Guthaben: { $balance }.
+bot-topup-paused = Der Shop wird gewartet; Aufladungen sind pausiert. Bitte versuchen Sie es bald wieder.
+bot-topup-unmatched = Wir haben eine Zahlung erhalten, die wir Ihrem Guthaben nicht zuordnen konnten. { $why } Es wurde nichts gutgeschrieben. Bitte wenden Sie sich mit dieser ID an den Support: { $charge }

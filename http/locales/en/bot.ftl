@@ -156,3 +156,5 @@ bot-topup-label = Top-up
 bot-topup-already = This payment was already added. Balance: { $balance }.
 bot-topup-added = ✅ { $amount } added to your wallet. Balance: { $balance }.
 bot-topup-added-stars = ✅ { $amount } added to your wallet for { $stars } ⭐. Balance: { $balance }.
+bot-topup-paused = The shop is under maintenance; top-ups are paused. Try again soon.
+bot-topup-unmatched = We received a payment we could not match to your wallet. { $why } Nothing was added. Please contact support with this id: { $charge }

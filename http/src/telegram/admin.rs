@@ -12,7 +12,7 @@ use super::screens::{button, Ctx, Screen};
 use super::shop::{forget_step, pager};
 use super::{page_of, webhook, Step};
 use crate::auth::Role;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::IdempotencyKey;
 use crate::idempotency::{decode, keyed, Answer, Keyed, StoredRefusal};
 use actix_web::http::StatusCode;
@@ -27,9 +27,7 @@ use souk_actors::domain::stock::{CodeBatch, StockDelta};
 use souk_actors::entity::product::{AddCodes, AdjustStock};
 use souk_actors::store::operations::{self};
 use souk_actors::store::telegram as store;
-use souk_actors::DomainError;
 
-const NOT_ALLOWED: &str = "Not allowed.";
 /// Rejected codes listed one by one in the reply; the rest are counted.
 const REJECTED_LISTED: usize = 20;
 
@@ -39,8 +37,9 @@ pub(super) async fn allowed(ctx: &mut Ctx<'_>) -> ApiResult<bool> {
         return Ok(true);
     }
     forget_step(ctx).await?;
-    ctx.answer(Some(NOT_ALLOWED), true);
-    ctx.say(NOT_ALLOWED);
+    let text = ctx.t("bot-admin-not-allowed");
+    ctx.answer(Some(&text), true);
+    ctx.say(&text);
     Ok(false)
 }
 
@@ -49,39 +48,38 @@ pub async fn menu(ctx: &mut Ctx<'_>) -> ApiResult<()> {
         return Ok(());
     }
     let on = ctx.state.maintenance.get().enabled;
-    let screen = Screen::text(format!(
-        "Admin. Maintenance is {}.",
-        if on { "ON" } else { "off" }
-    ))
-    .row(vec![
-        button(
-            "➕ Add codes",
-            Action::AdminPick {
-                list: AdminList::Codes,
-                page: 0,
-            },
-        ),
-        button(
-            "📦 Adjust stock",
-            Action::AdminPick {
-                list: AdminList::Stock,
-                page: 0,
-            },
-        ),
-    ])
-    .row(vec![
-        button("⚠ Low stock", Action::AdminLow),
-        button(
-            if on {
-                "Maintenance off"
-            } else {
-                "Maintenance on"
-            },
-            Action::AdminMaintenance { on: !on },
-        ),
-    ])
-    .row(vec![button("📣 Broadcast", Action::AdminBroadcast)])
-    .row(vec![button("⬅ Menu", Action::Menu)]);
+    let maintenance = if on { "on" } else { "off" };
+    let toggle = if on {
+        "bot-admin-maintenance-turn-off"
+    } else {
+        "bot-admin-maintenance-turn-on"
+    };
+    let screen = Screen::text(ctx.tr("bot-admin-menu", &[("maintenance", maintenance.into())]))
+        .row(vec![
+            button(
+                ctx.t("bot-admin-add-codes"),
+                Action::AdminPick {
+                    list: AdminList::Codes,
+                    page: 0,
+                },
+            ),
+            button(
+                ctx.t("bot-admin-adjust-stock"),
+                Action::AdminPick {
+                    list: AdminList::Stock,
+                    page: 0,
+                },
+            ),
+        ])
+        .row(vec![
+            button(ctx.t("bot-admin-low-stock"), Action::AdminLow),
+            button(ctx.t(toggle), Action::AdminMaintenance { on: !on }),
+        ])
+        .row(vec![button(
+            ctx.t("bot-admin-broadcast"),
+            Action::AdminBroadcast,
+        )])
+        .row(vec![button(ctx.t("bot-admin-to-menu"), Action::Menu)]);
     ctx.show(screen);
     Ok(())
 }
@@ -102,9 +100,9 @@ pub async fn on_action(ctx: &mut Ctx<'_>, action: Action) -> ApiResult<()> {
 }
 
 async fn pick(ctx: &mut Ctx<'_>, list: AdminList, page: u32) -> ApiResult<()> {
-    let kind = match list {
-        AdminList::Codes => ProductKind::Digital,
-        AdminList::Stock => ProductKind::Physical,
+    let (kind, title) = match list {
+        AdminList::Codes => (ProductKind::Digital, "bot-admin-pick-digital"),
+        AdminList::Stock => (ProductKind::Physical, "bot-admin-pick-physical"),
     };
     let paged = ctx
         .state
@@ -115,20 +113,24 @@ async fn pick(ctx: &mut Ctx<'_>, list: AdminList, page: u32) -> ApiResult<()> {
             page_of(page),
         ))
         .await?;
-    let mut screen = Screen::text(format!("Choose a {} product:", kind.as_str()));
+    let mut screen = Screen::text(ctx.t(title));
     for p in &paged.items {
         let action = match list {
             AdminList::Codes => Action::AdminCodes { id: p.id },
             AdminList::Stock => Action::AdminStock { id: p.id },
         };
-        screen = screen.row(vec![button(
-            format!("{} ({} left)", p.name, p.available),
-            action,
-        )]);
+        let label = ctx.tr(
+            "bot-admin-product-left",
+            &[
+                ("name", p.name.clone().into()),
+                ("available", p.available.into()),
+            ],
+        );
+        screen = screen.row(vec![button(label, action)]);
     }
     let screen = screen
         .row(pager(ctx, &paged, |page| Action::AdminPick { list, page }))
-        .row(vec![button("⬅ Admin", Action::Admin)]);
+        .row(vec![button(ctx.t("bot-admin-back"), Action::Admin)]);
     ctx.show(screen);
     Ok(())
 }
@@ -149,9 +151,7 @@ async fn ask_codes(ctx: &mut Ctx<'_>, id: ProductId) -> ApiResult<()> {
     }
     webhook::set_step(ctx, Some(Step::AwaitCodes { product: id.get() })).await?;
     ctx.answer(None, false);
-    ctx.say(&format!(
-        "Send the codes for '{name}', one per line (3–500 printable characters, no spaces). /cancel to stop."
-    ));
+    ctx.say(&ctx.tr("bot-admin-codes-ask", &[("name", name.into())]));
     Ok(())
 }
 
@@ -184,7 +184,7 @@ pub async fn receive_codes(ctx: &mut Ctx<'_>, product: i64, text: &str) -> ApiRe
             // The chunk's key already holds a refusal (a re-applied update): said as it was.
             Err(refused) => {
                 forget_step(ctx).await?;
-                ctx.say(&format!("Not applied: {}.", refused.message));
+                ctx.say(&not_applied(ctx, refused.message));
                 return Ok(());
             }
         };
@@ -193,25 +193,34 @@ pub async fn receive_codes(ctx: &mut Ctx<'_>, product: i64, text: &str) -> ApiRe
         for r in &report.rejected {
             let line = chunk.get(r.code_index).map_or(0, |(n, _)| *n);
             let reason = if r.reason == "duplicate" {
-                "duplicate"
+                "bot-admin-codes-duplicate"
             } else {
-                "invalid"
+                "bot-admin-codes-invalid"
             };
             rejected.push((line, reason));
         }
     }
     forget_step(ctx).await?;
-    let mut reply = format!("Added {accepted} code(s) to '{name}'; {available} available now.");
+    let mut reply = ctx.tr(
+        "bot-admin-codes-added",
+        &[
+            ("accepted", accepted.into()),
+            ("name", name.into()),
+            ("available", available.into()),
+        ],
+    );
     if !rejected.is_empty() {
-        reply.push_str(&format!("\nRejected {}:", rejected.len()));
+        let count = ("count", rejected.len().into());
+        reply.push('\n');
+        reply.push_str(&ctx.tr("bot-admin-codes-rejected", &[count]));
         for (line, reason) in rejected.iter().take(REJECTED_LISTED) {
-            reply.push_str(&format!("\nline {line}: {reason}"));
+            reply.push('\n');
+            reply.push_str(&ctx.tr(reason, &[("line", (*line).into())]));
         }
         if rejected.len() > REJECTED_LISTED {
-            reply.push_str(&format!(
-                "\n… and {} more",
-                rejected.len() - REJECTED_LISTED
-            ));
+            let more = rejected.len() - REJECTED_LISTED;
+            reply.push('\n');
+            reply.push_str(&ctx.tr("bot-admin-codes-more", &[("count", more.into())]));
         }
     }
     ctx.say(&reply);
@@ -280,8 +289,8 @@ where
         key,
         hash,
         &request_id,
-        // The bot's texts are not localized yet: its refusals are kept in English.
-        crate::i18n::Lang::En,
+        // A refusal is stored in the admin's language, and replayed so.
+        ctx.lang,
         |draft| async move {
             let meta = WriteMeta {
                 idempotency: Some(draft),
@@ -309,11 +318,12 @@ async fn stock_card(ctx: &mut Ctx<'_>, id: ProductId) -> ApiResult<()> {
         .iter()
         .map(|d| button(format!("{d:+}"), Action::AdminAdjust { id, delta: *d }))
         .collect();
-    ctx.show(
-        Screen::text(format!("'{name}': {available} in stock."))
-            .row(row)
-            .row(vec![button("⬅ Admin", Action::Admin)]),
+    let card = ctx.tr(
+        "bot-admin-stock-card",
+        &[("name", name.into()), ("available", available.into())],
     );
+    let back = button(ctx.t("bot-admin-back"), Action::Admin);
+    ctx.show(Screen::text(card).row(row).row(vec![back]));
     Ok(())
 }
 
@@ -323,37 +333,36 @@ async fn adjust(ctx: &mut Ctx<'_>, id: ProductId, raw: i64) -> ApiResult<()> {
     let delta = match StockDelta::new(raw) {
         Ok(delta) => delta,
         Err(refusal) => {
-            ctx.answer(Some(&refused(&refusal)), true);
+            let reason = ApiError::from(refusal).message_in(ctx.lang);
+            ctx.answer(Some(&not_applied(ctx, reason)), true);
             return stock_card(ctx, id).await;
         }
     };
     let key = IdempotencyKey(format!("telegram-stock-{}", ctx.update_id));
     let hash = Sha256::digest(format!("telegram stock {id} {raw}")).to_vec();
-    match run_once(ctx, key, hash, id, |meta| AdjustStock { delta, meta }).await {
-        Ok(Ok(_)) => ctx.answer(Some(&format!("Stock {raw:+}")), false),
-        Err(e) if e.code == NEGATIVE => ctx.answer(Some(BELOW_ZERO), true),
+    let (text, alert) = match run_once(ctx, key, hash, id, |meta| AdjustStock { delta, meta }).await
+    {
+        Ok(Ok(_)) => {
+            let delta = ("delta", format!("{raw:+}").into());
+            (ctx.tr("bot-admin-stock-changed", &[delta]), false)
+        }
+        Err(e) if e.code == NEGATIVE => (ctx.t("bot-admin-stock-below-zero"), true),
         // The press was refused before (a re-applied update): said as it was then.
-        Ok(Err(refused)) if refused.code == NEGATIVE => ctx.answer(Some(BELOW_ZERO), true),
-        Ok(Err(refused)) => ctx.answer(Some(&format!("Not applied: {}.", refused.message)), true),
+        Ok(Err(refused)) if refused.code == NEGATIVE => (ctx.t("bot-admin-stock-below-zero"), true),
+        Ok(Err(refused)) => (not_applied(ctx, refused.message), true),
         Err(e) => return Err(e),
-    }
+    };
+    ctx.answer(Some(&text), alert);
     stock_card(ctx, id).await
 }
 
-/// The refusal of a change that would take stock below zero, and what the admin is told.
+/// The refusal of a change that would take stock below zero.
 const NEGATIVE: &str = "stock_would_go_negative";
-const BELOW_ZERO: &str = "Stock cannot go below zero.";
 
-/// What an admin is told when a change breaks a bound: the bound, in the domain's words.
-fn refused(e: &DomainError) -> String {
-    match e {
-        DomainError::Invalid { message, .. } => {
-            // The bot's texts are not localized yet: the bound is told in English.
-            let message = crate::i18n::render(crate::i18n::Lang::En, message);
-            format!("Not applied: {message}.")
-        }
-        other => format!("Not applied: {other}."),
-    }
+/// What an admin is told when a change was refused: the reason, already in their language
+/// (the domain's bound, or the refusal stored under the change's key).
+fn not_applied(ctx: &Ctx<'_>, reason: String) -> String {
+    ctx.tr("bot-admin-not-applied", &[("reason", reason.into())])
 }
 
 async fn low_stock(ctx: &mut Ctx<'_>) -> ApiResult<()> {
@@ -362,14 +371,17 @@ async fn low_stock(ctx: &mut Ctx<'_>) -> ApiResult<()> {
         .state
         .bounded(store::low_stock(&ctx.state.pool, threshold))
         .await?;
-    let mut text = format!("Products with {threshold} or fewer units:\n");
+    let threshold = ("threshold", threshold.into());
+    let mut text = ctx.tr("bot-admin-low-title", &[threshold]);
+    text.push('\n');
     if items.is_empty() {
-        text.push_str("none.");
+        text.push_str(&ctx.t("bot-admin-low-none"));
     }
     for p in &items {
         text.push_str(&format!("• {} (#{}): {}\n", p.name, p.id, p.available));
     }
-    ctx.show(Screen::text(text).row(vec![button("⬅ Admin", Action::Admin)]));
+    let back = button(ctx.t("bot-admin-back"), Action::Admin);
+    ctx.show(Screen::text(text).row(vec![back]));
     Ok(())
 }
 
@@ -389,13 +401,11 @@ async fn maintenance(ctx: &mut Ctx<'_>, on: bool) -> ApiResult<()> {
         .await?;
     state.maintenance.set(&set);
     state.metrics.maintenance.set(i64::from(set.enabled));
-    ctx.answer(
-        Some(if on {
-            "Maintenance is on."
-        } else {
-            "Maintenance is off."
-        }),
-        false,
-    );
+    let done = ctx.t(if on {
+        "bot-admin-maintenance-on"
+    } else {
+        "bot-admin-maintenance-off"
+    });
+    ctx.answer(Some(&done), false);
     menu(ctx).await
 }

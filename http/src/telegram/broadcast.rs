@@ -20,10 +20,8 @@ pub async fn compose(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     }
     webhook::set_step(ctx, Some(Step::AwaitBroadcast)).await?;
     ctx.answer(None, false);
-    ctx.say(&format!(
-        "Send the message to broadcast to every bot user (text, up to {} characters). You will see it before it goes out. /cancel to stop.",
-        BroadcastText::MAX_CHARS
-    ));
+    let max = ("max", BroadcastText::MAX_CHARS.into());
+    ctx.say(&ctx.tr("bot-admin-broadcast-ask", &[max]));
     Ok(())
 }
 
@@ -37,9 +35,8 @@ pub async fn receive(ctx: &mut Ctx<'_>, text: &str) -> ApiResult<()> {
         Ok(text) => text,
         // Still waiting: the admin can send it again.
         Err(e) => {
-            // The bot's texts are not localized yet: the reason is told in English.
-            let reason = crate::error::ApiError::from(e).message_in(crate::i18n::Lang::En);
-            ctx.say(&format!("Not kept: {reason}. Send it again, or /cancel."));
+            let reason = crate::error::ApiError::from(e).message_in(ctx.lang);
+            ctx.say(&ctx.tr("bot-admin-broadcast-not-kept", &[("reason", reason.into())]));
             return Ok(());
         }
     };
@@ -57,30 +54,36 @@ pub async fn receive(ctx: &mut Ctx<'_>, text: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// The message exactly as users will read it, then what confirming would do.
+/// The message exactly as users will read it (untranslated: it is the admin's own text),
+/// then what confirming would do, in the admin's language.
 fn preview(ctx: &mut Ctx<'_>, draft: &Draft) {
     ctx.say(&draft.text);
-    let minutes = (draft.recipients as f64 / PER_SECOND / 60.0).ceil();
-    let mut question = format!(
-        "Preview of broadcast #{} above. Send it to {} bot users (about {minutes} min at {PER_SECOND} messages a second)?",
-        draft.id, draft.recipients
+    let minutes = (draft.recipients as f64 / PER_SECOND / 60.0).ceil() as i64;
+    let mut question = ctx.tr(
+        "bot-admin-broadcast-preview",
+        &[
+            ("id", draft.id.into()),
+            ("recipients", draft.recipients.into()),
+            ("minutes", minutes.into()),
+            ("rate", (PER_SECOND as i64).into()),
+        ],
     );
     if draft.blocked > 0 {
-        question.push_str(&format!(
-            " {} more blocked the bot and are skipped.",
-            draft.blocked
-        ));
+        question.push(' ');
+        let blocked = ("blocked", draft.blocked.into());
+        question.push_str(&ctx.tr("bot-admin-broadcast-skipped", &[blocked]));
     }
+    let recipients = ("recipients", draft.recipients.into());
     let screen = Screen::text(question).row(vec![
         button(
-            format!("✅ Send to {}", draft.recipients),
+            ctx.tr("bot-admin-broadcast-send", &[recipients]),
             Action::BroadcastConfirm {
                 id: draft.id,
                 send: true,
             },
         ),
         button(
-            "✖ Cancel",
+            ctx.t("bot-admin-broadcast-cancel"),
             Action::BroadcastConfirm {
                 id: draft.id,
                 send: false,
@@ -104,14 +107,15 @@ pub async fn confirm(ctx: &mut Ctx<'_>, id: i64, send: bool) -> ApiResult<()> {
         .bounded(broadcasts::move_to(&state.pool, id, ctx.telegram_id, to))
         .await?;
     let text = match moved {
-        Moved::Now { queued } if send => format!(
-            "📣 Broadcast #{id} is going out to {queued} users. I will report here when it is done."
+        Moved::Now { queued } if send => ctx.tr(
+            "bot-admin-broadcast-going",
+            &[("id", id.into()), ("queued", queued.into())],
         ),
-        Moved::Now { .. } => format!("Broadcast #{id} cancelled; nobody got it."),
+        Moved::Now { .. } => ctx.tr("bot-admin-broadcast-cancelled", &[("id", id.into())]),
         Moved::Already(now) => {
-            let text = format!(
-                "Broadcast #{id} is already {}; nothing more was done.",
-                now.as_str()
+            let text = ctx.tr(
+                "bot-admin-broadcast-already",
+                &[("id", id.into()), ("state", now.as_str().into())],
             );
             ctx.answer(Some(&text), false);
             text

@@ -95,14 +95,15 @@ impl Mismatch {
         }
     }
 
-    /// What the buyer is told.
+    /// The id of what the buyer is told (in `admin.ftl`), said in their language by the
+    /// caller.
     pub fn explain(self) -> &'static str {
         match self {
-            Mismatch::NotIssued => "This invoice was not issued by the shop.",
-            Mismatch::OtherUser => "This invoice is not yours.",
-            Mismatch::Amount => "This invoice does not match its amount.",
-            Mismatch::Currency => "This invoice does not match its currency.",
-            Mismatch::Expired => "This invoice has expired; ask for a new one in /wallet.",
+            Mismatch::NotIssued => "bot-topup-not-issued",
+            Mismatch::OtherUser => "bot-topup-other-user",
+            Mismatch::Amount => "bot-topup-amount",
+            Mismatch::Currency => "bot-topup-currency",
+            Mismatch::Expired => "bot-topup-expired",
         }
     }
 }

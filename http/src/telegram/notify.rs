@@ -10,6 +10,7 @@ use super::api::CallError;
 use super::callback::Action;
 use super::screens::{button, Screen};
 use super::{money, Bot};
+use crate::i18n::{tr, Lang};
 use deadpool_postgres::Pool;
 use prometheus::{IntCounterVec, Opts, Registry};
 use serde_json::{json, Value};
@@ -149,7 +150,13 @@ impl Notifier {
     }
 
     async fn send(&self, notice: &Notice) {
-        let outcome = match text(notice, &self.currency) {
+        // No conversation to take a language from: the one the recipient chose, else English.
+        let lang = notice
+            .language
+            .as_deref()
+            .and_then(Lang::from_tag)
+            .unwrap_or_default();
+        let outcome = match text(notice, &self.currency, lang) {
             None => Sent::Failed(format!("no message for {}", notice.kind)),
             Some(text) => {
                 let mut body = json!({ "chat_id": notice.chat_id, "text": text });
@@ -159,7 +166,7 @@ impl Notifier {
                     .and_then(souk_actors::domain::ids::ProductId::new)
                 {
                     let view = button(
-                        "View",
+                        tr(lang, "bot-notify-view", &[]),
                         Action::Product {
                             id: product,
                             qty: 1,
@@ -206,84 +213,99 @@ impl Notifier {
     }
 }
 
-/// The message a buyer reads; `None` for an event that tells the buyer nothing.
-pub fn text(notice: &Notice, currency: &str) -> Option<String> {
+/// The message a buyer reads, in `lang`; `None` for an event that tells the buyer nothing.
+/// A broadcast is the admin's own text and goes out as written.
+pub fn text(notice: &Notice, currency: &str, lang: Lang) -> Option<String> {
     let d = &notice.data;
     match notice.kind.as_str() {
         BROADCAST_KIND => return d["text"].as_str().map(str::to_string),
-        REPORT_KIND => return serde_json::from_value(d.clone()).ok().map(|r| report(&r)),
+        REPORT_KIND => {
+            return serde_json::from_value(d.clone())
+                .ok()
+                .map(|r| report(&r, lang))
+        }
         _ => {}
     }
     let kind = EventType::parse(&notice.kind)?;
     if kind == EventType::StockRestocked {
-        let name = notice
-            .product_name
-            .as_deref()
-            .unwrap_or("A product you asked about");
-        return Some(format!("🔔 {name} is back in stock."));
+        return Some(match notice.product_name.clone() {
+            Some(name) => tr(lang, "bot-notify-restocked", &[("name", name.into())]),
+            None => tr(lang, "bot-notify-restocked-unnamed", &[]),
+        });
     }
-    let order = d["order_id"].as_i64()?;
-    let note = |d: &Value| {
-        d["note"]
-            .as_str()
-            .filter(|n| !n.is_empty())
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default()
+    let order = ("order", d["order_id"].as_i64()?.into());
+    // A staff note, when there is one, is said in brackets: its own form of the message.
+    let with_note = |id: &str, with: &str| match d["note"].as_str().filter(|n| !n.is_empty()) {
+        Some(note) => tr(lang, with, &[order.clone(), ("note", note.into())]),
+        None => tr(lang, id, std::slice::from_ref(&order)),
     };
     match kind {
-        EventType::OrderPaid => Some(format!(
-            "💳 Payment received for order #{order}: {}. Thank you!",
-            amount(d, currency)?
-        )),
+        EventType::OrderPaid => {
+            let amount = ("amount", amount(d, currency, lang)?.into());
+            Some(tr(lang, "bot-notify-paid", &[order.clone(), amount]))
+        }
         EventType::OrderStatusChanged => match d["to"].as_str()? {
-            "shipped" => Some(format!("📦 Order #{order} is on its way{}.", note(d))),
-            "delivered" => Some(format!("✅ Order #{order} was delivered{}.", note(d))),
+            "shipped" => Some(with_note("bot-notify-shipped", "bot-notify-shipped-note")),
+            "delivered" => Some(with_note(
+                "bot-notify-delivered",
+                "bot-notify-delivered-note",
+            )),
             _ => None,
         },
         EventType::OrderCancelled => {
+            let mut text = with_note("bot-notify-cancelled", "bot-notify-cancelled-note");
             let refunded = d["refunded_minor"].as_i64().unwrap_or(0);
-            let back = if refunded > 0 {
-                format!(" {} went back to your wallet.", money(refunded, currency))
-            } else {
-                String::new()
-            };
-            Some(format!("❌ Order #{order} was cancelled{}.{back}", note(d)))
+            if refunded > 0 {
+                let back = ("amount", money(refunded, currency).into());
+                text.push(' ');
+                text.push_str(&tr(lang, "bot-notify-cancelled-refund", &[back]));
+            }
+            Some(text)
         }
         EventType::OrderRefunded => Some(match d["amount_stars"].as_i64() {
-            Some(stars) => {
-                format!("↩️ {stars} ⭐ of order #{order} went back to your Telegram Stars.")
-            }
-            None => format!(
-                "↩️ {} of order #{order} was refunded to your wallet.",
-                money(d["amount_minor"].as_i64()?, currency)
+            Some(stars) => tr(
+                lang,
+                "bot-notify-refunded-stars",
+                &[("stars", stars.into()), order.clone()],
             ),
+            None => {
+                let amount = money(d["amount_minor"].as_i64()?, currency);
+                let amount = ("amount", amount.into());
+                tr(lang, "bot-notify-refunded", &[amount, order.clone()])
+            }
         }),
         _ => None,
     }
 }
 
 /// An event's amount as the buyer reads it: in Stars for an order paid in Stars.
-fn amount(d: &Value, currency: &str) -> Option<String> {
+fn amount(d: &Value, currency: &str, lang: Lang) -> Option<String> {
     match d["amount_stars"].as_i64() {
-        Some(stars) => Some(format!("{stars} ⭐")),
+        Some(stars) => Some(tr(lang, "bot-notify-stars", &[("stars", stars.into())])),
         None => Some(money(d["amount_minor"].as_i64()?, currency)),
     }
 }
 
-/// What the admin who sent a broadcast reads when it is done.
-pub fn report(r: &BroadcastReport) -> String {
-    let mut text = format!(
-        "📣 Broadcast #{} finished: {} sent, {} failed",
-        r.broadcast_id, r.sent, r.failed
+/// What the admin who sent a broadcast reads when it is done, in their language.
+pub fn report(r: &BroadcastReport, lang: Lang) -> String {
+    let mut text = tr(
+        lang,
+        "bot-notify-report",
+        &[
+            ("id", r.broadcast_id.into()),
+            ("sent", r.sent.into()),
+            ("failed", r.failed.into()),
+        ],
     );
     if r.blocked > 0 {
-        text.push_str(&format!(" ({} blocked the bot)", r.blocked));
+        text.push(' ');
+        let blocked = ("blocked", r.blocked.into());
+        text.push_str(&tr(lang, "bot-notify-report-blocked", &[blocked]));
     }
     if r.unknown > 0 {
-        text.push_str(&format!(
-            ", {} unknown (Souk stopped or Telegram did not answer while sending; perhaps delivered, so not sent again)",
-            r.unknown
-        ));
+        text.push_str(", ");
+        let unknown = ("unknown", r.unknown.into());
+        text.push_str(&tr(lang, "bot-notify-report-unknown", &[unknown]));
     }
     text.push('.');
     text

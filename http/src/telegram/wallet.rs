@@ -162,14 +162,15 @@ fn invoice_ttl_secs(ctx: &Ctx<'_>) -> i64 {
 
 pub async fn pre_checkout(ctx: &mut Ctx<'_>, q: &PreCheckoutQuery) -> ApiResult<()> {
     let ttl = invoice_ttl_secs(ctx);
-    let refusal = match matches_invoice(ctx, &q.invoice_payload, q.total_amount, &q.currency, ttl) {
-        Err(mismatch) => Some(mismatch.explain()),
-        Ok(_) if ctx.state.maintenance.guard(&ctx.caller).is_err() => {
-            Some("The shop is under maintenance; top-ups are paused. Try again soon.")
-        }
+    let checked = matches_invoice(ctx, &q.invoice_payload, q.total_amount, &q.currency, ttl);
+    let why = checked.as_ref().err().map(|m| ctx.t(m.explain()));
+    let paused = ctx.state.maintenance.guard(&ctx.caller).is_err();
+    let refusal = match checked {
+        Err(_) => why,
+        Ok(_) if paused => Some(ctx.t("bot-topup-paused")),
         Ok(_) => None,
     };
-    payments::answer_pre_checkout(ctx, &q.id, refusal);
+    payments::answer_pre_checkout(ctx, &q.id, refusal.as_deref());
     Ok(())
 }
 
@@ -210,13 +211,9 @@ pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment) -> ApiResult<(
                 .count_payment(if duplicate { "duplicate" } else { "rejected" });
             tracing::error!(update_id = ctx.update_id, %charge, reason = ?receipt.reason,
                 "a Telegram payment does not match the invoice Souk issued; nothing was credited");
-            let why = checked
-                .err()
-                .map_or(String::new(), |m| format!(" {}", m.explain()));
-            format!(
-                "We received a payment we could not match to your wallet.{why} Nothing was \
-                 added. Please contact support with this id: {charge}"
-            )
+            let why = checked.err().map_or(String::new(), |m| ctx.t(m.explain()));
+            let args = [("why", why.into()), ("charge", charge.clone().into())];
+            ctx.tr("bot-topup-unmatched", &args)
         }
         (_, true) => {
             ctx.bot.count_payment("duplicate");

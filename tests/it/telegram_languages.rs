@@ -122,3 +122,44 @@ async fn the_bot_follows_the_telegram_language_until_the_user_chooses_one() {
     let language = "SELECT count(*) FROM users WHERE telegram_id = 9201 AND language = 'ru'";
     assert_eq!(shop.app.scalar(language).await, 1);
 }
+
+#[tokio::test]
+async fn a_notification_speaks_the_telegram_language_of_a_buyer_who_never_chose_one() {
+    let shop = Shop::open().await;
+    let shirt = shop.app.physical(900, 3).await;
+    let hello = json!({ "update_id": shop.update_id(), "message": {
+        "message_id": 1, "date": 0, "text": "/start", "chat": { "id": 9301, "type": "private" },
+        "from": { "id": 9301, "is_bot": false, "first_name": "Olga", "language_code": "ru" },
+    }});
+    shop.post(&hello).await;
+    let user = shop.user_of(9301).await;
+    shop.app.credit(user, 5_000).await;
+    let token = shop.app.token(user, "customer");
+    shop.app.put_cart(&token, shirt, 1).await;
+    let (_, order) = shop.app.checkout(&token, "ru-notice").await;
+    let order = order["id"].as_i64().unwrap();
+    let path = format!("/v1/admin/orders/{order}/transitions");
+    let admin = shop.app.admin();
+    for to in ["processing", "shipped"] {
+        let body = json!({ "to": to });
+        let (s, b) = shop
+            .app
+            .call(reqwest::Method::POST, &path, Some(&admin), None, Some(body))
+            .await;
+        assert_eq!(s.as_u16(), 200, "{b}");
+    }
+    shop.api
+        .wait_for(
+            "the shipping notice",
+            std::time::Duration::from_secs(10),
+            |calls| {
+                calls.iter().any(|c| {
+                    let text = c.text();
+                    c.body["chat_id"] == 9301
+                        && text.contains("в пути")
+                        && text.contains(&order.to_string())
+                })
+            },
+        )
+        .await;
+}

@@ -19,6 +19,27 @@ pub async fn user_language(pool: &Pool, user: UserId) -> DomainResult<Option<Str
     })
 }
 
+/// The user's chosen language, as `user_language`, noting on the way the language their
+/// Telegram app speaks now (`app`, a code Souk speaks) when it changed: one statement, which
+/// writes only on a change.
+pub async fn speaks(pool: &Pool, user: UserId, app: &str) -> DomainResult<Option<String>> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "WITH noted AS (
+                 UPDATE users SET telegram_language = $2
+                 WHERE id = $1 AND telegram_language IS DISTINCT FROM $2
+             )
+             SELECT language FROM users WHERE id = $1",
+            &[&user.get(), &app],
+        )
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("language")?,
+        None => None,
+    })
+}
+
 /// Sets (or with `None` clears) the user's language; `false` when there is no such user.
 pub async fn set_user_language(
     pool: &Pool,

@@ -24,7 +24,8 @@ pub struct Notice {
     /// The product's name, for a restock.
     pub product_name: Option<String>,
     /// The language the recipient chose in the bot (`users.language`, by the chat's
-    /// Telegram id), if any: the notice is written in it.
+    /// Telegram id), else the one their Telegram app spoke when they last wrote: the notice
+    /// is written in it.
     pub language: Option<String>,
 }
 
@@ -69,7 +70,8 @@ pub async fn claim(
             WHERE n.event_seq = due.event_seq AND n.chat_id = due.chat_id AND e.seq = n.event_seq
             RETURNING n.event_seq, n.chat_id, n.attempts, e.type, e.data, e.created_at,
                       (SELECT p.name FROM products p WHERE p.id = (e.data->>'product_id')::bigint),
-                      (SELECT u.language FROM users u WHERE u.telegram_id = n.chat_id)",
+                      (SELECT coalesce(u.language, u.telegram_language) FROM users u
+                       WHERE u.telegram_id = n.chat_id)",
         )
         .await?;
     let rows = client

@@ -150,7 +150,8 @@ impl Notifier {
     }
 
     async fn send(&self, notice: &Notice) {
-        // No conversation to take a language from: the one the recipient chose, else English.
+        // No conversation to take a language from: the one the recipient chose, else their
+        // Telegram app's when they last wrote, else English.
         let lang = notice
             .language
             .as_deref()

@@ -192,13 +192,11 @@ async fn apply(state: &AppState, bot: &Bot, update: &Update) -> ApiResult<Applie
         (None, Some(m)) => (m.chat.id, Origin::Chat),
         (None, None) => (from.id, Origin::Chat),
     };
+    let app = Lang::from_telegram(from.language_code.as_deref());
     let chosen = state
-        .bounded(souk_actors::store::language::user_language(pool, user))
+        .bounded(souk_actors::store::language::speaks(pool, user, app.code()))
         .await?;
-    let lang = chosen
-        .as_deref()
-        .and_then(Lang::from_tag)
-        .unwrap_or_else(|| Lang::from_telegram(from.language_code.as_deref()));
+    let lang = chosen.as_deref().and_then(Lang::from_tag).unwrap_or(app);
     let mut ctx = Ctx::new(
         state,
         bot,

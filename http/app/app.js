@@ -5,8 +5,9 @@
 (() => {
   'use strict';
 
-  // Every string the page shows, in one table, so a translation is one more table.
-  const T = {
+  // Every string the page shows, one table a language (English, Russian, German, same keys);
+  // `language` picks the user's, English when there is none.
+  const EN = {
     shop: 'Shop', cart: 'Cart', orders: 'Orders', categories: 'Categories', all: 'All products',
     more: 'More', empty: 'Nothing here yet.', inStock: (n) => `${n} in stock`,
     outOfStock: 'Out of stock', variants: 'Also available', quantity: 'Quantity',
@@ -23,7 +24,55 @@
     offline: 'Souk cannot be reached. Check the connection and try again.',
     failed: (s) => `The request failed (HTTP ${s}).`, paid: 'Paid. Thank you!',
     payCancelled: 'The payment was cancelled.', payFailed: 'The payment failed.',
+    st: { pending_payment: 'awaiting payment', processing: 'being prepared',
+      return_requested: 'return requested' },
   };
+  // Russian plurals: 1, 21 штука; 2–4, 22 штуки; 5–20, 11–14 штук.
+  const ru = (n, one, few, many) => (n % 10 === 1 && n % 100 !== 11 ? one
+    : n % 10 > 1 && n % 10 < 5 && (n % 100 < 12 || n % 100 > 14) ? few : many);
+  const RU = {
+    shop: 'Магазин', cart: 'Корзина', orders: 'Заказы', categories: 'Категории', all: 'Все товары',
+    more: 'Ещё', empty: 'Здесь пока пусто.', inStock: (n) => `В наличии ${n} ${ru(n, 'штука', 'штуки', 'штук')}`,
+    outOfStock: 'Нет в наличии', variants: 'Другие варианты', quantity: 'Количество',
+    addToCart: 'В корзину', added: 'Добавлено в корзину.', remove: 'Удалить', promo: 'Промокод',
+    apply: 'Применить', promoOn: (c) => `Промокод ${c} применён`, subtotal: 'Сумма',
+    discount: 'Скидка', shipping: 'Доставка', tax: 'Налог', total: 'Итого',
+    balance: (m) => `В кошельке: ${m}`, payWallet: 'Оплатить из кошелька',
+    payStars: (n) => `Оплатить ${n} ${ru(n, 'звездой', 'звёздами', 'звёздами')}`, inStars: 'В звёздах',
+    address: 'Адрес доставки', name: 'Имя', line1: 'Адрес', line2: 'Адрес (строка 2)', city: 'Город',
+    postal: 'Индекс', country: 'Страна (2 буквы)', order: (id) => `Заказ #${id}`, status: 'Статус',
+    keys: 'Ваши ключи', signIn: 'Войти', devIntro:
+      'Вне Telegram: вставьте токен Souk (souk token --user ID --role customer).',
+    token: 'Токен', signInFailed: 'Войти не удалось.', retry: 'Повторить', signOut: 'Выйти',
+    offline: 'Souk недоступен. Проверьте соединение и попробуйте ещё раз.',
+    failed: (s) => `Запрос не удался (HTTP ${s}).`, paid: 'Оплачено. Спасибо!',
+    payCancelled: 'Оплата отменена.', payFailed: 'Оплата не прошла.',
+    st: { pending_payment: 'ожидает оплаты', paid: 'оплачен', processing: 'собирается',
+      shipped: 'отправлен', delivered: 'доставлен', cancelled: 'отменён',
+      return_requested: 'запрошен возврат', returned: 'возвращён', refunded: 'деньги возвращены' },
+  };
+  const DE = {
+    shop: 'Shop', cart: 'Warenkorb', orders: 'Bestellungen', categories: 'Kategorien',
+    all: 'Alle Produkte', more: 'Mehr', empty: 'Hier ist noch nichts.', inStock: (n) => `${n} auf Lager`,
+    outOfStock: 'Ausverkauft', variants: 'Auch erhältlich', quantity: 'Menge',
+    addToCart: 'In den Warenkorb', added: 'In den Warenkorb gelegt.', remove: 'Entfernen',
+    promo: 'Gutscheincode', apply: 'Einlösen', promoOn: (c) => `Gutschein ${c} eingelöst`,
+    subtotal: 'Zwischensumme', discount: 'Rabatt', shipping: 'Versand', tax: 'Steuer', total: 'Gesamt',
+    balance: (m) => `Guthaben: ${m}`, payWallet: 'Mit Guthaben bezahlen',
+    payStars: (n) => `${n} Stars bezahlen`, inStars: 'In Stars', address: 'Lieferadresse', name: 'Name',
+    line1: 'Straße und Hausnummer', line2: 'Adresszusatz', city: 'Ort', postal: 'PLZ',
+    country: 'Land (2 Buchstaben)', order: (id) => `Bestellung #${id}`, status: 'Status',
+    keys: 'Ihre Schlüssel', signIn: 'Anmelden', devIntro:
+      'Außerhalb von Telegram: ein Souk-Token einfügen (souk token --user ID --role customer).',
+    token: 'Token', signInFailed: 'Anmeldung fehlgeschlagen.', retry: 'Erneut versuchen',
+    signOut: 'Abmelden', offline: 'Souk ist nicht erreichbar. Prüfen Sie die Verbindung und versuchen Sie es erneut.',
+    failed: (s) => `Die Anfrage ist fehlgeschlagen (HTTP ${s}).`, paid: 'Bezahlt. Vielen Dank!',
+    payCancelled: 'Die Zahlung wurde abgebrochen.', payFailed: 'Die Zahlung ist fehlgeschlagen.',
+    st: { pending_payment: 'wartet auf Zahlung', paid: 'bezahlt', processing: 'in Bearbeitung',
+      shipped: 'versandt', delivered: 'zugestellt', cancelled: 'storniert',
+      return_requested: 'Rückgabe angefragt', returned: 'zurückgegeben', refunded: 'erstattet' },
+  };
+  let T = EN;
   const PAGE = 10; // products per page
   const TOKEN = 'souk.token';
   const ATTEMPT = 'souk.checkout';
@@ -119,9 +168,14 @@
     }
   }
 
+  // The user's language: sent as Accept-Language and used for money; its table of words if
+  // the page has one (<html lang> says which words are shown), else English.
   function language(code) {
     if (/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code || '')) state.lang = code;
-    document.documentElement.lang = state.lang;
+    const words = { en: EN, ru: RU, de: DE }[state.lang.split('-')[0]];
+    T = words || EN;
+    document.documentElement.lang = words ? state.lang : 'en';
+    for (const a of $('tabs').querySelectorAll('a')) a.textContent = T[a.dataset.tab];
   }
 
   // ---- Signing in ----------------------------------------------------------------------
@@ -357,7 +411,7 @@
 
   async function orders() {
     const list = await paged('/v1/me/orders?limit=20', (o) => el('a', { class: 'card', href: `#/o/${o.id}` },
-      el('span', { class: 'name' }, T.order(o.id)), el('span', { class: 'status' }, o.status),
+      el('span', { class: 'name' }, T.order(o.id)), el('span', { class: 'status' }, T.st[o.status] || o.status),
       el('span', { class: 'price' }, money(o.total_minor, o.currency))));
     return [el('h2', null, T.orders), el('section', { id: 'orders' }, list)];
   }
@@ -372,7 +426,7 @@
     if (state.cart && state.cart.lines.length) setCart(await api('GET', '/v1/me/cart'));
     const row = (label, minor) => el('tr', null, el('th', null, label), el('td', null, money(minor, o.currency)));
     return [el('h2', { id: 'order-title' }, T.order(o.id)),
-      el('p', null, `${T.status}: `, el('strong', { id: 'order-status' }, o.status)),
+      el('p', null, `${T.status}: `, el('strong', { id: 'order-status' }, T.st[o.status] || o.status)),
       el('ul', { class: 'list' }, o.lines.map((l) => el('li', { class: 'line' },
         el('span', null, `${l.quantity} × ${l.name}`),
         el('span', { class: 'price' }, money(l.unit_price_minor * l.quantity, o.currency)),
@@ -424,7 +478,6 @@
   }
 
   async function boot() {
-    for (const a of $('tabs').querySelectorAll('a')) a.textContent = T[a.dataset.tab];
     $('back').addEventListener('click', () => history.back());
     window.addEventListener('hashchange', route);
     await telegramScript();

@@ -135,6 +135,104 @@ async fn a_telegram_buyer_signs_in_browses_pays_from_the_wallet_and_sees_the_key
     shop.app.assert_invariants().await;
 }
 
+/// The tabs' labels, in order.
+const TABS: &str = "return [...document.querySelectorAll('#tabs a')].map((a) => a.textContent);";
+
+#[tokio::test]
+async fn a_russian_buyer_sees_the_page_in_russian_and_the_apis_refusals_too() {
+    let shop = Shop::open().await;
+    let seeded = seed(&shop.app, 6201).await;
+    let browser = open(&shop, &stand_in(&init_data(6201, "Мия", "ru"), "ru"), "").await;
+    signed_in(&browser).await;
+    let lang = browser
+        .js("return document.documentElement.lang;", vec![])
+        .await;
+    assert_eq!(lang, "ru", "<html lang> follows the user's language");
+    assert_eq!(
+        browser.js(TABS, vec![]).await,
+        json!(["Магазин", "Корзина", "Заказы"])
+    );
+    let home = browser.text("main").await;
+    for shown in [
+        "Категории",
+        "Все товары",
+        "Games",
+        "Нет в наличии",
+        "5,00",
+        "Ещё",
+    ] {
+        assert!(home.contains(shown), "'{shown}' is not on {home:?}");
+    }
+
+    browser
+        .goto(&format!("{}/app/#/p/{}", shop.app.base, seeded.product))
+        .await;
+    signed_in(&browser).await;
+    browser
+        .until("the product page", "document.querySelector('#add')")
+        .await;
+    let page = browser.text("main").await;
+    // Russian plurals and Russian money: 3 штуки, "19,99 $".
+    for shown in [
+        "Star Quest",
+        "19,99",
+        "В наличии 3 штуки",
+        "Другие варианты",
+    ] {
+        assert!(page.contains(shown), "'{shown}' is not on {page:?}");
+    }
+    assert_eq!(browser.text("#add").await, "В корзину");
+    browser.click("#add").await;
+    browser
+        .until(
+            "the line in the cart",
+            "document.querySelector('[data-tab=cart]').innerText === 'Корзина (1)'",
+        )
+        .await;
+    assert_eq!(browser.text("#notice").await, "Добавлено в корзину.");
+    browser.click("[data-tab=cart]").await;
+    browser
+        .until("the cart", "document.querySelector('#pay-wallet')")
+        .await;
+    assert_eq!(browser.text("main h2").await, "Корзина");
+    assert_eq!(browser.text("#pay-wallet").await, "Оплатить из кошелька");
+    assert_eq!(browser.text(".promo button").await, "Применить");
+    assert_eq!(browser.text("#pay-stars").await, "Оплатить 49 звёздами");
+    let cart = browser.text("main").await;
+    for shown in ["Сумма", "Итого", "В кошельке: 100,00"] {
+        assert!(cart.contains(shown), "'{shown}' is not on {cart:?}");
+    }
+
+    // A refusal is the API's own message in the user's language.
+    let refusal = |lang: &'static str| {
+        let req = shop
+            .app
+            .http
+            .post(format!("{}/v1/me/cart/promo", shop.app.base))
+            .bearer_auth(&seeded.token)
+            .header("accept-language", lang)
+            .json(&json!({ "code": "GHOST" }));
+        async move {
+            let res = req.send().await.expect("request");
+            let body: serde_json::Value = res.json().await.expect("an envelope");
+            body["error"]["message"]
+                .as_str()
+                .expect("a message")
+                .to_string()
+        }
+    };
+    let (russian, english) = (refusal("ru").await, refusal("en").await);
+    assert_ne!(russian, english, "the API answers in Russian");
+    type_into(&browser, "#promo", "GHOST").await;
+    browser.click(".promo button").await;
+    browser
+        .until("the refusal", "document.querySelector('#notice').innerText")
+        .await;
+    assert_eq!(browser.text("#notice").await, russian);
+    browser.screenshot("cart-ru.png").await;
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn a_crafted_init_data_is_refused_and_the_page_says_so() {
     let shop = Shop::open().await;
@@ -184,6 +282,20 @@ async fn a_double_tapped_checkout_makes_one_order_and_a_retry_with_its_key_repla
     browser
         .until("the cart", "document.querySelector('#pay-wallet')")
         .await;
+    // The page speaks German: <html lang>, tabs, headings, buttons and money.
+    let lang = browser
+        .js("return document.documentElement.lang;", vec![])
+        .await;
+    assert_eq!(lang, "de");
+    let tabs = browser.js(TABS, vec![]).await;
+    assert_eq!(tabs, json!(["Shop", "Warenkorb (1)", "Bestellungen"]));
+    assert_eq!(browser.text("main h2").await, "Warenkorb");
+    assert_eq!(browser.text("#pay-wallet").await, "Mit Guthaben bezahlen");
+    assert_eq!(browser.text(".promo button").await, "Einlösen");
+    let cart = browser.text("main").await;
+    for shown in ["Zwischensumme", "Gesamt", "19,99"] {
+        assert!(cart.contains(shown), "'{shown}' is not on {cart:?}");
+    }
 
     // Two taps as fast as input goes: press, release, press, release, no pause.
     let button = browser
@@ -219,6 +331,12 @@ async fn a_double_tapped_checkout_makes_one_order_and_a_retry_with_its_key_repla
             "document.querySelector('.key')?.innerText",
         )
         .await;
+    assert!(browser
+        .text("#order-title")
+        .await
+        .starts_with("Bestellung #"));
+    assert_eq!(browser.text("#order-status").await, "bezahlt");
+    assert_eq!(browser.text(".keys h3").await, "Ihre Schlüssel");
 
     let sent = checkouts(&browser).await;
     assert_eq!(sent.len(), 1, "one request for two taps: {sent:?}");

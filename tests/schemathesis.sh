@@ -104,7 +104,7 @@ expect 201 POST /v1/admin/promos '{"code":"SAVE10","kind":"percent","value":10}'
 #   the key's own bounds are still fuzzed both ways.
 # - The operations below answer 422 to a request that is schema-valid taken alone, for a
 #   reason that lives in data the request only names (a category, a product's kind, a promo
-#   code, a return's state, a telegram_id already taken) or across two fields
+#   code, a return's state, a telegram_id already taken, whether the shop takes Stars) or across two fields
 #   (ends_at after starts_at; a percent promo's value up to 100, checked against the stored
 #   kind on PATCH). JSON Schema cannot state those, and the codes and statuses are part of
 #   the contract that existing tests assert, so `positive_data_acceptance` accepts 422 for
@@ -139,6 +139,9 @@ state_dependent=(
     "PATCH /v1/admin/promos/{code}"
     # promo_invalid: no such code, or it does not apply to this cart now
     "POST /v1/me/cart/promo"
+    # stars_unavailable: "payment": "stars" in a shop that takes no Telegram Stars, or for a
+    # cart whose products have no Stars price (the issue asks for 422)
+    "POST /v1/me/checkout"
     # the return is not in the state this step needs
     "POST /v1/admin/returns/{return_id}/approve"
     "POST /v1/admin/returns/{return_id}/reject"

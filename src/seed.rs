@@ -33,7 +33,8 @@ fn id(row: tokio_postgres::Row) -> Result<i64, tokio_postgres::Error> {
     row.try_get::<_, i64>(0)
 }
 
-/// Two categories, a digital game with 20 keys and two physical goods with their stock.
+/// Two categories, a digital game with 20 keys (and a price in Stars) and two physical goods
+/// with their stock.
 async fn catalog(tx: &tokio_postgres::Transaction<'_>) -> Result<(), DbError> {
     let keys = id(tx
         .query_one(
@@ -66,6 +67,12 @@ async fn catalog(tx: &tokio_postgres::Transaction<'_>) -> Result<(), DbError> {
     tx.execute(
         "INSERT INTO digital_items (product_id, code)
          SELECT $1, 'STAR-' || lpad(n::text, 4, '0') || '-' || substr(md5(random()::text), 1, 8) FROM generate_series(1, 20) n",
+        &[&game],
+    )
+    .await?;
+    // The game can also be paid in Telegram Stars, once the shop takes them.
+    tx.execute(
+        "UPDATE products SET price_stars = 100 WHERE id = $1",
         &[&game],
     )
     .await?;

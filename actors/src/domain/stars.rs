@@ -104,7 +104,8 @@ pub fn goods(lines: &[StarsLine]) -> DomainResult<i64> {
     Ok(goods)
 }
 
-fn discounted(goods: i64, subtotal: Money, discount: Money) -> DomainResult<i64> {
+/// `goods` (in Stars) less the promo's share, as `order_total` takes it off.
+pub fn discounted(goods: i64, subtotal: Money, discount: Money) -> DomainResult<i64> {
     let off = if discount > Money::ZERO && subtotal > Money::ZERO {
         let share = i128::from(goods) * i128::from(discount.minor());
         let whole = i128::from(subtotal.minor());

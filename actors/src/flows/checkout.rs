@@ -187,12 +187,15 @@ async fn pay(
         promo,
     } = pending;
     let priced: Vec<PricedLine> = held.iter().map(Held::priced).collect();
-    let in_stars: Vec<StarsLine> = held.iter().map(Held::in_stars).collect();
     // Whether the cart can be paid in Stars at all is said first: for a cart with physical
     // goods that is the answer, not the missing address.
-    if msg.payment == PaymentMethod::Stars {
-        stars::goods(&in_stars)?;
-    }
+    let stars_goods = match msg.payment {
+        PaymentMethod::Stars => {
+            let lines: Vec<StarsLine> = held.iter().map(Held::in_stars).collect();
+            Some(stars::goods(&lines)?)
+        }
+        PaymentMethod::Wallet | PaymentMethod::External => None,
+    };
     if msg.shipping_address.is_none() && priced.iter().any(|l| l.physical) {
         return Err(DomainError::invalid(
             "shipping_address",
@@ -216,14 +219,9 @@ async fn pay(
         None => None,
     };
     let totals = price(&priced, &registry.deps.config.pricing, discount)?;
-    let total_stars = match msg.payment {
-        PaymentMethod::Stars => Some(stars::order_total(
-            &in_stars,
-            totals.subtotal_minor,
-            totals.discount_minor,
-        )?),
-        PaymentMethod::Wallet | PaymentMethod::External => None,
-    };
+    let total_stars = stars_goods
+        .map(|goods| stars::discounted(goods, totals.subtotal_minor, totals.discount_minor))
+        .transpose()?;
     // A payment that comes later must be for something: no provider pays zero, so an order
     // a promo made free is placed from the wallet, at once.
     if msg.payment == PaymentMethod::External && totals.total_minor == Money::ZERO {

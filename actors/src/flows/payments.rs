@@ -193,11 +193,13 @@ async fn decide(
     }
     match order.status {
         OrderStatus::PendingPayment if order.payment.paid_later() => {
-            let due = match order.payment {
-                PaymentMethod::Stars => order.total_stars.map(Money::from_minor),
-                PaymentMethod::Wallet | PaymentMethod::External => Some(order.total_minor),
+            // What the order takes in the event's currency: a Stars order only Stars.
+            let due = match (order.payment, in_stars) {
+                (PaymentMethod::Stars, true) => order.total_stars.map(Money::from_minor),
+                (PaymentMethod::Stars, false) => None,
+                (PaymentMethod::Wallet | PaymentMethod::External, _) => Some(order.total_minor),
             };
-            if in_stars == (order.payment == PaymentMethod::Stars) && Some(e.amount) == due {
+            if Some(e.amount) == due {
                 w.outcome = EventOutcome::Applied;
                 w.pays = Some(order.id);
             } else {

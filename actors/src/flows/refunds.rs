@@ -8,7 +8,7 @@ use crate::domain::changes::RefundWrite;
 use crate::domain::changes::WriteMeta;
 use crate::domain::changes::WriteOp;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::OrderId;
+use crate::domain::ids::{OrderId, UserId};
 use crate::domain::model::{Order, PaymentMethod, WalletTransaction};
 use crate::domain::money::Money;
 use crate::domain::msg::Msg;
@@ -32,6 +32,23 @@ pub struct RefundOrder {
     pub meta: WriteMeta,
 }
 
+/// This user's order, if it may still move to `refunded`: read inside the user's serial
+/// section, so no cancel or return of theirs moves it meanwhile.
+async fn refundable(
+    pool: &deadpool_postgres::Pool,
+    order: OrderId,
+    user: UserId,
+) -> DomainResult<Order> {
+    let order = store::get_order(pool, order, Some(user), ShowItems::No).await?;
+    if !order.status.can_move_to(OrderStatus::Refunded) {
+        return Err(crate::flows::orders::refused(
+            order.status,
+            OrderStatus::Refunded,
+        ));
+    }
+    Ok(order)
+}
+
 impl Handler<RefundOrder> for UserActor {
     type Result = AtomicResponse<Self, DomainResult<WalletTransaction>>;
 
@@ -40,13 +57,7 @@ impl Handler<RefundOrder> for UserActor {
         let registry = self.registry.clone();
         let work = async move {
             let pool = &registry.deps.pool;
-            let order = store::get_order(pool, msg.order, Some(user), ShowItems::No).await?;
-            if !order.status.can_move_to(OrderStatus::Refunded) {
-                return Err(crate::flows::orders::refused(
-                    order.status,
-                    OrderStatus::Refunded,
-                ));
-            }
+            let order = refundable(pool, msg.order, user).await?;
             // Stars cannot go to a wallet kept in the shop currency: they go back through
             // Telegram, whole (`RefundedInStars`).
             if order.payment == PaymentMethod::Stars {
@@ -111,13 +122,7 @@ impl Handler<RefundedInStars> for UserActor {
         let registry = self.registry.clone();
         let work = async move {
             let pool = &registry.deps.pool;
-            let order = store::get_order(pool, msg.order, Some(user), ShowItems::No).await?;
-            if !order.status.can_move_to(OrderStatus::Refunded) {
-                return Err(crate::flows::orders::refused(
-                    order.status,
-                    OrderStatus::Refunded,
-                ));
-            }
+            let order = refundable(pool, msg.order, user).await?;
             let change = StatusChange {
                 order: msg.order,
                 from: order.status,

@@ -135,15 +135,7 @@ fn invoice(ctx: &mut Ctx<'_>, order: &Order) -> ApiResult<()> {
 /// A second press (or a redelivered one) of a button whose order was placed: an order still
 /// waiting for its Stars gets its invoice again; any other is told where it stands.
 async fn placed_before(ctx: &mut Ctx<'_>, id: OrderId) -> ApiResult<()> {
-    let state = ctx.state;
-    let order = state
-        .bounded(store::get_order(
-            &state.pool,
-            id,
-            Some(ctx.caller.user),
-            ShowItems::No,
-        ))
-        .await?;
+    let order = own_order(ctx, id, ShowItems::No).await?;
     if order.payment == PaymentMethod::Stars && order.status == OrderStatus::PendingPayment {
         ctx.answer(Some(&ctx.t("bot-invoice-again")), false);
         return super::stars::send_invoice(ctx, &order);
@@ -429,17 +421,23 @@ pub async fn orders(ctx: &mut Ctx<'_>) -> ApiResult<()> {
     Ok(())
 }
 
-/// Re-sends an order's keys; someone else's order is "not found", like the HTTP API.
-pub async fn keys(ctx: &mut Ctx<'_>, order: OrderId) -> ApiResult<()> {
+/// One of the caller's orders as committed; someone else's is "not found", like the HTTP
+/// API's.
+pub(super) async fn own_order(ctx: &Ctx<'_>, id: OrderId, show: ShowItems) -> ApiResult<Order> {
     let state = ctx.state;
-    let order = state
+    state
         .bounded(store::get_order(
             &state.pool,
-            order,
+            id,
             Some(ctx.caller.user),
-            ShowItems::Yes,
+            show,
         ))
-        .await?;
+        .await
+}
+
+/// Re-sends an order's keys; someone else's order is "not found", like the HTTP API.
+pub async fn keys(ctx: &mut Ctx<'_>, order: OrderId) -> ApiResult<()> {
+    let order = own_order(ctx, order, ShowItems::Yes).await?;
     ctx.answer(Some(&ctx.t("bot-keys-again")), false);
     send_keys(ctx, &order);
     Ok(())

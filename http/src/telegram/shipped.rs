@@ -11,7 +11,7 @@
 //! the confirmation's Idempotency-Key places one order however often the query comes, and
 //! every figure is checked against the cart and the order as committed, never the payload.
 
-use super::checkout::{self, Placing};
+use super::checkout::{self, own_order, Placing};
 use super::payments;
 use super::screens::{clip, Ctx};
 use super::shop::priced_cart;
@@ -251,15 +251,7 @@ async fn stored_order(ctx: &Ctx<'_>, key: &IdempotencyKey) -> Result<Option<Orde
             ))
         }
     };
-    let order = state
-        .bounded(store::get_order(
-            &state.pool,
-            order,
-            Some(ctx.caller.user),
-            ShowItems::No,
-        ))
-        .await?;
-    Ok(Some(order))
+    Ok(Some(own_order(ctx, order, ShowItems::No).await?))
 }
 
 /// What a stored checkout answer is read for.

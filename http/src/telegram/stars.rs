@@ -8,7 +8,7 @@
 //! A refund calls `refundStarPayment` once per order, claimed in Postgres first
 //! (`store::star_refunds`).
 
-use super::checkout::send_keys;
+use super::checkout::{own_order, send_keys};
 use super::payments;
 use super::screens::{clip, Ctx};
 use super::update::{PreCheckoutQuery, SuccessfulPayment};
@@ -179,22 +179,14 @@ pub async fn pre_checkout(
     q: &PreCheckoutQuery,
     order: OrderId,
 ) -> ApiResult<()> {
-    let state = ctx.state;
-    let found = state
-        .bounded(store::get_order(
-            &state.pool,
-            order,
-            Some(ctx.caller.user),
-            ShowItems::No,
-        ))
-        .await;
+    let found = own_order(ctx, order, ShowItems::No).await;
     let refusal = match found {
         Ok(order) => unpayable(&order, &q.currency, q.total_amount),
         Err(e) if e.code == "not_found" => Some("bot-stars-invoice-not-yours"),
         Err(e) => return Err(e),
     }
     .or_else(|| {
-        state
+        ctx.state
             .maintenance
             .guard(&ctx.caller)
             .is_err()
@@ -222,15 +214,7 @@ pub async fn paid(ctx: &mut Ctx<'_>, payment: &SuccessfulPayment, order: OrderId
         }
         (EventOutcome::Applied, false) => {
             ctx.bot.count_payment("credited");
-            let state = ctx.state;
-            let placed = state
-                .bounded(store::get_order(
-                    &state.pool,
-                    order,
-                    Some(ctx.caller.user),
-                    ShowItems::Yes,
-                ))
-                .await?;
+            let placed = own_order(ctx, order, ShowItems::Yes).await?;
             let args = [
                 ("order", order.get().into()),
                 ("stars", payment.total_amount.into()),

@@ -2,10 +2,10 @@
 //! an admin reads the bot in their Telegram app's language (or the one they chose), and a
 //! notification, sent outside any conversation, in the language its recipient chose.
 
-use crate::common::*;
 use crate::fake_bot_api::Call;
 use crate::telegram_harness::{find_button, texts, Shop, ADMIN};
-use reqwest::{Method, StatusCode};
+use crate::telegram_notify::{move_to, paid_order};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -146,31 +146,6 @@ async fn a_broadcast_is_asked_in_german_and_its_report_comes_in_the_language_the
         report[0].text()
     );
     assert_said_in_full(&report);
-}
-
-/// A paid wallet order of a bot user, made over the HTTP API; answers the order id.
-async fn paid_order(shop: &Shop, telegram_id: i64) -> i64 {
-    shop.say(telegram_id, "/start").await;
-    let user = shop.user_of(telegram_id).await;
-    let app = &shop.app;
-    app.credit(user, 10_000).await;
-    let product = app.physical(1_500, 5).await;
-    let token = app.token(user, "customer");
-    let (s, b) = app.put_cart(&token, product, 1).await;
-    assert_eq!(s, StatusCode::OK, "{b}");
-    let (s, order) = app.checkout(&token, &format!("order-{telegram_id}")).await;
-    assert_eq!(s, StatusCode::CREATED, "{order}");
-    order["id"].as_i64().expect("order id")
-}
-
-async fn move_to(app: &TestApp, order: i64, to: &str, note: Option<&str>) {
-    let path = format!("/v1/admin/orders/{order}/transitions");
-    let body = Some(json!({ "to": to, "note": note }));
-    let token = app.token(1, "staff");
-    let (s, b) = app
-        .call(Method::POST, &path, Some(&token), None, body)
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
 }
 
 async fn notice(shop: &Shop, chat: i64, containing: &str) -> Call {

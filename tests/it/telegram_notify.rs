@@ -15,7 +15,7 @@ const BUYER: i64 = 5_001;
 
 /// A Telegram user who started the bot, with money, and a paid wallet order of theirs made
 /// over the HTTP API; answers the order id.
-async fn paid_order(shop: &Shop, telegram_id: i64) -> i64 {
+pub async fn paid_order(shop: &Shop, telegram_id: i64) -> i64 {
     shop.say(telegram_id, "/start").await;
     let user = shop.user_of(telegram_id).await;
     let app = &shop.app;
@@ -29,7 +29,7 @@ async fn paid_order(shop: &Shop, telegram_id: i64) -> i64 {
     order["id"].as_i64().expect("order id")
 }
 
-async fn move_to(app: &TestApp, order: i64, to: &str, note: Option<&str>) -> Value {
+pub async fn move_to(app: &TestApp, order: i64, to: &str, note: Option<&str>) -> Value {
     let path = format!("/v1/admin/orders/{order}/transitions");
     let (s, b) = app
         .call(
